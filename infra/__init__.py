@@ -1,0 +1,1 @@
+"""The CDK infrastructure of the gateway: the stack composes one construct per concern."""

@@ -1,0 +1,49 @@
+"""Metrics as an edge. The handlers pass a Powertools ``Metrics``; tests pass a recorder.
+
+Metric names are constants here so dashboards, alarms and tests agree on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+
+class MetricsSink(Protocol):
+    """The one method of Powertools ``Metrics`` the library uses."""
+
+    def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+
+class NullMetrics:
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        return None
+
+
+def fingerprint(secret: str) -> str:
+    """A short, non-reversible name for a secret value, safe to log and to compare."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+# Token broker
+TOKEN_CACHE_HIT_MEMORY = "TokenCacheHitMemory"
+TOKEN_CACHE_HIT_DYNAMODB = "TokenCacheHitDynamoDb"
+TOKEN_FETCH = "TokenFetch"
+TOKEN_FETCH_FAILURE = "TokenFetchFailure"
+TOKEN_FETCH_LATENCY = "TokenEndpointLatency"
+TOKEN_LEASE_CONTENTION = "TokenLeaseContention"
+TOKEN_INVALIDATION = "TokenInvalidation"
+TOKEN_STORE_DEGRADED = "TokenStoreDegraded"
+TOKEN_EXPIRY_MISSING = "TokenExpiresInMissing"
+TOKEN_REISSUED = "TokenReissued"
+TOKEN_INVALID_CLIENT = "TokenInvalidClient"
+TOKEN_BACKOFF = "TokenEndpointBackoff"
+TOKEN_SERVED_STALE_WINDOW = "TokenServedDuringRefreshFailure"
+
+# Calls to Opower's data APIs
+UPSTREAM_LATENCY = "UpstreamLatency"
+UPSTREAM_RETRY = "UpstreamRetry"
+UPSTREAM_TIMEOUT = "UpstreamTimeout"
+UPSTREAM_CONNECTION_ERROR = "UpstreamConnectionError"
+UPSTREAM_TOKEN_REPLAY = "UpstreamTokenReplay"
+UPSTREAM_BODY_TOO_LARGE = "UpstreamBodyTooLarge"

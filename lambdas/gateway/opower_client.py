@@ -1,0 +1,206 @@
+"""Calls to Opower's data APIs: the broker's token, timeouts, a deadline and safe retries.
+
+* A 401 means Opower refused the token: it is invalidated (compare-and-delete in the
+  shared item), a fresh one is obtained and the request is replayed once. A second 401
+  is an :class:`UpstreamAuthError`, never a loop.
+* 429, 502, 503, 504 and connection failures are retried for idempotent methods only,
+  with exponential back-off and full jitter, honouring ``Retry-After``, and never past
+  the request's deadline (derived from the Lambda's remaining time).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import urllib3
+
+from gateway import observability as m
+from gateway.clock import Clock
+from gateway.errors import UpstreamAuthError, UpstreamError, UpstreamTimeoutError
+from gateway.http import shared_pool
+from gateway.observability import MetricsSink, NullMetrics
+from gateway.token_broker import TokenBroker
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    status: int
+    body: bytes
+    content_type: str | None
+    retry_after: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_base_s: float = 0.1
+    backoff_max_s: float = 2.0
+
+
+class OpowerClient:
+    def __init__(
+        self,
+        base_url: str,
+        broker: TokenBroker,
+        *,
+        clock: Clock,
+        connect_timeout_s: float = 2.0,
+        read_timeout_s: float = 8.0,
+        retry: RetryPolicy | None = None,
+        max_body_bytes: int = LAMBDA_RESPONSE_LIMIT,
+        metrics: MetricsSink | None = None,
+        pool: urllib3.PoolManager | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._broker = broker
+        self._clock = clock
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
+        self._retry = retry or RetryPolicy()
+        self._max_body = max_body_bytes
+        self._metrics = metrics or NullMetrics()
+        self._pool = pool
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        deadline: float,
+        query: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded."""
+        url = self._base + path + (f"?{urlencode(query)}" if query else "")
+        idempotent = method in IDEMPOTENT_METHODS
+        token = self._broker.get_token()
+        replayed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - self._clock.now()
+            if remaining <= 0:
+                raise UpstreamTimeoutError("the request's deadline passed before Opower answered")
+            started = self._clock.now()
+            try:
+                status, data, content_type, retry_after = self._send(
+                    method, url, body, headers, token.authorization, remaining
+                )
+            except UpstreamTimeoutError:
+                self._metrics.add_metric(m.UPSTREAM_TIMEOUT, "Count", 1)
+                if not (idempotent and self._may_retry(attempt, deadline, None)):
+                    raise
+                continue
+            except UpstreamError:
+                self._metrics.add_metric(m.UPSTREAM_CONNECTION_ERROR, "Count", 1)
+                if not (idempotent and self._may_retry(attempt, deadline, None)):
+                    raise
+                continue
+            finally:
+                elapsed_ms = (self._clock.now() - started) * 1000
+                self._metrics.add_metric(m.UPSTREAM_LATENCY, "Milliseconds", elapsed_ms)
+
+            if status == 401:
+                if replayed:
+                    raise UpstreamAuthError("Opower refused a freshly obtained token")
+                # The request was refused, not processed: replaying it is safe.
+                self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
+                self._broker.invalidate(token)
+                token = self._broker.get_token()
+                replayed = True
+                continue
+            if (
+                status in RETRYABLE_STATUSES
+                and idempotent
+                and self._may_retry(attempt, deadline, retry_after)
+            ):
+                continue
+            return UpstreamResponse(status, data, content_type, retry_after, attempt)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: Mapping[str, str] | None,
+        authorization: str,
+        remaining: float,
+    ) -> tuple[int, bytes, str | None, str | None]:
+        timeout = urllib3.Timeout(
+            connect=min(self._connect_timeout_s, remaining),
+            read=min(self._read_timeout_s, remaining),
+        )
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        all_headers["Authorization"] = authorization
+        try:
+            response = (self._pool or shared_pool()).request(
+                method,
+                url,
+                body=body,
+                headers=all_headers,
+                timeout=timeout,
+                redirect=False,
+                preload_content=False,
+            )
+            try:
+                data = response.read(self._max_body + 1, decode_content=True)
+            finally:
+                response.release_conn()
+        except (urllib3.exceptions.TimeoutError, TimeoutError):
+            raise UpstreamTimeoutError("Opower did not answer in time") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise UpstreamError(f"Opower unreachable ({type(exc).__name__})") from None
+        if len(data) > self._max_body:
+            self._metrics.add_metric(m.UPSTREAM_BODY_TOO_LARGE, "Count", 1)
+            raise UpstreamError("Opower's answer exceeds the Lambda response limit")
+        return (
+            response.status,
+            data,
+            response.headers.get("Content-Type"),
+            response.headers.get("Retry-After"),
+        )
+
+    def _may_retry(self, attempt: int, deadline: float, retry_after: str | None) -> bool:
+        """Sleep before the next attempt if one is allowed and fits the deadline."""
+        if attempt >= self._retry.max_attempts:
+            return False
+        cap = min(self._retry.backoff_max_s, self._retry.backoff_base_s * 2**attempt)
+        delay = self._rng.uniform(0, cap)  # full jitter
+        hinted = parse_retry_after(retry_after, self._clock.now())
+        if hinted is not None:
+            delay = max(delay, hinted)
+        # Leave time for the next attempt to do something useful.
+        if self._clock.now() + delay + 0.05 >= deadline:
+            return False
+        self._metrics.add_metric(m.UPSTREAM_RETRY, "Count", 1)
+        self._clock.sleep(delay)
+        return True
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)

@@ -1,0 +1,283 @@
+"""The data endpoints below `/apis/` and the route names used in stats.
+
+Route names (keys of `requests` in `GET /_sandbox/stats`): "token", "customers",
+"utility_accounts", "home_profile", "usage", "bill_comparison", "bill_forecast",
+"neighbor_comparison", "threshold", and "unknown" for any other path below /apis/.
+
+Checks run in this order: path (404), method (405 with `Allow`), utility code (404), path
+ids (404), query and body (400). Path ids that are not integers where Opower uses integers
+are unknown ids (404). Handlers raise `ApiError`; the caller renders it in the shape of the
+route's service.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TypeGuard
+from urllib.parse import unquote
+
+from local.sandbox.consumption import UNITS
+from local.sandbox.data import (
+    Customer,
+    UtilityAccount,
+    account_by_id,
+    accounts_of,
+    customer_by_id,
+    customer_by_utility_id,
+    customers_by_account_number,
+)
+from local.sandbox.errors import ApiError, bad_request, not_found
+from local.sandbox.insights import (
+    COMPARISON_BILLS,
+    bill_comparison,
+    bill_forecast,
+    neighbor_comparison,
+    parse_as_of,
+)
+from local.sandbox.messages import JSON_TYPE, Request, Response, json_response, no_content
+from local.sandbox.store import MutableStore
+from local.sandbox.usage import RESOLUTIONS, parse_instant, usage_body
+
+TOKEN_ROUTE = "token"
+UNKNOWN_ROUTE = "unknown"
+_SEGMENT = r"(?P<{}>[^/]+)"
+ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern.format(u=_SEGMENT.format("utility"), c=_SEGMENT.format("customer"))))
+    for name, pattern in (
+        (TOKEN_ROUTE, r"authorization-v1/oauth2/token"),
+        ("customers", r"customer-data-v2/{u}/customers"),
+        ("utility_accounts", r"customer-data-v2/{u}/customers/{c}/utility_accounts"),
+        ("home_profile", r"customer-data-v2/{u}/customers/{c}/home_profile"),
+        ("usage", r"usage-v1/usage/(?P<resolution>[^/]+)/{u}/{c}/(?P<fuel>[^/]+)"),
+        ("bill_comparison", r"billComparison-v2/{u}/bill-comparison/accounts/(?P<account>[^/]+)"),
+        ("bill_forecast", r"billforecast-v2/{u}/customers/{c}/bill_forecast"),
+        ("neighbor_comparison", r"neighborComparison-v1/{u}/customers/{c}/neighbor_comparison"),
+        ("threshold", r"threshold-v1/external/{u}/customers/{c}/threshold"),
+    )
+)
+
+_HOME_PROFILE_FIELDS = (
+    "dwellingType",
+    "heatType",
+    "numberOfAdults",
+    "numberOfChildren",
+    "squareFeet",
+)
+
+Params = Mapping[str, str]
+Handler = Callable[[Params, Request], Response]
+
+
+def classify(path: str) -> tuple[str, dict[str, str]]:
+    """Route name and percent-decoded path parameters of a path below `/apis/`."""
+    for name, pattern in ROUTES:
+        match = pattern.fullmatch(path)
+        if match:
+            return name, {k: unquote(v) for k, v in match.groupdict().items()}
+    return UNKNOWN_ROUTE, {}
+
+
+class DataApi:
+    """Serves the data routes for one utility code over the seeded and mutable data."""
+
+    def __init__(
+        self,
+        utility_code: str,
+        store: MutableStore,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._utility_code = utility_code
+        self._store = store
+        self._now = now
+        self._handlers: dict[str, dict[str, Handler]] = {
+            "customers": {"GET": self._customers},
+            "utility_accounts": {"GET": self._utility_accounts},
+            "home_profile": {"GET": self._get_home_profile, "PUT": self._put_home_profile},
+            "usage": {"GET": self._usage},
+            "bill_comparison": {"GET": self._bill_comparison},
+            "bill_forecast": {"GET": self._bill_forecast},
+            "neighbor_comparison": {"GET": self._neighbor_comparison},
+            "threshold": {
+                "GET": self._get_threshold,
+                "PUT": self._put_threshold,
+                "DELETE": self._delete_threshold,
+            },
+        }
+
+    def handle(self, route: str, params: Params, request: Request) -> Response:
+        """Answer a request already classified as `route` (not the token route)."""
+        methods = self._handlers.get(route)
+        if methods is None:
+            raise not_found(f"No resource at /apis/{request.path.removeprefix('/apis/')}")
+        handler = methods.get(request.method)
+        if handler is None:
+            raise ApiError(405, f"{request.method} is not supported", ("Allow", ", ".join(methods)))
+        if params["utility"] != self._utility_code:
+            raise not_found(f"Unknown utility code {params['utility']!r}")
+        return handler(params, request)
+
+    def _customers(self, params: Params, request: Request) -> Response:
+        number = request.single("accountNumber")
+        if not number:
+            raise bad_request("Missing required parameter 'accountNumber'")
+        found = customers_by_account_number(number)
+        name = request.single("name")
+        if name is not None:
+            found = [c for c in found if c.name.casefold() == name.strip().casefold()]
+        return json_response(200, [c.to_json() for c in found])
+
+    def _utility_accounts(self, params: Params, request: Request) -> Response:
+        customer = _customer(params["customer"])
+        return json_response(200, [a.to_json() for a in accounts_of(customer)])
+
+    def _get_home_profile(self, params: Params, request: Request) -> Response:
+        customer = _customer(params["customer"])
+        profile = self._store.home_profile(customer.id)
+        if profile is None:
+            raise not_found(f"No home profile for customer {customer.id}")
+        return json_response(200, profile)
+
+    def _put_home_profile(self, params: Params, request: Request) -> Response:
+        customer = _customer(params["customer"])
+        self._store.put_home_profile(customer.id, _home_profile(_json_body(request), customer.id))
+        return no_content()
+
+    def _usage(self, params: Params, request: Request) -> Response:
+        resolution, fuel = params["resolution"], params["fuel"]
+        if resolution not in RESOLUTIONS:
+            raise bad_request(f"Resolution must be one of {', '.join(RESOLUTIONS)}")
+        if fuel not in UNITS:
+            raise bad_request(f"Fuel type must be one of {', '.join(UNITS)}")
+        customer = _customer_by_utility_id(params["customer"])
+        accounts = accounts_of(customer, fuel)
+        if not accounts:
+            raise not_found(f"Customer {customer.utility_customer_id} has no {fuel} meter")
+        start = parse_instant("start", request.single("start"))
+        end = parse_instant("end", request.single("end"))
+        body = usage_body(
+            resolution,
+            customer.utility_customer_id,
+            fuel,
+            [a.id for a in accounts],
+            start,
+            end,
+            self._now(),
+        )
+        return json_response(200, body)
+
+    def _bill_comparison(self, params: Params, request: Request) -> Response:
+        account = _account(params["account"])
+        as_of = parse_as_of(request.single("asOf"), self._now().date())
+        comparison = request.single("comparisonBill") or "PREVIOUS"
+        if comparison not in COMPARISON_BILLS:
+            raise bad_request(f"comparisonBill must be one of {', '.join(COMPARISON_BILLS)}")
+        fallback = request.single("fallbackToPreviousPeriod") or "false"
+        if fallback not in ("true", "false"):
+            raise bad_request("fallbackToPreviousPeriod must be true or false")
+        return json_response(200, bill_comparison(account, as_of, comparison, fallback == "true"))
+
+    def _bill_forecast(self, params: Params, request: Request) -> Response:
+        customer = _customer(params["customer"])
+        as_of = parse_as_of(request.single("asOf"), self._now().date())
+        return json_response(200, bill_forecast(customer, as_of))
+
+    def _neighbor_comparison(self, params: Params, request: Request) -> Response:
+        customer = _customer(params["customer"])
+        as_of = parse_as_of(request.single("asOf"), self._now().date())
+        return json_response(200, neighbor_comparison(customer, as_of))
+
+    def _get_threshold(self, params: Params, request: Request) -> Response:
+        customer = _customer_by_utility_id(params["customer"])
+        threshold = self._store.threshold(customer.utility_customer_id)
+        if threshold is None:
+            raise not_found(f"No threshold for customer {customer.utility_customer_id}")
+        return json_response(200, threshold)
+
+    def _put_threshold(self, params: Params, request: Request) -> Response:
+        customer = _customer_by_utility_id(params["customer"])
+        self._store.put_threshold(customer.utility_customer_id, _threshold(_json_body(request)))
+        return no_content()
+
+    def _delete_threshold(self, params: Params, request: Request) -> Response:
+        customer = _customer_by_utility_id(params["customer"])
+        self._store.delete_threshold(customer.utility_customer_id)
+        return no_content()
+
+
+def _customer(raw_id: str) -> Customer:
+    customer = customer_by_id(int(raw_id)) if raw_id.isdecimal() else None
+    if customer is None:
+        raise not_found(f"Unknown customer {raw_id!r}")
+    return customer
+
+
+def _customer_by_utility_id(utility_customer_id: str) -> Customer:
+    customer = customer_by_utility_id(utility_customer_id)
+    if customer is None:
+        raise not_found(f"Unknown utilityCustomerId {utility_customer_id!r}")
+    return customer
+
+
+def _account(raw_id: str) -> UtilityAccount:
+    account = account_by_id(int(raw_id)) if raw_id.isdecimal() else None
+    if account is None:
+        raise not_found(f"Unknown utility account {raw_id!r}")
+    return account
+
+
+def _json_body(request: Request) -> object:
+    """The request body as JSON; 400 unless sent as `application/json`."""
+    content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
+    if content_type != JSON_TYPE:
+        raise bad_request("Content-Type must be application/json")
+    try:
+        return json.loads(request.body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request("Body is not valid JSON") from exc
+
+
+def _home_profile(body: object, customer_id: int) -> dict[str, object]:
+    """A complete home profile; fields other than customerId may be null or omitted."""
+    if not isinstance(body, dict):
+        raise bad_request("Home profile must be a JSON object")
+    unknown = set(body) - {"customerId", *_HOME_PROFILE_FIELDS}
+    if unknown:
+        raise bad_request(f"Unknown home profile fields: {', '.join(sorted(unknown))}")
+    if not _is_int(body.get("customerId")) or body["customerId"] != customer_id:
+        raise bad_request(f"customerId must be {customer_id}, the customer in the path")
+    profile: dict[str, object] = {"customerId": customer_id}
+    for name in _HOME_PROFILE_FIELDS:
+        value = body.get(name)
+        if value is not None:
+            if name in ("dwellingType", "heatType"):
+                valid = isinstance(value, str) and bool(value)
+            else:
+                valid = _is_int(value) and value >= (1 if name == "squareFeet" else 0)
+            if not valid:
+                raise bad_request(f"Invalid value for {name}")
+        profile[name] = value
+    return profile
+
+
+def _threshold(body: object) -> dict[str, object]:
+    """A bill threshold: `threshold` a number >= 0, `percentage` an integer 0-1000."""
+    if not isinstance(body, dict) or set(body) != {"threshold", "percentage"}:
+        raise bad_request("Threshold must be an object with exactly threshold and percentage")
+    threshold, percentage = body["threshold"], body["percentage"]
+    if not _is_number(threshold) or threshold < 0:
+        raise bad_request("threshold must be a number >= 0")
+    if not _is_int(percentage) or not 0 <= percentage <= 1000:
+        raise bad_request("percentage must be an integer between 0 and 1000")
+    return {"threshold": threshold, "percentage": percentage}
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

@@ -1,0 +1,153 @@
+"""The sandbox as a function from `Request` to `Response`, with all of its state.
+
+`/apis/` requests go through, in order: the rate limiter (429), then either the token
+endpoint or the data faults (`faults`), the bearer-token check (401) and the data
+routes (`api`). Each is counted by route on arrival, then by status and logged once
+answered (`stats`). `/_sandbox/` requests go to the control plane when it is enabled and
+are neither limited nor counted.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+from local.sandbox import control
+from local.sandbox.api import TOKEN_ROUTE, DataApi, classify
+from local.sandbox.config import SandboxConfig
+from local.sandbox.data import directory
+from local.sandbox.errors import ApiError, not_found
+from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
+from local.sandbox.messages import Request, Response
+from local.sandbox.ratelimit import Limits, RateLimiter
+from local.sandbox.stats import DROPPED, ReceivedRequest, Stats
+from local.sandbox.store import MutableStore
+from local.sandbox.token_endpoint import TokenEndpoint
+from local.sandbox.tokens import Credentials, TokenStore
+
+API_PREFIX = "/apis/"
+_BEARER_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="opower", error="invalid_token"')
+
+
+class SandboxApp:
+    """All sandbox state and the rules that answer requests; thread-safe."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self._control_lock = threading.Lock()
+        self._limits = Limits(config.rate_per_second, config.rate_per_day)
+        self.credentials = Credentials(config.client_id, config.client_secret)
+        self.tokens = TokenStore()
+        self.faults = FaultState(Switches(token_lifetime_s=config.token_lifetime_s))
+        self.limiter = RateLimiter(self._limits)
+        self.stats = Stats()
+        self.store = MutableStore()
+        self._token_endpoint = TokenEndpoint(self.credentials, self.tokens, self.faults)
+        self._data_api = DataApi(config.utility_code, self.store)
+
+    def handle(self, request: Request) -> Response | None:
+        """The answer to one request, or None to close the connection without answering."""
+        if request.path.startswith(API_PREFIX):
+            return self._handle_api(request)
+        if self.config.control_plane_enabled and control.is_control_path(request.path):
+            return control.handle(request, self)
+        return not_found(f"No resource at {request.path}").to_response(nested=False)
+
+    # Control operations, shared by the control plane and `OpowerSandbox`.
+
+    def reset(self) -> None:
+        """Forget everything that happened since start and restore the configured state.
+
+        Held requests are released last, so they continue against the fresh state.
+        """
+        with self._control_lock:
+            self.tokens.reset()
+            self.stats.reset()
+            self.limiter.reset(self._limits)
+            self.store.reset()
+            self.credentials.reset()
+            self.faults.reset()
+
+    def set_faults(self, switches: Mapping[str, object]) -> dict[str, object]:
+        """Merge switches and run actions; ValueError (nothing applied) when one is invalid."""
+        with self._control_lock:  # read-merge-write: concurrent updates must not get lost
+            new, actions = parse_switches(switches, self.faults.switches)
+            if actions.new_client_secret is not None:
+                self.credentials.rotate(actions.new_client_secret)
+            if actions.revoke_tokens:
+                self.tokens.revoke_all()
+            self.faults.replace(new)
+            return new.to_json()
+
+    def faults_json(self) -> dict[str, object]:
+        """The body of `GET /_sandbox/faults`."""
+        return self.faults.switches.to_json()
+
+    def set_limits(self, per_second: int | None, per_day: int | None) -> dict[str, int]:
+        """Change the rate limits (ValueError when invalid); None keeps a limit."""
+        with self._control_lock:
+            current = self.limiter.limits
+            limits = Limits(
+                current.per_second if per_second is None else per_second,
+                current.per_day if per_day is None else per_day,
+            )
+            self.limiter.configure(limits)
+        return {"per_second": limits.per_second, "per_day": limits.per_day}
+
+    def stats_json(self) -> dict[str, object]:
+        """The body of `GET /_sandbox/stats`."""
+        arrivals = self.stats.arrivals()
+        token_requests = arrivals.pop(TOKEN_ROUTE, 0)
+        return {
+            "requests": self.stats.requests(),
+            "token_requests": token_requests,
+            "tokens_issued": self.tokens.issued,
+            "tokens_valid": self.tokens.valid_count(),
+            "data_requests": sum(arrivals.values()),
+        }
+
+    def customers_json(self) -> list[dict[str, object]]:
+        """The body of `GET /_sandbox/customers`."""
+        return directory()
+
+    # /apis/
+
+    def _handle_api(self, request: Request) -> Response | None:
+        route, params = classify(request.path.removeprefix(API_PREFIX))
+        self.stats.arrive(route)
+        nested = route == "threshold"
+        try:
+            answer = self._answer_api(request, route, params)
+        except ApiError as error:
+            answer = error.to_response(nested=nested)
+        status = DROPPED if answer is None else answer.status
+        entry = ReceivedRequest.capture(request, status, keep_body=route != TOKEN_ROUTE)
+        self.stats.record(route, entry)
+        return answer
+
+    def _answer_api(self, request: Request, route: str, params: dict[str, str]) -> Response | None:
+        retry_after = self.limiter.acquire()
+        if retry_after is not None:
+            raise ApiError(429, "Rate limit exceeded", ("Retry-After", str(retry_after)))
+        if route == TOKEN_ROUTE:
+            return self._token_endpoint.handle(request)
+        fault, switches = self.faults.take_data_fault()
+        if fault == "5xx":
+            raise ApiError(503, "Service unavailable")
+        if fault == "429":
+            retry = ("Retry-After", str(switches.retry_after_s))
+            raise ApiError(429, "Rate limit exceeded", retry)
+        if fault == "401":
+            raise ApiError(401, "Access token is invalid or expired", _BEARER_CHALLENGE)
+        if fault in ("slow", "hanging"):
+            delay = switches.data_delay_s if fault == "slow" else HANGING_CAP_S
+            released = self.faults.wait(delay)
+            if self.faults.closed or (fault == "hanging" and not released):
+                return None
+        if not self._bearer_valid(request.header("authorization")):
+            raise ApiError(401, "Access token is missing, invalid or expired", _BEARER_CHALLENGE)
+        return self._data_api.handle(route, params, request)
+
+    def _bearer_valid(self, authorization: str | None) -> bool:
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and self.tokens.is_valid(token.strip())

@@ -1,0 +1,63 @@
+"""Configuration of the Opower sandbox.
+
+Defaults mirror production Opower (token lifetime 3599 s, 20 requests per second and
+100,000 per day per utility), so the gateway meets realistic limits unless a test
+deliberately loosens them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+UTILITY_CODE = "UTX"
+DEFAULT_CLIENT_ID = "5f0c1d2e-0000-4a11-8b00-sandbox00001"
+# Not a real credential: fixed and distinctive so leak checks can grep for it.
+DEFAULT_CLIENT_SECRET = "5ec2e7ed-0000-4b22-9c00-sandbox5ecr7"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How one sandbox instance listens and which utility and credentials it serves.
+
+    `port=0` lets the OS pick a free port (read it back from `OpowerSandbox.port`).
+    `control_plane=None` enables the `/_sandbox/*` routes only on a loopback host, so a
+    sandbox exposed on a network cannot be reconfigured by whoever reaches it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 4010
+    utility_code: str = UTILITY_CODE
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    token_lifetime_s: int = 3599
+    rate_per_second: int = 20
+    rate_per_day: int = 100_000
+    control_plane: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be within 0..65535, got {self.port}")
+        if self.token_lifetime_s < 0:
+            raise ValueError("token_lifetime_s must be >= 0")
+        if self.rate_per_second < 1 or self.rate_per_day < 1:
+            raise ValueError("rate limits must be >= 1")
+        if not self.client_id or not self.client_secret:
+            raise ValueError("client_id and client_secret must not be empty")
+
+    @property
+    def control_plane_enabled(self) -> bool:
+        """The explicit setting, or loopback-only when left unset."""
+        if self.control_plane is not None:
+            return self.control_plane
+        return is_loopback(self.host)

@@ -1,0 +1,168 @@
+"""Deterministic synthetic customers of the sandbox utility.
+
+Fixed ids make tests and demos reproducible. The set covers the shapes the gateway must
+handle when it binds a session to Opower ids:
+
+| Opower id | utilityCustomerId | account numbers        | utility accounts (id: fuel)   |
+|-----------|-------------------|------------------------|-------------------------------|
+| 1000001   | UC-0001           | 4100000001, 4100000002 | 2000001: ELEC, 2000002: ELEC  |
+| 1000002   | UC-0002           | 4100000003             | 2000003: ELEC, 2000004: GAS   |
+| 1000003   | UC-0003           | 4100000004             | 2000005: ELEC                 |
+| 1000004   | UC-0004           | 4100000005             | none                          |
+| 1000005   | UC-0005           | 4100000004             | 2000006: ELEC (moved out)     |
+
+UC-0005 is the previous occupant of account 4100000004, so a lookup by that account
+number returns two customers and the gateway must filter on `utilityCustomerId`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+
+ELEC = "ELEC"
+GAS = "GAS"
+# The usage API names fuels differently from the utility-account `meterType`.
+FUEL_OF_METER = MappingProxyType({ELEC: "ELECTRICITY", GAS: "GAS"})
+
+
+@dataclass(frozen=True)
+class Customer:
+    """An Opower customer record as returned by Get Customer List."""
+
+    id: int
+    utility_customer_id: str
+    name: str
+    recipient: str
+    utility_internal_id: str
+    utility_internal_id2: str | None
+    account_numbers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The Get Customer List item."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "recipient": self.recipient,
+            "utilityCustomerId": self.utility_customer_id,
+            "utilityInternalId": self.utility_internal_id,
+            "utilityInternalId2": self.utility_internal_id2,
+        }
+
+
+@dataclass(frozen=True)
+class UtilityAccount:
+    """One metered service of a customer; `id` is Opower's, the account ids the utility's."""
+
+    id: int
+    customer_id: int
+    utility_account_id: str
+    utility_account_id2: str
+    meter_type: str
+    move_in: date
+    move_out: date | None = None
+    resolution: str = "QUARTER_HOUR"
+
+    @property
+    def fuel(self) -> str:
+        """The usage-API fuel name (ELECTRICITY or GAS)."""
+        return FUEL_OF_METER[self.meter_type]
+
+    def to_json(self) -> dict[str, object]:
+        """The Get Utility Account List item."""
+        return {
+            "id": self.id,
+            "utilityAccountId": self.utility_account_id,
+            "utilityAccountId2": self.utility_account_id2,
+            "meterType": self.meter_type,
+            "resolution": self.resolution,
+            "moveInDate": self.move_in.isoformat(),
+            "moveOutDate": self.move_out.isoformat() if self.move_out else None,
+        }
+
+
+CUSTOMERS: tuple[Customer, ...] = (
+    Customer(1000001, "UC-0001", "Ada Lovelace", "ADA LOVELACE", "CIS-55501", "PREM-9101",
+             ("4100000001", "4100000002")),
+    Customer(1000002, "UC-0002", "Grace Hopper", "GRACE HOPPER", "CIS-55502", "PREM-9102",
+             ("4100000003",)),
+    Customer(1000003, "UC-0003", "Alan Turing", "ALAN TURING", "CIS-55503", "PREM-9103",
+             ("4100000004",)),
+    Customer(1000004, "UC-0004", "Katherine Johnson", "KATHERINE JOHNSON", "CIS-55504", None,
+             ("4100000005",)),
+    Customer(1000005, "UC-0005", "Edsger Dijkstra", "EDSGER DIJKSTRA", "CIS-55505", "PREM-9103",
+             ("4100000004",)),
+)  # fmt: skip
+
+UTILITY_ACCOUNTS: tuple[UtilityAccount, ...] = (
+    UtilityAccount(2000001, 1000001, "4100000001", "SP-7001", ELEC, date(2019, 4, 1)),
+    UtilityAccount(2000002, 1000001, "4100000002", "SP-7002", ELEC, date(2022, 9, 15)),
+    UtilityAccount(2000003, 1000002, "4100000003", "SP-7003", ELEC, date(2020, 1, 6)),
+    UtilityAccount(2000004, 1000002, "4100000003", "SP-7004", GAS, date(2020, 1, 6)),
+    UtilityAccount(2000005, 1000003, "4100000004", "SP-7005", ELEC, date(2021, 6, 1)),
+    UtilityAccount(2000006, 1000005, "4100000004", "SP-7005", ELEC, date(2016, 3, 1),
+                   move_out=date(2021, 5, 31)),
+)  # fmt: skip
+
+# Customers 1000004 and 1000005 start without a profile (GET answers 404).
+SEED_HOME_PROFILES: dict[int, dict[str, object]] = {
+    1000001: {"customerId": 1000001, "dwellingType": "SINGLE_FAMILY", "heatType": "ELECTRIC",
+              "numberOfAdults": 2, "numberOfChildren": 1, "squareFeet": 1850},
+    1000002: {"customerId": 1000002, "dwellingType": "APARTMENT", "heatType": "GAS",
+              "numberOfAdults": 1, "numberOfChildren": 0, "squareFeet": 900},
+    1000003: {"customerId": 1000003, "dwellingType": "SINGLE_FAMILY", "heatType": "HEAT_PUMP",
+              "numberOfAdults": 2, "numberOfChildren": 2, "squareFeet": 2400},
+}  # fmt: skip
+
+# Only UC-0002 starts with a bill threshold; the others answer 404 until a PUT.
+SEED_THRESHOLDS: dict[str, dict[str, object]] = {
+    "UC-0002": {"threshold": 150.0, "percentage": 80},
+}
+
+
+def customer_by_id(customer_id: int) -> Customer | None:
+    """The customer with that Opower id."""
+    return next((c for c in CUSTOMERS if c.id == customer_id), None)
+
+
+def customer_by_utility_id(utility_customer_id: str) -> Customer | None:
+    """The customer with that utility (CIS) customer id."""
+    return next((c for c in CUSTOMERS if c.utility_customer_id == utility_customer_id), None)
+
+
+def customers_by_account_number(account_number: str) -> list[Customer]:
+    """Every customer, current or previous, that holds the account number."""
+    return [c for c in CUSTOMERS if account_number in c.account_numbers]
+
+
+def accounts_of(customer: Customer, fuel: str | None = None) -> list[UtilityAccount]:
+    """The customer's utility accounts, optionally only those of one usage-API fuel."""
+    return [
+        a
+        for a in UTILITY_ACCOUNTS
+        if a.customer_id == customer.id and (fuel is None or a.fuel == fuel)
+    ]
+
+
+def account_by_id(account_id: int) -> UtilityAccount | None:
+    """The utility account with that Opower id."""
+    return next((a for a in UTILITY_ACCOUNTS if a.id == account_id), None)
+
+
+def directory() -> list[dict[str, object]]:
+    """The control-plane listing: every id a test or demo needs to address a customer."""
+    listing: list[dict[str, object]] = []
+    for customer in CUSTOMERS:
+        accounts = accounts_of(customer)
+        listing.append(
+            {
+                "utilityCustomerId": customer.utility_customer_id,
+                "name": customer.name,
+                "accountNumbers": list(customer.account_numbers),
+                "customerId": customer.id,
+                "utilityAccountIds": [a.id for a in accounts],
+                "fuels": list(dict.fromkeys(a.fuel for a in accounts)),
+            }
+        )
+    return listing

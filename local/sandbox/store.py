@@ -1,0 +1,54 @@
+"""The sandbox's mutable data: home profiles and bill thresholds.
+
+Kept apart from the immutable seeds in `data` so a reset can restore them atomically.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+
+from local.sandbox.data import SEED_HOME_PROFILES, SEED_THRESHOLDS
+
+
+class MutableStore:
+    """Thread-safe home profiles (by Opower customer id) and thresholds (by utilityCustomerId)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._profiles: dict[int, dict[str, object]] = {}
+        self._thresholds: dict[str, dict[str, object]] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Restore the seeded data."""
+        with self._lock:
+            self._profiles = copy.deepcopy(SEED_HOME_PROFILES)
+            self._thresholds = copy.deepcopy(SEED_THRESHOLDS)
+
+    def home_profile(self, customer_id: int) -> dict[str, object] | None:
+        """A copy of the customer's home profile, if any."""
+        with self._lock:
+            profile = self._profiles.get(customer_id)
+            return dict(profile) if profile is not None else None
+
+    def put_home_profile(self, customer_id: int, profile: dict[str, object]) -> None:
+        """Store a validated home profile."""
+        with self._lock:
+            self._profiles[customer_id] = dict(profile)
+
+    def threshold(self, utility_customer_id: str) -> dict[str, object] | None:
+        """A copy of the customer's bill threshold, if any."""
+        with self._lock:
+            threshold = self._thresholds.get(utility_customer_id)
+            return dict(threshold) if threshold is not None else None
+
+    def put_threshold(self, utility_customer_id: str, threshold: dict[str, object]) -> None:
+        """Store a validated threshold."""
+        with self._lock:
+            self._thresholds[utility_customer_id] = dict(threshold)
+
+    def delete_threshold(self, utility_customer_id: str) -> None:
+        """Remove the threshold (deleting a missing one is not an error)."""
+        with self._lock:
+            self._thresholds.pop(utility_customer_id, None)

@@ -1,0 +1,368 @@
+"""The broker's rules, with fakes at every edge (see tests/integration for the real ones)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from gateway import observability as m
+from gateway.credentials import OpowerCredentials, StaticCredentials
+from gateway.errors import (
+    InvalidClientError,
+    TokenClientMismatchError,
+    TokenResponseError,
+    TokenUnavailableError,
+)
+from gateway.token_broker import BrokerSettings, TokenBroker, store_key
+from tests.fakes import FakeClock, FakeIssuer, InMemoryTokenStore, RecordingMetrics, transient
+
+CREDS = OpowerCredentials(client_id="client-1", client_secret="s3cr3t-value")
+KEY = store_key(FakeIssuer.url, "client-1")
+
+
+class Fleet:
+    """Several containers (brokers) sharing one store, one issuer and one clock."""
+
+    def __init__(self, *, lifetime_s: float = 3600.0, settings: BrokerSettings | None = None):
+        self.clock = FakeClock()
+        self.issuer = FakeIssuer(self.clock, lifetime_s)
+        self.store = InMemoryTokenStore()
+        self.metrics = RecordingMetrics()
+        self.settings = settings or BrokerSettings()
+
+    def broker(self, credentials: object = None, store: object = "shared") -> TokenBroker:
+        return TokenBroker(
+            endpoint=self.issuer,
+            credentials=credentials or StaticCredentials(CREDS),  # type: ignore[arg-type]
+            store=self.store if store == "shared" else store,  # type: ignore[arg-type]
+            clock=self.clock,
+            settings=self.settings,
+            metrics=self.metrics,
+            rng=random.Random(7),
+        )
+
+
+@pytest.fixture
+def fleet() -> Fleet:
+    return Fleet()
+
+
+def test_a_warm_container_fetches_once_and_serves_from_memory(fleet: Fleet) -> None:
+    broker = fleet.broker()
+
+    tokens = {broker.get_token().value for _ in range(100)}
+
+    assert tokens == {"tok-1"}
+    assert len(fleet.issuer.requests) == 1
+    assert fleet.metrics.counts[m.TOKEN_CACHE_HIT_MEMORY] == 99
+    assert fleet.store.calls["read"] == 1  # memory hits never touch DynamoDB
+
+
+def test_a_second_container_takes_the_token_from_the_shared_item(fleet: Fleet) -> None:
+    first, second = fleet.broker(), fleet.broker()
+    issued = first.get_token()
+
+    adopted = second.get_token()
+
+    assert adopted.value == issued.value
+    assert adopted.expires_at == issued.expires_at
+    assert len(fleet.issuer.requests) == 1
+    assert fleet.metrics.counts[m.TOKEN_CACHE_HIT_DYNAMODB] == 1
+
+
+def test_the_shared_item_holds_only_ciphertext(fleet: Fleet) -> None:
+    token = fleet.broker().get_token()
+
+    stored = fleet.store.items[KEY].token
+    assert stored is not None
+    assert token.value.encode() not in stored.ciphertext
+    assert stored.fingerprint == token.fingerprint
+
+
+def test_refresh_happens_ahead_of_expiry_once_a_quarter_of_the_life_is_left(
+    fleet: Fleet,
+) -> None:
+    broker = fleet.broker()
+    first = broker.get_token()
+
+    fleet.clock.advance(3600 * 0.74)
+    assert broker.get_token().value == first.value
+    fleet.clock.advance(3600 * 0.02)
+    refreshed = broker.get_token()
+
+    assert refreshed.value != first.value
+    assert len(fleet.issuer.requests) == 2
+
+
+def test_the_refresh_margin_is_at_least_sixty_seconds_and_at_most_half_the_life() -> None:
+    fleet = Fleet(lifetime_s=120)  # 25 % would be 30 s; the 60 s floor applies
+    broker = fleet.broker()
+    broker.get_token()
+    fleet.clock.advance(59)
+    broker.get_token()
+    assert len(fleet.issuer.requests) == 1
+    fleet.clock.advance(2)
+    broker.get_token()
+    assert len(fleet.issuer.requests) == 2
+
+    short = Fleet(lifetime_s=10)  # a 60 s margin would make it due from birth
+    broker = short.broker()
+    for _ in range(4):
+        broker.get_token()
+        short.clock.advance(1)
+    assert len(short.issuer.requests) == 1
+
+
+def test_only_the_lease_holder_refreshes_the_others_keep_serving(fleet: Fleet) -> None:
+    first, second = fleet.broker(), fleet.broker()
+    token = first.get_token()
+    second.get_token()
+    fleet.clock.advance(3600 * 0.8)  # both are in the refresh window
+    fleet.store.leases[KEY] = ("a-crashed-or-busy-container", fleet.clock.now() + 10)
+
+    served = second.get_token()
+
+    assert served.value == token.value
+    assert len(fleet.issuer.requests) == 1
+    assert fleet.metrics.counts[m.TOKEN_LEASE_CONTENTION] == 1
+
+
+def test_without_a_valid_token_a_container_waits_for_the_refresher(fleet: Fleet) -> None:
+    refresher, waiter = fleet.broker(), fleet.broker()
+    fleet.store.leases[KEY] = ("refresher", fleet.clock.now() + 10)
+    # While the waiter sleeps, the lease holder publishes a token.
+    fleet.clock.on_sleep.append(lambda: fleet.store.leases.pop(KEY, None) and refresher.get_token())
+
+    token = waiter.get_token()
+
+    assert token.value == "tok-1"
+    assert len(fleet.issuer.requests) == 1  # the refresher's only
+    assert fleet.clock.slept <= fleet.settings.wait_max_s
+
+
+def test_a_waiter_fetches_itself_once_the_wait_bound_is_over(fleet: Fleet) -> None:
+    waiter = fleet.broker()
+    fleet.store.leases[KEY] = ("crashed", fleet.clock.now() + 10)
+
+    token = waiter.get_token()
+
+    assert token.value == "tok-1"
+    assert len(fleet.issuer.requests) == 1
+    assert fleet.settings.wait_max_s <= fleet.clock.slept < fleet.settings.wait_max_s + 1
+
+
+def test_an_expired_lease_of_a_crashed_refresher_is_taken_over(fleet: Fleet) -> None:
+    fleet.store.leases[KEY] = ("crashed", fleet.clock.now() - 0.001)
+
+    fleet.broker().get_token()
+
+    assert fleet.clock.slept == 0
+    assert KEY not in fleet.store.leases  # taken, then released by the new holder
+
+
+def test_an_endpoint_that_reissues_the_same_token_causes_no_refresh_loop(fleet: Fleet) -> None:
+    fleet.issuer.reissue_same = True
+    broker, other = fleet.broker(), fleet.broker()
+    first = broker.get_token()
+    fleet.clock.advance(3600 * 0.8)
+
+    for _ in range(50):
+        assert broker.get_token().value == first.value
+        assert other.get_token().value == first.value
+        fleet.clock.advance(10)
+
+    # One fetch at the start, one at the refresh point that brought the same token back.
+    assert len(fleet.issuer.requests) == 2
+    assert fleet.metrics.counts[m.TOKEN_REISSUED] == 1
+    assert broker.get_token().expires_at == first.expires_at  # never lengthened
+
+
+def test_invalidate_deletes_the_shared_token_only_if_it_is_still_current(fleet: Fleet) -> None:
+    first, second = fleet.broker(), fleet.broker()
+    stale = first.get_token()
+    first.invalidate(stale)
+    fresh = second.get_token()  # second never saw `stale` in memory: it fetches anew
+    assert fresh.value != stale.value
+
+    first.invalidate(stale)  # a late 401 on the old token must not delete the new one
+
+    shared = fleet.store.items[KEY].token
+    assert shared is not None
+    assert shared.fingerprint == fresh.fingerprint
+
+
+def test_a_refused_token_is_never_adopted_again_even_if_the_delete_failed(fleet: Fleet) -> None:
+    broker = fleet.broker()
+    stale = broker.get_token()
+    fleet.store.down = True
+    broker.invalidate(stale)
+    fleet.store.down = False  # the item still holds the refused token
+
+    fresh = broker.get_token()
+
+    assert fresh.value != stale.value
+    assert len(fleet.issuer.requests) == 2
+
+
+def test_invalid_client_rereads_the_secret_once_and_succeeds_after_a_rotation(
+    fleet: Fleet,
+) -> None:
+    rotated = OpowerCredentials(client_id="client-1", client_secret="rotated")
+
+    class RotatingSecret:
+        forced = 0
+
+        def get(self, *, force_fetch: bool = False) -> OpowerCredentials:
+            self.forced += force_fetch
+            return rotated if force_fetch else CREDS
+
+    source = RotatingSecret()
+    fleet.issuer.accepted_secret = "rotated"
+
+    token = fleet.broker(credentials=source).get_token()
+
+    assert token.value
+    assert source.forced == 1
+    assert [c.client_secret for c in fleet.issuer.requests] == ["s3cr3t-value", "rotated"]
+
+
+def test_invalid_client_after_the_reread_fails_clearly_and_backs_off(fleet: Fleet) -> None:
+    fleet.issuer.accepted_secret = "never"
+    broker = fleet.broker()
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        broker.get_token()
+    with pytest.raises(TokenUnavailableError):
+        broker.get_token()  # within the back-off: no request at all
+
+    assert isinstance(caught.value.__cause__, InvalidClientError)
+    assert len(fleet.issuer.requests) == 2  # the first try and the one after the re-read
+    assert fleet.metrics.counts[m.TOKEN_INVALID_CLIENT] == 2
+    assert fleet.metrics.counts[m.TOKEN_BACKOFF] == 1
+    assert "never" not in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_transient_failures_are_retried_a_bounded_number_of_times(fleet: Fleet) -> None:
+    fleet.issuer.script = [transient(), TokenResponseError("token answer is not JSON")]
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        fleet.broker().get_token()
+
+    assert len(fleet.issuer.requests) == fleet.settings.fetch_attempts
+    assert caught.value.retry_after_s is not None
+    state = fleet.store.items[KEY]
+    assert state.failures == 1
+    assert state.retry_at > fleet.clock.now()
+
+
+def test_one_transient_failure_is_absorbed_by_the_retry(fleet: Fleet) -> None:
+    fleet.issuer.script = [transient()]
+
+    assert fleet.broker().get_token().value == "tok-2"
+
+
+def test_token_endpoint_down_while_a_token_is_valid_is_invisible(fleet: Fleet) -> None:
+    broker = fleet.broker()
+    token = broker.get_token()
+    fleet.clock.advance(3600 * 0.8)
+    fleet.issuer.script = [transient()] * 10
+
+    for _ in range(20):
+        assert broker.get_token().value == token.value
+        fleet.clock.advance(1)
+
+    assert fleet.metrics.counts[m.TOKEN_SERVED_STALE_WINDOW] >= 1
+    # Back-off: far fewer attempts than calls.
+    assert len(fleet.issuer.requests) <= 1 + 2 * 5  # rounds at ~0, 1, 3, 7, 15 s
+
+
+def test_the_fleet_backs_off_together_after_a_failure(fleet: Fleet) -> None:
+    fleet.issuer.script = [transient(), transient()]
+    with pytest.raises(TokenUnavailableError):
+        fleet.broker().get_token()
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        fleet.broker().get_token()  # another container, inside the recorded back-off
+
+    assert len(fleet.issuer.requests) == 2
+    assert caught.value.retry_after_s is not None
+    assert caught.value.retry_after_s > 0
+
+
+def test_back_off_grows_and_is_bounded() -> None:
+    fleet = Fleet(settings=BrokerSettings(backoff_base_s=1, backoff_max_s=8, fetch_attempts=1))
+    fleet.issuer.script = [transient()] * 20
+    broker = fleet.broker()
+    delays = []
+    for _ in range(6):
+        with pytest.raises(TokenUnavailableError):
+            broker.get_token()
+        delays.append(fleet.store.items[KEY].retry_at - fleet.clock.now())
+        fleet.clock.advance(delays[-1] + 0.01)
+
+    assert delays[0] <= 1
+    assert max(delays) <= 8
+    assert delays[4] > delays[0] * 2
+
+
+def test_a_successful_fetch_clears_the_recorded_failures(fleet: Fleet) -> None:
+    fleet.issuer.script = [transient(), transient()]
+    broker = fleet.broker()
+    with pytest.raises(TokenUnavailableError):
+        broker.get_token()
+    fleet.clock.advance(fleet.settings.backoff_base_s + 0.1)
+
+    broker.get_token()
+
+    assert fleet.store.items[KEY].failures == 0
+
+
+def test_dynamodb_down_degrades_to_memory_and_direct_fetches(fleet: Fleet) -> None:
+    fleet.store.down = True
+    broker = fleet.broker()
+
+    values = {broker.get_token().value for _ in range(10)}
+
+    assert values == {"tok-1"}
+    assert len(fleet.issuer.requests) == 1
+    assert fleet.metrics.counts[m.TOKEN_STORE_DEGRADED] >= 1
+
+
+def test_without_a_store_the_broker_still_caches_in_memory(fleet: Fleet) -> None:
+    broker = fleet.broker(store=None)
+
+    for _ in range(5):
+        broker.get_token()
+
+    assert len(fleet.issuer.requests) == 1
+
+
+def test_a_client_id_mismatch_is_an_error_and_nothing_is_cached(fleet: Fleet) -> None:
+    fleet.issuer.script = [TokenClientMismatchError("token answer names another client_id")]
+    fleet.settings = BrokerSettings(fetch_attempts=1)
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        fleet.broker().get_token()
+
+    assert isinstance(caught.value.__cause__, TokenClientMismatchError)
+    assert fleet.store.items[KEY].token is None
+
+
+def test_reprs_never_show_token_or_secret(fleet: Fleet) -> None:
+    token = fleet.broker().get_token()
+
+    assert token.value not in repr(token)
+    assert "s3cr3t-value" not in repr(CREDS)
+    assert "authorization" not in repr(token).lower()
+
+
+def test_a_waiter_takes_over_a_lease_that_expires_while_it_waits(fleet: Fleet) -> None:
+    fleet.store.leases[KEY] = ("crashed", fleet.clock.now() + 1.0)
+
+    token = fleet.broker().get_token()
+
+    assert token.value == "tok-1"
+    assert len(fleet.issuer.requests) == 1
+    assert 1.0 <= fleet.clock.slept < fleet.settings.wait_max_s
