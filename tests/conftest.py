@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 import pytest
 
+# Powertools reads these when the handler modules are imported.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "opower-gateway")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "OpowerGatewayTest")
+
+from gateway import wiring
+from gateway.settings import RuntimeSettings
 from local.aws import EmbeddedAws
+from local.idp import DevIdentityProvider
 from local.provision import create_key, create_table, put_secret
 from local.sandbox import OpowerSandbox, SandboxConfig
 from tests import leakcheck
@@ -86,3 +93,48 @@ def aws_resources(embedded_aws: EmbeddedAws, sandbox: OpowerSandbox) -> AwsResou
         {"client_id": sandbox.config.client_id, "client_secret": sandbox.current_client_secret},
     )
     return AwsResources(table_name, create_key(f"test {suffix}"), secret_name)
+
+
+@pytest.fixture(scope="session")
+def idp() -> Iterator[DevIdentityProvider]:
+    """The development identity provider: JWKS and introspection over HTTP."""
+    with DevIdentityProvider() as provider:
+        leakcheck.register_holder(provider)
+        yield provider
+
+
+@pytest.fixture
+def gateway_settings(
+    sandbox: OpowerSandbox, aws_resources: AwsResources, idp: DevIdentityProvider
+) -> RuntimeSettings:
+    """Settings pointing the handlers at the sandbox, moto server and the dev IdP."""
+    put_secret(
+        "opower/introspection-client",
+        {"client_id": idp.introspection_client_id, "client_secret": idp.introspection_secret},
+    )
+    return RuntimeSettings.from_mapping(
+        {
+            "opower_base_url": sandbox.base_url,
+            "utility_code": sandbox.config.utility_code,
+            "opower_secret_id": aws_resources.secret_name,
+            "table_name": aws_resources.table_name,
+            "kms_key_id": aws_resources.kms_key_arn,
+            "auth_issuer": idp.issuer,
+            "auth_audience": idp.audience,
+            "auth_jwks_url": idp.jwks_url,
+            "auth_introspection_url": idp.introspection_url,
+            "auth_introspection_secret_id": "opower/introspection-client",
+        }
+    )
+
+
+@pytest.fixture
+def gateway_env(
+    gateway_settings: RuntimeSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RuntimeSettings]:
+    """The settings in the environment, as Lambda would have them; caches cleared."""
+    for name, value in gateway_settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    yield gateway_settings
+    wiring.reset()

@@ -45,3 +45,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def validate_url(url: str, *, setting: str) -> str:
+    """A full URL (path allowed) with HTTPS required except on a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname or parts.username:
+        raise ConfigurationError(f"{setting} must be an absolute http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(f"{setting} must use https (plain http only on a loopback host)")
+    return url

@@ -10,9 +10,12 @@ from typing import Protocol
 
 
 class MetricsSink(Protocol):
-    """The one method of Powertools ``Metrics`` the library uses."""
+    """The one method of Powertools ``Metrics`` the library uses (hashable: the cached
+    factories in ``gateway.wiring`` are keyed by the sink)."""
 
     def add_metric(self, name: str, unit: str, value: float) -> None: ...
+
+    def __hash__(self) -> int: ...
 
 
 class NullMetrics:

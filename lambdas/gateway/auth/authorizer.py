@@ -1,0 +1,125 @@
+"""The REQUEST authorizer's logic: session token → verified identity → Opower binding →
+an IAM policy with the binding in its context.
+
+Outcomes: Allow (with context); :class:`AuthenticationError` (401) and
+:class:`AccessDeniedError` (403), each with a reason code; :class:`IdentityUnavailableError`
+when a dependency failed, which the handler lets fail so that API Gateway answers with
+its AUTHORIZER_FAILURE response (503 in the stack) and caches nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.auth.binding import Binding, BindingResolver
+from gateway.auth.errors import AuthenticationError
+from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
+from gateway.clock import Clock
+
+Verifier = Callable[[str], Mapping[str, Any]]
+
+# The context keys the proxy reads. API Gateway passes them as strings.
+CONTEXT_CUSTOMER_ID = "customerId"
+CONTEXT_UTILITY_CUSTOMER_ID = "utilityCustomerId"
+CONTEXT_ACCOUNT_IDS = "accountIds"
+CONTEXT_SESSION_EXPIRES_AT = "sessionExpiresAt"
+CONTEXT_CUSTOMER_HASH = "customerHash"
+
+
+@dataclass(frozen=True)
+class Allow:
+    principal_id: str
+    binding: Binding
+    session_expires_at: float
+
+    def response(self, method_arn: str) -> dict[str, Any]:
+        return {
+            "principalId": self.principal_id,
+            "policyDocument": policy("Allow", customer_routes_arn(method_arn)),
+            "context": {
+                CONTEXT_CUSTOMER_ID: self.binding.customer_id,
+                CONTEXT_UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
+                CONTEXT_ACCOUNT_IDS: ",".join(self.binding.account_ids),
+                # API Gateway caches this decision per token for a fixed TTL; the proxy
+                # refuses it once the session itself has expired.
+                CONTEXT_SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
+                CONTEXT_CUSTOMER_HASH: self.principal_id,
+            },
+        }
+
+
+def deny_response(method_arn: str) -> dict[str, Any]:
+    return {
+        "principalId": "denied",
+        "policyDocument": policy("Deny", customer_routes_arn(method_arn)),
+    }
+
+
+def policy(effect: str, resource: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}],
+    }
+
+
+def customer_routes_arn(method_arn: str) -> str:
+    """``arn:…:{api}/{stage}/{method}/{path}`` → every method on ``/v1/me/*`` of that stage.
+
+    The decision is cached per token and reused for the other routes, so the policy
+    covers the customer API; routes outside it are never allowed by it.
+    """
+    parts = method_arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        raise AuthenticationError("bad_method_arn")
+    api_and_stage = parts[5].split("/")
+    if len(api_and_stage) < 2:
+        raise AuthenticationError("bad_method_arn")
+    return ":".join(parts[:5]) + f":{api_and_stage[0]}/{api_and_stage[1]}/*/v1/me/*"
+
+
+def customer_hash(utility_code: str, utility_customer_id: str) -> str:
+    """A stable, non-reversible customer name for logs, metrics and the principal id."""
+    material = f"{utility_code}\n{utility_customer_id}".encode()
+    return hashlib.sha256(material).hexdigest()[:20]
+
+
+class Authorizer:
+    def __init__(
+        self,
+        *,
+        verify: Verifier,
+        resolver: BindingResolver,
+        clock: Clock,
+        utility_code: str,
+        customer_claim: str,
+        accounts_claim: str,
+    ) -> None:
+        self._verify = verify
+        self._resolver = resolver
+        self._clock = clock
+        self._utility_code = utility_code
+        self._customer_claim = customer_claim
+        self._accounts_claim = accounts_claim
+
+    def authorize(self, headers: Mapping[str, str] | None, *, deadline: float) -> Allow:
+        token = bearer_token(headers)
+        claims = self._verify(token)
+        identity = self.identity(claims)
+        binding = self._resolver.resolve(identity, deadline=deadline)
+        return Allow(
+            principal_id=customer_hash(self._utility_code, identity.utility_customer_id),
+            binding=binding,
+            session_expires_at=identity.expires_at,
+        )
+
+    def identity(self, claims: Mapping[str, Any]) -> SessionIdentity:
+        identity = identity_from_claims(
+            claims, customer_claim=self._customer_claim, accounts_claim=self._accounts_claim
+        )
+        if identity.expires_at <= self._clock.now():
+            raise AuthenticationError("token_expired")
+        return identity

@@ -1,0 +1,37 @@
+"""Outcomes of authorization that are not an Allow. Each carries a reason code: it is
+logged and counted, and never shown to the caller."""
+
+from __future__ import annotations
+
+from gateway.errors import GatewayError
+
+
+class AuthenticationError(GatewayError):
+    """The session token is missing or not valid: API Gateway answers 401."""
+
+    code = "unauthenticated"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AccessDeniedError(GatewayError):
+    """The token is valid but names no customer it may act for: API Gateway answers 403."""
+
+    code = "access_denied"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IdentityUnavailableError(GatewayError):
+    """A dependency (identity provider, Opower) failed: the caller gets a 503, nothing is
+    cached, and the next request tries again."""
+
+    code = "identity_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,118 @@
+"""RFC 7662 introspection of opaque session tokens at the utility's identity provider.
+
+Answers are cached in the container, keyed by a hash of the token, for at most the
+token's remaining life and a configured bound; inactive answers are not cached, so a
+token activated a moment later is not refused for long.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import urllib3
+
+from gateway.auth.errors import AuthenticationError, IdentityUnavailableError
+from gateway.clock import Clock
+from gateway.credentials import CredentialsSource
+from gateway.errors import CredentialsUnavailableError
+from gateway.http import shared_pool
+
+_MAX_BODY = 64 * 1024
+_CACHE_ENTRIES = 4096
+
+
+class Introspector:
+    def __init__(
+        self,
+        url: str,
+        credentials: CredentialsSource,
+        *,
+        clock: Clock,
+        cache_max_s: float = 60,
+        issuer: str = "",
+        audience: str = "",
+        timeout_s: float = 3.0,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        self._url = url
+        self._credentials = credentials
+        self._clock = clock
+        self._cache_max_s = cache_max_s
+        self._issuer = issuer
+        self._audience = audience
+        self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+        self._pool = pool
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> dict[str, Any]:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache.get(digest)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        claims = self._introspect(token)
+        if claims.get("active") is not True:
+            raise AuthenticationError("token_inactive")
+        expires_at = claims.get("exp")
+        if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool):
+            if expires_at <= now:
+                raise AuthenticationError("token_expired")
+        else:
+            raise AuthenticationError("missing_exp_claim")
+        if self._issuer and claims.get("iss") != self._issuer:
+            raise AuthenticationError("wrong_issuer")
+        if self._audience and not _audience_matches(claims.get("aud"), self._audience):
+            raise AuthenticationError("wrong_audience")
+        with self._lock:
+            self._cache[digest] = (min(float(expires_at), now + self._cache_max_s), claims)
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return claims
+
+    def _introspect(self, token: str) -> dict[str, Any]:
+        try:
+            client = self._credentials.get()
+        except CredentialsUnavailableError:
+            raise IdentityUnavailableError("introspection_credentials_unavailable") from None
+        basic = base64.b64encode(f"{client.client_id}:{client.client_secret}".encode()).decode()
+        try:
+            response = (self._pool or shared_pool()).request(
+                "POST",
+                self._url,
+                fields={"token": token, "token_type_hint": "access_token"},
+                encode_multipart=False,
+                headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
+                timeout=self._timeout,
+                redirect=False,
+                preload_content=False,
+            )
+            try:
+                body = response.read(_MAX_BODY + 1)
+            finally:
+                response.release_conn()
+        except urllib3.exceptions.HTTPError:
+            raise IdentityUnavailableError("introspection_unreachable") from None
+        if response.status in {401, 403}:
+            raise IdentityUnavailableError("introspection_client_rejected")
+        if response.status != 200 or len(body) > _MAX_BODY:
+            raise IdentityUnavailableError("introspection_unavailable")
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise IdentityUnavailableError("introspection_malformed") from None
+        if not isinstance(document, dict):
+            raise IdentityUnavailableError("introspection_malformed")
+        return document
+
+
+def _audience_matches(aud: object, expected: str) -> bool:
+    if isinstance(aud, str):
+        return aud == expected
+    return isinstance(aud, list) and expected in aud

@@ -1,0 +1,88 @@
+"""Verification of OIDC session JWTs with PyJWT: signature, algorithm, iss, aud and times."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import jwt
+
+from gateway.auth.errors import AuthenticationError
+from gateway.auth.jwks import JwksCache
+from gateway.settings import ASYMMETRIC_ALGORITHMS
+
+_REQUIRED = ("exp", "iat", "iss", "aud", "sub")
+
+# PyJWT's exception classes, most specific first, to reason codes.
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired"),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.InvalidAlgorithmError, "algorithm_not_allowed"),
+    (jwt.InvalidIssuedAtError, "bad_iat"),
+    (jwt.DecodeError, "malformed_token"),
+)
+
+
+class JwtVerifier:
+    def __init__(
+        self,
+        jwks: JwksCache,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: Collection[str],
+        leeway_s: int,
+        required_claims: Collection[str] = (),
+    ) -> None:
+        # Defence in depth: the settings already refuse these.
+        if not algorithms or set(algorithms) - ASYMMETRIC_ALGORITHMS:
+            raise ValueError("only asymmetric algorithms may be allowed")
+        if leeway_s > 60:
+            raise ValueError("leeway must be at most 60 s")
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = frozenset(algorithms)
+        self._leeway = leeway_s
+        self._required = list(dict.fromkeys([*_REQUIRED, *required_claims]))
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthenticationError("malformed_token") from None
+        alg = header.get("alg")
+        # "none", HS* (signed with the public key as an HMAC secret) and anything else not
+        # on the allow-list stop here, before a key is even looked up.
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise AuthenticationError("algorithm_not_allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthenticationError("missing_kid")
+        key = self._jwks.key(kid)
+        if key.algorithm is not None and key.algorithm != alg:
+            raise AuthenticationError("algorithm_mismatch")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[alg],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": self._required, "verify_signature": True},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthenticationError(_reason(exc)) from None
+        return claims
+
+
+def _reason(exc: Exception) -> str:
+    for kind, reason in _REASONS:
+        if isinstance(exc, kind):
+            return reason
+    return "invalid_token"

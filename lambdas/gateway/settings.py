@@ -1,0 +1,198 @@
+"""The gateway's runtime settings: one typed model, read once.
+
+Every field is a setting with a default (or required), a description and a validation.
+The same model is filled three ways, so there is no second hand-written copy:
+
+* in Lambda, from the environment (``from_env``): the variable is the field name in
+  upper case, e.g. ``UTILITY_CODE``;
+* at synth time, from ``cdk.json`` context and ``-c`` flags (``infra/config.py``), and
+  written into each function's environment with ``to_env``;
+* in ``make dev``, from the same defaults pointed at the embedded endpoints.
+
+An invalid value raises ConfigurationError naming the setting (never echoing secrets:
+no setting holds one; secrets live in Secrets Manager).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_type_hints
+
+from gateway.errors import ConfigurationError
+
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+AuthMode = Literal["jwt", "introspection"]
+
+
+def setting(default: Any = dataclasses.MISSING, *, doc: str) -> Any:
+    if default is dataclasses.MISSING:
+        return field(metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    # Opower
+    opower_base_url: str = setting(
+        "https://cxapi.opower.com",
+        doc="Opower origin: production https://cxapi.opower.com, UAT https://cxapi-stage.opower.com",
+    )
+    utility_code: str = setting("", doc="Opower utility code ({U} in every path), 3-4 letters")
+    opower_secret_id: str = setting(
+        "", doc="Secrets Manager secret (name or ARN) with the Opower client_id / client_secret"
+    )
+    secret_max_age_s: int = setting(300, doc="How long the Opower credentials are cached")
+    http_connect_timeout_s: float = setting(2.0, doc="Connect timeout for calls to Opower")
+    http_read_timeout_s: float = setting(8.0, doc="Read timeout for calls to Opower")
+    token_missing_expires_in_s: int = setting(
+        300, doc="Lifetime assumed when a token answer lacks expires_in"
+    )
+    token_refresh_fraction: float = setting(
+        0.25, doc="Refresh the Opower token once less than this share of its life is left"
+    )
+    token_refresh_min_s: float = setting(60.0, doc="... or less than this many seconds")
+    upstream_max_attempts: int = setting(
+        3, doc="Attempts per idempotent Opower call (429, 502-504, connection errors)"
+    )
+    # Shared state
+    table_name: str = setting("", doc="DynamoDB table for token, lease, binding and budget items")
+    kms_key_id: str = setting("", doc="KMS key (id, ARN or alias) that encrypts the token")
+    # Customer authorization
+    auth_mode: str = setting("jwt", doc="'jwt' (OIDC JWT + JWKS) or 'introspection' (RFC 7662)")
+    auth_issuer: str = setting("", doc="Expected 'iss' of session tokens")
+    auth_audience: str = setting("", doc="Expected 'aud' of session tokens")
+    auth_jwks_url: str = setting("", doc="JWKS URL of the identity provider (https)")
+    auth_algorithms: tuple[str, ...] = setting(
+        ("RS256", "ES256"), doc="Allowed JWT algorithms (asymmetric only; never none or HS*)"
+    )
+    auth_leeway_s: int = setting(30, doc="Clock leeway for exp / nbf / iat, at most 60")
+    auth_jwks_min_refresh_s: int = setting(
+        300, doc="An unknown 'kid' refreshes the JWKS at most once per this interval"
+    )
+    auth_introspection_url: str = setting("", doc="RFC 7662 introspection endpoint (https)")
+    auth_introspection_secret_id: str = setting(
+        "", doc="Secret with the introspection client's client_id / client_secret"
+    )
+    auth_introspection_cache_s: int = setting(
+        60, doc="Longest an introspection answer is cached (never past the token's exp)"
+    )
+    claim_utility_customer_id: str = setting(
+        "utilityCustomerId", doc="Session claim holding the utility's customer id"
+    )
+    claim_account_numbers: str = setting(
+        "accountNumbers", doc="Session claim holding the account number (or a list of them)"
+    )
+    binding_ttl_s: int = setting(900, doc="How long a customer's Opower binding is cached")
+    authorizer_cache_ttl_s: int = setting(
+        300, doc="API Gateway's cache of the authorizer's decision per session token"
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+                raise ConfigurationError(f"{f.name.upper()} must not be negative")
+        if self.utility_code and not re.fullmatch(r"[A-Za-z0-9]{2,8}", self.utility_code):
+            raise ConfigurationError("UTILITY_CODE must be 2-8 letters or digits")
+        if self.auth_mode not in get_args(AuthMode):
+            raise ConfigurationError("AUTH_MODE must be 'jwt' or 'introspection'")
+        refused = set(self.auth_algorithms) - ASYMMETRIC_ALGORITHMS
+        if refused or not self.auth_algorithms:
+            raise ConfigurationError(
+                "AUTH_ALGORITHMS must list asymmetric algorithms only"
+                f" (refused: {', '.join(sorted(refused)) or 'empty list'})"
+            )
+        if self.auth_leeway_s > 60:
+            raise ConfigurationError("AUTH_LEEWAY_S must be at most 60")
+        if not 0 < self.token_refresh_fraction < 1:
+            raise ConfigurationError("TOKEN_REFRESH_FRACTION must be between 0 and 1")
+        if self.upstream_max_attempts < 1:
+            raise ConfigurationError("UPSTREAM_MAX_ATTEMPTS must be at least 1")
+        if self.authorizer_cache_ttl_s > 3600:
+            raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
+
+    # -- adapters ----------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RuntimeSettings:
+        return cls.from_mapping(
+            {f.name: env[f.name.upper()] for f in _fields() if f.name.upper() in env}
+        )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> RuntimeSettings:
+        """From field names to raw values (strings, or already typed values)."""
+        hints = get_type_hints(cls)
+        known = {f.name for f in _fields()}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**{name: _convert(name, hints[name], raw) for name, raw in values.items()})
+
+    def to_env(self) -> dict[str, str]:
+        """The environment of a Lambda function (or the local run) holding these settings."""
+        env = {}
+        for f in _fields():
+            value = getattr(self, f.name)
+            env[f.name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
+        return env
+
+    def require(self, *names: str) -> None:
+        """Fail clearly when a setting a handler needs was left empty."""
+        missing = [n.upper() for n in names if getattr(self, n) in ("", ())]
+        if missing:
+            raise ConfigurationError(f"required setting(s) not set: {', '.join(missing)}")
+
+
+def _fields() -> tuple[dataclasses.Field[Any], ...]:
+    return dataclasses.fields(RuntimeSettings)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(setting, default, description) for every setting: the README's table."""
+    rows = []
+    for f in _fields():
+        default = f.default
+        shown = ",".join(default) if isinstance(default, tuple) else str(default)
+        rows.append((f.name, shown, str(f.metadata["doc"])))
+    return rows
+
+
+def _convert(name: str, hint: Any, raw: Any) -> Any:
+    env_name = name.upper()
+    try:
+        if hint is bool or hint == "bool":
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError
+            return lowered in {"true", "1", "yes"}
+        if hint is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if hint is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        if hint == tuple[str, ...]:
+            items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        if not isinstance(raw, str):
+            raise ValueError
+        return raw.strip()
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"{env_name} has an invalid value (expected {_kind(hint)})"
+        ) from None
+
+
+def _kind(hint: Any) -> str:
+    return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
+        hint, "a comma-separated list"
+    )

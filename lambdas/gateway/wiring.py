@@ -1,0 +1,148 @@
+"""Cached factories: each edge is built once per container from the settings, on first use.
+
+This is the only module that reads ``os.environ``. Tests and the local run clear the
+caches with :func:`reset` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from gateway.clock import SYSTEM_CLOCK
+from gateway.credentials import SecretsManagerCredentials
+from gateway.observability import MetricsSink
+from gateway.opower_client import OpowerClient, RetryPolicy
+from gateway.settings import RuntimeSettings
+from gateway.token_broker import BrokerSettings, TokenBroker
+from gateway.token_endpoint import TokenEndpoint
+from gateway.token_store import DynamoDbTokenStore
+
+if TYPE_CHECKING:
+    from gateway.auth.authorizer import Authorizer
+
+# functools.cache may build twice under concurrent first calls (the local emulator serves
+# requests on threads), and two brokers would mean two memory caches: build under a lock.
+_lock = threading.RLock()
+
+
+@functools.cache
+def settings() -> RuntimeSettings:
+    return RuntimeSettings.from_env(os.environ)
+
+
+@functools.cache
+def _broker(metrics: MetricsSink) -> TokenBroker:
+    s = settings()
+    s.require("opower_base_url", "opower_secret_id", "table_name", "kms_key_id")
+    return TokenBroker(
+        endpoint=TokenEndpoint(
+            s.opower_base_url,
+            clock=SYSTEM_CLOCK,
+            connect_timeout_s=s.http_connect_timeout_s,
+            read_timeout_s=s.http_read_timeout_s,
+            missing_expires_in_s=s.token_missing_expires_in_s,
+        ),
+        credentials=SecretsManagerCredentials(
+            s.opower_secret_id, max_age_s=s.secret_max_age_s, metrics=metrics
+        ),
+        store=DynamoDbTokenStore(s.table_name, s.kms_key_id),
+        clock=SYSTEM_CLOCK,
+        settings=BrokerSettings(
+            refresh_fraction=s.token_refresh_fraction, refresh_min_s=s.token_refresh_min_s
+        ),
+        metrics=metrics,
+    )
+
+
+@functools.cache
+def _opower_client(metrics: MetricsSink) -> OpowerClient:
+    s = settings()
+    return OpowerClient(
+        s.opower_base_url,
+        _broker(metrics),
+        clock=SYSTEM_CLOCK,
+        connect_timeout_s=s.http_connect_timeout_s,
+        read_timeout_s=s.http_read_timeout_s,
+        retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
+        metrics=metrics,
+    )
+
+
+def opower_client(metrics: MetricsSink) -> OpowerClient:
+    with _lock:
+        return _opower_client(metrics)
+
+
+@functools.cache
+def _authorizer(metrics: MetricsSink) -> Authorizer:
+    # Imported here: PyJWT and cryptography are the authorizer's alone.
+    from gateway.auth.authorizer import Authorizer
+    from gateway.auth.binding import BindingResolver, BindingStore
+
+    s = settings()
+    s.require("utility_code")
+    return Authorizer(
+        verify=_session_verifier(s),
+        resolver=BindingResolver(
+            _opower_client(metrics),
+            utility_code=s.utility_code,
+            store=BindingStore(s.table_name),
+            clock=SYSTEM_CLOCK,
+            ttl_s=s.binding_ttl_s,
+            metrics=metrics,
+        ),
+        clock=SYSTEM_CLOCK,
+        utility_code=s.utility_code,
+        customer_claim=s.claim_utility_customer_id,
+        accounts_claim=s.claim_account_numbers,
+    )
+
+
+def authorizer(metrics: MetricsSink) -> Authorizer:
+    with _lock:
+        return _authorizer(metrics)
+
+
+def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
+    from gateway.auth.introspection import Introspector
+    from gateway.auth.jwks import JwksCache
+    from gateway.auth.jwt_verifier import JwtVerifier
+    from gateway.http import validate_url
+
+    if s.auth_mode == "introspection":
+        s.require("auth_introspection_url", "auth_introspection_secret_id")
+        return Introspector(
+            validate_url(s.auth_introspection_url, setting="AUTH_INTROSPECTION_URL"),
+            SecretsManagerCredentials(s.auth_introspection_secret_id, max_age_s=s.secret_max_age_s),
+            clock=SYSTEM_CLOCK,
+            cache_max_s=s.auth_introspection_cache_s,
+            issuer=s.auth_issuer,
+            audience=s.auth_audience,
+        ).verify
+    s.require("auth_issuer", "auth_audience", "auth_jwks_url")
+    return JwtVerifier(
+        JwksCache(
+            validate_url(s.auth_jwks_url, setting="AUTH_JWKS_URL"),
+            clock=SYSTEM_CLOCK,
+            min_refresh_s=s.auth_jwks_min_refresh_s,
+        ),
+        issuer=s.auth_issuer,
+        audience=s.auth_audience,
+        algorithms=s.auth_algorithms,
+        leeway_s=s.auth_leeway_s,
+        required_claims=(s.claim_utility_customer_id, s.claim_account_numbers),
+    ).verify
+
+
+def reset() -> None:
+    """Forget every built edge and the settings (after the environment changed)."""
+    from gateway import aws_clients
+
+    with _lock:
+        for cached in (settings, _broker, _opower_client, _authorizer):
+            cached.cache_clear()
+        aws_clients.clear()

@@ -1,0 +1,1 @@
+"""Lambda entry points. Each handler is thin: observability decorators, then one call."""

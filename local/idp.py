@@ -1,0 +1,330 @@
+"""A development OpenID provider: signs session JWTs, serves its JWKS, answers RFC 7662
+introspection for opaque session tokens.
+
+It stands in for the utility's identity provider in `make dev` and in the tests. The
+gateway talks to it exactly as to a real one: JWKS over HTTP(S), introspection with
+HTTP Basic client credentials. Endpoints:
+
+* ``GET /.well-known/openid-configuration``: issuer, ``jwks_uri``, ``introspection_endpoint``
+* ``GET /jwks.json``: the public keys (an RSA key for RS256, an EC P-256 key for ES256)
+* ``POST /introspect``: form ``token=…``; Basic auth with the introspection client
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+DEFAULT_AUDIENCE = "opower-gateway"
+DEFAULT_CUSTOMER_CLAIM = "utilityCustomerId"
+DEFAULT_ACCOUNTS_CLAIM = "accountNumbers"
+INTROSPECTION_CLIENT_ID = "opower-gateway-introspection"
+
+
+@dataclass
+class _Key:
+    kid: str
+    alg: str
+    private: Any
+    public_jwk: dict[str, Any]
+
+
+def _new_keys() -> dict[str, _Key]:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    published = {
+        "RS256": (rsa_key, RSAAlgorithm.to_jwk(rsa_key.public_key())),
+        "ES256": (ec_key, ECAlgorithm.to_jwk(ec_key.public_key())),
+    }
+    keys = {}
+    for alg, (private, jwk) in published.items():
+        kid = f"{alg.lower()}-{uuid.uuid4().hex[:8]}"
+        public = json.loads(jwk)
+        public.update({"kid": kid, "alg": alg, "use": "sig"})
+        keys[alg] = _Key(kid, alg, private, public)
+    return keys
+
+
+@dataclass
+class _State:
+    keys: dict[str, _Key]
+    retired: list[dict[str, Any]] = field(default_factory=list)
+    opaque: dict[str, dict[str, Any]] = field(default_factory=dict)
+    minted: list[str] = field(default_factory=list)
+    jwks_requests: int = 0
+    introspection_requests: int = 0
+    jwks_down: bool = False
+    introspection_down: bool = False
+
+
+class DevIdentityProvider:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        audience: str = DEFAULT_AUDIENCE,
+        customer_claim: str = DEFAULT_CUSTOMER_CLAIM,
+        accounts_claim: str = DEFAULT_ACCOUNTS_CLAIM,
+        introspection_secret: str | None = None,
+    ) -> None:
+        self._address = (host, port)
+        self.audience = audience
+        self.customer_claim = customer_claim
+        self.accounts_claim = accounts_claim
+        self.introspection_client_id = INTROSPECTION_CLIENT_ID
+        self.introspection_secret = introspection_secret or secrets.token_urlsafe(24)
+        self._state = _State(keys=_new_keys())
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Self:
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the identity provider is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def issuer(self) -> str:
+        return self.base_url
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.base_url}/jwks.json"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.base_url}/introspect"
+
+    # -- tokens --------------------------------------------------------------------------
+    def claims_for(
+        self,
+        utility_customer_id: str,
+        account_numbers: Sequence[str] | str,
+        *,
+        lifetime_s: float = 900,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        issued = time.time() if now is None else now
+        return {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": f"user-{utility_customer_id}",
+            "iat": int(issued),
+            "nbf": int(issued),
+            "exp": int(issued + lifetime_s),
+            "jti": uuid.uuid4().hex,
+            self.customer_claim: utility_customer_id,
+            self.accounts_claim: account_numbers,
+        }
+
+    def mint(
+        self,
+        utility_customer_id: str,
+        account_numbers: Sequence[str] | str,
+        *,
+        alg: str = "RS256",
+        lifetime_s: float = 900,
+        overrides: Mapping[str, Any] | None = None,
+        omit: Iterable[str] = (),
+        now: float | None = None,
+    ) -> str:
+        """A signed session JWT for a customer, with claims changed as a test needs."""
+        claims = self.claims_for(
+            utility_customer_id, account_numbers, lifetime_s=lifetime_s, now=now
+        )
+        claims.update(overrides or {})
+        for name in omit:
+            claims.pop(name, None)
+        key = self._state.keys[alg]
+        token = jwt.encode(claims, key.private, algorithm=alg, headers={"kid": key.kid})
+        self._remember(token)
+        return token
+
+    def sign_with(self, claims: Mapping[str, Any], key: Any, alg: str, kid: str | None) -> str:
+        """Sign arbitrary claims with an arbitrary key (attacks in tests)."""
+        headers = {"kid": kid} if kid else None
+        token = jwt.encode(dict(claims), key, algorithm=alg, headers=headers)
+        self._remember(token)
+        return token
+
+    def signing_key(self, alg: str = "RS256") -> tuple[str, Any, dict[str, Any]]:
+        key = self._state.keys[alg]
+        return key.kid, key.private, dict(key.public_jwk)
+
+    def mint_opaque(
+        self,
+        utility_customer_id: str,
+        account_numbers: Sequence[str] | str,
+        *,
+        lifetime_s: float = 900,
+        active: bool = True,
+    ) -> str:
+        """An opaque session token, known to the introspection endpoint."""
+        token = secrets.token_urlsafe(32)
+        claims = self.claims_for(utility_customer_id, account_numbers, lifetime_s=lifetime_s)
+        with self._lock:
+            self._state.opaque[token] = {**claims, "active": active}
+        self._remember(token)
+        return token
+
+    def deactivate(self, token: str) -> None:
+        with self._lock:
+            self._state.opaque[token]["active"] = False
+
+    def rotate_keys(self) -> None:
+        """New signing keys; the old public keys stay published (as during a real rotation)."""
+        with self._lock:
+            self._state.retired.extend(k.public_jwk for k in self._state.keys.values())
+            self._state.keys = _new_keys()
+
+    def set_down(self, *, jwks: bool | None = None, introspection: bool | None = None) -> None:
+        with self._lock:
+            if jwks is not None:
+                self._state.jwks_down = jwks
+            if introspection is not None:
+                self._state.introspection_down = introspection
+
+    @property
+    def jwks_requests(self) -> int:
+        return self._state.jwks_requests
+
+    @property
+    def introspection_requests(self) -> int:
+        return self._state.introspection_requests
+
+    def secret_values(self) -> list[str]:
+        """For the leak check: every token minted, and the introspection client secret."""
+        with self._lock:
+            return [*self._state.minted, self.introspection_secret]
+
+    def _remember(self, token: str) -> None:
+        with self._lock:
+            self._state.minted.append(token)
+
+    # -- HTTP answers ------------------------------------------------------------------
+    def _answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Any:
+        if method == "GET" and path == "/.well-known/openid-configuration":
+            return 200, {
+                "issuer": self.issuer,
+                "jwks_uri": self.jwks_url,
+                "introspection_endpoint": self.introspection_url,
+                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            }
+        if method == "GET" and path == "/jwks.json":
+            with self._lock:
+                self._state.jwks_requests += 1
+                if self._state.jwks_down:
+                    return 503, {"error": "temporarily_unavailable"}
+                keys = [k.public_jwk for k in self._state.keys.values()] + self._state.retired
+            return 200, {"keys": keys}
+        if method == "POST" and path == "/introspect":
+            return self._introspect(headers, body)
+        return 404, {"error": "not_found"}
+
+    def _introspect(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
+        with self._lock:
+            self._state.introspection_requests += 1
+            if self._state.introspection_down:
+                return 503, {"error": "temporarily_unavailable"}
+        if not self._client_authenticated(headers.get("authorization", "")):
+            return 401, {"error": "invalid_client"}
+        token = parse_qs(body.decode("ascii", "replace")).get("token", [""])[0]
+        with self._lock:
+            claims = self._state.opaque.get(token)
+        if claims is None or not claims["active"] or claims["exp"] <= time.time():
+            return 200, {"active": False}
+        return 200, {**claims, "token_type": "Bearer", "client_id": "dev-web-app"}
+
+    def _client_authenticated(self, authorization: str) -> bool:
+        scheme, _, credential = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            client_id, _, secret = base64.b64decode(credential).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return client_id == self.introspection_client_id and secrets.compare_digest(
+            secret, self.introspection_secret
+        )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], idp: DevIdentityProvider) -> None:
+        super().__init__(address, _Handler)
+        self.idp = idp
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "DevIdP/1.0"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None  # request lines would show nothing useful; tokens never travel in URLs
+
+    def _serve(self) -> None:
+        assert isinstance(self.server, _Server)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, document = self.server.idp._answer(
+            self.command, self.path.split("?")[0], headers, body
+        )
+        payload = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(payload)

@@ -1,0 +1,109 @@
+"""Real API Gateway REST API (v1 payload) event shapes and a Lambda context."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ACCOUNT = "123456789012"
+API_ID = "a1b2c3d4e5"
+STAGE = "prod"
+REGION = "us-east-1"
+
+
+def method_arn(method: str, path: str) -> str:
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}"
+
+
+def _request_context(method: str, path: str, resource: str) -> dict[str, Any]:
+    return {
+        "accountId": ACCOUNT,
+        "apiId": API_ID,
+        "domainName": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
+        "domainPrefix": API_ID,
+        "extendedRequestId": uuid.uuid4().hex[:16],
+        "httpMethod": method,
+        "identity": {"sourceIp": "198.51.100.7", "userAgent": "curl/8.5.0"},
+        "path": f"/{STAGE}{path}",
+        "protocol": "HTTP/1.1",
+        "requestId": str(uuid.uuid4()),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+        "requestTimeEpoch": int(time.time() * 1000),
+        "resourceId": "abc123",
+        "resourcePath": resource,
+        "stage": STAGE,
+    }
+
+
+def _headers(headers: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, list[str]]]:
+    base = {
+        "Host": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
+        "User-Agent": "curl/8.5.0",
+        "X-Forwarded-For": "198.51.100.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+        **(headers or {}),
+    }
+    return base, {k: [v] for k, v in base.items()}
+
+
+def authorizer_event(
+    token: str | None = None,
+    *,
+    method: str = "GET",
+    path: str = "/v1/me/accounts",
+    resource: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A REQUEST authorizer event, as API Gateway sends it for a REST API."""
+    extra = dict(headers or {})
+    if token is not None:
+        extra["Authorization"] = f"Bearer {token}"
+    single, multi = _headers(extra)
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn(method, path),
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single,
+        "multiValueHeaders": multi,
+        "queryStringParameters": {},
+        "multiValueQueryStringParameters": {},
+        "pathParameters": {},
+        "stageVariables": {},
+        "requestContext": _request_context(method, path, resource or path),
+    }
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda runtime's context object that the handlers use."""
+
+    timeout_s: float = 10.0
+    function_name: str = "opower-gateway-test"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "2026/11/28/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
