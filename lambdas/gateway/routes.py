@@ -1,0 +1,230 @@
+"""The route table: the customer API, and the only Opower calls a customer can cause.
+
+Each route maps a customer path (under ``/v1/me``) to one Opower upstream template, with
+its methods, query parameters, body schema and binding slots. ``{U}`` is the configured
+utility code; ``{customerId}`` and ``{utilityCustomerId}`` come only from the verified
+binding; a path parameter of kind ``bound_account`` must be one of the binding's
+utility-account ids. Anything not in this table is refused (404 / 405).
+
+Adding a route is one entry here plus its tests; the proxy, the OpenAPI document and the
+API Gateway resources of the stack are all derived from this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+ParamKind = Literal["enum", "datetime", "date", "bool", "bound_account"]
+FieldKind = Literal["string", "integer", "number"]
+BINDING_SLOTS = frozenset({"customerId", "utilityCustomerId"})
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: ParamKind
+    description: str
+    values: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class BodyField:
+    kind: FieldKind
+    description: str
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    values: tuple[str, ...] = ()
+    max_length: int = 64
+
+
+@dataclass(frozen=True)
+class Body:
+    fields: Mapping[str, BodyField]
+    # Body fields the gateway sets from the binding, whatever the customer sent.
+    bound: Mapping[str, str] = field(default_factory=dict)
+    max_bytes: int = 4096
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    summary: str
+    query: Mapping[str, Param] = field(default_factory=dict)
+    body: Body | None = None
+    # Named checks over the validated parameters (see gateway.proxy.validation.CHECKS).
+    checks: tuple[str, ...] = ()
+    response: Mapping[str, Any] | None = None  # JSON schema of a 200 answer, for OpenAPI
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+    upstream: str
+    operations: tuple[Operation, ...]
+    path_params: Mapping[str, Param] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(op.method for op in self.operations)
+
+    def operation(self, method: str) -> Operation | None:
+        return next((op for op in self.operations if op.method == method), None)
+
+
+_AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default today")
+_ISO = "ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted)"
+
+_UTILITY_ACCOUNT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "utilityAccountId": {"type": "string"},
+        "utilityAccountId2": {"type": ["string", "null"]},
+        "meterType": {"type": "string", "enum": ["ELEC", "GAS"]},
+        "resolution": {"type": ["string", "null"]},
+        "moveInDate": {"type": ["string", "null"]},
+        "moveOutDate": {"type": ["string", "null"]},
+    },
+}
+_HOME_PROFILE_FIELDS = {
+    "customerId": BodyField("integer", "Set by the gateway from your session"),
+    "dwellingType": BodyField("string", "Kind of home, e.g. SINGLE_FAMILY, APARTMENT"),
+    "heatType": BodyField("string", "Main heating, e.g. ELECTRIC, GAS, HEAT_PUMP"),
+    "numberOfAdults": BodyField("integer", "Adults in the home", minimum=0, maximum=20),
+    "numberOfChildren": BodyField("integer", "Children in the home", minimum=0, maximum=20),
+    "squareFeet": BodyField("integer", "Floor area", minimum=1, maximum=100_000),
+}
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        name="accounts",
+        path="/v1/me/accounts",
+        upstream="customer-data-v2/{U}/customers/{customerId}/utility_accounts",
+        operations=(
+            Operation(
+                "GET",
+                "Your utility accounts",
+                response={"type": "array", "items": _UTILITY_ACCOUNT},
+            ),
+        ),
+    ),
+    Route(
+        name="home_profile",
+        path="/v1/me/home-profile",
+        upstream="customer-data-v2/{U}/customers/{customerId}/home_profile",
+        operations=(
+            Operation("GET", "Your home profile", response={"type": "object"}),
+            Operation(
+                "PUT",
+                "Update your home profile",
+                body=Body(fields=_HOME_PROFILE_FIELDS, bound={"customerId": "customerId"}),
+            ),
+        ),
+    ),
+    Route(
+        name="usage",
+        path="/v1/me/usage/{resolution}/{fuel}",
+        upstream="usage-v1/usage/{resolution}/{U}/{utilityCustomerId}/{fuel}",
+        path_params={
+            "resolution": Param(
+                "enum", "raw (15-minute), day or billing", values=("raw", "day", "billing")
+            ),
+            "fuel": Param("enum", "Fuel", values=("ELECTRICITY", "GAS")),
+        },
+        operations=(
+            Operation(
+                "GET",
+                "Your energy usage (raw: 100 intervals, day: 45 days, billing: 25 bills)",
+                query={
+                    "start": Param("datetime", f"Start, inclusive: {_ISO}", required=True),
+                    "end": Param("datetime", f"End, exclusive: {_ISO}", required=True),
+                },
+                checks=("usage_window",),
+                response={"type": "object"},
+            ),
+        ),
+    ),
+    Route(
+        name="bill_comparison",
+        path="/v1/me/accounts/{accountId}/bill-comparison",
+        upstream="billComparison-v2/{U}/bill-comparison/accounts/{accountId}",
+        path_params={"accountId": Param("bound_account", "One of your utility-account ids")},
+        operations=(
+            Operation(
+                "GET",
+                "How a bill compares with an earlier one",
+                query={
+                    "asOf": _AS_OF,
+                    "comparisonBill": Param(
+                        "enum", "Compare with", values=("PREVIOUS", "YEAR_AGO")
+                    ),
+                    "fallbackToPreviousPeriod": Param("bool", "Fall back to the previous period"),
+                },
+                response={"type": "object"},
+            ),
+        ),
+    ),
+    Route(
+        name="bill_forecast",
+        path="/v1/me/bill-forecast",
+        upstream="billforecast-v2/{U}/customers/{customerId}/bill_forecast",
+        operations=(
+            Operation(
+                "GET",
+                "Forecast of your current bill",
+                query={"asOf": _AS_OF},
+                response={"type": "object"},
+            ),
+        ),
+    ),
+    Route(
+        name="neighbor_comparison",
+        path="/v1/me/neighbor-comparison",
+        upstream="neighborComparison-v1/{U}/customers/{customerId}/neighbor_comparison",
+        operations=(
+            Operation(
+                "GET",
+                "How your usage compares with similar homes",
+                query={"asOf": _AS_OF},
+                response={"type": "object"},
+            ),
+        ),
+    ),
+    Route(
+        name="threshold",
+        path="/v1/me/threshold",
+        upstream="threshold-v1/external/{U}/customers/{utilityCustomerId}/threshold",
+        operations=(
+            Operation("GET", "Your bill threshold alert", response={"type": "object"}),
+            Operation(
+                "PUT",
+                "Set your bill threshold alert",
+                body=Body(
+                    fields={
+                        "threshold": BodyField(
+                            "number",
+                            "Amount that triggers the alert",
+                            required=True,
+                            minimum=0,
+                            maximum=1_000_000,
+                        ),
+                        "percentage": BodyField(
+                            "integer",
+                            "Percentage of the threshold, 0-1000",
+                            minimum=0,
+                            maximum=1000,
+                        ),
+                    }
+                ),
+            ),
+            Operation("DELETE", "Remove your bill threshold alert"),
+        ),
+    ),
+)
+
+ROUTES_BY_NAME: Mapping[str, Route] = MappingProxyType({r.name: r for r in ROUTES})
