@@ -107,3 +107,43 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+def api_gateway_context(authorizer_answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The `requestContext.authorizer` API Gateway builds from an authorizer's answer:
+    the context values as strings, plus principalId and integrationLatency."""
+    context = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in
+               authorizer_answer.get("context", {}).items()}  # fmt: skip
+    return {**context, "principalId": authorizer_answer["principalId"], "integrationLatency": 42}
+
+
+def proxy_event(
+    method: str,
+    path: str,
+    *,
+    authorizer: Mapping[str, Any] | None = None,
+    query: Mapping[str, list[str]] | None = None,
+    body: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    resource: str | None = None,
+    is_base64: bool = False,
+) -> dict[str, Any]:
+    """A REST API proxy-integration event (payload v1), as API Gateway sends it."""
+    single, multi = _headers(headers)
+    context = _request_context(method, path, resource or path)
+    if authorizer is not None:
+        context["authorizer"] = dict(authorizer)
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method,
+        "headers": single,
+        "multiValueHeaders": multi,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": dict(query) if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }

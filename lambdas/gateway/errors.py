@@ -81,3 +81,9 @@ class UpstreamAuthError(UpstreamError):
     """Opower refused a freshly obtained token too: a second 401 ends the attempt."""
 
     code = "upstream_unauthorized"
+
+
+class UpstreamTooLargeError(UpstreamError):
+    """Opower's answer exceeds what a Lambda response can carry (6 MB)."""
+
+    code = "upstream_too_large"

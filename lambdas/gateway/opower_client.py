@@ -21,7 +21,12 @@ import urllib3
 
 from gateway import observability as m
 from gateway.clock import Clock
-from gateway.errors import UpstreamAuthError, UpstreamError, UpstreamTimeoutError
+from gateway.errors import (
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    UpstreamTooLargeError,
+)
 from gateway.http import shared_pool
 from gateway.observability import MetricsSink, NullMetrics
 from gateway.token_broker import TokenBroker
@@ -106,6 +111,8 @@ class OpowerClient:
                 if not (idempotent and self._may_retry(attempt, deadline, None)):
                     raise
                 continue
+            except UpstreamTooLargeError:
+                raise  # the same answer would come back
             except UpstreamError:
                 self._metrics.add_metric(m.UPSTREAM_CONNECTION_ERROR, "Count", 1)
                 if not (idempotent and self._may_retry(attempt, deadline, None)):
@@ -167,7 +174,7 @@ class OpowerClient:
             raise UpstreamError(f"Opower unreachable ({type(exc).__name__})") from None
         if len(data) > self._max_body:
             self._metrics.add_metric(m.UPSTREAM_BODY_TOO_LARGE, "Count", 1)
-            raise UpstreamError("Opower's answer exceeds the Lambda response limit")
+            raise UpstreamTooLargeError("Opower's answer exceeds the Lambda response limit")
         return (
             response.status,
             data,

@@ -216,6 +216,7 @@ ROUTES: tuple[Route, ...] = (
                         "percentage": BodyField(
                             "integer",
                             "Percentage of the threshold, 0-1000",
+                            required=True,
                             minimum=0,
                             maximum=1000,
                         ),

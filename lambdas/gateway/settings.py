@@ -92,6 +92,20 @@ class RuntimeSettings:
         300, doc="API Gateway's cache of the authorizer's decision per session token"
     )
 
+    # Customer API (proxy)
+    cors_allow_origins: tuple[str, ...] = setting(
+        (), doc="Origins allowed to call the API from a browser (none by default)"
+    )
+    budget_per_second: float = setting(
+        19.0, doc="Fleet-wide Opower calls per second (Opower allows 20 per utility)"
+    )
+    budget_per_day: int = setting(
+        99_000, doc="Fleet-wide Opower calls per UTC day (Opower allows 100,000)"
+    )
+    budget_per_customer_per_minute: int = setting(
+        0, doc="Opower calls per customer per minute; 0 = off (costs a DynamoDB write per call)"
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -113,6 +127,11 @@ class RuntimeSettings:
             raise ConfigurationError("TOKEN_REFRESH_FRACTION must be between 0 and 1")
         if self.upstream_max_attempts < 1:
             raise ConfigurationError("UPSTREAM_MAX_ATTEMPTS must be at least 1")
+        if self.budget_per_second <= 0 or self.budget_per_day <= 0:
+            raise ConfigurationError("BUDGET_PER_SECOND and BUDGET_PER_DAY must be positive")
+        for origin in self.cors_allow_origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
+                raise ConfigurationError("CORS_ALLOW_ORIGINS must list origins like https://a.b")
         if self.authorizer_cache_ttl_s > 3600:
             raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
 

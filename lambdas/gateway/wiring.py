@@ -23,6 +23,7 @@ from gateway.token_store import DynamoDbTokenStore
 
 if TYPE_CHECKING:
     from gateway.auth.authorizer import Authorizer
+    from gateway.proxy.entry import Proxy
 
 # functools.cache may build twice under concurrent first calls (the local emulator serves
 # requests on threads), and two brokers would mean two memory caches: build under a lock.
@@ -107,6 +108,39 @@ def authorizer(metrics: MetricsSink) -> Authorizer:
         return _authorizer(metrics)
 
 
+@functools.cache
+def _proxy(metrics: MetricsSink) -> Proxy:
+    import uuid
+
+    from gateway.proxy.budget import Budget, BudgetSettings, DynamoDbBudgetStore
+    from gateway.proxy.entry import Proxy
+
+    s = settings()
+    s.require("utility_code")
+    return Proxy(
+        client=_opower_client(metrics),
+        budget=Budget(
+            DynamoDbBudgetStore(s.table_name),
+            owner=uuid.uuid4().hex,
+            clock=SYSTEM_CLOCK,
+            settings=BudgetSettings(
+                per_second=s.budget_per_second,
+                per_day=s.budget_per_day,
+                per_customer_per_minute=s.budget_per_customer_per_minute,
+            ),
+            metrics=metrics,
+        ),
+        settings=s,
+        clock=SYSTEM_CLOCK,
+        metrics=metrics,
+    )
+
+
+def proxy(metrics: MetricsSink) -> Proxy:
+    with _lock:
+        return _proxy(metrics)
+
+
 def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
     from gateway.auth.introspection import Introspector
     from gateway.auth.jwks import JwksCache
@@ -143,6 +177,6 @@ def reset() -> None:
     from gateway import aws_clients
 
     with _lock:
-        for cached in (settings, _broker, _opower_client, _authorizer):
+        for cached in (settings, _broker, _opower_client, _authorizer, _proxy):
             cached.cache_clear()
         aws_clients.clear()

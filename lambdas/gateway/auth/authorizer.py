@@ -15,19 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway import auth_context as ctx
 from gateway.auth.binding import Binding, BindingResolver
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
 from gateway.clock import Clock
 
 Verifier = Callable[[str], Mapping[str, Any]]
-
-# The context keys the proxy reads. API Gateway passes them as strings.
-CONTEXT_CUSTOMER_ID = "customerId"
-CONTEXT_UTILITY_CUSTOMER_ID = "utilityCustomerId"
-CONTEXT_ACCOUNT_IDS = "accountIds"
-CONTEXT_SESSION_EXPIRES_AT = "sessionExpiresAt"
-CONTEXT_CUSTOMER_HASH = "customerHash"
 
 
 @dataclass(frozen=True)
@@ -41,13 +35,13 @@ class Allow:
             "principalId": self.principal_id,
             "policyDocument": policy("Allow", customer_routes_arn(method_arn)),
             "context": {
-                CONTEXT_CUSTOMER_ID: self.binding.customer_id,
-                CONTEXT_UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
-                CONTEXT_ACCOUNT_IDS: ",".join(self.binding.account_ids),
+                ctx.CUSTOMER_ID: self.binding.customer_id,
+                ctx.UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
+                ctx.ACCOUNT_IDS: ",".join(self.binding.account_ids),
                 # API Gateway caches this decision per token for a fixed TTL; the proxy
                 # refuses it once the session itself has expired.
-                CONTEXT_SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
-                CONTEXT_CUSTOMER_HASH: self.principal_id,
+                ctx.SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
+                ctx.CUSTOMER_HASH: self.principal_id,
             },
         }
 

@@ -1,0 +1,53 @@
+"""The binding as the proxy receives it: the authorizer's context, flattened to strings
+by API Gateway. The proxy trusts nothing else for Opower ids."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# The keys the authorizer sets (gateway.auth.authorizer writes them).
+CUSTOMER_ID = "customerId"
+UTILITY_CUSTOMER_ID = "utilityCustomerId"
+ACCOUNT_IDS = "accountIds"
+SESSION_EXPIRES_AT = "sessionExpiresAt"
+CUSTOMER_HASH = "customerHash"
+
+
+@dataclass(frozen=True)
+class BindingView:
+    """The verified binding, as the authorizer passed it."""
+
+    customer_id: str
+    utility_customer_id: str
+    account_ids: frozenset[str]
+
+
+class BindingContextError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
+    if not isinstance(authorizer, Mapping):
+        raise BindingContextError("unauthenticated", "A session token is required")
+    customer_id = str(authorizer.get(CUSTOMER_ID) or "")
+    utility_customer_id = str(authorizer.get(UTILITY_CUSTOMER_ID) or "")
+    if not customer_id or not utility_customer_id:
+        raise BindingContextError("unauthenticated", "A session token is required")
+    try:
+        expires_at = float(authorizer.get(SESSION_EXPIRES_AT, ""))
+    except (TypeError, ValueError):
+        raise BindingContextError("unauthenticated", "A session token is required") from None
+    # API Gateway may serve a cached Allow for its whole TTL; the session's own expiry wins.
+    if expires_at <= now:
+        raise BindingContextError("session_expired", "The session has expired")
+    accounts = str(authorizer.get(ACCOUNT_IDS) or "")
+    return BindingView(
+        customer_id=customer_id,
+        utility_customer_id=utility_customer_id,
+        account_ids=frozenset(a for a in accounts.split(",") if a),
+    )

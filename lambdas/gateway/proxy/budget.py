@@ -1,0 +1,370 @@
+"""The fleet's upstream budget: Opower allows 20 requests per second and 100,000 per day
+per utility; the gateway keeps the whole fleet under configurable figures just below.
+
+Shared state lives in DynamoDB, but a request does not pay a round trip for it:
+
+* per second: each container holds a *rate lease* (``r`` requests per second until
+  ``u``) in the item ``budget#rate``; the leases of all containers never add up to more
+  than the limit. The container spends its lease in fixed wall-clock seconds, as Opower
+  counts, and renews it about once per lease period (10 s), growing it (doubling, a
+  few times a second at most) when its demand exceeds it and shrinking it when demand
+  falls.
+* per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``)
+  and spends it locally; a slice is sized to about half a minute of its demand.
+
+Over budget, the proxy answers 429 with ``Retry-After`` and never calls Opower. If
+DynamoDB is unavailable, each container falls back to a quarter of the per-second limit
+(it cannot see the others) and does not count the day, with a metric.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time as _time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from gateway import aws_clients
+from gateway.clock import Clock
+from gateway.observability import MetricsSink, NullMetrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+_DEGRADED_SHARE = 0.25
+_RETRY_STORE_AFTER_S = 5.0
+_MAX_GROWTHS_PER_SECOND = 4
+
+
+class BudgetStoreError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    per_second: float = 19.0
+    per_day: int = 99_000
+    lease_s: float = 10.0
+    per_customer_per_minute: int = 0  # 0: off
+
+    def __post_init__(self) -> None:
+        if self.per_second <= 0 or self.per_day <= 0 or self.lease_s <= 1:
+            raise ValueError("budget figures must be positive and the lease longer than 1 s")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after_s: int = 0
+    reason: str = ""
+
+
+class BudgetStore(Protocol):
+    def lease_rate(
+        self, owner: str, want: float, *, now: float, until: float, limit: float
+    ) -> float:
+        """Set this owner's lease to at most ``want`` within ``limit``; the granted rate."""
+        ...
+
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
+        """Reserve up to ``amount`` of the day's count; how many were granted."""
+        ...
+
+    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
+        """Count one request of a customer in the current window; False over ``limit``."""
+        ...
+
+
+class Budget:
+    def __init__(
+        self,
+        store: BudgetStore,
+        *,
+        owner: str,
+        clock: Clock,
+        settings: BudgetSettings | None = None,
+        metrics: MetricsSink | None = None,
+    ) -> None:
+        self._store = store
+        self._owner = owner
+        self._clock = clock
+        self._settings = settings or BudgetSettings()
+        self._metrics = metrics or NullMetrics()
+        self._lock = threading.Lock()
+        # per-second lease, spent in fixed one-second windows
+        self._rate = 0.0
+        self._lease_until = 0.0
+        self._second = 0
+        self._used = 0
+        self._last_lease_attempt = -math.inf
+        self._renewal_second = 0
+        self._renewals = 0
+        # demand: requests seen in the current second, and a smoothed rate
+        self._window_start = 0.0
+        self._window_count = 0
+        self._demand = 2.0
+        # per-day slice
+        self._day = ""
+        self._day_left = 0
+        # DynamoDB unavailable: until when we stay local
+        self._degraded_until = 0.0
+
+    def acquire(self, customer_key: str | None = None) -> Verdict:
+        """One upstream call: allowed, or refused with the seconds to wait."""
+        with self._lock:
+            now = self._clock.now()
+            self._observe(now)
+            if not self._take_second(now):
+                return self._shed("per_second", 1)
+            if not self._take_day(now):
+                self._used -= 1  # give the second's call back
+                return self._shed("per_day", _seconds_to_midnight(now))
+        limited = customer_key is not None and self._settings.per_customer_per_minute > 0
+        if limited and not self._take_customer(str(customer_key), now):
+            return self._shed("per_customer", 60 - int(now) % 60)
+        return Verdict(True)
+
+    # -- per second ------------------------------------------------------------------
+    def _take_second(self, now: float) -> bool:
+        degraded = now < self._degraded_until
+        if not degraded:
+            want = min(self._settings.per_second, max(2.0, math.ceil(self._demand * 1.5) + 1))
+            expiring = now >= self._lease_until - 1.0
+            starved = self._used >= self._allowance(now) and self._rate < self._settings.per_second
+            if starved:
+                want = min(self._settings.per_second, max(want, 2 * self._rate))
+            second = math.floor(now)
+            if second != self._renewal_second:
+                self._renewal_second, self._renewals = second, 0
+            # Renewing costs a DynamoDB round trip: once a second when the lease runs out,
+            # and a few times a second at most when demand outgrows it.
+            if (starved and self._renewals < _MAX_GROWTHS_PER_SECOND) or (
+                expiring and now - self._last_lease_attempt >= 1.0
+            ):
+                self._renewals += 1
+                self._renew(now, want)
+            degraded = now < self._degraded_until
+        if not degraded and now >= self._lease_until:
+            return False
+        second = math.floor(now)
+        if second != self._second:
+            self._second, self._used = second, 0
+        if self._used < self._allowance(now):
+            self._used += 1
+            return True
+        return False
+
+    def _allowance(self, now: float) -> int:
+        """Calls this container may make in the current wall-clock second.
+
+        Fixed one-second windows, as Opower counts; a fractional rate spreads over seconds
+        (2.5 per second: 2, 3, 2, 3 ...), so the fleet's sum never exceeds the limit.
+        """
+        if now < self._degraded_until:
+            rate = self._settings.per_second * _DEGRADED_SHARE
+        else:
+            rate = self._rate
+        second = math.floor(now)
+        return math.floor(rate * (second + 1)) - math.floor(rate * second)
+
+    def _renew(self, now: float, want: float) -> None:
+        self._last_lease_attempt = now
+        until = now + self._settings.lease_s
+        try:
+            granted = self._store.lease_rate(
+                self._owner, want, now=now, until=until, limit=self._settings.per_second
+            )
+        except BudgetStoreError:
+            self._degrade(now)
+            return
+        self._rate, self._lease_until = max(0.0, granted), until
+
+    # -- per day -----------------------------------------------------------------------
+    def _take_day(self, now: float) -> bool:
+        day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+        if day != self._day:
+            self._day, self._day_left = day, 0
+        if self._day_left <= 0 and now >= self._degraded_until:
+            size = int(min(500, max(10, math.ceil(self._demand * 30))))
+            try:
+                self._day_left = self._store.reserve_day(
+                    day,
+                    size,
+                    limit=self._settings.per_day,
+                    expires_at=now + 2 * 86_400,
+                )
+            except BudgetStoreError:
+                self._degrade(now)
+        if now < self._degraded_until:
+            return True  # counted nowhere: DynamoDB is down, the per-second bucket still holds
+        if self._day_left <= 0:
+            return False
+        self._day_left -= 1
+        return True
+
+    # -- per customer (optional) ---------------------------------------------------------
+    def _take_customer(self, customer_key: str, now: float) -> bool:
+        minute = int(now // 60)
+        try:
+            return self._store.count_customer(
+                f"{customer_key}#{minute}",
+                limit=self._settings.per_customer_per_minute,
+                expires_at=(minute + 2) * 60,
+            )
+        except BudgetStoreError:
+            return True  # the fleet limits still hold; do not punish the customer
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _observe(self, now: float) -> None:
+        if now - self._window_start >= 1.0:
+            elapsed = max(1.0, now - self._window_start)
+            self._demand = 0.5 * self._demand + 0.5 * (self._window_count / elapsed)
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+
+    def _degrade(self, now: float) -> None:
+        self._metrics.add_metric("BudgetStoreDegraded", "Count", 1)
+        logger.warning("budget store unavailable; limiting this container locally")
+        self._degraded_until = now + _RETRY_STORE_AFTER_S
+        self._lease_until = 0.0
+
+    def _shed(self, reason: str, retry_after_s: int) -> Verdict:
+        self._metrics.add_metric("BudgetShed", "Count", 1)
+        self._metrics.add_metric(f"BudgetShed_{reason}", "Count", 1)
+        return Verdict(False, max(1, retry_after_s), reason)
+
+
+def _seconds_to_midnight(now: float) -> int:
+    moment = datetime.fromtimestamp(now, UTC)
+    midnight = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return math.ceil((midnight - moment).total_seconds())
+
+
+class DynamoDbBudgetStore:
+    """Budget items in the gateway's table (see the module docstring for the layout)."""
+
+    RATE_KEY = "budget#rate"
+
+    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def _ddb(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            self._dynamodb = aws_clients.dynamodb()
+        return self._dynamodb
+
+    def lease_rate(
+        self, owner: str, want: float, *, now: float, until: float, limit: float
+    ) -> float:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for _ in range(4):  # optimistic concurrency: re-read and retry on a conflict
+            try:
+                item = (
+                    self._ddb()
+                    .get_item(
+                        TableName=self._table,
+                        Key={"pk": {"S": self.RATE_KEY}},
+                        ConsistentRead=True,
+                    )
+                    .get("Item", {})
+                )
+                version = int(item.get("v", {}).get("N", "0"))
+                leases = {
+                    name: (float(lease["M"]["r"]["N"]), float(lease["M"]["u"]["N"]))
+                    for name, lease in item.get("leases", {}).get("M", {}).items()
+                }
+                others = sum(r for name, (r, u) in leases.items() if name != owner and u > now)
+                granted = round(max(0.0, min(want, limit - others)), 3)
+                active = {n: lease for n, lease in leases.items() if lease[1] > now and n != owner}
+                if granted > 0:
+                    active[owner] = (granted, until)
+                self._ddb().put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": self.RATE_KEY},
+                        "v": {"N": str(version + 1)},
+                        "leases": {
+                            "M": {
+                                n: {"M": {"r": {"N": str(r)}, "u": {"N": f"{u:.3f}"}}}
+                                for n, (r, u) in active.items()
+                            }
+                        },
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR v = :v",
+                    ExpressionAttributeValues={":v": {"N": str(version)}},
+                )
+                return granted
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise BudgetStoreError("lease_rate") from exc
+                _time.sleep(0.005)
+            except BotoCoreError as exc:
+                raise BudgetStoreError("lease_rate") from exc
+        return 0.0
+
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = {"pk": {"S": f"budget#day#{day}"}}
+        try:
+            for _ in range(2):
+                try:
+                    self._ddb().update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET used = if_not_exists(used, :zero) + :n, #ttl = :t",
+                        ConditionExpression="attribute_not_exists(used) OR used <= :most",
+                        ExpressionAttributeNames={"#ttl": "ttl"},
+                        ExpressionAttributeValues={
+                            ":zero": {"N": "0"},
+                            ":n": {"N": str(amount)},
+                            ":most": {"N": str(limit - amount)},
+                            ":t": {"N": str(int(expires_at))},
+                        },
+                    )
+                    return amount
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != (
+                        "ConditionalCheckFailedException"
+                    ):
+                        raise
+                item = self._ddb().get_item(TableName=self._table, Key=key, ConsistentRead=True)
+                left = limit - int(item.get("Item", {}).get("used", {}).get("N", "0"))
+                if left <= 0:
+                    return 0
+                amount = min(amount, left)
+            return 0
+        except (BotoCoreError, ClientError) as exc:
+            raise BudgetStoreError("reserve_day") from exc
+
+    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ddb().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"budget#cust#{key}"}},
+                UpdateExpression="SET used = if_not_exists(used, :zero) + :one, #ttl = :t",
+                ConditionExpression="attribute_not_exists(used) OR used < :limit",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":t": {"N": str(int(expires_at))},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise BudgetStoreError("count_customer") from exc
+        except BotoCoreError as exc:
+            raise BudgetStoreError("count_customer") from exc

@@ -1,0 +1,224 @@
+"""From an API Gateway proxy event (REST API, v1 payload) to its response.
+
+The binding comes only from the authorizer's context; the path, query and body are
+checked against the route table; the fleet budget is consulted; then Opower is called
+through the broker-backed client. Errors are mapped to HTTP here, and only here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.auth_context import BindingContextError, binding_from_context
+from gateway.clock import Clock
+from gateway.errors import (
+    ConfigurationError,
+    CredentialsUnavailableError,
+    GatewayError,
+    TokenUnavailableError,
+    UpstreamAuthError,
+    UpstreamTimeoutError,
+    UpstreamTooLargeError,
+)
+from gateway.observability import MetricsSink
+from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
+from gateway.proxy import openapi
+from gateway.proxy.budget import Budget
+from gateway.proxy.responses import cors_headers, error, response
+from gateway.proxy.validation import RequestError, Upstream, build_upstream, match
+from gateway.settings import RuntimeSettings
+
+logger = logging.getLogger(__name__)
+
+_DEADLINE_MARGIN_S = 0.5
+_PASSED_ON = {400: "rejected", 404: "not_found", 409: "conflict", 422: "rejected"}
+
+
+class Proxy:
+    def __init__(
+        self,
+        *,
+        client: OpowerClient,
+        budget: Budget | None,
+        settings: RuntimeSettings,
+        clock: Clock,
+        metrics: MetricsSink,
+    ) -> None:
+        self._client = client
+        self._budget = budget
+        self._settings = settings
+        self._clock = clock
+        self._metrics = metrics
+
+    def handle(self, event: Mapping[str, Any], *, remaining_ms: int) -> dict[str, Any]:
+        context = event.get("requestContext") or {}
+        request_id = str(context.get("requestId") or uuid.uuid4())
+        headers = _lower(event.get("headers"))
+        cors = cors_headers(headers.get("origin"), self._settings.cors_allow_origins)
+        method = str(event.get("httpMethod", ""))
+        path = str(event.get("path", ""))
+        started = self._clock.now()
+        if method == "GET" and path == openapi.OPENAPI_PATH:
+            self._record("openapi", method, 200, started)
+            return response(200, openapi.serialized(), request_id=request_id, headers=cors)
+        route_name = "unmatched"
+        try:
+            route, operation, path_params = match(path, method)
+            route_name = route.name
+            binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
+            upstream = build_upstream(
+                route,
+                operation,
+                path_params,
+                event.get("multiValueQueryStringParameters"),
+                _body(event),
+                headers.get("content-type"),
+                binding=binding,
+                utility_code=self._settings.utility_code,
+                now=datetime.now(UTC),
+            )
+            answer = self._forward(upstream, request_id, remaining_ms, binding.customer_id)
+        except RequestError as exc:
+            answer = error(
+                exc.status, exc.code, exc.message, request_id=request_id, headers=exc.headers
+            )
+        except BindingContextError as exc:
+            answer = error(
+                401,
+                exc.code,
+                exc.message,
+                request_id=request_id,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        except GatewayError as exc:
+            answer = self._failure(exc, request_id)
+        answer["headers"].update(cors)
+        self._record(route_name, method, answer["statusCode"], started)
+        return answer
+
+    def _forward(
+        self, upstream: Upstream, request_id: str, remaining_ms: int, customer_key: str
+    ) -> dict[str, Any]:
+        if self._budget is not None:
+            verdict = self._budget.acquire(customer_key)
+            if not verdict.allowed:
+                return error(
+                    429,
+                    "too_many_requests",
+                    "The utility's Opower budget is used up for now; retry later",
+                    request_id=request_id,
+                    headers={"Retry-After": str(verdict.retry_after_s)},
+                )
+        headers = {"X-Request-Id": request_id}
+        if upstream.body is not None:
+            headers["Content-Type"] = "application/json"
+        result = self._client.request(
+            upstream.operation.method,
+            upstream.path,
+            query=upstream.query,
+            body=upstream.body,
+            headers=headers,
+            deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
+        )
+        return self._answer(result, request_id)
+
+    def _answer(self, result: UpstreamResponse, request_id: str) -> dict[str, Any]:
+        status = result.status
+        if 200 <= status < 300:
+            if status == 204 or not result.body.strip():
+                return response(status, None, request_id=request_id)
+            try:
+                text = result.body.decode("utf-8")
+                json.loads(text)
+            except ValueError:
+                return error(
+                    502, "upstream_invalid", "Opower's answer was not JSON", request_id=request_id
+                )
+            # Valid JSON is passed through as Opower sent it, not re-serialized.
+            return response(status, text, request_id=request_id)
+        if status in _PASSED_ON:
+            message = "Not found" if status == 404 else "Opower rejected the request"
+            return error(status, _PASSED_ON[status], message, request_id=request_id)
+        if status == 429:
+            wait = parse_retry_after(result.retry_after, self._clock.now()) or 1
+            return error(
+                429,
+                "upstream_throttled",
+                "Opower is throttling requests; retry later",
+                request_id=request_id,
+                headers={"Retry-After": str(max(1, min(60, round(wait))))},
+            )
+        return error(502, "upstream_error", "Opower failed to answer", request_id=request_id)
+
+    def _failure(self, exc: GatewayError, request_id: str) -> dict[str, Any]:
+        logger.warning("request failed", extra={"error_code": exc.code})
+        if isinstance(exc, TokenUnavailableError):
+            retry = str(max(1, round(exc.retry_after_s or 1)))
+            return error(
+                503,
+                "upstream_unavailable",
+                "Opower is unavailable; retry later",
+                request_id=request_id,
+                headers={"Retry-After": retry},
+            )
+        if isinstance(exc, CredentialsUnavailableError):
+            return error(
+                503,
+                "upstream_unavailable",
+                "Opower is unavailable; retry later",
+                request_id=request_id,
+                headers={"Retry-After": "5"},
+            )
+        if isinstance(exc, UpstreamTimeoutError):
+            return error(
+                504, "upstream_timeout", "Opower did not answer in time", request_id=request_id
+            )
+        if isinstance(exc, UpstreamTooLargeError):
+            return error(
+                502, exc.code, "Opower's answer is too large to return", request_id=request_id
+            )
+        if isinstance(exc, UpstreamAuthError):
+            return error(502, exc.code, "Opower refused the gateway", request_id=request_id)
+        if isinstance(exc, ConfigurationError):
+            logger.error("gateway misconfigured", extra={"problem": str(exc)})
+            return error(500, exc.code, "The gateway is misconfigured", request_id=request_id)
+        return error(502, "upstream_error", "Opower failed to answer", request_id=request_id)
+
+    def _record(self, route: str, method: str, status: int, started: float) -> None:
+        status_class = f"{status // 100}xx"
+        self._metrics.add_metric(f"Route_{route}_{status_class}", "Count", 1)
+        self._metrics.add_metric(f"Status_{status_class}", "Count", 1)
+        logger.info(
+            "request",
+            extra={
+                "route": route,
+                "method": method,
+                "status": status,
+                "duration_ms": round((self._clock.now() - started) * 1000, 1),
+            },
+        )
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    if not isinstance(headers, Mapping):
+        return {}
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _body(event: Mapping[str, Any]) -> bytes | None:
+    body = event.get("body")
+    if body is None:
+        return None
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(str(body), validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(400, "bad_request", "The body is not valid base64") from None
+    return str(body).encode()

@@ -1,0 +1,339 @@
+"""A customer request, checked against the route table before anything leaves the gateway.
+
+Deny by default: a path that is not in the table is 404, a method the route lacks 405;
+unknown or repeated query parameters, bad enums, dates and windows 400; bodies JSON
+only (415), size-limited (413), validated (400). Path tricks (encoded characters, dot
+segments, empty segments, control characters, over-long paths) are refused outright.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from gateway.auth_context import BindingView
+from gateway.routes import ROUTES, BodyField, Operation, Param, Route
+
+MAX_PATH_LENGTH = 256
+MAX_QUERY_VALUE_LENGTH = 64
+_SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_JSON_TYPES = {"application/json"}
+
+
+class RequestError(Exception):
+    """The request cannot be served; status, stable code and a message for the customer."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def bad_request(message: str) -> RequestError:
+    return RequestError(400, "bad_request", message)
+
+
+NOT_FOUND = "No such resource"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    route: Route
+    operation: Operation
+    path: str  # /apis/…, every segment percent-encoded
+    query: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+
+def match(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
+    """The route and operation for a path and method, or a RequestError."""
+    segments = safe_segments(path)
+    for route in ROUTES:
+        params = _match_template(route.path, segments)
+        if params is None:
+            continue
+        operation = route.operation(method)
+        if operation is None:
+            raise RequestError(
+                405,
+                "method_not_allowed",
+                f"{method} is not allowed here",
+                {"Allow": ", ".join(route.methods)},
+            )
+        return route, operation, params
+    raise RequestError(404, "not_found", NOT_FOUND)
+
+
+def safe_segments(path: str) -> list[str]:
+    if not path or len(path) > MAX_PATH_LENGTH:
+        raise bad_request("The path is empty or too long")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in path) or "\\" in path or "%" in path:
+        raise bad_request("The path contains characters that are not allowed")
+    if not path.startswith("/"):
+        raise bad_request("The path must start with '/'")
+    segments = path[1:].split("/")
+    # A trailing slash is just a path that is not in the table (404); empty segments
+    # inside the path and dot segments are tricks (400).
+    if any(s in {".", ".."} for s in segments) or "" in segments[:-1]:
+        raise bad_request("The path contains empty or dot segments")
+    return segments
+
+
+def _match_template(template: str, segments: Sequence[str]) -> dict[str, str] | None:
+    parts = template[1:].split("/")
+    if len(parts) != len(segments):
+        return None
+    params = {}
+    for part, segment in zip(parts, segments, strict=True):
+        if part.startswith("{") and part.endswith("}"):
+            if not _SEGMENT.fullmatch(segment):
+                return None
+            params[part[1:-1]] = segment
+        elif part != segment:
+            return None
+    return params
+
+
+def build_upstream(
+    route: Route,
+    operation: Operation,
+    path_params: Mapping[str, str],
+    query: Mapping[str, Sequence[str]] | None,
+    body: bytes | None,
+    content_type: str | None,
+    *,
+    binding: BindingView,
+    utility_code: str,
+    now: datetime,
+) -> Upstream:
+    values: dict[str, str] = {}
+    for name, param in route.path_params.items():
+        values[name] = _path_value(name, param, path_params[name], binding)
+    query_values = _query(operation, query)
+    for check in operation.checks:
+        CHECKS[check]({**values, **query_values}, now)
+    slots = {
+        "U": utility_code,
+        "customerId": binding.customer_id,
+        "utilityCustomerId": binding.utility_customer_id,
+        **values,
+    }
+    upstream_path = "/apis/" + "/".join(
+        quote(slots[p[1:-1]], safe="") if p.startswith("{") else p
+        for p in route.upstream.split("/")
+    )
+    upstream_query = tuple(
+        (name, _upstream_value(operation.query[name], value))
+        for name, value in query_values.items()
+    )
+    return Upstream(
+        route=route,
+        operation=operation,
+        path=upstream_path,
+        query=upstream_query,
+        body=_body(operation, body, content_type, binding),
+    )
+
+
+def _path_value(name: str, param: Param, value: str, binding: BindingView) -> str:
+    if param.kind == "bound_account":
+        # Not yours and not existing are the same answer: ids cannot be probed.
+        if value not in binding.account_ids:
+            raise RequestError(404, "not_found", NOT_FOUND)
+        return value
+    if param.kind == "enum" and value not in param.values:
+        raise RequestError(404, "not_found", NOT_FOUND)
+    return value
+
+
+def _query(operation: Operation, query: Mapping[str, Sequence[str]] | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, given in (query or {}).items():
+        param = operation.query.get(name)
+        if param is None:
+            raise bad_request(f"Unknown query parameter '{_printable(name)}'")
+        if len(given) != 1:
+            raise bad_request(f"Query parameter '{name}' must be given once")
+        values[name] = _query_value(name, param, given[0])
+    for name, param in operation.query.items():
+        if param.required and name not in values:
+            raise bad_request(f"Missing required query parameter '{name}'")
+    return values
+
+
+def _query_value(name: str, param: Param, value: str) -> str:
+    if len(value) > MAX_QUERY_VALUE_LENGTH or any(ord(c) < 0x20 for c in value):
+        raise bad_request(f"Query parameter '{name}' is too long or has control characters")
+    if param.kind == "enum" and value not in param.values:
+        raise bad_request(f"'{name}' must be one of {', '.join(param.values)}")
+    if param.kind == "bool" and value not in {"true", "false"}:
+        raise bad_request(f"'{name}' must be true or false")
+    if param.kind == "date":
+        _parse_date(name, value)
+    if param.kind == "datetime":
+        parse_datetime(name, value)
+    return value
+
+
+def _upstream_value(param: Param, value: str) -> str:
+    # Opower rejects "Z"; "-00:00" is the same instant in the form it accepts.
+    if param.kind == "datetime" and value.endswith("Z"):
+        return value[:-1] + "-00:00"
+    return value
+
+
+def _parse_date(name: str, value: str) -> date:
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"'{name}' must be a date like 2026-01-31") from None
+
+
+def parse_datetime(name: str, value: str) -> datetime:
+    try:
+        if not _DATETIME.fullmatch(value):
+            raise ValueError
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(
+            f"'{name}' must be an ISO-8601 date-time with an offset, like 2026-01-01T00:00:00-05:00"
+        ) from None
+    offset = parsed.utcoffset()
+    if offset is None or offset % timedelta(minutes=15):
+        raise bad_request(f"'{name}' must have an offset in whole quarter hours")
+    return parsed
+
+
+# -- named checks over validated parameters -------------------------------------------
+_QUARTER_HOUR = timedelta(minutes=15)
+
+
+def _usage_window(values: Mapping[str, str], now: datetime) -> None:
+    """Opower's per-request caps, enforced before anything is sent upstream."""
+    start = parse_datetime("start", values["start"])
+    end = parse_datetime("end", values["end"])
+    if start >= end:
+        raise bad_request("'start' must be before 'end'")
+    resolution = values["resolution"]
+    if resolution == "raw":
+        if math.ceil((end - start) / _QUARTER_HOUR) > 100:
+            raise bad_request("raw usage is limited to 100 intervals (25 hours) per request")
+        if start < now - timedelta(days=730):
+            raise bad_request("raw usage is only available for the last 730 days")
+    elif resolution == "day":
+        if math.ceil((end - start) / timedelta(days=1)) > 45:
+            raise bad_request("daily usage is limited to 45 days per request")
+    elif resolution == "billing":
+        if _whole_months(start, end) > 25:
+            raise bad_request("billing usage is limited to 25 bills per request")
+        if start < _years_before(now, 2):
+            raise bad_request("billing usage is only available for the last 2 years")
+
+
+def _whole_months(start: datetime, end: datetime) -> int:
+    """Calendar months (bill periods) wholly inside [start, end), in start's offset."""
+    month = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if month < start:
+        month = _next_month(month)
+    count = 0
+    while _next_month(month) <= end:
+        count += 1
+        month = _next_month(month)
+    return count
+
+
+def _years_before(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def _next_month(month: datetime) -> datetime:
+    return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
+
+
+CHECKS: Mapping[str, Callable[[Mapping[str, str], datetime], None]] = {
+    "usage_window": _usage_window
+}
+
+
+# -- bodies ---------------------------------------------------------------------------
+def _body(
+    operation: Operation, body: bytes | None, content_type: str | None, binding: BindingView
+) -> bytes | None:
+    schema = operation.body
+    if schema is None:
+        if body:
+            raise bad_request(f"{operation.method} takes no body")
+        return None
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type not in _JSON_TYPES:
+        raise RequestError(415, "unsupported_media_type", "The body must be application/json")
+    if body is None or not body.strip():
+        raise bad_request("A JSON body is required")
+    if len(body) > schema.max_bytes:
+        raise RequestError(
+            413, "payload_too_large", f"The body is larger than {schema.max_bytes} bytes"
+        )
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("The body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise bad_request("The body must be a JSON object")
+    unknown = sorted(set(document) - set(schema.fields))
+    if unknown:
+        raise bad_request(f"Unknown field '{_printable(unknown[0])}'")
+    for name, spec in schema.fields.items():
+        if name in schema.bound:
+            continue
+        if name not in document:
+            if spec.required:
+                raise bad_request(f"Missing required field '{name}'")
+            continue
+        _check_field(name, spec, document[name])
+    for name, slot in schema.bound.items():
+        document[name] = _bound_value(binding, slot)
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _check_field(name: str, spec: BodyField, value: Any) -> None:
+    if spec.kind == "string":
+        if not isinstance(value, str) or not value or len(value) > spec.max_length:
+            raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
+        if spec.values and value not in spec.values:
+            raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")
+        return
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if spec.kind == "integer" and not (numeric and float(value).is_integer()):
+        raise bad_request(f"'{name}' must be an integer")
+    if spec.kind == "number" and not (numeric and math.isfinite(value)):
+        raise bad_request(f"'{name}' must be a number")
+    if spec.minimum is not None and value < spec.minimum:
+        raise bad_request(f"'{name}' must be at least {spec.minimum:g}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise bad_request(f"'{name}' must be at most {spec.maximum:g}")
+
+
+def _bound_value(binding: BindingView, slot: str) -> int | str:
+    value = binding.customer_id if slot == "customerId" else binding.utility_customer_id
+    return int(value) if value.isdigit() else value
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)[:40]

@@ -1,0 +1,202 @@
+"""Every route for every sample customer, through real API Gateway proxy events, the real
+authorizer's context, the sandbox over HTTP and moto server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import urllib3
+
+from local.sandbox import OpowerSandbox
+from tests.integration.proxy.conftest import CUSTOMERS, Call
+
+pytestmark = pytest.mark.integration
+
+
+def direct(sandbox: OpowerSandbox, path: str, query: dict[str, str] | None = None) -> Any:
+    """What Opower itself answers for a path (with a token of the utility)."""
+    pool = urllib3.PoolManager()
+    token = json.loads(
+        pool.request(
+            "POST",
+            f"{sandbox.base_url}/apis/authorization-v1/oauth2/token",
+            body="grant_type=client_credentials",
+            headers={
+                **urllib3.make_headers(
+                    basic_auth=f"{sandbox.config.client_id}:{sandbox.current_client_secret}"
+                ),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        ).data
+    )["access_token"]
+    answer = pool.request(
+        "GET",
+        f"{sandbox.base_url}/apis/{path}",
+        fields=query,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return answer.status, json.loads(answer.data) if answer.data else None
+
+
+def body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response["body"] else None
+
+
+@pytest.mark.parametrize("customer", sorted(CUSTOMERS))
+def test_accounts_are_the_customers_own(call: Call, customer: str) -> None:
+    response = call("GET", "/v1/me/accounts", customer=customer)
+
+    assert response["statusCode"] == 200
+    assert [a["id"] for a in body(response)] == CUSTOMERS[customer][2]
+    assert response["headers"]["Cache-Control"] == "private, no-store"
+    assert response["headers"]["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("customer", sorted(CUSTOMERS))
+def test_each_read_route_returns_exactly_what_opower_has_for_the_bound_ids(
+    call: Call, sandbox: OpowerSandbox, customer: str
+) -> None:
+    _, opower_id, account_ids = CUSTOMERS[customer]
+    u = sandbox.config.utility_code
+    reads = [
+        ("/v1/me/home-profile", f"customer-data-v2/{u}/customers/{opower_id}/home_profile"),
+        ("/v1/me/bill-forecast", f"billforecast-v2/{u}/customers/{opower_id}/bill_forecast"),
+        (
+            "/v1/me/neighbor-comparison",
+            f"neighborComparison-v1/{u}/customers/{opower_id}/neighbor_comparison",
+        ),
+        ("/v1/me/threshold", f"threshold-v1/external/{u}/customers/{customer}/threshold"),
+    ] + [
+        (
+            f"/v1/me/accounts/{account}/bill-comparison",
+            f"billComparison-v2/{u}/bill-comparison/accounts/{account}",
+        )
+        for account in account_ids
+    ]
+    for path, upstream in reads:
+        status, expected = direct(sandbox, upstream)
+
+        response = call("GET", path, customer=customer)
+
+        if status == 200:
+            assert (response["statusCode"], body(response)) == (200, expected), path
+        else:
+            assert response["statusCode"] == status, path
+            assert body(response)["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("customer", "fuel"),
+    [("UC-0001", "ELECTRICITY"), ("UC-0002", "GAS"), ("UC-0002", "ELECTRICITY")],
+)
+@pytest.mark.parametrize(
+    ("resolution", "span"),
+    [("raw", timedelta(hours=6)), ("day", timedelta(days=10)), ("billing", timedelta(days=200))],
+)
+def test_usage_is_forwarded_with_the_bound_utility_customer_id(
+    call: Call,
+    sandbox: OpowerSandbox,
+    customer: str,
+    fuel: str,
+    resolution: str,
+    span: timedelta,
+) -> None:
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    query = {
+        "start": (end - span).isoformat().replace("+00:00", "-00:00"),
+        "end": end.isoformat().replace("+00:00", "-00:00"),
+    }
+    u = sandbox.config.utility_code
+    _, expected = direct(sandbox, f"usage-v1/usage/{resolution}/{u}/{customer}/{fuel}", query)
+
+    response = call(
+        "GET",
+        f"/v1/me/usage/{resolution}/{fuel}",
+        customer=customer,
+        query={k: [v] for k, v in query.items()},
+    )
+
+    assert response["statusCode"] == 200
+    assert body(response) == expected
+    assert body(response)["reads"]
+
+
+def test_a_z_suffix_is_sent_to_opower_in_the_form_it_accepts(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    response = call(
+        "GET",
+        "/v1/me/usage/day/ELECTRICITY",
+        query={"start": ["2026-10-01T00:00:00Z"], "end": ["2026-10-05T00:00:00Z"]},
+    )
+
+    assert response["statusCode"] == 200
+    (received,) = [r for r in sandbox.received() if "/usage/" in r.path]
+    assert received.query["start"] == ["2026-10-01T00:00:00-00:00"]
+
+
+def test_home_profile_put_overwrites_customer_id_from_the_binding(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    profile = {"customerId": 1000002, "dwellingType": "CONDO", "squareFeet": 1234}
+
+    put = call(
+        "PUT",
+        "/v1/me/home-profile",
+        customer="UC-0001",
+        body=json.dumps(profile),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    got = call("GET", "/v1/me/home-profile", customer="UC-0001")
+    other = call("GET", "/v1/me/home-profile", customer="UC-0002")
+
+    assert put["statusCode"] == 204
+    assert put["body"] == ""
+    assert body(got)["customerId"] == 1000001
+    assert body(got)["squareFeet"] == 1234
+    assert body(other)["squareFeet"] != 1234  # nobody else's profile changed
+    (sent,) = [r for r in sandbox.received() if r.method == "PUT"]
+    assert json.loads(sent.body)["customerId"] == 1000001
+    assert "/customers/1000001/" in sent.path
+
+
+def test_threshold_put_get_delete(call: Call) -> None:
+    put = call(
+        "PUT",
+        "/v1/me/threshold",
+        customer="UC-0003",
+        body=json.dumps({"threshold": 120.5, "percentage": 90}),
+        headers={"Content-Type": "application/json"},
+    )
+    got = call("GET", "/v1/me/threshold", customer="UC-0003")
+    deleted = call("DELETE", "/v1/me/threshold", customer="UC-0003")
+    gone = call("GET", "/v1/me/threshold", customer="UC-0003")
+
+    assert put["statusCode"] == 204
+    assert got["statusCode"] == 200
+    assert body(got)["threshold"] == 120.5
+    assert deleted["statusCode"] == 204
+    assert gone["statusCode"] == 404
+    assert body(gone)["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("customer", sorted(CUSTOMERS))
+def test_every_other_customers_account_ids_are_404_and_never_reach_opower(
+    call: Call, sandbox: OpowerSandbox, customer: str
+) -> None:
+    others = {a for c, (_, _, ids) in CUSTOMERS.items() if c != customer for a in ids}
+    others -= set(CUSTOMERS[customer][2])
+    unknown = {9999999, 1000001, 0}
+
+    answers = {
+        a: call("GET", f"/v1/me/accounts/{a}/bill-comparison", customer=customer)
+        for a in sorted(others | unknown)
+    }
+
+    assert {a: r["statusCode"] for a, r in answers.items()} == {a: 404 for a in answers}
+    bodies = {json.dumps(body(r)["error"]["message"]) for r in answers.values()}
+    assert len(bodies) == 1  # foreign and non-existent ids answer the same
+    assert not [r for r in sandbox.received() if "bill-comparison" in r.path]

@@ -1,0 +1,171 @@
+"""The fleet budget's rules, with an in-memory store that keeps DynamoDB's semantics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from gateway.proxy.budget import Budget, BudgetSettings, BudgetStoreError
+from tests.fakes import FakeClock, RecordingMetrics
+
+
+@dataclass
+class MemoryBudgetStore:
+    leases: dict[str, tuple[float, float]] = field(default_factory=dict)
+    days: dict[str, int] = field(default_factory=dict)
+    customers: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    down: bool = False
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.down:
+            raise BudgetStoreError("down")
+
+    def lease_rate(
+        self, owner: str, want: float, *, now: float, until: float, limit: float
+    ) -> float:
+        self._call()
+        others = sum(r for o, (r, u) in self.leases.items() if o != owner and u > now)
+        granted = max(0.0, min(want, limit - others))
+        self.leases[owner] = (granted, until)
+        return granted
+
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
+        self._call()
+        granted = max(0, min(amount, limit - self.days.get(day, 0)))
+        self.days[day] = self.days.get(day, 0) + granted
+        return granted
+
+    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
+        self._call()
+        if self.customers.get(key, 0) >= limit:
+            return False
+        self.customers[key] = self.customers.get(key, 0) + 1
+        return True
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(start=1_800_000_000.0)
+
+
+def budget(
+    store: MemoryBudgetStore, clock: FakeClock, owner: str = "a", **settings: float
+) -> Budget:
+    return Budget(
+        store,
+        owner=owner,
+        clock=clock,
+        settings=BudgetSettings(**settings),  # type: ignore[arg-type]
+        metrics=RecordingMetrics(),
+    )
+
+
+def run_second(b: Budget, clock: FakeClock, requests: int) -> int:
+    """Spread requests over one wall-clock second; how many were allowed."""
+    start = int(clock.now()) + 1
+    allowed = 0
+    for i in range(requests):
+        clock.t = start + i / requests
+        allowed += b.acquire().allowed
+    return allowed
+
+
+def test_the_fleet_never_exceeds_the_per_second_limit(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    fleet = [budget(store, clock, owner=str(n), per_second=19) for n in range(4)]
+
+    for _ in range(30):  # 30 seconds of heavy demand on every container
+        second = int(clock.now()) + 1
+        allowed = 0
+        for i in range(200):
+            clock.t = second + i / 200
+            allowed += fleet[i % 4].acquire().allowed
+        assert allowed <= 19
+
+    assert allowed >= 15  # and the budget is actually used
+
+
+def test_a_request_does_not_pay_a_dynamodb_round_trip_on_average(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=19)
+
+    total = sum(run_second(b, clock, 10) for _ in range(60))
+
+    assert total == 600
+    assert store.calls / total < 0.05
+
+
+def test_over_budget_is_refused_with_retry_after(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=3)
+    clock.t = 1_800_000_100.0
+
+    verdicts = [b.acquire() for _ in range(10)]
+
+    assert sum(v.allowed for v in verdicts) == 3
+    refused = [v for v in verdicts if not v.allowed]
+    assert all(v.retry_after_s == 1 and v.reason == "per_second" for v in refused)
+
+
+def test_the_daily_budget_is_shared_and_ends_until_midnight(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    a = budget(store, clock, owner="a", per_second=100, per_day=25)
+    b = budget(store, clock, owner="b", per_second=100, per_day=25)
+
+    allowed = 0
+    for n in range(60):
+        clock.t = 1_800_000_000.0 + n * 0.5
+        allowed += (a if n % 2 else b).acquire().allowed
+    clock.t += 1
+    last = a.acquire()
+
+    assert allowed == 25
+    assert not last.allowed
+    assert last.reason == "per_day"
+    assert 0 < last.retry_after_s <= 86_400
+
+
+def test_an_idle_containers_lease_expires_and_frees_the_budget(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    greedy = budget(store, clock, owner="greedy", per_second=10)
+    run_second(greedy, clock, 50)  # it grows its lease to the whole budget
+    clock.advance(11)  # and goes idle past its lease
+
+    other = budget(store, clock, owner="other", per_second=10)
+
+    assert run_second(other, clock, 5) == 5
+
+
+def test_dynamodb_down_limits_locally_to_a_quarter_with_a_metric(clock: FakeClock) -> None:
+    store = MemoryBudgetStore(down=True)
+    metrics = RecordingMetrics()
+    b = Budget(
+        store, owner="a", clock=clock, settings=BudgetSettings(per_second=20), metrics=metrics
+    )
+
+    allowed = run_second(b, clock, 20)
+
+    assert allowed == 5
+    assert metrics.counts["BudgetStoreDegraded"] >= 1
+
+
+def test_the_optional_per_customer_limit(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=100, per_customer_per_minute=3)
+    clock.t = 1_800_000_000.0
+
+    verdicts = [b.acquire("customer-1") for _ in range(5)]
+    other = b.acquire("customer-2")
+
+    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
+    assert verdicts[-1].reason == "per_customer"
+    assert other.allowed
+
+
+@pytest.mark.parametrize("values", [{"per_second": 0}, {"per_day": 0}, {"lease_s": 1}])
+def test_settings_are_validated(values: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="budget"):
+        BudgetSettings(**values)  # type: ignore[arg-type]

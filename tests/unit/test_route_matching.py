@@ -1,0 +1,126 @@
+"""Route matching and query validation, checked as properties over generated inputs."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.auth_context import BindingView
+from gateway.proxy.validation import RequestError, build_upstream, match
+from gateway.routes import ROUTES
+
+BINDING = BindingView("1000001", "UC-0001", frozenset({"2000001", "2000002"}))
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+METHODS = st.sampled_from(["GET", "PUT", "DELETE", "POST", "PATCH", "HEAD", "OPTIONS"])
+SEGMENT = st.text(alphabet=string.printable + "é%/\\\x00", min_size=0, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(SEGMENT, min_size=0, max_size=7), METHODS)
+def test_any_path_is_matched_to_a_table_route_or_refused(segments: list[str], method: str) -> None:
+    path = "/" + "/".join(segments)
+    try:
+        route, operation, params = match(path, method)
+    except RequestError as exc:
+        assert exc.status in {400, 404, 405}
+        if exc.status == 405:
+            assert exc.headers["Allow"]
+        return
+    assert route in ROUTES
+    assert operation.method == method
+    # every template segment is either literal and equal, or a parameter with a safe value
+    for part, segment in zip(route.path[1:].split("/"), segments, strict=True):
+        if part.startswith("{"):
+            assert params[part[1:-1]] == segment
+            assert segment.replace("-", "").replace("_", "").replace(".", "").isalnum()
+            assert segment not in {".", ".."}
+        else:
+            assert part == segment
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=64))
+def test_any_account_id_outside_the_binding_is_404(account: str) -> None:
+    route = next(r for r in ROUTES if r.name == "bill_comparison")
+    try:
+        route_, operation, params = match(f"/v1/me/accounts/{account}/bill-comparison", "GET")
+    except RequestError as exc:
+        assert exc.status in {400, 404}
+        return
+    assert route_ is route
+    if account in BINDING.account_ids:
+        return
+    with pytest.raises(RequestError) as caught:
+        build_upstream(route, operation, params, None, None, None, binding=BINDING,
+                       utility_code="UTX", now=NOW)  # fmt: skip
+    assert caught.value.status == 404
+
+
+QUERY = st.dictionaries(
+    st.sampled_from(["start", "end", "asOf", "customerId", "x", "comparisonBill"]),
+    st.lists(st.text(max_size=30), min_size=0, max_size=3),
+    max_size=4,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(QUERY, st.sampled_from(["raw", "day", "billing"]))
+def test_upstream_query_has_only_declared_single_valued_parameters(
+    query: dict[str, list[str]], resolution: str
+) -> None:
+    route, operation, params = match(f"/v1/me/usage/{resolution}/GAS", "GET")
+    try:
+        upstream = build_upstream(route, operation, params, query, None, None, binding=BINDING,
+                                  utility_code="UTX", now=NOW)  # fmt: skip
+    except RequestError as exc:
+        assert exc.status == 400
+        return
+    names = [name for name, _ in upstream.query]
+    assert sorted(names) == ["end", "start"]
+    assert all(len(query[name]) == 1 for name in names)
+    assert upstream.path == f"/apis/usage-v1/usage/{resolution}/UTX/UC-0001/GAS"
+
+
+SLOT_ONLY_ROUTES = [r for r in ROUTES if not r.path_params]  # every id from the binding
+
+
+@given(st.sampled_from(SLOT_ONLY_ROUTES))
+def test_binding_slots_come_only_from_the_binding(route: object) -> None:
+    from gateway.routes import Route
+
+    assert isinstance(route, Route)
+    operation = route.operations[0]
+    upstream = build_upstream(route, operation, {}, None, None, None, binding=BINDING,
+                              utility_code="UTX", now=NOW)  # fmt: skip
+    assert "{" not in upstream.path
+    assert "/UTX/" in upstream.path
+    assert "1000001" in upstream.path or "UC-0001" in upstream.path
+
+
+@pytest.mark.parametrize(
+    ("resolution", "start", "end", "ok"),
+    [
+        ("raw", "2026-11-01T00:00:00-05:00", "2026-11-02T01:00:00-05:00", True),
+        ("raw", "2026-11-01T00:00:00-05:00", "2026-11-02T01:00:01-05:00", False),
+        ("raw", "2024-11-01T00:00:00-05:00", "2024-11-01T01:00:00-05:00", False),
+        ("day", "2026-09-01T00:00:00-05:00", "2026-10-16T00:00:00-05:00", True),
+        ("day", "2026-09-01T00:00:00-05:00", "2026-10-16T00:00:01-05:00", False),
+        ("billing", "2024-12-01T00:00:00-00:00", "2026-11-01T00:00:00-00:00", True),
+        ("billing", "2024-06-01T00:00:00-00:00", "2026-08-01T00:00:00-00:00", False),
+        ("day", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z", True),
+    ],
+)
+def test_opowers_per_request_windows(resolution: str, start: str, end: str, ok: bool) -> None:
+    route, operation, params = match(f"/v1/me/usage/{resolution}/ELECTRICITY", "GET")
+    query = {"start": [start], "end": [end]}
+    if ok:
+        build_upstream(route, operation, params, query, None, None, binding=BINDING,
+                       utility_code="UTX", now=NOW)  # fmt: skip
+    else:
+        with pytest.raises(RequestError):
+            build_upstream(route, operation, params, query, None, None, binding=BINDING,
+                           utility_code="UTX", now=NOW)  # fmt: skip
