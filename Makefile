@@ -13,6 +13,9 @@ PY := $(BIN)/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
+# jsii (under aws-cdk-lib) prints a banner on every start on Node 20 (end of life for it
+# since 2026-10-30, still working); Node 22+ needs no silencing.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 # The Lambda asset root is importable as it is in Lambda (`gateway`, `handlers`).
 export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
@@ -60,12 +63,34 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff format .
 
 .PHONY: test
-test: lint ## Lint, type-check and run the whole test suite
+test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test
 	@$(PY) -m pytest
 
 .PHONY: unit
 unit: $(PY_STAMP) ## Unit tests only (no network)
 	@$(PY) -m pytest tests/unit
+
+# ---------------------------------------------------------------- infrastructure
+# The CDK CLI runs `python3 app.py`: .venv/bin comes first on PATH so that it is the
+# project's Python (aws-cdk-lib, cdk-nag, pip for the Lambda asset).
+CDK := PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk
+
+.PHONY: synth
+synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize the stack (Lambda asset built, cdk-nag) and cfn-lint it
+	@$(CDK) synth --quiet
+	@$(BIN)/cfn-lint cdk.out/*.template.json
+
+.PHONY: deploy
+deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy with your AWS credentials (ARGS="-c utility_code=ABC ...")
+	@$(CDK) deploy $(ARGS)
+
+.PHONY: destroy
+destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the deployed stack (ARGS passed to cdk destroy)
+	@$(CDK) destroy $(ARGS)
+
+.PHONY: openapi
+openapi: $(PY_STAMP) ## Write docs/openapi.json from the route table
+	@$(PY) -m gateway.proxy.openapi > docs/openapi.json
 
 # ---------------------------------------------------------------- benchmarks
 .PHONY: bench-tokens

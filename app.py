@@ -1,10 +1,19 @@
 #!/usr/bin/env python3
 """CDK entry point: build the app, add the stack, synthesize. No AWS calls at synth time."""
 
-import aws_cdk as cdk
+import sys
+from pathlib import Path
 
-from infra.stack import GatewayStack
+# The stack is derived from the Lambda code's own models (RuntimeSettings, ROUTES): the
+# asset root goes on the path, as in Lambda, so that `gateway.*` imports as it does there.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
 
-app = cdk.App()
-GatewayStack(app, "OpowerGateway")
-app.synth()
+from infra.app import create_app
+from infra.config import GatewayConfigError
+
+if __name__ == "__main__":
+    try:
+        app, _ = create_app()
+    except GatewayConfigError as error:
+        sys.exit(f"Invalid gateway configuration: {error}")
+    app.synth()

@@ -1,13 +1,135 @@
-"""The deployable stack. It composes the gateway's constructs."""
+"""The deployable stack. It composes the gateway's constructs and grants where they meet."""
+
+from __future__ import annotations
 
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
+from gateway.routes import ROUTES
+from infra.api import GatewayApi
+from infra.bundling import lambda_code
+from infra.config import GatewayConfig
+from infra.functions import RUNTIME, GatewayFunctions
+from infra.monitoring import GatewayMonitoring
+from infra.nag import acknowledge
+from infra.secrets import OpowerCredentials, grant_secret_read
+from infra.token_store import TokenStore
+from infra.waf import GatewayWaf
+
+STACK_ID = "OpowerGateway"
+
 
 class GatewayStack(cdk.Stack):
     """API Gateway, the authorizer and proxy Lambdas, the token store and monitoring."""
 
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: GatewayConfig, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+
+        self.store = TokenStore(
+            self,
+            "TokenStore",
+            removal_policy=config.cdk_removal_policy,
+            point_in_time_recovery=config.table_point_in_time_recovery,
+        )
+        self.credentials = OpowerCredentials(
+            self,
+            "OpowerCredentials",
+            secret_arn=config.opower_secret_arn,
+            secret_name=config.opower_secret_name,
+            removal_policy=config.cdk_removal_policy,
+        )
+        self.functions = GatewayFunctions(
+            self,
+            "Functions",
+            code=lambda_code(RUNTIME),
+            memory_mb=config.lambda_memory_mb,
+            proxy_timeout_s=config.proxy_timeout_s,
+            authorizer_timeout_s=config.authorizer_timeout_s,
+            environment=config.lambda_environment(
+                table_name=self.store.table.table_name,
+                kms_key_id=self.store.key.key_arn,
+                opower_secret_id=self.credentials.secret_id,
+                introspection_secret_id=config.introspection_secret_arn,
+            ),
+            log_retention=config.retention,
+            removal_policy=config.cdk_removal_policy,
+        )
+        # Both functions run the token broker (the authorizer to resolve bindings through
+        # Opower), so both read the Opower secret and use the store.
+        for fn in (self.functions.authorizer, self.functions.proxy):
+            self.store.grant_use(fn.role)
+            self.credentials.grant_read(fn.role)
+        if config.introspection_secret_arn:
+            grant_secret_read(self.functions.authorizer.role, config.introspection_secret_arn)
+
+        self.api = GatewayApi(
+            self,
+            "Api",
+            routes=ROUTES,
+            proxy=self.functions.proxy.function,
+            authorizer=self.functions.authorizer.function,
+            authorizer_cache_ttl_s=config.runtime.authorizer_cache_ttl_s,
+            stage_name=config.stage_name,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+            cors_allow_origins=config.runtime.cors_allow_origins,
+            log_retention=config.retention,
+            removal_policy=config.cdk_removal_policy,
+        )
+        self.waf: GatewayWaf | None = None
+        if config.waf_enabled:
+            self.waf = GatewayWaf(
+                self,
+                "Waf",
+                stage_arn=self.api.stage.stage_arn,
+                rate_limit_per_5min=config.waf_rate_limit_per_5min,
+                metric_prefix=config.service_name,
+            )
+        else:
+            acknowledge(
+                self.api.stage,
+                "AwsSolutions-APIG3",
+                reason="WAF turned off by the operator (waf_enabled=false), e.g. for a "
+                "short-lived test stack; the stage throttling still applies.",
+            )
+
+        self.monitoring = GatewayMonitoring(
+            self,
+            "Monitoring",
+            stage=self.api.stage,
+            proxy=self.functions.proxy.function,
+            authorizer=self.functions.authorizer.function,
+            route_names=[route.name for route in ROUTES],
+            metrics_namespace=config.metrics_namespace,
+            service_name=config.service_name,
+            web_acl_name=self.waf.web_acl_name if self.waf else None,
+            alarm_topic=config.alarm_topic_wanted,
+            alarm_email=config.alarm_email,
+        )
+
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the API")
+        cdk.CfnOutput(
+            self,
+            "OpowerSecretArn",
+            value=self.credentials.secret_arn,
+            description="Secret holding the Opower client_id / client_secret",
+        )
+        cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
+        cdk.CfnOutput(
+            self,
+            "DashboardUrl",
+            value=cdk.Fn.join(
+                "",
+                [
+                    "https://console.aws.amazon.com/cloudwatch/home?region=",
+                    self.region,
+                    "#dashboards:name=",
+                    self.monitoring.dashboard.dashboard_name,
+                ],
+            ),
+        )

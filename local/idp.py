@@ -22,11 +22,13 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -47,16 +49,44 @@ class _Key:
 def _new_keys() -> dict[str, _Key]:
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())
-    published = {
-        "RS256": (rsa_key, RSAAlgorithm.to_jwk(rsa_key.public_key())),
-        "ES256": (ec_key, ECAlgorithm.to_jwk(ec_key.public_key())),
+    return {
+        "RS256": _key("RS256", rsa_key, f"rs256-{uuid.uuid4().hex[:8]}"),
+        "ES256": _key("ES256", ec_key, f"es256-{uuid.uuid4().hex[:8]}"),
     }
-    keys = {}
-    for alg, (private, jwk) in published.items():
-        kid = f"{alg.lower()}-{uuid.uuid4().hex[:8]}"
-        public = json.loads(jwk)
-        public.update({"kid": kid, "alg": alg, "use": "sig"})
-        keys[alg] = _Key(kid, alg, private, public)
+
+
+def _key(alg: str, private: Any, kid: str) -> _Key:
+    algorithm = RSAAlgorithm if alg.startswith("RS") else ECAlgorithm
+    public = json.loads(algorithm.to_jwk(private.public_key()))
+    public.update({"kid": kid, "alg": alg, "use": "sig"})
+    return _Key(kid, alg, private, public)
+
+
+def load_or_create_keys(path: Path) -> dict[str, _Key]:
+    """Signing keys kept in a file (0600), so `make token` signs what `make dev` publishes."""
+    if path.exists():
+        stored = json.loads(path.read_text())
+        return {
+            alg: _key(
+                alg, serialization.load_pem_private_key(entry["pem"].encode(), None), entry["kid"]
+            )
+            for alg, entry in stored.items()
+        }
+    keys = _new_keys()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        alg: {
+            "kid": key.kid,
+            "pem": key.private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode(),
+        }
+        for alg, key in keys.items()
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(document))
     return keys
 
 
@@ -82,6 +112,7 @@ class DevIdentityProvider:
         customer_claim: str = DEFAULT_CUSTOMER_CLAIM,
         accounts_claim: str = DEFAULT_ACCOUNTS_CLAIM,
         introspection_secret: str | None = None,
+        keys_file: Path | None = None,
     ) -> None:
         self._address = (host, port)
         self.audience = audience
@@ -89,7 +120,7 @@ class DevIdentityProvider:
         self.accounts_claim = accounts_claim
         self.introspection_client_id = INTROSPECTION_CLIENT_ID
         self.introspection_secret = introspection_secret or secrets.token_urlsafe(24)
-        self._state = _State(keys=_new_keys())
+        self._state = _State(keys=load_or_create_keys(keys_file) if keys_file else _new_keys())
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -16,10 +16,12 @@ no setting holds one; secrets live in Secrets Manager).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 from gateway.errors import ConfigurationError
 
@@ -132,6 +134,10 @@ class RuntimeSettings:
         for origin in self.cors_allow_origins:
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
                 raise ConfigurationError("CORS_ALLOW_ORIGINS must list origins like https://a.b")
+        validate_base_url(self.opower_base_url, setting="OPOWER_BASE_URL")
+        for name in ("auth_jwks_url", "auth_introspection_url"):
+            if getattr(self, name):
+                validate_url(getattr(self, name), setting=name.upper())
         if self.authorizer_cache_ttl_s > 3600:
             raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
 
@@ -215,3 +221,34 @@ def _kind(hint: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )
+
+
+def validate_base_url(url: str, *, setting: str) -> str:
+    """An origin (scheme, host, port) with HTTPS required except on a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise ConfigurationError(f"{setting} must be an absolute http(s) URL")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ConfigurationError(f"{setting} must be an origin only (scheme, host and port)")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(f"{setting} must use https (plain http only on a loopback host)")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_url(url: str, *, setting: str) -> str:
+    """A full URL (path allowed) with HTTPS required except on a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname or parts.username:
+        raise ConfigurationError(f"{setting} must be an absolute http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(f"{setting} must use https (plain http only on a loopback host)")
+    return url

@@ -145,12 +145,11 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
     from gateway.auth.introspection import Introspector
     from gateway.auth.jwks import JwksCache
     from gateway.auth.jwt_verifier import JwtVerifier
-    from gateway.http import validate_url
 
     if s.auth_mode == "introspection":
         s.require("auth_introspection_url", "auth_introspection_secret_id")
         return Introspector(
-            validate_url(s.auth_introspection_url, setting="AUTH_INTROSPECTION_URL"),
+            s.auth_introspection_url,
             SecretsManagerCredentials(s.auth_introspection_secret_id, max_age_s=s.secret_max_age_s),
             clock=SYSTEM_CLOCK,
             cache_max_s=s.auth_introspection_cache_s,
@@ -160,7 +159,7 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
     s.require("auth_issuer", "auth_audience", "auth_jwks_url")
     return JwtVerifier(
         JwksCache(
-            validate_url(s.auth_jwks_url, setting="AUTH_JWKS_URL"),
+            s.auth_jwks_url,
             clock=SYSTEM_CLOCK,
             min_refresh_s=s.auth_jwks_min_refresh_s,
         ),

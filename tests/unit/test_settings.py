@@ -36,6 +36,11 @@ def test_environment_values_are_typed() -> None:
         ({"utility_code": "a/b"}, "UTILITY_CODE"),
         ({"token_refresh_fraction": 1.5}, "TOKEN_REFRESH_FRACTION"),
         ({"no_such_setting": "x"}, "no_such_setting"),
+        ({"opower_base_url": "http://cxapi.opower.com"}, "OPOWER_BASE_URL must use https"),
+        ({"opower_base_url": "https://cxapi.opower.com/apis"}, "OPOWER_BASE_URL"),
+        ({"auth_jwks_url": "http://idp.example/jwks"}, "AUTH_JWKS_URL must use https"),
+        ({"cors_allow_origins": "*"}, "CORS_ALLOW_ORIGINS"),
+        ({"budget_per_second": 0}, "BUDGET_PER_SECOND"),
     ],
 )
 def test_an_invalid_value_names_the_setting(values: dict[str, object], names: str) -> None:
@@ -53,3 +58,10 @@ def test_every_setting_is_described() -> None:
 
     assert {name for name, _, _ in rows} >= {"utility_code", "auth_mode", "binding_ttl_s"}
     assert all(doc for _, _, doc in rows)
+
+
+def test_plain_http_is_allowed_on_loopback_only() -> None:
+    settings = RuntimeSettings.from_mapping(
+        {"opower_base_url": "http://127.0.0.1:4010", "auth_jwks_url": "http://localhost:1/j"}
+    )
+    assert settings.opower_base_url == "http://127.0.0.1:4010"

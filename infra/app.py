@@ -1,0 +1,38 @@
+"""Builds the CDK app: context from cdk.json (as the CLI would pass it), the config, the
+stack and the cdk-nag checks. ``app.py`` and the infrastructure tests both use this."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.config import GatewayConfig
+from infra.stack import STACK_ID, GatewayStack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def create_app(
+    *, context: Mapping[str, Any] | None = None, outdir: str | None = None
+) -> tuple[cdk.App, GatewayStack]:
+    """The App with cdk.json's context, then ``context``; the CLI's context
+    (``CDK_CONTEXT_JSON``, ``-c`` flags) is applied on top of both by the App itself.
+
+    Raises ``GatewayConfigError`` naming the setting when the configuration is invalid.
+    """
+    app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
+    config = GatewayConfig.from_node(app.node)
+    stack = GatewayStack(app, STACK_ID, config=config, description="Opower Gateway")
+    # Zero unacknowledged findings: any new one fails synthesis.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app, stack

@@ -1,0 +1,354 @@
+"""The deploy-time model: ``GatewayConfig``, read once from CDK context.
+
+Sources, later ones winning:
+
+1. the defaults of the fields below (and of ``RuntimeSettings``);
+2. the ``"gateway"`` object of ``cdk.json`` context (typed JSON values);
+3. flat ``-c name=value`` flags (always strings; converted here).
+
+A key is either a deploy-only field of ``GatewayConfig`` or a field of
+``RuntimeSettings``; the latter are passed, untouched, to ``RuntimeSettings.from_mapping``
+so that settings the Lambda code adds are picked up without a change here. Any invalid
+value fails synthesis with ``GatewayConfigError`` naming the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+from gateway.errors import ConfigurationError
+from gateway.settings import RuntimeSettings
+
+if TYPE_CHECKING:  # aws_cdk costs a second of start-up: `make dev` reads this model too
+    import aws_cdk as cdk
+    from aws_cdk import aws_logs as logs
+    from constructs import Node
+
+CONTEXT_KEY = "gateway"
+
+# API Gateway gives up on an integration after 29 s. The proxy must end first so the
+# caller gets the gateway's own error envelope instead of an anonymous 504.
+API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
+
+# Runtime settings that name resources this stack creates or imports: the stack fills
+# them in, so setting them by hand could only point a function at the wrong resource.
+STACK_FILLED_RUNTIME_SETTINGS = {
+    "table_name": "the table is created by the stack",
+    "kms_key_id": "the key is created by the stack",
+    "opower_secret_id": "use opower_secret_arn or opower_secret_name",
+    "auth_introspection_secret_id": "use introspection_secret_arn",
+}
+
+# The only retention periods CloudWatch Logs accepts.
+_RETENTION = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+_REMOVAL = {"destroy": "DESTROY", "retain": "RETAIN"}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class GatewayConfigError(ValueError):
+    """A deploy-time setting is invalid; the message names it, never a secret."""
+
+
+def deploy_setting(default: Any, *, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    runtime: RuntimeSettings = field(
+        default_factory=RuntimeSettings, metadata={"doc": "the Lambda runtime settings"}
+    )
+    service_name: str = deploy_setting(
+        "opower-gateway", doc="Powertools service name (the metrics' `service` dimension)"
+    )
+    metrics_namespace: str = deploy_setting(
+        "OpowerGateway", doc="CloudWatch namespace of the gateway's custom metrics"
+    )
+    log_level: str = deploy_setting("INFO", doc="Lambda log level: DEBUG, INFO, WARNING, ERROR")
+    stage_name: str = deploy_setting(
+        "prod", doc="API Gateway stage (first path segment; routes already carry /v1)"
+    )
+    throttle_rate_limit: int = deploy_setting(
+        20, doc="Stage steady-state requests/s: Opower's own limit for the utility's client"
+    )
+    throttle_burst_limit: int = deploy_setting(
+        40, doc="Stage burst (token bucket size): two seconds of the steady rate"
+    )
+    waf_enabled: bool = deploy_setting(True, doc="Attach the AWS WAF web ACL to the stage")
+    waf_rate_limit_per_5min: int = deploy_setting(
+        1000, doc="WAF: requests per client IP per 5 minutes before it is blocked (10 or more)"
+    )
+    lambda_memory_mb: int = deploy_setting(
+        512, doc="Memory (and so CPU share) of the proxy and authorizer functions"
+    )
+    proxy_timeout_s: int = deploy_setting(
+        25, doc="Proxy function timeout; under API Gateway's 29 s integration limit"
+    )
+    authorizer_timeout_s: int = deploy_setting(
+        10, doc="Authorizer function timeout; under API Gateway's 29 s limit"
+    )
+    log_retention_days: int = deploy_setting(
+        30, doc="Retention of the function and access logs (a CloudWatch Logs value)"
+    )
+    removal_policy: str = deploy_setting(
+        "destroy", doc="'destroy' or 'retain' the table, key, secret and logs with the stack"
+    )
+    table_point_in_time_recovery: bool = deploy_setting(
+        False, doc="Point-in-time recovery of the table (it holds only cache data)"
+    )
+    opower_secret_arn: str = deploy_setting(
+        "", doc="Import this existing Opower credentials secret (ARN)"
+    )
+    opower_secret_name: str = deploy_setting(
+        "", doc="... or this one (name); neither: the stack creates an empty secret"
+    )
+    introspection_secret_arn: str = deploy_setting(
+        "", doc="Secret of the introspection client (required with auth_mode=introspection)"
+    )
+    alarm_topic_enabled: bool = deploy_setting(
+        False, doc="Create an SNS topic (KMS-encrypted) that every alarm notifies"
+    )
+    alarm_email: str = deploy_setting(
+        "", doc="Subscribe this address to the alarm topic (implies alarm_topic_enabled)"
+    )
+
+    # -- derived ---------------------------------------------------------------------
+    @property
+    def retention(self) -> logs.RetentionDays:
+        from aws_cdk import aws_logs
+
+        return getattr(aws_logs.RetentionDays, _RETENTION[self.log_retention_days])  # type: ignore[no-any-return]
+
+    @property
+    def cdk_removal_policy(self) -> cdk.RemovalPolicy:
+        import aws_cdk
+
+        return getattr(aws_cdk.RemovalPolicy, _REMOVAL[self.removal_policy])  # type: ignore[no-any-return]
+
+    @property
+    def alarm_topic_wanted(self) -> bool:
+        return self.alarm_topic_enabled or bool(self.alarm_email)
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.runtime.auth_mode == "introspection"
+
+    def lambda_environment(
+        self,
+        *,
+        table_name: str,
+        kms_key_id: str,
+        opower_secret_id: str,
+        introspection_secret_id: str = "",
+    ) -> dict[str, str]:
+        """Every runtime setting (``RuntimeSettings.to_env``) with the stack's resources."""
+        runtime = dataclasses.replace(
+            self.runtime,
+            table_name=table_name,
+            kms_key_id=kms_key_id,
+            opower_secret_id=opower_secret_id,
+            auth_introspection_secret_id=introspection_secret_id,
+        )
+        return {
+            **runtime.to_env(),
+            "POWERTOOLS_SERVICE_NAME": self.service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
+            "LOG_LEVEL": self.log_level,
+        }
+
+    # -- construction ----------------------------------------------------------------
+    @classmethod
+    def from_node(cls, node: Node) -> GatewayConfig:
+        """From the ``gateway`` context object, then flat ``-c name=value`` overrides."""
+        base = node.try_get_context(CONTEXT_KEY) or {}
+        if not isinstance(base, Mapping):
+            raise GatewayConfigError(f"context '{CONTEXT_KEY}' must be a JSON object")
+        values = dict(base)
+        for name in (*deploy_field_names(), *runtime_field_names()):
+            flat = node.try_get_context(name)
+            if flat is not None:
+                values[name] = flat
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> GatewayConfig:
+        deploy_names = set(deploy_field_names())
+        runtime_names = set(runtime_field_names())
+        # A runtime setting is the one truth for its name (e.g. cors_allow_origins, which
+        # the proxy answers with and the API's preflight uses): never a second copy here.
+        shadowed = sorted(deploy_names & runtime_names)
+        if shadowed:
+            raise GatewayConfigError(
+                f"deploy setting(s) {', '.join(shadowed)} shadow runtime settings: remove "
+                "them from GatewayConfig"
+            )
+        unknown = sorted(set(values) - deploy_names - runtime_names)
+        if unknown:
+            raise GatewayConfigError(f"unknown gateway setting(s): {', '.join(unknown)}")
+        for name, hint in STACK_FILLED_RUNTIME_SETTINGS.items():
+            if values.get(name) not in (None, ""):
+                raise GatewayConfigError(f"{name} is filled in by the stack ({hint})")
+        try:
+            runtime = RuntimeSettings.from_mapping(
+                {k: v for k, v in values.items() if k in runtime_names}
+            )
+        except ConfigurationError as error:
+            raise GatewayConfigError(f"invalid runtime setting: {error}") from None
+        hints = get_type_hints(cls)
+        deploy = {
+            name: _convert(name, hints[name], raw)
+            for name, raw in values.items()
+            if name in deploy_names
+        }
+        config = cls(runtime=runtime, **deploy)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Cross-field and range checks; each error names its setting."""
+        _check(bool(_NAME.fullmatch(self.stage_name)), "stage_name", "letters, digits, '-'")
+        _check(bool(_NAME.fullmatch(self.service_name)), "service_name", "letters, digits, '-'")
+        _check(
+            bool(re.fullmatch(r"[A-Za-z0-9_./#:-]{1,255}", self.metrics_namespace)),
+            "metrics_namespace",
+            "a CloudWatch namespace (no spaces)",
+        )
+        _check(self.log_level in _LOG_LEVELS, "log_level", " | ".join(_LOG_LEVELS))
+        _check(self.throttle_rate_limit >= 1, "throttle_rate_limit", "at least 1")
+        _check(
+            self.throttle_burst_limit >= self.throttle_rate_limit,
+            "throttle_burst_limit",
+            "at least throttle_rate_limit",
+        )
+        _check(
+            10 <= self.waf_rate_limit_per_5min <= 2_000_000_000,
+            "waf_rate_limit_per_5min",
+            "between 10 and 2,000,000,000",
+        )
+        _check(128 <= self.lambda_memory_mb <= 10240, "lambda_memory_mb", "128 to 10240")
+        limit = API_GATEWAY_INTEGRATION_TIMEOUT_S
+        _check(1 <= self.proxy_timeout_s < limit, "proxy_timeout_s", f"1 to {limit - 1}")
+        _check(1 <= self.authorizer_timeout_s < limit, "authorizer_timeout_s", f"1 to {limit - 1}")
+        _check(
+            self.log_retention_days in _RETENTION,
+            "log_retention_days",
+            "one of " + ", ".join(map(str, _RETENTION)),
+        )
+        _check(self.removal_policy in _REMOVAL, "removal_policy", "'destroy' or 'retain'")
+        _check(
+            not (self.opower_secret_arn and self.opower_secret_name),
+            "opower_secret_arn",
+            "set either it or opower_secret_name, not both",
+        )
+        for name in ("opower_secret_arn", "introspection_secret_arn"):
+            value = getattr(self, name)
+            _check(not value or bool(_SECRET_ARN.fullmatch(value)), name, "a secret ARN")
+        _check(
+            not self.alarm_email or bool(_EMAIL.fullmatch(self.alarm_email)),
+            "alarm_email",
+            "an e-mail address",
+        )
+        self._validate_runtime()
+
+    def _validate_runtime(self) -> None:
+        # RuntimeSettings validates the values it holds; what it cannot know is which
+        # empty ones a deployment needs, which the handlers would only find on their
+        # first request.
+        rt = self.runtime
+        try:
+            rt.require("utility_code")
+            if self.introspection_enabled:
+                rt.require("auth_introspection_url")
+            else:
+                rt.require("auth_issuer", "auth_audience", "auth_jwks_url")
+        except ConfigurationError as error:
+            raise GatewayConfigError(f"invalid runtime setting: {error}") from None
+        _check(
+            not self.introspection_enabled or bool(self.introspection_secret_arn),
+            "introspection_secret_arn",
+            "required when auth_mode is 'introspection'",
+        )
+
+
+def deploy_field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(GatewayConfig) if f.name != "runtime")
+
+
+def runtime_field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(RuntimeSettings))
+
+
+def describe_deploy() -> list[tuple[str, str, str]]:
+    """(setting, default, description) of every deploy-only field."""
+    rows = []
+    for f in dataclasses.fields(GatewayConfig):
+        if f.name == "runtime":
+            continue
+        default = f.default
+        if isinstance(default, bool):
+            shown = str(default).lower()  # as written in cdk.json
+        elif isinstance(default, tuple):
+            shown = ",".join(default)
+        else:
+            shown = str(default)
+        rows.append((f.name, shown, str(f.metadata["doc"])))
+    return rows
+
+
+def _check(ok: bool, name: str, expected: str) -> None:
+    if not ok:
+        raise GatewayConfigError(f"gateway setting '{name}' is invalid: expected {expected}")
+
+
+def _convert(name: str, hint: Any, raw: Any) -> Any:
+    try:
+        if hint is bool:
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError
+            return lowered in {"true", "1", "yes"}
+        if hint is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw)
+        if hint == tuple[str, ...]:
+            items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        if not isinstance(raw, str):
+            raise ValueError
+        return raw.strip()
+    except (TypeError, ValueError):
+        kind = {bool: "true or false", int: "an integer", str: "text"}.get(hint, "a list")
+        raise GatewayConfigError(f"gateway setting '{name}' is invalid: expected {kind}") from None

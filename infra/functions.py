@@ -1,0 +1,127 @@
+"""The two functions: the REQUEST authorizer and the proxy, each with its own role."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+# The newest Python that both Lambda and aws-cdk-lib 2.275 offer (python3.14, on Amazon
+# Linux 2023, supported by Lambda until 2029).
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Graviton: cheaper per GB-second than x86_64, and every dependency ships aarch64 wheels.
+ARCHITECTURE = lambda_.Architecture.ARM_64
+AUTHORIZER_HANDLER = "handlers.authorizer.handler"
+PROXY_HANDLER = "handlers.proxy.handler"
+AUTHORIZER_ID = "Authorizer"
+PROXY_ID = "Proxy"
+
+XRAY_REASON = (
+    "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which "
+    "support no resource-level permissions: AWS requires Resource '*'."
+)
+
+
+class GatewayFunction(Construct):
+    """One function with its own role, its own log group and nothing granted yet."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        handler: str,
+        code: lambda_.Code,
+        memory_mb: int,
+        timeout_s: int,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, removal_policy=removal_policy
+        )
+        # A role of our own instead of AWSLambdaBasicExecutionRole: that managed policy
+        # lets the function create any log group and write to all of them.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Opower gateway {construct_id.lower()} function",
+        )
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=handler,
+            code=code,
+            memory_size=memory_mb,
+            timeout=cdk.Duration.seconds(timeout_s),
+            environment=dict(environment),
+            role=self.role,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        cfn_function = self.function.node.default_child
+        if isinstance(cfn_function, cdk.CfnResource):
+            # CDK makes the function depend on its role and the role's policy so that the
+            # grants exist before the first invocation; the role half is also implied by
+            # the Role GetAtt, which cfn-lint reports as redundant (W3005).
+            cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
+
+
+class GatewayFunctions(Construct):
+    """``authorizer`` and ``proxy``; the stack grants each what it needs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code: lambda_.Code,
+        memory_mb: int,
+        proxy_timeout_s: int,
+        authorizer_timeout_s: int,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.authorizer = GatewayFunction(
+            self,
+            AUTHORIZER_ID,
+            description="Verifies the customer's session and binds it to their Opower ids",
+            handler=AUTHORIZER_HANDLER,
+            timeout_s=authorizer_timeout_s,
+            code=code,
+            memory_mb=memory_mb,
+            environment=environment,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.proxy = GatewayFunction(
+            self,
+            PROXY_ID,
+            description="Forwards the customer's allowed calls to Opower with the utility token",
+            handler=PROXY_HANDLER,
+            timeout_s=proxy_timeout_s,
+            code=code,
+            memory_mb=memory_mb,
+            environment=environment,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )

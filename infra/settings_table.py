@@ -1,0 +1,41 @@
+"""Prints the markdown table of every deploy-time setting, for infra/README.md.
+
+    .venv/bin/python -m infra.settings_table
+
+Deploy-only fields of ``GatewayConfig`` first, then every ``RuntimeSettings`` field (from
+its ``describe()``); a test keeps the README's copy current.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The runtime model lives in the Lambda asset root (as in app.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
+
+from gateway.settings import describe
+from infra.config import STACK_FILLED_RUNTIME_SETTINGS, describe_deploy
+
+HEADER = "| setting | default | meaning |\n|---|---|---|"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render() -> str:
+    rows = [HEADER]
+    for name, default, doc in describe_deploy():
+        shown = f"`{_cell(default)}`" if default else "(empty)"
+        rows.append(f"| `{name}` | {shown} | {_cell(doc)} |")
+    for name, default, doc in describe():
+        if name in STACK_FILLED_RUNTIME_SETTINGS:
+            doc = f"{doc} (set by the stack: {STACK_FILLED_RUNTIME_SETTINGS[name]})"
+        shown = f"`{_cell(default)}`" if default else "(empty)"
+        rows.append(f"| `{name}` (runtime) | {shown} | {_cell(doc)} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,82 @@
+"""The shared state of the fleet: one DynamoDB table and one customer-managed KMS key."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+PARTITION_KEY = "pk"
+TTL_ATTRIBUTE = "ttl"
+# Exactly the calls of gateway.token_store and gateway.auth.binding: items are addressed
+# by key only, so Query and Scan are never needed.
+TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
+
+
+class TokenStore(Construct):
+    """Token, lease, binding and budget items, all short-lived and rebuildable.
+
+    One key serves both the table's encryption at rest and the broker's envelope of the
+    token: the same two roles need kms:Encrypt/Decrypt on it either way (DynamoDB calls
+    KMS as the caller for a customer-managed key), so a second key would add cost and
+    grants without separating any principal.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: cdk.RemovalPolicy,
+        point_in_time_recovery: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Opower gateway: token store table and the Opower token envelope",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(
+                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            removal_policy=removal_policy,
+        )
+        if not point_in_time_recovery:
+            acknowledge(
+                self.table,
+                "AwsSolutions-DDB3",
+                reason="The table is a cache: every item (token, lease, binding, budget) "
+                "expires within minutes and is rebuilt from Opower on a miss, so there is "
+                "nothing to restore. Enable with table_point_in_time_recovery=true.",
+            )
+
+    def grant_use(self, grantee: iam.IGrantable) -> None:
+        """Read and write items by key, and encrypt/decrypt with the key: nothing else."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(TABLE_ACTIONS), resource_arns=[self.table.table_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(KEY_ACTIONS), resource_arns=[self.key.key_arn]
+        )

@@ -1,0 +1,436 @@
+"""A local API Gateway (REST API) in front of the real Lambda handlers, run in-process.
+
+It does what the deployed API does, in the same order:
+
+1. match the request to a resource of the stack (the route table, plus the OpenAPI
+   document); anything else is answered as API Gateway does, before any Lambda runs;
+2. for customer routes, read the identity source (``Authorization``); when absent,
+   answer 401 without calling the authorizer; otherwise run the real authorizer handler
+   with a REQUEST-authorizer event, cache its policy per token for the configured TTL,
+   and evaluate the policy against the request's method ARN (Deny → 403; "Unauthorized"
+   → 401; any other failure → the AUTHORIZER_FAILURE response, 503);
+3. run the real proxy handler with a REST proxy event (payload v1) and a Lambda context
+   whose remaining time counts down; a crash is 502, running out of time 504;
+4. turn the handler's result into the HTTP response.
+
+Gateway responses use the project's error envelope, as the stack configures them.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from gateway.proxy.openapi import OPENAPI_PATH
+from gateway.routes import ROUTES
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+ACCOUNT = "000000000000"
+API_ID = "local"
+STAGE = "v1"
+REGION = "us-east-1"
+_MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+# (status, code, message) of the gateway responses the stack configures.
+GATEWAY_RESPONSES = {
+    "UNAUTHORIZED": (401, "unauthenticated", "A valid session token is required"),
+    "ACCESS_DENIED": (403, "forbidden", "This session may not access this resource"),
+    "AUTHORIZER_FAILURE": (503, "unavailable", "Authorization is unavailable; retry later"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "No such resource"),
+    "INTEGRATION_TIMEOUT": (504, "timeout", "The request timed out"),
+    "INTEGRATION_FAILURE": (502, "bad_gateway", "The gateway failed to process the request"),
+    "REQUEST_TOO_LARGE": (413, "payload_too_large", "The request is too large"),
+}
+
+
+@dataclass
+class LambdaContext:
+    """The Lambda context of one invocation: its remaining time really counts down."""
+
+    function_name: str
+    timeout_s: float
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 512
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass(frozen=True)
+class Resource:
+    template: str
+    methods: tuple[str, ...]
+    authorized: bool
+
+
+def resources() -> list[Resource]:
+    """The stack's API resources: the route table's paths, and the OpenAPI document."""
+    return [Resource(r.path, r.methods, True) for r in ROUTES] + [
+        Resource(OPENAPI_PATH, ("GET",), False)
+    ]
+
+
+@dataclass
+class _CachedPolicy:
+    answer: dict[str, Any]
+    until: float
+
+
+class ApiGatewayEmulator:
+    def __init__(
+        self,
+        *,
+        proxy: Handler,
+        authorizer: Handler,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        authorizer_cache_ttl_s: float = 300,
+        proxy_timeout_s: float = 15,
+        authorizer_timeout_s: float = 10,
+        cors_allow_origins: tuple[str, ...] = (),
+        workers: int = 16,
+    ) -> None:
+        self._proxy = proxy
+        self._authorizer = authorizer
+        self._address = (host, port)
+        self._ttl = authorizer_cache_ttl_s
+        self._proxy_timeout_s = proxy_timeout_s
+        self._authorizer_timeout_s = authorizer_timeout_s
+        self._cors = cors_allow_origins
+        self._resources = resources()
+        self._cache: dict[str, _CachedPolicy] = {}
+        self._cache_lock = threading.Lock()
+        # Invocations run on a pool, as concurrent Lambda invocations would, so that a
+        # hanging handler costs a worker, not the HTTP server.
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lambda")
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.invocations = {"authorizer": 0, "proxy": 0}
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Self:
+        self._server = _Server(self._address, self)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- one request ---------------------------------------------------------------------
+    def handle(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        request_id = str(uuid.uuid4())
+        split = urlsplit(target)
+        path = split.path
+        resource = self._match(path, method)
+        if resource is None:
+            if method == "OPTIONS":
+                return self._preflight(headers, request_id)
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
+        context = self._request_context(method, path, resource, request_id)
+        authorizer_context = None
+        if resource.authorized:
+            outcome = self._authorize(method, path, resource, headers, context)
+            if isinstance(outcome, str):
+                return self._gateway_response(outcome, request_id, headers)
+            authorizer_context = outcome
+        if authorizer_context is not None:
+            context["authorizer"] = authorizer_context
+        event = self._proxy_event(method, split.query, headers, body, resource, context)
+        return self._invoke_proxy(event, request_id, headers)
+
+    def _match(self, path: str, method: str) -> Resource | None:
+        segments = path.split("/")
+        for resource in self._resources:
+            parts = resource.template.split("/")
+            if len(parts) == len(segments) and all(
+                (p.startswith("{") and s) or p == s for p, s in zip(parts, segments, strict=True)
+            ):
+                return resource if method in resource.methods else None
+        return None
+
+    def _authorize(
+        self,
+        method: str,
+        path: str,
+        resource: Resource,
+        headers: Mapping[str, str],
+        context: dict[str, Any],
+    ) -> dict[str, Any] | str:
+        token = _header(headers, "authorization")
+        if not token:
+            return "UNAUTHORIZED"  # identity source missing: the authorizer is not called
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}"
+        with self._cache_lock:
+            cached = self._cache.get(token)
+        if cached is None or cached.until <= time.monotonic():
+            event = {
+                "type": "REQUEST",
+                "methodArn": method_arn,
+                "resource": resource.template,
+                "path": path,
+                "httpMethod": method,
+                "headers": dict(headers),
+                "multiValueHeaders": {k: [v] for k, v in headers.items()},
+                "queryStringParameters": {},
+                "multiValueQueryStringParameters": {},
+                "pathParameters": {},
+                "stageVariables": {},
+                "requestContext": context,
+            }
+            self.invocations["authorizer"] += 1
+            lambda_context = LambdaContext("authorizer", self._authorizer_timeout_s)
+            future = self._pool.submit(self._authorizer, event, lambda_context)
+            try:
+                answer = future.result(timeout=self._authorizer_timeout_s)
+            except FutureTimeout:
+                return "AUTHORIZER_FAILURE"
+            except Exception as exc:  # noqa: BLE001 - every failure is an API Gateway outcome
+                if str(exc) == "Unauthorized":
+                    return "UNAUTHORIZED"  # not cached: a new token may arrive any moment
+                logger.warning("authorizer failed", extra={"error": type(exc).__name__})
+                return "AUTHORIZER_FAILURE"
+            cached = _CachedPolicy(answer, time.monotonic() + self._ttl)
+            if self._ttl > 0:
+                with self._cache_lock:
+                    self._cache[token] = cached
+        if not _allows(cached.answer.get("policyDocument", {}), method_arn):
+            return "ACCESS_DENIED"
+        flat = {
+            k: (str(v).lower() if isinstance(v, bool) else str(v))
+            for k, v in (cached.answer.get("context") or {}).items()
+        }
+        return {**flat, "principalId": str(cached.answer.get("principalId", "")),
+                "integrationLatency": 0}  # fmt: skip
+
+    def _invoke_proxy(
+        self, event: dict[str, Any], request_id: str, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.invocations["proxy"] += 1
+        lambda_context = LambdaContext("proxy", self._proxy_timeout_s)
+        future = self._pool.submit(self._proxy, event, lambda_context)
+        try:
+            result = future.result(timeout=self._proxy_timeout_s)
+        except FutureTimeout:
+            return self._gateway_response("INTEGRATION_TIMEOUT", request_id, headers)
+        except Exception:
+            logger.exception("proxy handler crashed")
+            return self._gateway_response("INTEGRATION_FAILURE", request_id, headers)
+        try:
+            status = int(result["statusCode"])
+            out_headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+            raw = result.get("body") or ""
+            payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        except (KeyError, TypeError, ValueError):
+            return self._gateway_response("INTEGRATION_FAILURE", request_id, headers)
+        out_headers.setdefault("x-amzn-RequestId", request_id)
+        return status, out_headers, payload
+
+    def _gateway_response(
+        self, kind: str, request_id: str, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, code, message = GATEWAY_RESPONSES[kind]
+        body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}})
+        out = {
+            "Content-Type": "application/json",
+            "Cache-Control": "private, no-store",
+            "x-amzn-RequestId": request_id,
+            "x-amzn-ErrorType": kind,
+        }
+        if kind == "UNAUTHORIZED":
+            out["WWW-Authenticate"] = "Bearer"
+        out.update(self._cors_headers(headers))
+        return status, out, body.encode()
+
+    def _preflight(
+        self, headers: Mapping[str, str], request_id: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        cors = self._cors_headers(headers)
+        if not cors:
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
+        cors.update(
+            {
+                "Access-Control-Allow-Methods": "GET, PUT, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
+        )
+        return 204, cors, b""
+
+    def _cors_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        origin = _header(headers, "origin")
+        if origin and origin in self._cors:
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {}
+
+    @staticmethod
+    def _request_context(
+        method: str, path: str, resource: Resource, request_id: str
+    ) -> dict[str, Any]:
+        return {
+            "accountId": ACCOUNT,
+            "apiId": API_ID,
+            "httpMethod": method,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "path": f"/{STAGE}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "resourceId": "local",
+            "resourcePath": resource.template,
+            "stage": STAGE,
+        }
+
+    @staticmethod
+    def _proxy_event(
+        method: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        resource: Resource,
+        context: dict[str, Any],
+    ) -> dict[str, Any]:
+        multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+        text: str | None = None
+        encoded = False
+        if body:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                text, encoded = base64.b64encode(body).decode(), True
+        return {
+            "resource": resource.template,
+            "path": context["path"].removeprefix(f"/{STAGE}"),
+            "httpMethod": method,
+            "headers": dict(headers),
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": context,
+            "body": text,
+            "isBase64Encoded": encoded,
+        }
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _allows(policy: Mapping[str, Any], method_arn: str) -> bool:
+    """IAM evaluation, as far as authorizer policies go: an explicit Deny wins."""
+    allowed = False
+    for statement in policy.get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, pattern) for pattern in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], emulator: ApiGatewayEmulator) -> None:
+        super().__init__(address, _RequestHandler)
+        self.emulator = emulator
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalApiGateway/1.0"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None  # the handlers log each request themselves
+
+    def _serve(self) -> None:
+        assert isinstance(self.server, _Server)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            status, headers, payload = self.server.emulator._gateway_response(
+                "REQUEST_TOO_LARGE", str(uuid.uuid4()), {}
+            )
+            self.close_connection = True
+        else:
+            body = self.rfile.read(length) if length else b""
+            headers_in = {k: v for k, v in self.headers.items()}
+            status, headers, payload = self.server.emulator.handle(
+                self.command, self.path, headers_in, body
+            )
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)

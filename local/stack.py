@@ -1,0 +1,182 @@
+"""The whole gateway on one machine: the Opower sandbox, moto server (DynamoDB, Secrets
+Manager, KMS), a development identity provider, and the API Gateway emulator running the
+real authorizer and proxy handlers in-process.
+
+Configuration comes from the same model the stack deploys (``GatewayConfig`` from
+``cdk.json``), with only the endpoints pointed at the embedded services; the Lambda
+environment is built by the same ``lambda_environment()`` the stack uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from local.aws import EmbeddedAws
+from local.emulator import ApiGatewayEmulator
+from local.idp import DevIdentityProvider
+from local.provision import create_key, create_table, put_secret
+from local.sandbox import OpowerSandbox, SandboxConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = ROOT / ".dev"
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 3000
+    sandbox: int = 4010
+    idp: int = 4011
+    aws: int = 4566
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Ports:
+        values = {}
+        for name, default in (("gateway", 3000), ("sandbox", 4010), ("idp", 4011), ("aws", 4566)):
+            raw = env.get(f"{name.upper()}_PORT", str(default))
+            if not raw.isdecimal() or int(raw) > 65535:
+                raise SystemExit(f"{name.upper()}_PORT must be a port number, got {raw!r}")
+            values[name] = int(raw)
+        return cls(**values)
+
+
+def load_config() -> Any:
+    """The deploy-time GatewayConfig from cdk.json's "gateway" context object."""
+    from infra.config import CONTEXT_KEY, GatewayConfig
+
+    context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
+    return GatewayConfig.from_mapping(context.get(CONTEXT_KEY, {}))
+
+
+class LocalStack:
+    def __init__(self, ports: Ports | None = None, *, state_dir: Path = STATE_DIR) -> None:
+        self.ports = ports or Ports()
+        self._state_dir = state_dir
+        self._exit = contextlib.ExitStack()
+        self.config: Any = None
+
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
+
+    def _start(self) -> None:
+        deployed = load_config()
+        runtime = deployed.runtime
+        self.sandbox = self._exit.enter_context(
+            OpowerSandbox(SandboxConfig(port=self.ports.sandbox, utility_code=runtime.utility_code))
+        )
+        self.aws = self._exit.enter_context(EmbeddedAws(port=self.ports.aws))
+        os.environ.update(self.aws.environment())
+        self.idp = self._exit.enter_context(
+            DevIdentityProvider(
+                port=self.ports.idp,
+                audience=runtime.auth_audience,
+                customer_claim=runtime.claim_utility_customer_id,
+                accounts_claim=runtime.claim_account_numbers,
+                keys_file=self._state_dir / "idp-keys.json",
+            )
+        )
+        service = deployed.service_name
+        table = f"{service}-local"
+        with contextlib.suppress(Exception):  # a restarted moto may still have it
+            create_table(table)
+        key = create_key(f"{service} local token key")
+        secret = put_secret(
+            f"{service}/opower",
+            {
+                "client_id": self.sandbox.config.client_id,
+                "client_secret": self.sandbox.config.client_secret,
+            },
+        )
+        introspection_secret = put_secret(
+            f"{service}/introspection",
+            {
+                "client_id": self.idp.introspection_client_id,
+                "client_secret": self.idp.introspection_secret,
+            },
+        )
+        self.config = dataclasses.replace(
+            deployed,
+            runtime=dataclasses.replace(
+                runtime,
+                opower_base_url=self.sandbox.base_url,
+                auth_mode="jwt",
+                auth_issuer=self.idp.issuer,
+                auth_jwks_url=self.idp.jwks_url,
+                auth_introspection_url=self.idp.introspection_url,
+                utility_code=self.sandbox.config.utility_code,
+            ),
+        )
+        environment = self.config.lambda_environment(
+            table_name=table,
+            kms_key_id=key,
+            opower_secret_id=secret,
+            introspection_secret_id=introspection_secret,
+        )
+        os.environ.update(environment)
+        os.environ.setdefault("POWERTOOLS_DEV", "true")  # pretty, readable logs in a terminal
+
+        # The handlers are imported once the environment is theirs, as in Lambda.
+        from gateway import wiring
+        from handlers import authorizer, proxy
+
+        wiring.reset()
+        self.emulator = self._exit.enter_context(
+            ApiGatewayEmulator(
+                proxy=proxy.handler,
+                authorizer=authorizer.handler,
+                port=self.ports.gateway,
+                authorizer_cache_ttl_s=self.config.runtime.authorizer_cache_ttl_s,
+                proxy_timeout_s=self.config.proxy_timeout_s,
+                authorizer_timeout_s=self.config.authorizer_timeout_s,
+                cors_allow_origins=self.config.runtime.cors_allow_origins,
+            )
+        )
+
+    def stop(self) -> None:
+        self._exit.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- what a user needs to try it -------------------------------------------------
+    def customers(self) -> list[dict[str, Any]]:
+        return self.sandbox.customers()
+
+    def token_for(self, utility_customer_id: str, *, lifetime_s: float = 3600) -> str:
+        for customer in self.customers():
+            if customer["utilityCustomerId"] == utility_customer_id:
+                return self.idp.mint(
+                    utility_customer_id, customer["accountNumbers"], lifetime_s=lifetime_s
+                )
+        raise KeyError(utility_customer_id)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "gateway": self.emulator.base_url,
+            "sandbox": self.sandbox.base_url,
+            "aws": self.aws.endpoint_url,
+            "idp": self.idp.base_url,
+            "openapi": f"{self.emulator.base_url}/v1/openapi.json",
+            "customers": [
+                {**c, "token": self.token_for(c["utilityCustomerId"])} for c in self.customers()
+            ],
+        }

@@ -1,0 +1,157 @@
+"""GatewayConfig: context object, flat `-c` overrides, validation naming the setting."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_logs as logs
+
+from gateway.settings import RuntimeSettings
+from infra.app import cdk_json_context, create_app
+from infra.config import (
+    STACK_FILLED_RUNTIME_SETTINGS,
+    GatewayConfig,
+    GatewayConfigError,
+    deploy_field_names,
+    runtime_field_names,
+)
+
+pytestmark = pytest.mark.infrastructure
+
+VALID = {
+    "utility_code": "ABC",
+    "auth_issuer": "https://idp.example.org/",
+    "auth_audience": "gateway",
+    "auth_jwks_url": "https://idp.example.org/jwks.json",
+}
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:introspection-AbCdEf"
+
+
+def _config(**overrides: Any) -> GatewayConfig:
+    return GatewayConfig.from_mapping({**VALID, **overrides})
+
+
+def test_cdk_json_defaults_validate() -> None:
+    config = GatewayConfig.from_mapping(cdk_json_context()["gateway"])
+
+    assert config.runtime.utility_code == "UTX"
+    assert config.runtime.opower_base_url == "https://cxapi.opower.com"
+    assert config.waf_enabled is True
+    assert (config.throttle_rate_limit, config.throttle_burst_limit) == (20, 40)
+    assert config.cdk_removal_policy == cdk.RemovalPolicy.DESTROY
+    assert config.retention == logs.RetentionDays.ONE_MONTH
+
+
+def test_flat_context_strings_override_the_gateway_object() -> None:
+    app = cdk.App(
+        context={
+            "gateway": {**VALID, "throttle_rate_limit": 20},
+            "throttle_rate_limit": "10",
+            "throttle_burst_limit": "15",
+            "waf_enabled": "false",
+            "auth_algorithms": "ES256",
+            "binding_ttl_s": "60",
+        }
+    )
+
+    config = GatewayConfig.from_node(app.node)
+
+    assert config.throttle_rate_limit == 10
+    assert config.throttle_burst_limit == 15
+    assert config.waf_enabled is False
+    assert config.runtime.auth_algorithms == ("ES256",)
+    assert config.runtime.binding_ttl_s == 60
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"proxy_timeout_s": "29"}, "proxy_timeout_s"),
+        ({"authorizer_timeout_s": 0}, "authorizer_timeout_s"),
+        ({"log_retention_days": "31"}, "log_retention_days"),
+        ({"removal_policy": "keep"}, "removal_policy"),
+        ({"waf_enabled": "maybe"}, "waf_enabled"),
+        ({"waf_rate_limit_per_5min": "5"}, "waf_rate_limit_per_5min"),
+        ({"throttle_burst_limit": "10"}, "throttle_burst_limit"),
+        ({"lambda_memory_mb": "64"}, "lambda_memory_mb"),
+        ({"lambda_memory_mb": "lots"}, "lambda_memory_mb"),
+        ({"stage_name": "my stage"}, "stage_name"),
+        ({"alarm_email": "nobody"}, "alarm_email"),
+        ({"opower_secret_arn": "my-secret"}, "opower_secret_arn"),
+        ({"opower_secret_arn": SECRET_ARN, "opower_secret_name": "x"}, "opower_secret_arn"),
+        ({"utility_code": "U T X"}, "UTILITY_CODE"),
+        ({"utility_code": ""}, "UTILITY_CODE"),
+        ({"auth_mode": "basic"}, "AUTH_MODE"),
+        ({"auth_jwks_url": "http://idp.example.org/jwks"}, "AUTH_JWKS_URL"),
+        ({"opower_base_url": "https://cxapi.opower.com/apis"}, "OPOWER_BASE_URL"),
+        ({"authorizer_cache_ttl_s": "7200"}, "AUTHORIZER_CACHE_TTL_S"),
+        ({"table_name": "mine"}, "table_name"),
+        ({"opower_secret_id": "mine"}, "opower_secret_id"),
+        ({"auth_mode": "introspection"}, "AUTH_INTROSPECTION_URL"),
+        (
+            {"auth_mode": "introspection", "auth_introspection_url": "https://idp.example.org/i"},
+            "introspection_secret_arn",
+        ),
+        ({"no_such_setting": "1"}, "no_such_setting"),
+    ],
+)
+def test_an_invalid_value_fails_naming_the_setting(overrides: dict[str, Any], named: str) -> None:
+    with pytest.raises(GatewayConfigError, match=named):
+        _config(**overrides)
+
+
+def test_create_app_fails_on_an_invalid_flat_override() -> None:
+    with pytest.raises(GatewayConfigError, match="log_retention_days"):
+        create_app(context={"log_retention_days": "8"})
+
+
+def test_deploy_fields_never_shadow_runtime_settings() -> None:
+    assert not set(deploy_field_names()) & set(runtime_field_names())
+    assert set(STACK_FILLED_RUNTIME_SETTINGS) <= set(runtime_field_names())
+
+
+def test_lambda_environment_holds_every_runtime_setting_and_the_stack_resources() -> None:
+    env = _config().lambda_environment(
+        table_name="t", kms_key_id="k", opower_secret_id="s", introspection_secret_id="i"
+    )
+
+    assert set(RuntimeSettings().to_env()) <= set(env)
+    assert (env["TABLE_NAME"], env["KMS_KEY_ID"], env["OPOWER_SECRET_ID"]) == ("t", "k", "s")
+    assert env["AUTH_INTROSPECTION_SECRET_ID"] == "i"
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(env)
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        _config().waf_enabled = False  # type: ignore[misc]
+
+
+def test_introspection_secret_and_imported_opower_secret_are_granted_to_the_right_roles() -> None:
+    opower_arn = SECRET_ARN.replace("introspection", "opower")
+    _, stack = create_app(
+        context={
+            "aws:cdk:bundling-stacks": [],
+            "auth_mode": "introspection",
+            "auth_introspection_url": "https://idp.example.org/introspect",
+            "introspection_secret_arn": SECRET_ARN,
+            "opower_secret_arn": opower_arn,
+            "waf_enabled": "false",
+        }
+    )
+
+    def secrets_of(fn: Any) -> list[str]:
+        policy = fn.role.node.find_child("DefaultPolicy")
+        document = stack.resolve(policy.document.to_json())
+        return [
+            s["Resource"]
+            for s in document["Statement"]
+            if s["Action"] == "secretsmanager:GetSecretValue"
+        ]
+
+    assert secrets_of(stack.functions.authorizer) == [opower_arn, SECRET_ARN]
+    assert secrets_of(stack.functions.proxy) == [opower_arn]
+    assert stack.credentials.created is False
+    assert stack.waf is None

@@ -1,0 +1,343 @@
+"""The synthesized template: resources, least-privilege roles, encryption, limits, nag."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from gateway.routes import ROUTES
+from gateway.settings import RuntimeSettings
+from infra.api import GATEWAY_RESPONSES, OPENAPI_PATH
+from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
+from infra.token_store import KEY_ACTIONS, TABLE_ACTIONS
+from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME
+from tests.infrastructure.conftest import Synthesized
+
+pytestmark = pytest.mark.infrastructure
+
+XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+def _resources(s: Synthesized, kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in s.raw["Resources"].items() if v["Type"] == kind}
+
+
+def _api_paths(s: Synthesized) -> dict[str, str]:
+    """Logical id of each AWS::ApiGateway::Resource (and of the root) -> its full path."""
+    resources = _resources(s, "AWS::ApiGateway::Resource")
+    api_id = s.logical_id(s.stack.api.api)
+    paths: dict[str, str] = {}
+
+    def path_of(logical_id: str) -> str:
+        if logical_id not in paths:
+            props = resources[logical_id]["Properties"]
+            parent = props["ParentId"]
+            prefix = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[logical_id] = f"{prefix}/{props['PathPart']}"
+        return paths[logical_id]
+
+    for logical_id in resources:
+        path_of(logical_id)
+    paths[api_id] = "/"
+    return paths
+
+
+def _methods(s: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = _api_paths(s)
+    methods = {}
+    for method in _resources(s, "AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        resource = props["ResourceId"]
+        logical_id = resource["Ref"] if "Ref" in resource else resource["Fn::GetAtt"][0]
+        methods[(paths[logical_id], props["HttpMethod"])] = props
+    return methods
+
+
+def test_resource_counts(synthesized: Synthesized) -> None:
+    t = synthesized.template
+    t.resource_count_is("AWS::Lambda::Function", 2)
+    t.resource_count_is("AWS::IAM::Role", 2)
+    t.resource_count_is("AWS::DynamoDB::Table", 1)
+    t.resource_count_is("AWS::KMS::Key", 1)
+    t.resource_count_is("AWS::SecretsManager::Secret", 1)
+    t.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    t.resource_count_is("AWS::ApiGateway::Stage", 1)
+    t.resource_count_is("AWS::ApiGateway::Authorizer", 1)
+    t.resource_count_is("AWS::ApiGateway::GatewayResponse", len(GATEWAY_RESPONSES))
+    t.resource_count_is("AWS::WAFv2::WebACL", 1)
+    t.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    t.resource_count_is("AWS::Logs::LogGroup", 3)
+    t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    t.resource_count_is("AWS::CloudWatch::Alarm", 7)
+    t.resource_count_is("AWS::SNS::Topic", 0)  # only with alarm_topic_enabled / alarm_email
+
+
+def test_every_route_and_method_of_the_route_table_is_behind_the_authorizer(
+    synthesized: Synthesized,
+) -> None:
+    methods = _methods(synthesized)
+    authorizer = synthesized.logical_id(synthesized.stack.api.authorizer)
+    proxy = synthesized.logical_id(synthesized.stack.functions.proxy.function)
+    expected = {(route.path, m) for route in ROUTES for m in route.methods}
+
+    assert set(methods) == expected | {(OPENAPI_PATH, "GET")}
+    for key in expected:
+        props = methods[key]
+        assert props["AuthorizationType"] == "CUSTOM", key
+        assert props["AuthorizerId"] == {"Ref": authorizer}, key
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert proxy in json.dumps(props["Integration"]["Uri"])
+    openapi = methods[(OPENAPI_PATH, "GET")]
+    assert openapi["AuthorizationType"] == "NONE"
+    assert proxy in json.dumps(openapi["Integration"]["Uri"])
+
+
+def test_required_query_parameters_come_from_the_route_table(synthesized: Synthesized) -> None:
+    methods = _methods(synthesized)
+    usage = next(r for r in ROUTES if r.name == "usage")
+
+    params = methods[(usage.path, "GET")]["RequestParameters"]
+
+    assert params["method.request.querystring.start"] is True
+    assert params["method.request.path.resolution"] is True
+
+
+def test_authorizer_reads_the_authorization_header_and_caches_per_runtime_setting(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {
+            "Type": "REQUEST",
+            "IdentitySource": "method.request.header.Authorization",
+            "AuthorizerResultTtlInSeconds": synthesized.stack.config.runtime.authorizer_cache_ttl_s,
+        },
+    )
+
+
+def _policy_statements(s: Synthesized, role: Any) -> list[dict[str, Any]]:
+    role_id = s.logical_id(role)
+    policies = [
+        p["Properties"]
+        for p in _resources(s, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
+    assert len(policies) == 1
+    statements: list[dict[str, Any]] = policies[0]["PolicyDocument"]["Statement"]
+    return statements
+
+
+@pytest.mark.parametrize("function", ["authorizer", "proxy"])
+def test_each_role_holds_exactly_what_its_function_needs(
+    synthesized: Synthesized, function: str
+) -> None:
+    stack = synthesized.stack
+    fn = getattr(stack.functions, function)
+
+    def getatt(construct: Any) -> dict[str, Any]:
+        return {"Fn::GetAtt": [synthesized.logical_id(construct), "Arn"]}
+
+    expected = [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": getatt(fn.log_group),
+        },
+        {"Action": XRAY_ACTIONS, "Effect": "Allow", "Resource": "*"},
+        {"Action": list(TABLE_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.table)},
+        {"Action": list(KEY_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.key)},
+        {
+            "Action": "secretsmanager:GetSecretValue",
+            "Effect": "Allow",
+            "Resource": {
+                "Ref": synthesized.logical_id(stack.credentials.node.find_child("Secret"))
+            },
+        },
+    ]
+
+    assert _policy_statements(synthesized, fn.role) == expected
+    role = synthesized.raw["Resources"][synthesized.logical_id(fn.role)]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert "Policies" not in role
+
+
+def test_the_only_wildcard_resource_is_x_ray_which_requires_it(synthesized: Synthesized) -> None:
+    for policy in _resources(synthesized, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Resource"] == "*":
+                assert statement["Action"] == XRAY_ACTIONS
+            assert "*" not in json.dumps(statement["Action"])
+
+
+def test_table_is_keyed_by_pk_on_demand_with_ttl_and_encrypted_with_the_rotating_cmk(
+    synthesized: Synthesized,
+) -> None:
+    key_id = synthesized.logical_id(synthesized.stack.store.key)
+    synthesized.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "SSESpecification": {
+                "SSEEnabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+            },
+        },
+    )
+    synthesized.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_default_removal_policy_destroys_the_cache_resources(synthesized: Synthesized) -> None:
+    for kind in ("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SecretsManager::Secret"):
+        synthesized.template.has_resource(kind, {"DeletionPolicy": "Delete"})
+
+
+def test_created_secret_has_no_value_in_the_template(synthesized: Synthesized) -> None:
+    secret = next(iter(_resources(synthesized, "AWS::SecretsManager::Secret").values()))
+
+    assert "SecretString" not in secret["Properties"]
+    assert "GenerateSecretString" not in secret["Properties"]
+    fill = synthesized.raw["Outputs"]["FillOpowerSecret"]["Value"]
+    assert "put-secret-value" in json.dumps(fill)
+
+
+def test_stage_throttling_tracing_and_json_access_logs(synthesized: Synthesized) -> None:
+    config = synthesized.stack.config
+    logs_id = synthesized.logical_id(synthesized.stack.api.access_logs)
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": config.stage_name,
+            "TracingEnabled": True,
+            "MethodSettings": [
+                Match.object_like(
+                    {
+                        "HttpMethod": "*",
+                        "ResourcePath": "/*",
+                        "ThrottlingRateLimit": 20,
+                        "ThrottlingBurstLimit": 40,
+                    }
+                )
+            ],
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": [logs_id, "Arn"]},
+                "Format": Match.string_like_regexp(r'^\{"requestId": "\$context.requestId"'),
+            },
+        },
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+    )
+
+
+def test_gateway_responses_speak_the_error_envelope(synthesized: Synthesized) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in _resources(synthesized, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    expected_status = {
+        "UNAUTHORIZED": "401",
+        "ACCESS_DENIED": "403",
+        "THROTTLED": "429",
+        "AUTHORIZER_FAILURE": "503",
+        "INTEGRATION_TIMEOUT": "504",
+        "DEFAULT_4XX": None,
+        "DEFAULT_5XX": None,
+    }
+    for kind, status in expected_status.items():
+        props = responses[kind]
+        assert props.get("StatusCode") == status, kind
+        template = props["ResponseTemplates"]["application/json"]
+        assert template.startswith('{"error":{"code":"'), kind
+        assert '"requestId":"$context.requestId"' in template, kind
+    assert (
+        '"message":$context.error.messageString'
+        in (responses["DEFAULT_4XX"]["ResponseTemplates"]["application/json"])
+    )
+
+
+def test_waf_is_associated_with_the_stage(synthesized: Synthesized) -> None:
+    config = synthesized.stack.config
+    acl = next(iter(_resources(synthesized, "AWS::WAFv2::WebACL").values()))["Properties"]
+    names = [rule["Name"] for rule in acl["Rules"]]
+
+    assert acl["Scope"] == "REGIONAL"
+    assert names == [*MANAGED_RULE_GROUPS, RATE_RULE_NAME]
+    rate = acl["Rules"][-1]["Statement"]["RateBasedStatement"]
+    assert rate == {"AggregateKeyType": "IP", "Limit": config.waf_rate_limit_per_5min}
+    association = next(iter(_resources(synthesized, "AWS::WAFv2::WebACLAssociation").values()))
+    stage_id = synthesized.logical_id(synthesized.stack.api.stage)
+    assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
+
+
+def test_every_log_group_has_the_configured_retention(synthesized: Synthesized) -> None:
+    days = synthesized.stack.config.log_retention_days
+    groups = _resources(synthesized, "AWS::Logs::LogGroup").values()
+
+    assert [g["Properties"].get("RetentionInDays") for g in groups] == [days] * 3
+
+
+@pytest.mark.parametrize(
+    ("function", "handler", "timeout"),
+    [
+        ("authorizer", AUTHORIZER_HANDLER, "authorizer_timeout_s"),
+        ("proxy", PROXY_HANDLER, "proxy_timeout_s"),
+    ],
+)
+def test_functions_runtime_architecture_tracing_and_environment(
+    synthesized: Synthesized, function: str, handler: str, timeout: str
+) -> None:
+    config = synthesized.stack.config
+    fn = getattr(synthesized.stack.functions, function)
+    props = synthesized.raw["Resources"][synthesized.logical_id(fn.function)]["Properties"]
+
+    assert props["Runtime"] == RUNTIME.name == "python3.14"
+    assert props["Architectures"] == [ARCHITECTURE.name] == ["arm64"]
+    assert props["Handler"] == handler
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["MemorySize"] == config.lambda_memory_mb
+    assert props["Timeout"] == getattr(config, timeout)
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": synthesized.logical_id(fn.log_group)}
+    env = props["Environment"]["Variables"]
+    assert set(RuntimeSettings().to_env()) <= set(env)
+    assert env["POWERTOOLS_SERVICE_NAME"] == config.service_name
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == config.metrics_namespace
+    assert env["LOG_LEVEL"] == config.log_level
+    assert env["TABLE_NAME"] == {"Ref": synthesized.logical_id(synthesized.stack.store.table)}
+    assert env["KMS_KEY_ID"] == {
+        "Fn::GetAtt": [synthesized.logical_id(synthesized.stack.store.key), "Arn"]
+    }
+    assert env["UTILITY_CODE"] == config.runtime.utility_code
+
+
+def test_proxy_timeout_is_under_api_gateways_integration_limit(synthesized: Synthesized) -> None:
+    assert synthesized.stack.config.proxy_timeout_s < 29
+
+
+def test_outputs(synthesized: Synthesized) -> None:
+    assert {"ApiUrl", "OpowerSecretArn", "TableName", "DashboardUrl", "FillOpowerSecret"} <= set(
+        synthesized.raw["Outputs"]
+    )
+
+
+def test_alarms_cover_the_failure_modes(synthesized: Synthesized) -> None:
+    alarms = json.dumps(list(_resources(synthesized, "AWS::CloudWatch::Alarm").values()))
+    for metric in ("5XXError", "TokenFetchFailure", "BudgetShed", "Throttles", "BlockedRequests"):
+        assert metric in alarms
+    assert '"ExtendedStatistic": "p99"' in alarms
+
+
+def test_cdk_nag_reports_nothing_unacknowledged(synthesized: Synthesized) -> None:
+    violations = [
+        v for r in synthesized.validation_report.get("pluginReports", []) for v in r["violations"]
+    ]
+    assert violations == []
+    artifact = synthesized.assembly.get_stack_artifact(synthesized.stack.artifact_id)
+    errors = [m for m in artifact.messages if m.level.value == "error"]
+    assert errors == []
