@@ -43,8 +43,13 @@ venv: $(PY_STAMP) ## Create or update .venv
 
 # ---------------------------------------------------------------- run
 .PHONY: dev
-dev: $(PY_STAMP) ## Run the gateway locally on embedded defaults (Ctrl-C stops)
+dev: $(PY_STAMP) ## Run the whole gateway locally on 127.0.0.1:3000 (Ctrl-C stops)
 	@$(PY) -m local.dev
+
+.PHONY: token
+token: $(PY_STAMP) ## Print a dev session token: make -s token CUSTOMER=UC-0001
+	@test -n "$(CUSTOMER)" || { echo "usage: make token CUSTOMER=<utilityCustomerId>" >&2; exit 2; }
+	@$(PY) -m local.token "$(CUSTOMER)"
 
 .PHONY: sandbox
 sandbox: $(PY_STAMP) ## Run the Opower sandbox alone (SANDBOX_PORT, default 4010)

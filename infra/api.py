@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from gateway.api_responses import GATEWAY_RESPONSES
 from gateway.routes import Route
 from infra.nag import acknowledge
 
@@ -46,26 +47,6 @@ CUSTOM_AUTHORIZER_REASON = (
     "Customers sign in with the utility's own identity provider (OIDC JWT/JWKS or RFC 7662 "
     "introspection), not Cognito, and the session must be bound to the customer's Opower "
     "ids: the REQUEST authorizer does both, a Cognito authorizer could do neither."
-)
-
-# API Gateway's own refusals, in the envelope the proxy uses for its errors. The
-# authorizer raising (not denying) means the identity provider or Opower could not be
-# reached to bind the session: a 503 the client may retry, not a 500.
-GATEWAY_RESPONSES: tuple[tuple[apigw.ResponseType, str, str, str], ...] = (
-    (apigw.ResponseType.UNAUTHORIZED, "401", "unauthorized", "Missing or invalid session token"),
-    (apigw.ResponseType.ACCESS_DENIED, "403", "forbidden", "Not allowed for this session"),
-    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "not_found", "No such route"),
-    (apigw.ResponseType.THROTTLED, "429", "throttled", "Too many requests; retry later"),
-    (
-        apigw.ResponseType.AUTHORIZER_FAILURE,
-        "503",
-        "authorization_unavailable",
-        "Your session could not be checked right now; retry later",
-    ),
-    (apigw.ResponseType.INTEGRATION_TIMEOUT, "504", "gateway_timeout", "Upstream timed out"),
-    # API Gateway's own message (e.g. the missing required parameter), JSON-quoted by it.
-    (apigw.ResponseType.DEFAULT_4_XX, "", "bad_request", ""),
-    (apigw.ResponseType.DEFAULT_5_XX, "", "internal_error", "The gateway failed"),
 )
 
 
@@ -191,13 +172,14 @@ class GatewayApi(Construct):
         # A single allowed origin is named in API Gateway's own error responses so that the
         # browser lets the page read them; a gateway response cannot echo one of several.
         headers = {"Access-Control-Allow-Origin": f"'{cors[0]}'"} if len(cors) == 1 else None
-        for response_type, status, code, message in GATEWAY_RESPONSES:
+        for response in GATEWAY_RESPONSES:
+            status = str(response.status) if response.status else ""
             self.api.add_gateway_response(
-                f"{code.title().replace('_', '')}{status or 'Default'}",
-                type=response_type,
+                f"{response.code.title().replace('_', '')}{status or 'Default'}",
+                type=getattr(apigw.ResponseType, response.type),
                 status_code=status or None,
                 response_headers=headers,
-                templates={JSON: error_envelope(code, message)},
+                templates={JSON: error_envelope(response.code, response.message)},
             )
 
 

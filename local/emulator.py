@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import html
 import json
 import logging
 import threading
@@ -34,6 +35,8 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from gateway.api_responses import BY_TYPE
+from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
 from gateway.routes import ROUTES
 
@@ -46,16 +49,11 @@ API_ID = "local"
 STAGE = "v1"
 REGION = "us-east-1"
 _MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
-
-# (status, code, message) of the gateway responses the stack configures.
-GATEWAY_RESPONSES = {
-    "UNAUTHORIZED": (401, "unauthenticated", "A valid session token is required"),
-    "ACCESS_DENIED": (403, "forbidden", "This session may not access this resource"),
-    "AUTHORIZER_FAILURE": (503, "unavailable", "Authorization is unavailable; retry later"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", "No such resource"),
-    "INTEGRATION_TIMEOUT": (504, "timeout", "The request timed out"),
-    "INTEGRATION_FAILURE": (502, "bad_gateway", "The gateway failed to process the request"),
-    "REQUEST_TOO_LARGE": (413, "payload_too_large", "The request is too large"),
+# Outcomes that API Gateway answers from a response family (DEFAULT_4XX / DEFAULT_5XX),
+# with its own status and message where the stack keeps them.
+_FAMILIES = {
+    "INTEGRATION_FAILURE": ("DEFAULT_5_XX", 502, "Internal server error"),
+    "REQUEST_TOO_LARGE": ("DEFAULT_4_XX", 413, "Request Too Long"),
 }
 
 
@@ -138,7 +136,7 @@ class ApiGatewayEmulator:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lambda")
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.invocations = {"authorizer": 0, "proxy": 0}
+        self.invocations = {"authorizer": 0, "proxy": 0}  # counted under the GIL: good enough
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> Self:
@@ -179,6 +177,11 @@ class ApiGatewayEmulator:
         request_id = str(uuid.uuid4())
         split = urlsplit(target)
         path = split.path
+        if method == "GET" and path == DOCS_PATH:
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, docs_page().encode()
+        if method == "GET" and path == STATS_PATH:
+            stats = {"invocations": dict(self.invocations), "cached_policies": len(self._cache)}
+            return 200, {"Content-Type": "application/json"}, json.dumps(stats).encode()
         resource = self._match(path, method)
         if resource is None:
             if method == "OPTIONS":
@@ -286,8 +289,13 @@ class ApiGatewayEmulator:
     def _gateway_response(
         self, kind: str, request_id: str, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        status, code, message = GATEWAY_RESPONSES[kind]
-        body = json.dumps({"error": {"code": code, "message": message, "requestId": request_id}})
+        family, own_status, own_message = _FAMILIES.get(kind, (kind, 0, ""))
+        response = BY_TYPE[family]
+        status = response.status or own_status
+        message = response.message or own_message
+        body = json.dumps(
+            {"error": {"code": response.code, "message": message, "requestId": request_id}}
+        )
         out = {
             "Content-Type": "application/json",
             "Cache-Control": "private, no-store",
@@ -369,6 +377,39 @@ class ApiGatewayEmulator:
             "body": text,
             "isBase64Encoded": encoded,
         }
+
+
+DOCS_PATH = "/_local/docs"
+STATS_PATH = "/_local/stats"  # local runs only: how often each handler ran
+
+
+def docs_page() -> str:
+    """A page listing the customer API from its OpenAPI document (local runs only)."""
+    document = openapi.document()
+    rows = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            params = ", ".join(
+                f"{p['name']}{'' if p.get('required') else '?'}"
+                for p in operation.get("parameters", [])
+            )
+            body = "JSON body" if "requestBody" in operation else ""
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code>"
+                f"</td><td>{html.escape(operation.get('summary', ''))}</td>"
+                f"<td>{html.escape(params)}</td><td>{body}</td></tr>"
+            )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Opower Gateway API</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
+        "text-align:left;border-bottom:1px solid #ddd}</style>"
+        f"<h1>{html.escape(document['info']['title'])}</h1>"
+        f"<p>{html.escape(document['info']['description'])}</p>"
+        f'<p>Machine-readable: <a href="{OPENAPI_PATH}">{OPENAPI_PATH}</a></p>'
+        "<table><tr><th>Method</th><th>Path</th><th>What</th><th>Parameters</th><th></th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

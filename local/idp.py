@@ -113,8 +113,10 @@ class DevIdentityProvider:
         accounts_claim: str = DEFAULT_ACCOUNTS_CLAIM,
         introspection_secret: str | None = None,
         keys_file: Path | None = None,
+        issuer: str | None = None,
     ) -> None:
         self._address = (host, port)
+        self._issuer = issuer
         self.audience = audience
         self.customer_claim = customer_claim
         self.accounts_claim = accounts_claim
@@ -160,7 +162,9 @@ class DevIdentityProvider:
 
     @property
     def issuer(self) -> str:
-        return self.base_url
+        """The provider's own URL (as OIDC requires), unless given: `make token` signs
+        without serving."""
+        return self._issuer or self.base_url
 
     @property
     def jwks_url(self) -> str:

@@ -46,18 +46,43 @@ class Ports:
         return cls(**values)
 
 
-def load_config() -> Any:
-    """The deploy-time GatewayConfig from cdk.json's "gateway" context object."""
+def load_config(overrides: dict[str, Any] | None = None) -> Any:
+    """The deploy-time GatewayConfig from cdk.json's "gateway" context object, with
+    ``overrides`` on top (the local equivalent of ``-c name=value``)."""
     from infra.config import CONTEXT_KEY, GatewayConfig
 
     context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
-    return GatewayConfig.from_mapping(context.get(CONTEXT_KEY, {}))
+    return GatewayConfig.from_mapping({**context.get(CONTEXT_KEY, {}), **(overrides or {})})
+
+
+_QUIET_KEYS = {
+    "level", "message", "timestamp", "service", "location", "cold_start", "function_arn",
+    "function_memory_size", "function_request_id", "function_name", "name", "xray_trace_id",
+    "sampling_rate", "correlation_id",
+}  # fmt: skip
+
+
+def terminal_line(log: dict[str, Any]) -> str:
+    """A Powertools log record as one line: time, level, function, message, then the rest."""
+    time_of_day = str(log.get("timestamp", ""))[11:23]
+    origin = log.get("function_name") or log.get("name", "")
+    extra = " ".join(f"{k}={v}" for k, v in log.items() if k not in _QUIET_KEYS)
+    request = str(log.get("correlation_id") or "")[:8]
+    level = log.get("level", "")
+    return f"{time_of_day} {level:<7} {origin:<10} {request:<8} {log.get('message')} {extra}"
 
 
 class LocalStack:
-    def __init__(self, ports: Ports | None = None, *, state_dir: Path = STATE_DIR) -> None:
+    def __init__(
+        self,
+        ports: Ports | None = None,
+        *,
+        state_dir: Path = STATE_DIR,
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
         self.ports = ports or Ports()
         self._state_dir = state_dir
+        self._overrides = overrides
         self._exit = contextlib.ExitStack()
         self.config: Any = None
 
@@ -70,7 +95,7 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        deployed = load_config()
+        deployed = load_config(self._overrides)
         runtime = deployed.runtime
         self.sandbox = self._exit.enter_context(
             OpowerSandbox(SandboxConfig(port=self.ports.sandbox, utility_code=runtime.utility_code))
@@ -124,13 +149,18 @@ class LocalStack:
             introspection_secret_id=introspection_secret,
         )
         os.environ.update(environment)
-        os.environ.setdefault("POWERTOOLS_DEV", "true")  # pretty, readable logs in a terminal
+        # CloudWatch EMF lines would drown the request lines; SHOW_METRICS=1 brings them back.
+        if os.environ.get("SHOW_METRICS") not in {"1", "true"}:
+            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
         # The handlers are imported once the environment is theirs, as in Lambda.
         from gateway import wiring
-        from handlers import authorizer, proxy
+        from handlers import authorizer, observability, proxy
 
         wiring.reset()
+        # Same records and keys as in Lambda, one readable line each instead of JSON.
+        formatter = observability.logger.registered_formatter
+        formatter.json_serializer = terminal_line  # type: ignore[attr-defined]
         self.emulator = self._exit.enter_context(
             ApiGatewayEmulator(
                 proxy=proxy.handler,

@@ -46,6 +46,11 @@ def register_holder(holder: SecretHolder) -> None:
     _holders.append(holder)
 
 
+def add_captured(where: str, text: str) -> None:
+    """Output captured outside pytest's capture (a subprocess's), to be scanned too."""
+    _captured.append((where, text))
+
+
 def register_secret(*values: str) -> None:
     _secrets.update(v for v in values if v)
 

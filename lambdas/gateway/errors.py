@@ -87,3 +87,14 @@ class UpstreamTooLargeError(UpstreamError):
     """Opower's answer exceeds what a Lambda response can carry (6 MB)."""
 
     code = "upstream_too_large"
+
+
+class BudgetExceededError(GatewayError):
+    """The fleet's Opower budget is spent for now; nothing was sent."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, reason: str) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.reason = reason

@@ -15,6 +15,7 @@ import logging
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import urllib3
@@ -22,6 +23,7 @@ import urllib3
 from gateway import observability as m
 from gateway.clock import Clock
 from gateway.errors import (
+    BudgetExceededError,
     UpstreamAuthError,
     UpstreamError,
     UpstreamTimeoutError,
@@ -47,6 +49,12 @@ class UpstreamResponse:
     attempts: int
 
 
+class Permits(Protocol):
+    """The fleet budget (gateway.proxy.budget.Budget): one permit per call sent to Opower."""
+
+    def acquire(self, customer_key: str | None = None) -> Any: ...
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 3
@@ -68,8 +76,12 @@ class OpowerClient:
         metrics: MetricsSink | None = None,
         pool: urllib3.PoolManager | None = None,
         rng: random.Random | None = None,
+        budget: Permits | None = None,
+        budget_wait_s: float = 1.1,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._budget = budget
+        self._budget_wait_s = budget_wait_s
         self._broker = broker
         self._clock = clock
         self._connect_timeout_s = connect_timeout_s
@@ -89,18 +101,34 @@ class OpowerClient:
         query: Sequence[tuple[str, str]] = (),
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        customer_key: str | None = None,
     ) -> UpstreamResponse:
-        """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded."""
+        """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded.
+
+        Every attempt (retries and the 401 replay too) spends a permit of the fleet
+        budget; without one, nothing is sent: :class:`BudgetExceededError` before the first
+        attempt, the last answer or error after a later one.
+        """
         url = self._base + path + (f"?{urlencode(query)}" if query else "")
         idempotent = method in IDEMPOTENT_METHODS
         token = self._broker.get_token()
         replayed = False
         attempt = 0
+        last: UpstreamResponse | None = None
         while True:
             attempt += 1
             remaining = deadline - self._clock.now()
             if remaining <= 0:
                 raise UpstreamTimeoutError("the request's deadline passed before Opower answered")
+            verdict = self._permit(customer_key, deadline)
+            if verdict is not None and not verdict.allowed:
+                if last is not None:
+                    return last
+                raise BudgetExceededError(
+                    "the fleet's Opower budget is spent",
+                    retry_after_s=verdict.retry_after_s,
+                    reason=verdict.reason,
+                )
             started = self._clock.now()
             try:
                 status, data, content_type, retry_after = self._send(
@@ -131,13 +159,32 @@ class OpowerClient:
                 token = self._broker.get_token()
                 replayed = True
                 continue
+            last = UpstreamResponse(status, data, content_type, retry_after, attempt)
             if (
                 status in RETRYABLE_STATUSES
                 and idempotent
                 and self._may_retry(attempt, deadline, retry_after)
             ):
                 continue
-            return UpstreamResponse(status, data, content_type, retry_after, attempt)
+            return last
+
+    def _permit(self, customer_key: str | None, deadline: float) -> Any:
+        """A permit of the fleet budget; over the per-second budget, wait for the next
+        second once (bounded by ``budget_wait_s`` and the deadline) rather than refuse."""
+        if self._budget is None:
+            return None
+        verdict = self._budget.acquire(customer_key)
+        waited = 0.0
+        while not verdict.allowed and verdict.reason == "per_second":
+            now = self._clock.now()
+            pause = 1.0 - now % 1.0 + self._rng.uniform(0.0, 0.05)
+            if waited + pause > self._budget_wait_s or now + pause + 0.05 >= deadline:
+                break
+            self._metrics.add_metric(m.UPSTREAM_BUDGET_WAIT, "Count", 1)
+            self._clock.sleep(pause)
+            waited += pause
+            verdict = self._budget.acquire(customer_key)
+        return verdict
 
     def _send(
         self,

@@ -61,7 +61,25 @@ def _broker(metrics: MetricsSink) -> TokenBroker:
 
 @functools.cache
 def _opower_client(metrics: MetricsSink) -> OpowerClient:
+    import uuid
+
+    from gateway.proxy.budget import Budget, BudgetSettings, DynamoDbBudgetStore
+
     s = settings()
+    # One fleet budget for every call to Opower's data APIs: the proxy's and the
+    # authorizer's binding lookups alike (token requests, one per lifetime, fit in the
+    # headroom between the budget and Opower's limit).
+    budget = Budget(
+        DynamoDbBudgetStore(s.table_name),
+        owner=uuid.uuid4().hex,
+        clock=SYSTEM_CLOCK,
+        settings=BudgetSettings(
+            per_second=s.budget_per_second,
+            per_day=s.budget_per_day,
+            per_customer_per_minute=s.budget_per_customer_per_minute,
+        ),
+        metrics=metrics,
+    )
     return OpowerClient(
         s.opower_base_url,
         _broker(metrics),
@@ -70,6 +88,7 @@ def _opower_client(metrics: MetricsSink) -> OpowerClient:
         read_timeout_s=s.http_read_timeout_s,
         retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
         metrics=metrics,
+        budget=budget,
     )
 
 
@@ -110,26 +129,12 @@ def authorizer(metrics: MetricsSink) -> Authorizer:
 
 @functools.cache
 def _proxy(metrics: MetricsSink) -> Proxy:
-    import uuid
-
-    from gateway.proxy.budget import Budget, BudgetSettings, DynamoDbBudgetStore
     from gateway.proxy.entry import Proxy
 
     s = settings()
     s.require("utility_code")
     return Proxy(
         client=_opower_client(metrics),
-        budget=Budget(
-            DynamoDbBudgetStore(s.table_name),
-            owner=uuid.uuid4().hex,
-            clock=SYSTEM_CLOCK,
-            settings=BudgetSettings(
-                per_second=s.budget_per_second,
-                per_day=s.budget_per_day,
-                per_customer_per_minute=s.budget_per_customer_per_minute,
-            ),
-            metrics=metrics,
-        ),
         settings=s,
         clock=SYSTEM_CLOCK,
         metrics=metrics,

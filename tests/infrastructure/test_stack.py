@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from gateway.api_responses import GATEWAY_RESPONSES
 from gateway.routes import ROUTES
 from gateway.settings import RuntimeSettings
-from infra.api import GATEWAY_RESPONSES, OPENAPI_PATH
+from infra.api import OPENAPI_PATH
 from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
 from infra.token_store import KEY_ACTIONS, TABLE_ACTIONS
 from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME

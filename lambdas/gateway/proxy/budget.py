@@ -6,9 +6,9 @@ Shared state lives in DynamoDB, but a request does not pay a round trip for it:
 * per second: each container holds a *rate lease* (``r`` requests per second until
   ``u``) in the item ``budget#rate``; the leases of all containers never add up to more
   than the limit. The container spends its lease in fixed wall-clock seconds, as Opower
-  counts, and renews it about once per lease period (10 s), growing it (doubling, a
-  few times a second at most) when its demand exceeds it and shrinking it when demand
-  falls.
+  counts, and renews it about once per lease period (5 s) sized to its demand; when a
+  burst outgrows it, the container doubles it (a few times a second at most) for a short
+  (2 s) lease, so the budget gets used and the surplus soon returns to the others.
 * per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``)
   and spends it locally; a slice is sized to about half a minute of its demand.
 
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 _DEGRADED_SHARE = 0.25
 _RETRY_STORE_AFTER_S = 5.0
 _MAX_GROWTHS_PER_SECOND = 4
+_BURST_LEASE_S = 2.0
 
 
 class BudgetStoreError(Exception):
@@ -49,7 +50,7 @@ class BudgetStoreError(Exception):
 class BudgetSettings:
     per_second: float = 19.0
     per_day: int = 99_000
-    lease_s: float = 10.0
+    lease_s: float = 5.0
     per_customer_per_minute: int = 0  # 0: off
 
     def __post_init__(self) -> None:
@@ -131,33 +132,33 @@ class Budget:
 
     # -- per second ------------------------------------------------------------------
     def _take_second(self, now: float) -> bool:
-        degraded = now < self._degraded_until
-        if not degraded:
-            want = min(self._settings.per_second, max(2.0, math.ceil(self._demand * 1.5) + 1))
-            expiring = now >= self._lease_until - 1.0
-            starved = self._used >= self._allowance(now) and self._rate < self._settings.per_second
-            if starved:
-                want = min(self._settings.per_second, max(want, 2 * self._rate))
-            second = math.floor(now)
-            if second != self._renewal_second:
-                self._renewal_second, self._renewals = second, 0
-            # Renewing costs a DynamoDB round trip: once a second when the lease runs out,
-            # and a few times a second at most when demand outgrows it.
-            if (starved and self._renewals < _MAX_GROWTHS_PER_SECOND) or (
-                expiring and now - self._last_lease_attempt >= 1.0
-            ):
-                self._renewals += 1
-                self._renew(now, want)
-            degraded = now < self._degraded_until
-        if not degraded and now >= self._lease_until:
-            return False
         second = math.floor(now)
         if second != self._second:
             self._second, self._used = second, 0
+        if now >= self._degraded_until:
+            self._maybe_renew(now, second)
+        if now >= self._degraded_until and now >= self._lease_until:
+            return False
         if self._used < self._allowance(now):
             self._used += 1
             return True
         return False
+
+    def _maybe_renew(self, now: float, second: int) -> None:
+        """Renewing costs a DynamoDB round trip: about once per lease when demand is
+        steady, and a few times a second at most while a burst outgrows the lease."""
+        limit = self._settings.per_second
+        if second != self._renewal_second:
+            self._renewal_second, self._renewals = second, 0
+        starved = self._used >= self._allowance(now) and self._rate < limit
+        if starved and self._renewals < _MAX_GROWTHS_PER_SECOND:
+            # A burst doubles the lease (from 4) as often as it needs within a second, but
+            # only for a short lease, so the surplus returns to the others within seconds.
+            self._renewals += 1
+            self._renew(now, min(limit, max(4.0, 2 * self._rate)), _BURST_LEASE_S)
+        elif now >= self._lease_until - 1.0 and now - self._last_lease_attempt >= 1.0:
+            want = min(limit, max(2.0, math.ceil(self._demand * 1.5) + 1))
+            self._renew(now, want, self._settings.lease_s)
 
     def _allowance(self, now: float) -> int:
         """Calls this container may make in the current wall-clock second.
@@ -172,9 +173,9 @@ class Budget:
         second = math.floor(now)
         return math.floor(rate * (second + 1)) - math.floor(rate * second)
 
-    def _renew(self, now: float, want: float) -> None:
+    def _renew(self, now: float, want: float, duration_s: float) -> None:
         self._last_lease_attempt = now
-        until = now + self._settings.lease_s
+        until = now + duration_s
         try:
             granted = self._store.lease_rate(
                 self._owner, want, now=now, until=until, limit=self._settings.per_second

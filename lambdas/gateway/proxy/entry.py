@@ -19,6 +19,7 @@ from typing import Any
 from gateway.auth_context import BindingContextError, binding_from_context
 from gateway.clock import Clock
 from gateway.errors import (
+    BudgetExceededError,
     ConfigurationError,
     CredentialsUnavailableError,
     GatewayError,
@@ -30,7 +31,6 @@ from gateway.errors import (
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
 from gateway.proxy import openapi
-from gateway.proxy.budget import Budget
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import RequestError, Upstream, build_upstream, match
 from gateway.settings import RuntimeSettings
@@ -46,13 +46,11 @@ class Proxy:
         self,
         *,
         client: OpowerClient,
-        budget: Budget | None,
         settings: RuntimeSettings,
         clock: Clock,
         metrics: MetricsSink,
     ) -> None:
         self._client = client
-        self._budget = budget
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -106,16 +104,6 @@ class Proxy:
     def _forward(
         self, upstream: Upstream, request_id: str, remaining_ms: int, customer_key: str
     ) -> dict[str, Any]:
-        if self._budget is not None:
-            verdict = self._budget.acquire(customer_key)
-            if not verdict.allowed:
-                return error(
-                    429,
-                    "too_many_requests",
-                    "The utility's Opower budget is used up for now; retry later",
-                    request_id=request_id,
-                    headers={"Retry-After": str(verdict.retry_after_s)},
-                )
         headers = {"X-Request-Id": request_id}
         if upstream.body is not None:
             headers["Content-Type"] = "application/json"
@@ -126,6 +114,7 @@ class Proxy:
             body=upstream.body,
             headers=headers,
             deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
+            customer_key=customer_key,
         )
         return self._answer(result, request_id)
 
@@ -159,6 +148,14 @@ class Proxy:
 
     def _failure(self, exc: GatewayError, request_id: str) -> dict[str, Any]:
         logger.warning("request failed", extra={"error_code": exc.code})
+        if isinstance(exc, BudgetExceededError):
+            return error(
+                429,
+                exc.code,
+                "The utility's Opower budget is used up for now; retry later",
+                request_id=request_id,
+                headers={"Retry-After": str(exc.retry_after_s)},
+            )
         if isinstance(exc, TokenUnavailableError):
             retry = str(max(1, round(exc.retry_after_s or 1)))
             return error(

@@ -1,0 +1,144 @@
+"""`make dev`'s stack over HTTP: what the README's tour shows, asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.e2e.conftest import ROOT, RunningStack
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED_ACCOUNTS = {
+    "UC-0001": [2000001, 2000002],
+    "UC-0002": [2000003, 2000004],
+    "UC-0003": [2000005],
+    "UC-0004": [],
+    "UC-0005": [2000006],
+}
+
+
+def test_every_printed_curl_succeeds(e2e: RunningStack) -> None:
+    for customer in e2e.summary["customers"]:
+        response = e2e.call("GET", "/v1/me/accounts", token=customer["token"])
+
+        assert response.status == 200
+        ids = [a["id"] for a in response.json()]
+        assert ids == EXPECTED_ACCOUNTS[customer["utilityCustomerId"]]
+        assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_a_cross_customer_request_is_refused_and_never_reaches_opower(e2e: RunningStack) -> None:
+    response = e2e.call("GET", "/v1/me/accounts/2000003/bill-comparison", customer="UC-0001")
+
+    assert response.status == 404
+    assert response.json()["error"]["code"] == "not_found"
+    stats = e2e.sandbox_control("GET", "stats")
+    assert "bill_comparison" not in stats["requests"]
+
+
+def test_the_customers_own_account_is_served(e2e: RunningStack) -> None:
+    response = e2e.call("GET", "/v1/me/accounts/2000003/bill-comparison", customer="UC-0002")
+
+    assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "unauthorized"),
+        ({"Authorization": "Bearer not-a-jwt"}, 401, "unauthorized"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 401, "unauthorized"),
+    ],
+)
+def test_without_a_valid_session_the_gateway_answers_in_its_envelope(
+    e2e: RunningStack, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = e2e.call("GET", "/v1/me/accounts", headers=headers)
+
+    assert response.status == status
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["requestId"]
+
+
+def test_unknown_routes_and_methods_are_404(e2e: RunningStack) -> None:
+    assert e2e.call("GET", "/v1/me/secrets", customer="UC-0001").status == 404
+    assert e2e.call("POST", "/v1/me/accounts", customer="UC-0001").status == 404
+    assert e2e.call("GET", "/apis/customer-data-v2/UTX/customers").status == 404
+
+
+def test_the_openapi_document_and_docs_page_are_served(e2e: RunningStack) -> None:
+    document = e2e.call("GET", "/v1/openapi.json").json()
+    page = e2e.call("GET", "/_local/docs")
+
+    assert document["openapi"] == "3.1.0"
+    assert page.status == 200
+    assert "/v1/me/usage/{resolution}/{fuel}" in page.data.decode()
+
+
+def test_the_authorizer_decision_is_cached_per_token(e2e: RunningStack) -> None:
+    token = e2e.token("UC-0003")
+    e2e.call("GET", "/v1/me/accounts", token=token)
+    before = e2e.local_stats()["invocations"]["authorizer"]
+
+    for _ in range(5):
+        assert e2e.call("GET", "/v1/me/bill-forecast", token=token).status == 200
+
+    assert e2e.local_stats()["invocations"]["authorizer"] == before
+
+
+def test_concurrent_requests_are_served_and_opower_is_never_overrun(e2e: RunningStack) -> None:
+    customers = list(EXPECTED_ACCOUNTS)
+
+    def one(n: int) -> tuple[int, str | None]:
+        response = e2e.call("GET", "/v1/me/accounts", customer=customers[n % 5])
+        return response.status, response.headers.get("Retry-After")
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(60)))
+
+    # Opower allows 20 requests per second; the fleet budget (19) sheds the rest with a
+    # Retry-After before they reach Opower, which therefore never answers 429.
+    assert {status for status, _ in answers} <= {200, 429}
+    assert sum(status == 200 for status, _ in answers) >= 19
+    assert all(retry == "1" for status, retry in answers if status == 429)
+    requests = e2e.sandbox_control("GET", "stats")["requests"]
+    assert all("429" not in by_status for by_status in requests.values())
+
+
+def test_make_token_prints_a_token_the_running_gateway_accepts(e2e: RunningStack) -> None:
+    env = e2e.token_command_env()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "local.token", "UC-0004"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    token = result.stdout.strip().splitlines()[-1]
+
+    response = e2e.call("GET", "/v1/me/accounts", token=token)
+    assert response.status == 200
+    assert response.json() == []
+
+
+def test_an_expired_session_is_refused(e2e: RunningStack) -> None:
+    env = e2e.token_command_env()
+    result = subprocess.run(
+        [sys.executable, "-m", "local.token", "UC-0001", "--lifetime", "-120"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+    response = e2e.call("GET", "/v1/me/accounts", token=result.stdout.strip())
+
+    assert response.status == 401
+
+
+def test_what_the_sandbox_saw_never_includes_the_customers_token(e2e: RunningStack) -> None:
+    e2e.call("GET", "/v1/me/home-profile", customer="UC-0001")
+
+    stats = json.dumps(e2e.sandbox_control("GET", "stats"))
+
+    assert e2e.token("UC-0001") not in stats
