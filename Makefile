@@ -98,6 +98,10 @@ openapi: $(PY_STAMP) ## Write docs/openapi.json from the route table
 	@$(PY) -m gateway.proxy.openapi > docs/openapi.json
 
 # ---------------------------------------------------------------- benchmarks
+.PHONY: bench
+bench: $(PY_STAMP) ## Every benchmark (JSON lines + table); writes docs/performance.md
+	@$(PY) -m bench --write
+
 .PHONY: bench-tokens
 bench-tokens: $(PY_STAMP) ## Fleet token benchmark: N brokers, one token per lifetime (N=50)
 	@$(PY) -m bench.tokens

@@ -1,4 +1,4 @@
-"""Prints the markdown table of every deploy-time setting, for infra/README.md.
+"""Prints the markdown table of every deploy-time setting, for the README.
 
     .venv/bin/python -m infra.settings_table
 

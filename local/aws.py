@@ -8,10 +8,17 @@ configured with; locally that endpoint is this server, chosen through
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 #: The services the gateway uses. moto serves every service on one port; the list is
 #: what we promise and test, not a filter.
@@ -25,11 +32,54 @@ _DUMMY_CREDENTIALS = {
 }
 
 
+# The JSON protocols name their service in X-Amz-Target.
+_TARGET_PREFIX = {
+    "dynamodb": "DynamoDB_",
+    "secretsmanager": "secretsmanager.",
+    "kms": "TrentService.",
+}
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _Outages:
+    """WSGI middleware: requests to an 'unavailable' service get a 503, as during an
+    AWS outage; botocore retries, then raises, and the gateway must degrade."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self.unavailable: frozenset[str] = frozenset()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if any(target.startswith(_TARGET_PREFIX[s]) for s in self.unavailable):
+            start_response(
+                "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.1")]
+            )
+            return [b'{"__type": "ServiceUnavailableException", "message": "local outage"}']
+        return self.app(environ, start_response)
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server, with the outage switch in front of its WSGI app."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.outages = _Outages(DomainDispatcherApplication(create_backend_app))
+
+    def _server_entry(self) -> None:
+        self._server = make_server(
+            self._ip_address, self._port, self.outages, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 class EmbeddedAws:
     """A moto server for DynamoDB, Secrets Manager and KMS on 127.0.0.1."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION):
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server = _Server(host, port)
         self._region = region
         self._endpoint: str | None = None
 
@@ -66,6 +116,18 @@ class EmbeddedAws:
     @property
     def region(self) -> str:
         return self._region
+
+    def set_unavailable(self, services: Iterable[str]) -> None:
+        """Make these services (of SERVICES) answer 503 until called again without them."""
+        wanted = frozenset(services)
+        unknown = wanted - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
+        self._server.outages.unavailable = wanted
+
+    @property
+    def unavailable(self) -> frozenset[str]:
+        return self._server.outages.unavailable
 
     def environment(self) -> dict[str, str]:
         """The variables that point an unmodified boto3 at this server."""

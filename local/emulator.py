@@ -120,6 +120,7 @@ class ApiGatewayEmulator:
         authorizer_timeout_s: float = 10,
         cors_allow_origins: tuple[str, ...] = (),
         workers: int = 16,
+        control: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self._proxy = proxy
         self._authorizer = authorizer
@@ -128,6 +129,7 @@ class ApiGatewayEmulator:
         self._proxy_timeout_s = proxy_timeout_s
         self._authorizer_timeout_s = authorizer_timeout_s
         self._cors = cors_allow_origins
+        self._control = control
         self._resources = resources()
         self._cache: dict[str, _CachedPolicy] = {}
         self._cache_lock = threading.Lock()
@@ -182,6 +184,17 @@ class ApiGatewayEmulator:
         if method == "GET" and path == STATS_PATH:
             stats = {"invocations": dict(self.invocations), "cached_policies": len(self._cache)}
             return 200, {"Content-Type": "application/json"}, json.dumps(stats).encode()
+        if path == FAULTS_PATH and self._control is not None and method in {"GET", "POST"}:
+            try:
+                switches = json.loads(body or b"{}") if method == "POST" else {}
+                answer = self._control(switches if isinstance(switches, dict) else {})
+            except ValueError as exc:
+                return (
+                    400,
+                    {"Content-Type": "application/json"},
+                    json.dumps({"error": str(exc)}).encode(),
+                )
+            return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
         resource = self._match(path, method)
         if resource is None:
             if method == "OPTIONS":
@@ -381,6 +394,7 @@ class ApiGatewayEmulator:
 
 DOCS_PATH = "/_local/docs"
 STATS_PATH = "/_local/stats"  # local runs only: how often each handler ran
+FAULTS_PATH = "/_local/faults"  # local runs only: AWS services made unavailable
 
 
 def docs_page() -> str:

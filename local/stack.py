@@ -21,6 +21,7 @@ from typing import Any, Self
 from local.aws import EmbeddedAws
 from local.emulator import ApiGatewayEmulator
 from local.idp import DevIdentityProvider
+from local.metrics_output import hide_metric_lines
 from local.provision import create_key, create_table, put_secret
 from local.sandbox import OpowerSandbox, SandboxConfig
 
@@ -151,7 +152,7 @@ class LocalStack:
         os.environ.update(environment)
         # CloudWatch EMF lines would drown the request lines; SHOW_METRICS=1 brings them back.
         if os.environ.get("SHOW_METRICS") not in {"1", "true"}:
-            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+            hide_metric_lines()
 
         # The handlers are imported once the environment is theirs, as in Lambda.
         from gateway import wiring
@@ -170,8 +171,15 @@ class LocalStack:
                 proxy_timeout_s=self.config.proxy_timeout_s,
                 authorizer_timeout_s=self.config.authorizer_timeout_s,
                 cors_allow_origins=self.config.runtime.cors_allow_origins,
+                control=self._faults,
             )
         )
+
+    def _faults(self, switches: dict[str, Any]) -> dict[str, Any]:
+        """`POST /_local/faults {"aws_unavailable": ["dynamodb", ...]}`: an AWS outage."""
+        if "aws_unavailable" in switches:
+            self.aws.set_unavailable(switches["aws_unavailable"] or [])
+        return {"aws_unavailable": sorted(self.aws.unavailable)}
 
     def stop(self) -> None:
         self._exit.close()

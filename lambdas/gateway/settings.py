@@ -58,6 +58,10 @@ class RuntimeSettings:
         0.25, doc="Refresh the Opower token once less than this share of its life is left"
     )
     token_refresh_min_s: float = setting(60.0, doc="... or less than this many seconds")
+    token_backoff_base_s: float = setting(
+        1.0, doc="Fleet-wide back-off after a failed token request: base * 2^(failures-1) ..."
+    )
+    token_backoff_max_s: float = setting(30.0, doc="... up to this many seconds (jittered)")
     upstream_max_attempts: int = setting(
         3, doc="Attempts per idempotent Opower call (429, 502-504, connection errors)"
     )

@@ -53,7 +53,10 @@ def _broker(metrics: MetricsSink) -> TokenBroker:
         store=DynamoDbTokenStore(s.table_name, s.kms_key_id),
         clock=SYSTEM_CLOCK,
         settings=BrokerSettings(
-            refresh_fraction=s.token_refresh_fraction, refresh_min_s=s.token_refresh_min_s
+            refresh_fraction=s.token_refresh_fraction,
+            refresh_min_s=s.token_refresh_min_s,
+            backoff_base_s=s.token_backoff_base_s,
+            backoff_max_s=s.token_backoff_max_s,
         ),
         metrics=metrics,
     )

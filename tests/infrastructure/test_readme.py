@@ -1,4 +1,4 @@
-"""infra/README.md carries the current settings table.
+"""The README carries the current settings table.
 
 Regenerate it with `.venv/bin/python -m infra.settings_table`.
 """
@@ -13,10 +13,10 @@ from infra.settings_table import render
 
 pytestmark = pytest.mark.infrastructure
 
-README = Path(__file__).resolve().parents[2] / "infra" / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_holds_the_current_settings_table() -> None:
     assert render() in README.read_text(), (
-        "infra/README.md is stale: paste the output of `.venv/bin/python -m infra.settings_table`"
+        "README.md is stale: paste the output of `.venv/bin/python -m infra.settings_table`"
     )

@@ -18,8 +18,16 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def test_dev_run_prints_where_it_listens_and_stops_cleanly_on_ctrl_c() -> None:
-    env = {**os.environ, "SANDBOX_PORT": "0", "AWS_PORT": "0", "PYTHONUNBUFFERED": "1"}
+def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+        "GATEWAY_PORT": "0",
+        "SANDBOX_PORT": "0",
+        "IDP_PORT": "0",
+        "AWS_PORT": "0",
+        "LOCAL_STATE_DIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dev"],
         cwd=ROOT,
@@ -30,24 +38,27 @@ def test_dev_run_prints_where_it_listens_and_stops_cleanly_on_ctrl_c() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = []
-        while not any("AWS_ENDPOINT_URL=" in line for line in lines):
+        lines: list[str] = []
+        while sum("curl -s" in line for line in lines) < 5:
             line = process.stdout.readline()
             assert line, "".join(lines)
             lines.append(line)
         banner = "".join(lines)
-        customers_url = re.search(r"(http://127\.0\.0\.1:\d+/_sandbox/customers)", banner)
-        aws_url = re.search(r"AWS_ENDPOINT_URL=(http://127\.0\.0\.1:\d+)", banner)
-        assert customers_url
-        assert aws_url
+        curls = re.findall(r"curl -s -H 'Authorization: Bearer ([^']+)' (\S+)", banner)
+        stats = re.search(r"what it saw: (\S+)\)", banner)
+        assert len(curls) == 5
+        assert stats
 
-        with urllib.request.urlopen(customers_url.group(1), timeout=5) as response:  # noqa: S310
-            assert len(json.load(response)) >= 4
-        with urllib.request.urlopen(aws_url.group(1), timeout=5) as response:  # noqa: S310
-            assert response.status == 200
+        for token, url in curls:  # every printed curl works
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                assert response.status == 200
+                assert isinstance(json.load(response), list)
+        with urllib.request.urlopen(stats.group(1), timeout=5) as response:  # noqa: S310
+            assert json.load(response)["token_requests"] == 1
 
         process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=10)
+        out, _ = process.communicate(timeout=15)
     finally:
         process.kill()
     assert process.returncode == 0

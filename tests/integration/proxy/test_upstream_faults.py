@@ -151,8 +151,10 @@ def test_token_endpoint_down_is_invisible_while_the_shared_token_is_valid(
 
 
 def test_token_endpoint_down_with_no_valid_token_is_503_with_retry_after(
-    sandbox: OpowerSandbox, session: Any
+    sandbox: OpowerSandbox, session: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A back-off long enough that the second container surely starts within it.
+    monkeypatch.setenv("TOKEN_BACKOFF_BASE_S", "20")
     context = session("UC-0001")
     sandbox.set_faults(token_endpoint="5xx", revoke_tokens=True)
 

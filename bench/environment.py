@@ -1,0 +1,80 @@
+"""The benchmarks' embedded world: the sandbox and moto server in this process, the
+gateway's resources provisioned, and the handlers' environment set, as in `make dev`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from local.aws import EmbeddedAws
+from local.idp import DevIdentityProvider
+from local.metrics_output import hide_metric_lines
+from local.provision import create_key, create_table, put_secret
+from local.sandbox import OpowerSandbox, SandboxConfig
+
+
+@dataclass
+class World:
+    sandbox: OpowerSandbox
+    aws: EmbeddedAws
+    idp: DevIdentityProvider
+    environment: dict[str, str]
+
+
+@contextlib.contextmanager
+def embedded_world(**settings: Any) -> Iterator[World]:
+    """Everything the handlers need, on free loopback ports; Opower's rate limits lifted
+    (the benchmarks measure the gateway, not the limits) unless a setting says otherwise."""
+    from gateway.settings import RuntimeSettings
+
+    sandbox_config = SandboxConfig(port=0, rate_per_second=10**6, rate_per_day=10**9)
+    with (
+        OpowerSandbox(sandbox_config) as sandbox,
+        EmbeddedAws() as aws,
+        DevIdentityProvider() as idp,
+    ):
+        os.environ.update(aws.environment())
+        suffix = uuid.uuid4().hex[:6]
+        table = f"bench-{suffix}"
+        create_table(table)
+        secret = put_secret(
+            f"bench/{suffix}",
+            {"client_id": sandbox_config.client_id, "client_secret": sandbox_config.client_secret},
+        )
+        runtime = RuntimeSettings.from_mapping(
+            {
+                "opower_base_url": sandbox.base_url,
+                "utility_code": sandbox_config.utility_code,
+                "opower_secret_id": secret,
+                "table_name": table,
+                "kms_key_id": create_key("bench"),
+                "auth_issuer": idp.issuer,
+                "auth_audience": idp.audience,
+                "auth_jwks_url": idp.jwks_url,
+                "budget_per_second": 10**6,
+                **settings,
+            }
+        )
+        environment = {
+            **aws.environment(),
+            **runtime.to_env(),
+            "POWERTOOLS_SERVICE_NAME": "opower-gateway",
+            "POWERTOOLS_METRICS_NAMESPACE": "OpowerGatewayBench",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        os.environ.update(environment)
+        hide_metric_lines()
+        from gateway import wiring
+
+        wiring.reset()  # a new world: nothing built for an earlier one may be reused
+        yield World(sandbox, aws, idp, environment)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
