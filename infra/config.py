@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_type_hints
 
 from gateway.errors import ConfigurationError
-from gateway.settings import RuntimeSettings
+from gateway.settings import RuntimeSettings, convert, kind_of
 
 if TYPE_CHECKING:  # aws_cdk costs a second of start-up: `make dev` reads this model too
     import aws_cdk as cdk
@@ -332,23 +332,8 @@ def _check(ok: bool, name: str, expected: str) -> None:
 
 def _convert(name: str, hint: Any, raw: Any) -> Any:
     try:
-        if hint is bool:
-            if isinstance(raw, bool):
-                return raw
-            lowered = str(raw).strip().lower()
-            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError
-            return lowered in {"true", "1", "yes"}
-        if hint is int:
-            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-                raise ValueError
-            return int(raw)
-        if hint == tuple[str, ...]:
-            items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        if not isinstance(raw, str):
-            raise ValueError
-        return raw.strip()
+        return convert(hint, raw)
     except (TypeError, ValueError):
-        kind = {bool: "true or false", int: "an integer", str: "text"}.get(hint, "a list")
-        raise GatewayConfigError(f"gateway setting '{name}' is invalid: expected {kind}") from None
+        raise GatewayConfigError(
+            f"gateway setting '{name}' is invalid: expected {kind_of(hint)}"
+        ) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from types import TracebackType
 from typing import Any, Self
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -19,6 +18,8 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+from local.service import Service
 
 #: The services the gateway uses. moto serves every service on one port; the list is
 #: what we promise and test, not a filter.
@@ -75,7 +76,7 @@ class _Server(ThreadedMotoServer):
         self._server.serve_forever()
 
 
-class EmbeddedAws:
+class EmbeddedAws(Service):
     """A moto server for DynamoDB, Secrets Manager and KMS on 127.0.0.1."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION):
@@ -95,17 +96,6 @@ class EmbeddedAws:
         if self._endpoint is not None:
             self._server.stop()
             self._endpoint = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def endpoint_url(self) -> str:

@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,6 +38,7 @@ from gateway.api_responses import BY_TYPE
 from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
 from gateway.routes import ROUTES
+from local.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ _FAMILIES = {
 class LambdaContext:
     """The Lambda context of one invocation: its remaining time really counts down."""
 
-    function_name: str
-    timeout_s: float
+    function_name: str = "opower-gateway-local"
+    timeout_s: float = 10.0
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     memory_limit_in_mb: int = 512
     started: float = field(default_factory=time.monotonic)
@@ -107,7 +107,7 @@ class _CachedPolicy:
     until: float
 
 
-class ApiGatewayEmulator:
+class ApiGatewayEmulator(Service):
     def __init__(
         self,
         *,
@@ -153,17 +153,6 @@ class ApiGatewayEmulator:
             self._server.server_close()
             self._server = None
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
 
@@ -31,6 +30,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from local.service import Service
 
 DEFAULT_AUDIENCE = "opower-gateway"
 DEFAULT_CUSTOMER_CLAIM = "utilityCustomerId"
@@ -102,7 +103,7 @@ class _State:
     introspection_down: bool = False
 
 
-class DevIdentityProvider:
+class DevIdentityProvider(Service):
     def __init__(
         self,
         *,
@@ -141,17 +142,6 @@ class DevIdentityProvider:
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -15,7 +15,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from local.aws import EmbeddedAws
@@ -24,6 +23,7 @@ from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
 from local.provision import create_key, create_table, put_secret
 from local.sandbox import OpowerSandbox, SandboxConfig
+from local.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".dev"
@@ -73,7 +73,7 @@ def terminal_line(log: dict[str, Any]) -> str:
     return f"{time_of_day} {level:<7} {origin:<10} {request:<8} {log.get('message')} {extra}"
 
 
-class LocalStack:
+class LocalStack(Service):
     def __init__(
         self,
         ports: Ports | None = None,
@@ -183,17 +183,6 @@ class LocalStack:
 
     def stop(self) -> None:
         self._exit.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- what a user needs to try it -------------------------------------------------
     def customers(self) -> list[dict[str, Any]]:

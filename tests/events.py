@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from local.emulator import LambdaContext as EmulatorLambdaContext
 
 ACCOUNT = "123456789012"
 API_ID = "a1b2c3d4e5"
@@ -79,34 +80,8 @@ def authorizer_event(
     }
 
 
-@dataclass
-class LambdaContext:
-    """The attributes of the Lambda runtime's context object that the handlers use."""
-
-    timeout_s: float = 10.0
-    function_name: str = "opower-gateway-test"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
-
-    @property
-    def function_version(self) -> str:
-        return "$LATEST"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return "2026/11/28/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+# The Lambda context the emulator gives the handlers: its remaining time counts down.
+LambdaContext = EmulatorLambdaContext
 
 
 def api_gateway_context(authorizer_answer: Mapping[str, Any]) -> dict[str, Any]:

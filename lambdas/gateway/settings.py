@@ -191,37 +191,42 @@ def describe() -> list[tuple[str, str, str]]:
     return rows
 
 
+def convert(hint: Any, raw: Any) -> Any:
+    """A raw value (text from the environment or a -c flag, or JSON) as ``hint``'s type.
+
+    Raises ValueError when it is not one. Shared with the deploy-time model.
+    """
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        lowered = str(raw).strip().lower()
+        if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+            raise ValueError(raw)
+        return lowered in {"true", "1", "yes"}
+    if hint in (int, float):
+        if isinstance(raw, bool) or (
+            hint is int and isinstance(raw, float) and not raw.is_integer()
+        ):
+            raise ValueError(raw)
+        return hint(raw)
+    if hint == tuple[str, ...]:
+        items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+        return tuple(str(i).strip() for i in items if str(i).strip())
+    if not isinstance(raw, str):
+        raise ValueError(raw)
+    return raw.strip()
+
+
 def _convert(name: str, hint: Any, raw: Any) -> Any:
-    env_name = name.upper()
     try:
-        if hint is bool or hint == "bool":
-            if isinstance(raw, bool):
-                return raw
-            lowered = str(raw).strip().lower()
-            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError
-            return lowered in {"true", "1", "yes"}
-        if hint is int:
-            if isinstance(raw, bool):
-                raise ValueError
-            return int(raw)
-        if hint is float:
-            if isinstance(raw, bool):
-                raise ValueError
-            return float(raw)
-        if hint == tuple[str, ...]:
-            items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
-            return tuple(str(i).strip() for i in items if str(i).strip())
-        if not isinstance(raw, str):
-            raise ValueError
-        return raw.strip()
+        return convert(hint, raw)
     except (TypeError, ValueError):
         raise ConfigurationError(
-            f"{env_name} has an invalid value (expected {_kind(hint)})"
+            f"{name.upper()} has an invalid value (expected {kind_of(hint)})"
         ) from None
 
 
-def _kind(hint: Any) -> str:
+def kind_of(hint: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )
