@@ -127,12 +127,16 @@ class FakeIssuer:
         self.lifetime_s = lifetime_s
         self.script: list[str | Exception] = []
         self.requests: list[OpowerCredentials] = []
+        self.timeouts: list[float | None] = []
         self.accepted_secret: str | None = None
         self.reissue_same = False
         self._current: IssuedToken | None = None
 
-    def request(self, credentials: OpowerCredentials) -> IssuedToken:
+    def request(
+        self, credentials: OpowerCredentials, *, timeout_s: float | None = None
+    ) -> IssuedToken:
         self.requests.append(credentials)
+        self.timeouts.append(timeout_s)
         if self.accepted_secret is not None and credentials.client_secret != self.accepted_secret:
             raise InvalidClientError("the token endpoint rejected the client credentials")
         if self.script:

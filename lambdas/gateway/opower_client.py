@@ -111,7 +111,7 @@ class OpowerClient:
         """
         url = self._base + path + (f"?{urlencode(query)}" if query else "")
         idempotent = method in IDEMPOTENT_METHODS
-        token = self._broker.get_token()
+        token = self._broker.get_token(deadline=deadline)
         replayed = False
         attempt = 0
         last: UpstreamResponse | None = None
@@ -156,7 +156,7 @@ class OpowerClient:
                 # The request was refused, not processed: replaying it is safe.
                 self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
                 self._broker.invalidate(token)
-                token = self._broker.get_token()
+                token = self._broker.get_token(deadline=deadline)
                 replayed = True
                 continue
             last = UpstreamResponse(status, data, content_type, retry_after, attempt)

@@ -32,6 +32,9 @@ from gateway.token_store import SharedState, StoredToken, TokenStore
 
 logger = logging.getLogger(__name__)
 
+# Below this, a token request could not complete: it is not sent at all.
+_MIN_REQUEST_TIME_S = 0.05
+
 
 @dataclass(frozen=True)
 class BrokerSettings:
@@ -45,6 +48,8 @@ class BrokerSettings:
     retry_pause_s: float = 0.2  # mean pause between those attempts (jittered)
     backoff_base_s: float = 1.0  # fleet-wide back-off after a failed refresh: base * 2^(n-1)
     backoff_max_s: float = 30.0
+    refresh_ahead_timeout_s: float = 2.0  # longest a refresh ahead of expiry may take, in all
+    fetch_reserve_s: float = 1.0  # time kept for the token request after waiting for a lease
 
     def __post_init__(self) -> None:
         if not 0 < self.refresh_fraction < 1:
@@ -119,9 +124,12 @@ class TokenBroker:
         # This container's own view of token-endpoint failures, for when DynamoDB is down.
         self._failures = 0
         self._retry_at = 0.0
+        # The deadline of the request doing the current refresh (set under the lock).
+        self._deadline: float | None = None
 
     # -- public API ---------------------------------------------------------------
-    def get_token(self) -> Token:
+    def get_token(self, *, deadline: float | None = None) -> Token:
+        """A valid token; ``deadline`` (absolute, this clock) bounds any refresh work."""
         now = self._clock.now()
         token = self._memory
         if token is not None and now < token.refresh_at(self._settings):
@@ -129,16 +137,21 @@ class TokenBroker:
             return token
         usable = token if token is not None and token.usable(now, self._settings) else None
         # One refresher per process. Threads that hold a usable token do not queue
-        # behind it; the others wait for its result.
-        if not self._refresh_lock.acquire(blocking=usable is None):
-            return usable  # type: ignore[return-value]  # acquire(False) fails only if usable
+        # behind it; the others wait for its result, within their deadline.
+        if usable is not None:
+            if not self._refresh_lock.acquire(blocking=False):
+                return usable
+        elif not self._refresh_lock.acquire(timeout=_lock_wait(deadline, now)):
+            raise TokenUnavailableError("no token yet: a refresh is in progress", retry_after_s=1)
         try:
             token = self._memory
             now = self._clock.now()
             if token is not None and now < token.refresh_at(self._settings):
                 return token
+            self._deadline = deadline
             return self._refresh(token)
         finally:
+            self._deadline = None
             self._refresh_lock.release()
 
     def invalidate(self, token: Token) -> None:
@@ -185,6 +198,8 @@ class TokenBroker:
         # wait (bounded, jittered) for the holder to publish one. An expired lease of a
         # crashed holder is taken over on the next try.
         deadline = now + self._settings.wait_max_s
+        if self._deadline is not None:
+            deadline = min(deadline, self._deadline - self._settings.fetch_reserve_s)
         contended = False
         while True:
             if self._try_lease(key, self._clock.now()):
@@ -223,7 +238,7 @@ class TokenBroker:
         state: SharedState | None,
     ) -> Token:
         try:
-            issued = self._fetch(credentials)
+            issued = self._fetch(credentials, usable=usable)
         except (TokenEndpointError, InvalidClientError, TokenClientMismatchError) as exc:
             self._metrics.add_metric(m.TOKEN_FETCH_FAILURE, "Count", 1)
             self._record_failure(key, state)
@@ -260,15 +275,19 @@ class TokenBroker:
         self._share(key, token)
         return token
 
-    def _fetch(self, credentials: OpowerCredentials) -> IssuedToken:
+    def _fetch(self, credentials: OpowerCredentials, *, usable: Token | None) -> IssuedToken:
         reread = False
         attempt = 0
+        fetch_until = self._fetch_until(self._clock.now(), usable)
         while True:
             attempt += 1
             started = self._clock.now()
+            timeout = None if fetch_until is None else fetch_until - started
             try:
+                if timeout is not None and timeout < _MIN_REQUEST_TIME_S:
+                    raise TokenEndpointError("no time left for a token request")
                 self._metrics.add_metric(m.TOKEN_FETCH, "Count", 1)
-                issued = self._endpoint.request(credentials)
+                issued = self._endpoint.request(credentials, timeout_s=timeout)
             except InvalidClientError:
                 self._metrics.add_metric(m.TOKEN_INVALID_CLIENT, "Count", 1)
                 if reread:
@@ -288,6 +307,20 @@ class TokenBroker:
             if issued.expires_in_missing:
                 self._metrics.add_metric(m.TOKEN_EXPIRY_MISSING, "Count", 1)
             return issued
+
+    def _fetch_until(self, now: float, usable: Token | None) -> float | None:
+        """When every token request of this refresh must be over: within the caller's
+        deadline (leaving time for the call the token is for), and soon when a valid
+        token is at hand, so that a refresh ahead never holds the request up for long
+        nor outlasts half of that token's remaining life."""
+        limits = []
+        if self._deadline is not None:
+            left = max(0.0, self._deadline - now)
+            limits.append(self._deadline - min(1.0, left / 4))
+        if usable is not None:
+            life = usable.expires_at - now
+            limits.append(now + min(self._settings.refresh_ahead_timeout_s, life / 2))
+        return min(limits) if limits else None
 
     # -- the shared tier, each call degrading to memory-only on failure ----------------
     def _read_shared(self, key: str) -> SharedState | None:
@@ -376,6 +409,11 @@ class TokenBroker:
     def _degraded(self, operation: str) -> None:
         self._metrics.add_metric(m.TOKEN_STORE_DEGRADED, "Count", 1)
         logger.warning("token store unavailable; working from memory", extra={"op": operation})
+
+
+def _lock_wait(deadline: float | None, now: float) -> float:
+    """Seconds to wait for another thread's refresh: -1 (no limit) without a deadline."""
+    return -1 if deadline is None else max(0.0, deadline - now)
 
 
 def _backing_off(retry_after_s: float) -> TokenUnavailableError:

@@ -51,7 +51,9 @@ class TokenIssuer(Protocol):
     @property
     def url(self) -> str: ...
 
-    def request(self, credentials: OpowerCredentials) -> IssuedToken: ...
+    def request(
+        self, credentials: OpowerCredentials, *, timeout_s: float | None = None
+    ) -> IssuedToken: ...
 
 
 class TokenEndpoint:
@@ -67,7 +69,8 @@ class TokenEndpoint:
     ) -> None:
         self._url = base_url.rstrip("/") + TOKEN_PATH
         self._clock = clock
-        self._timeout = urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s)
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
         self._missing_expires_in_s = missing_expires_in_s
         self._pool = pool
 
@@ -75,7 +78,14 @@ class TokenEndpoint:
     def url(self) -> str:
         return self._url
 
-    def request(self, credentials: OpowerCredentials) -> IssuedToken:
+    def request(
+        self, credentials: OpowerCredentials, *, timeout_s: float | None = None
+    ) -> IssuedToken:
+        """One token request, within ``timeout_s`` when given (a caller's deadline)."""
+        cap = timeout_s if timeout_s is not None else float("inf")
+        timeout = urllib3.Timeout(
+            connect=min(self._connect_timeout_s, cap), read=min(self._read_timeout_s, cap)
+        )
         basic = base64.b64encode(
             f"{credentials.client_id}:{credentials.client_secret}".encode()
         ).decode("ascii")
@@ -90,7 +100,7 @@ class TokenEndpoint:
                     "Content-Type": "application/x-www-form-urlencoded",
                     "Accept": "application/json",
                 },
-                timeout=self._timeout,
+                timeout=timeout,
                 redirect=False,
                 preload_content=False,
             )

@@ -95,18 +95,8 @@ def test_the_gateway_conforms_to_its_openapi_document(
     conforms()
 
 
-INTEGRAL_FLOATS_FORWARDED = (
-    "BUG (found by the positive-mode fuzzing): lambdas/gateway/proxy/validation.py "
-    "_check_field (line 323) accepts an integral float such as 80.0 for an 'integer' field, "
-    "as JSON Schema and the served document do, but build_upstream re-serializes the "
-    "document unchanged (json.dumps, line 311), so Opower receives 80.0 and rejects it "
-    "(the sandbox checks isinstance(value, int), local/sandbox/api.py line 279): the "
-    "customer gets 400 'rejected' for a body the document declares valid. The gateway "
-    "should forward int(value) (or reject non-integers itself and say so in the document)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=INTEGRAL_FLOATS_FORWARDED)
+# Found by the positive-mode fuzzing: 80.0 is an integer to JSON Schema (and so to the
+# served document) but not to Opower; the gateway forwards it as 80.
 @pytest.mark.parametrize(
     ("path", "body"),
     [

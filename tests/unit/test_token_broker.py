@@ -366,3 +366,30 @@ def test_a_waiter_takes_over_a_lease_that_expires_while_it_waits(fleet: Fleet) -
     assert token.value == "tok-1"
     assert len(fleet.issuer.requests) == 1
     assert 1.0 <= fleet.clock.slept < fleet.settings.wait_max_s
+
+
+def test_token_requests_stay_within_the_callers_deadline(fleet: Fleet) -> None:
+    deadline = fleet.clock.now() + 8
+
+    fleet.broker().get_token(deadline=deadline)
+
+    (timeout,) = fleet.issuer.timeouts
+    assert timeout is not None
+    assert timeout <= 8 - 1  # time is left for the call the token is for
+
+
+def test_a_refresh_ahead_is_bounded_so_it_never_holds_the_request_up(fleet: Fleet) -> None:
+    broker = fleet.broker()
+    broker.get_token()
+    fleet.clock.advance(3600 * 0.8)  # due for refresh, 720 s of life left
+
+    broker.get_token(deadline=fleet.clock.now() + 20)
+
+    assert fleet.issuer.timeouts[-1] == fleet.settings.refresh_ahead_timeout_s
+
+
+def test_no_time_left_means_no_token_request_and_a_clear_error(fleet: Fleet) -> None:
+    with pytest.raises(TokenUnavailableError):
+        fleet.broker().get_token(deadline=fleet.clock.now() + 0.001)
+
+    assert fleet.issuer.requests == []

@@ -307,6 +307,8 @@ def _body(
                 raise bad_request(f"Missing required field '{name}'")
             continue
         _check_field(name, spec, document[name])
+        if spec.kind == "integer":
+            document[name] = int(document[name])  # 80.0 is an integer to JSON Schema, not to Opower
     for name, slot in schema.bound.items():
         document[name] = _bound_value(binding, slot)
     return json.dumps(document, separators=(",", ":")).encode()
