@@ -15,7 +15,11 @@ RATE_LIMITED_BODY_KEY = "RateLimited"
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+        # No sampled requests: WAF would keep whole requests, the customer's
+        # `Authorization: Bearer <session token>` included, readable for hours.
+        cloud_watch_metrics_enabled=True,
+        metric_name=name,
+        sampled_requests_enabled=False,
     )
 
 

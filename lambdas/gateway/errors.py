@@ -41,6 +41,12 @@ class TokenEndpointError(GatewayError):
     code = "token_endpoint_error"
 
 
+class TokenEndpointTimeoutError(TokenEndpointError):
+    """The token endpoint did not answer within the time the request allowed."""
+
+    code = "token_endpoint_timeout"
+
+
 class InvalidClientError(GatewayError):
     """The token endpoint rejected our client credentials (``invalid_client``)."""
 

@@ -154,8 +154,9 @@ class OpowerClient:
                 if replayed:
                     raise UpstreamAuthError("Opower refused a freshly obtained token")
                 # The request was refused, not processed: replaying it is safe.
+                if not self._broker.invalidate(token):
+                    raise UpstreamAuthError("Opower refuses the gateway's tokens")
                 self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
-                self._broker.invalidate(token)
                 token = self._broker.get_token(deadline=deadline)
                 replayed = True
                 continue

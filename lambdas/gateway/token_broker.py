@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import random
 import threading
 import uuid
@@ -23,6 +24,7 @@ from gateway.errors import (
     InvalidClientError,
     TokenClientMismatchError,
     TokenEndpointError,
+    TokenEndpointTimeoutError,
     TokenStoreError,
     TokenUnavailableError,
 )
@@ -50,6 +52,7 @@ class BrokerSettings:
     backoff_max_s: float = 30.0
     refresh_ahead_timeout_s: float = 2.0  # longest a refresh ahead of expiry may take, in all
     fetch_reserve_s: float = 1.0  # time kept for the token request after waiting for a lease
+    invalidation_cooldown_s: float = 30.0  # a replacement refused this soon is not replaced
 
     def __post_init__(self) -> None:
         if not 0 < self.refresh_fraction < 1:
@@ -124,6 +127,7 @@ class TokenBroker:
         # This container's own view of token-endpoint failures, for when DynamoDB is down.
         self._failures = 0
         self._retry_at = 0.0
+        self._last_invalidation = -math.inf
         # The deadline of the request doing the current refresh (set under the lock).
         self._deadline: float | None = None
 
@@ -154,18 +158,34 @@ class TokenBroker:
             self._deadline = None
             self._refresh_lock.release()
 
-    def invalidate(self, token: Token) -> None:
-        """Opower refused ``token``: forget it here and, if still current, in the fleet."""
+    def invalidate(self, token: Token) -> bool:
+        """Opower refused ``token``: forget it here and, if still current, in the fleet.
+
+        False when it is not worth a new token: ``token`` was itself obtained after the
+        last invalidation, less than the cooldown ago. A fresh token refused too means the
+        client is refused, not the token; asking for more would only hammer the token
+        endpoint at the rate of customer requests.
+        """
+        now = self._clock.now()
+        obtained_at = token.expires_at - token.lifetime_s
+        if (
+            now - self._last_invalidation < self._settings.invalidation_cooldown_s
+            and obtained_at >= self._last_invalidation
+        ):
+            self._metrics.add_metric(m.TOKEN_INVALIDATION_SKIPPED, "Count", 1)
+            return False
+        self._last_invalidation = now
         self._metrics.add_metric(m.TOKEN_INVALIDATION, "Count", 1)
         self._refused.append(token.fingerprint)
         if self._memory is not None and self._memory.fingerprint == token.fingerprint:
             self._memory = None
         if self._store is None:
-            return
+            return True
         try:
             self._store.delete_if_current(token.store_key, token.fingerprint)
         except TokenStoreError:
             self._degraded("invalidate")
+        return True
 
     # -- refresh ------------------------------------------------------------------
     def _refresh(self, current: Token | None) -> Token:
@@ -239,6 +259,13 @@ class TokenBroker:
     ) -> Token:
         try:
             issued = self._fetch(credentials, usable=usable)
+        except _OutOfTimeError:
+            self._metrics.add_metric(m.TOKEN_FETCH_OUT_OF_TIME, "Count", 1)
+            if usable is not None:
+                return self._keep(usable)
+            raise TokenUnavailableError(
+                "no Opower token in the time left", retry_after_s=1
+            ) from None
         except (TokenEndpointError, InvalidClientError, TokenClientMismatchError) as exc:
             self._metrics.add_metric(m.TOKEN_FETCH_FAILURE, "Count", 1)
             self._record_failure(key, state)
@@ -255,6 +282,16 @@ class TokenBroker:
             ) from exc
 
         self._failures, self._retry_at = 0, 0.0
+        if fingerprint(issued.value) in self._refused:
+            # The endpoint handed back a token Opower's APIs refused: as good as no token.
+            self._metrics.add_metric(m.TOKEN_FETCH_FAILURE, "Count", 1)
+            self._record_failure(key, state)
+            if usable is not None:
+                return self._keep(usable)
+            raise TokenUnavailableError(
+                "the token endpoint re-issued a refused token",
+                retry_after_s=self._settings.backoff_base_s,
+            )
         token = Token(
             value=issued.value,
             fingerprint=fingerprint(issued.value),
@@ -285,7 +322,7 @@ class TokenBroker:
             timeout = None if fetch_until is None else fetch_until - started
             try:
                 if timeout is not None and timeout < _MIN_REQUEST_TIME_S:
-                    raise TokenEndpointError("no time left for a token request")
+                    raise _OutOfTimeError("no time left for a token request")
                 self._metrics.add_metric(m.TOKEN_FETCH, "Count", 1)
                 issued = self._endpoint.request(credentials, timeout_s=timeout)
             except InvalidClientError:
@@ -295,6 +332,17 @@ class TokenBroker:
                 # The operator may have rotated the secret: read it again, once, uncached.
                 reread = True
                 credentials = self._credentials.get(force_fetch=True)
+                continue
+            except TokenEndpointTimeoutError:
+                if fetch_until is not None:
+                    # Cut short by the caller's deadline: not a fault of the endpoint that
+                    # the fleet should back off from.
+                    raise _OutOfTimeError(
+                        "the token request ran out of the caller's time"
+                    ) from None
+                if attempt >= self._settings.fetch_attempts:
+                    raise
+                self._clock.sleep(self._settings.retry_pause_s * (0.5 + self._rng.random()))
                 continue
             except TokenEndpointError:
                 if attempt >= self._settings.fetch_attempts:
@@ -409,6 +457,10 @@ class TokenBroker:
     def _degraded(self, operation: str) -> None:
         self._metrics.add_metric(m.TOKEN_STORE_DEGRADED, "Count", 1)
         logger.warning("token store unavailable; working from memory", extra={"op": operation})
+
+
+class _OutOfTimeError(Exception):
+    """The caller's deadline left no time for (more of) a token request."""
 
 
 def _lock_wait(deadline: float | None, now: float) -> float:

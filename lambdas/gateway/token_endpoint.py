@@ -21,6 +21,7 @@ from gateway.errors import (
     InvalidClientError,
     TokenClientMismatchError,
     TokenEndpointError,
+    TokenEndpointTimeoutError,
     TokenResponseError,
 )
 from gateway.http import shared_pool
@@ -104,12 +105,20 @@ class TokenEndpoint:
                 redirect=False,
                 preload_content=False,
             )
+        except urllib3.exceptions.TimeoutError as exc:
+            raise TokenEndpointTimeoutError(
+                f"token endpoint timed out ({type(exc).__name__})"
+            ) from None
         except urllib3.exceptions.HTTPError as exc:
             # The exception text names only the URL and the failure, but we keep even
             # that out: one fixed message, the class name for the operator.
             raise TokenEndpointError(f"token endpoint unreachable ({type(exc).__name__})") from None
         try:
             body = response.read(_MAX_BODY + 1, decode_content=True)
+        except urllib3.exceptions.TimeoutError as exc:
+            raise TokenEndpointTimeoutError(
+                f"token endpoint timed out ({type(exc).__name__})"
+            ) from None
         except urllib3.exceptions.HTTPError as exc:
             raise TokenEndpointError(f"token endpoint read failed ({type(exc).__name__})") from None
         finally:
@@ -172,3 +181,7 @@ def _oauth_error(body: bytes) -> str | None:
         return None
     error = document.get("error") if isinstance(document, dict) else None
     return error if isinstance(error, str) else None
+
+
+def _timed_out(exc: Exception) -> str:
+    return f"token endpoint timed out ({type(exc).__name__})"

@@ -393,3 +393,41 @@ def test_no_time_left_means_no_token_request_and_a_clear_error(fleet: Fleet) -> 
         fleet.broker().get_token(deadline=fleet.clock.now() + 0.001)
 
     assert fleet.issuer.requests == []
+
+
+def test_running_out_of_the_callers_time_is_not_recorded_as_an_endpoint_failure(
+    fleet: Fleet,
+) -> None:
+    with pytest.raises(TokenUnavailableError):
+        fleet.broker().get_token(deadline=fleet.clock.now() + 0.01)
+
+    assert KEY not in fleet.store.items  # no fleet-wide back-off for the others
+    assert fleet.broker().get_token(deadline=fleet.clock.now() + 10).value == "tok-1"
+
+
+def test_a_refused_token_handed_back_by_the_endpoint_is_no_token(fleet: Fleet) -> None:
+    fleet.issuer.reissue_same = True
+    broker = fleet.broker()
+    refused = broker.get_token()
+    assert broker.invalidate(refused)
+
+    with pytest.raises(TokenUnavailableError):
+        broker.get_token()
+    with pytest.raises(TokenUnavailableError):
+        broker.get_token()  # backing off: no second request
+
+    assert len(fleet.issuer.requests) == 2
+
+
+def test_a_replacement_refused_too_is_not_replaced_again_within_the_cooldown(
+    fleet: Fleet,
+) -> None:
+    broker = fleet.broker()
+    first = broker.get_token()
+    assert broker.invalidate(first)
+    replacement = broker.get_token()
+
+    assert not broker.invalidate(replacement)  # the client is refused, not the token
+    fleet.clock.advance(fleet.settings.invalidation_cooldown_s + 1)
+    assert broker.invalidate(replacement)
+    assert len(fleet.issuer.requests) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ from gateway.http import shared_pool
 logger = logging.getLogger(__name__)
 
 _MAX_JWKS_BYTES = 256 * 1024
+# How long known keys keep verifying sessions while the identity provider's JWKS cannot
+# be fetched (retried at most once per min_refresh_s meanwhile).
+_GRACE_S = 24 * 3600
+_RETRY_WITHOUT_KEYS_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,18 +55,24 @@ class JwksCache:
         self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
         self._pool = pool
         self._keys: dict[str, SigningKey] = {}
-        self._fetched_at: float | None = None
+        self._loaded_at: float | None = None  # last successful fetch
+        self._next_try_at = -math.inf  # fetches happen at most once per min_refresh_s
         self._lock = threading.Lock()
         self.fetches = 0
 
     def key(self, kid: str) -> SigningKey:
         with self._lock:
             now = self._clock.now()
-            stale = self._fetched_at is None or now - self._fetched_at >= self._max_age_s
-            unknown = kid not in self._keys
-            may_refresh = self._fetched_at is None or now - self._fetched_at >= self._min_refresh_s
-            if stale or (unknown and may_refresh):
-                self._refresh(now, keep_on_failure=not stale)
+            age = math.inf if self._loaded_at is None else now - self._loaded_at
+            wanted = age >= self._max_age_s or kid not in self._keys
+            if wanted and now >= self._next_try_at:
+                # Without keys, a failed fetch is retried soon; with keys, once per interval.
+                self._next_try_at = now + min(_RETRY_WITHOUT_KEYS_S, self._min_refresh_s)
+                self._refresh(now, keep_on_failure=age < self._max_age_s + _GRACE_S)
+                if self._keys:
+                    self._next_try_at = now + self._min_refresh_s
+            elif age >= self._max_age_s + _GRACE_S:
+                raise IdentityUnavailableError("jwks_expired")
             found = self._keys.get(kid)
         if found is None:
             raise AuthenticationError("unknown_key")
@@ -74,7 +85,6 @@ class JwksCache:
         except IdentityUnavailableError:
             if keep_on_failure and self._keys:
                 logger.warning("JWKS refresh failed; keeping the cached keys")
-                self._fetched_at = now  # do not retry on every request
                 return
             raise
         keys = {}
@@ -92,7 +102,7 @@ class JwksCache:
                 jwk["kid"], alg if isinstance(alg, str) else None, parsed.key
             )
         self._keys = keys
-        self._fetched_at = now
+        self._loaded_at = now
 
     def _fetch(self) -> Any:
         try:

@@ -78,6 +78,10 @@ class JwtVerifier:
             )
         except jwt.PyJWTError as exc:
             raise AuthenticationError(_reason(exc)) from None
+        except (TypeError, ValueError):
+            # The kid names a key of another type than the header's algorithm (an RS256
+            # header on an EC key): PyJWT fails outside its own exception family.
+            raise AuthenticationError("algorithm_key_mismatch") from None
         return claims
 
 

@@ -191,7 +191,8 @@ class Budget:
         if day != self._day:
             self._day, self._day_left = day, 0
         if self._day_left <= 0 and now >= self._degraded_until:
-            size = int(min(500, max(10, math.ceil(self._demand * 30))))
+            # Slices a recycled container leaves unspent are lost for the day: keep them small.
+            size = int(min(100, max(10, math.ceil(self._demand * 30))))
             try:
                 self._day_left = self._store.reserve_day(
                     day,

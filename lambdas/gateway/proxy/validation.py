@@ -26,6 +26,7 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _JSON_TYPES = {"application/json"}
+_LARGEST_EXACT_INTEGER = 2**53
 
 
 class RequestError(Exception):
@@ -321,7 +322,12 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
         if spec.values and value not in spec.values:
             raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")
         return
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    numeric = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        # JSON allows integers of any length; beyond 2**53 they are not numbers anyone means
+        and abs(value) <= _LARGEST_EXACT_INTEGER
+    )
     if spec.kind == "integer" and not (numeric and float(value).is_integer()):
         raise bad_request(f"'{name}' must be an integer")
     if spec.kind == "number" and not (numeric and math.isfinite(value)):
