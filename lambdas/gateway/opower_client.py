@@ -152,11 +152,11 @@ class OpowerClient:
 
             if status == 401:
                 if replayed:
+                    self._broker.invalidate(token, fresh_replacement=True)
                     raise UpstreamAuthError("Opower refused a freshly obtained token")
                 # The request was refused, not processed: replaying it is safe.
-                if not self._broker.invalidate(token):
-                    raise UpstreamAuthError("Opower refuses the gateway's tokens")
                 self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
+                self._broker.invalidate(token)
                 token = self._broker.get_token(deadline=deadline)
                 replayed = True
                 continue

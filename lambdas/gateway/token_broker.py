@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import random
 import threading
 import uuid
@@ -52,7 +51,6 @@ class BrokerSettings:
     backoff_max_s: float = 30.0
     refresh_ahead_timeout_s: float = 2.0  # longest a refresh ahead of expiry may take, in all
     fetch_reserve_s: float = 1.0  # time kept for the token request after waiting for a lease
-    invalidation_cooldown_s: float = 30.0  # a replacement refused this soon is not replaced
 
     def __post_init__(self) -> None:
         if not 0 < self.refresh_fraction < 1:
@@ -127,7 +125,6 @@ class TokenBroker:
         # This container's own view of token-endpoint failures, for when DynamoDB is down.
         self._failures = 0
         self._retry_at = 0.0
-        self._last_invalidation = -math.inf
         # The deadline of the request doing the current refresh (set under the lock).
         self._deadline: float | None = None
 
@@ -158,34 +155,26 @@ class TokenBroker:
             self._deadline = None
             self._refresh_lock.release()
 
-    def invalidate(self, token: Token) -> bool:
+    def invalidate(self, token: Token, *, fresh_replacement: bool = False) -> None:
         """Opower refused ``token``: forget it here and, if still current, in the fleet.
 
-        False when it is not worth a new token: ``token`` was itself obtained after the
-        last invalidation, less than the cooldown ago. A fresh token refused too means the
-        client is refused, not the token; asking for more would only hammer the token
-        endpoint at the rate of customer requests.
+        ``fresh_replacement``: the token was obtained for the very request that saw the
+        first one refused, and Opower refused it too. Opower then refuses the client, not
+        a token: the fleet backs off as after a failed token request, so a client Opower
+        keeps refusing does not cost a token request per customer request.
         """
-        now = self._clock.now()
-        obtained_at = token.expires_at - token.lifetime_s
-        if (
-            now - self._last_invalidation < self._settings.invalidation_cooldown_s
-            and obtained_at >= self._last_invalidation
-        ):
-            self._metrics.add_metric(m.TOKEN_INVALIDATION_SKIPPED, "Count", 1)
-            return False
-        self._last_invalidation = now
         self._metrics.add_metric(m.TOKEN_INVALIDATION, "Count", 1)
         self._refused.append(token.fingerprint)
         if self._memory is not None and self._memory.fingerprint == token.fingerprint:
             self._memory = None
-        if self._store is None:
-            return True
-        try:
-            self._store.delete_if_current(token.store_key, token.fingerprint)
-        except TokenStoreError:
-            self._degraded("invalidate")
-        return True
+        if self._store is not None:
+            try:
+                self._store.delete_if_current(token.store_key, token.fingerprint)
+            except TokenStoreError:
+                self._degraded("invalidate")
+        if fresh_replacement:  # after the delete, which would take the failure with it
+            self._metrics.add_metric(m.TOKEN_REPLACEMENT_REFUSED, "Count", 1)
+            self._record_failure(token.store_key, None)
 
     # -- refresh ------------------------------------------------------------------
     def _refresh(self, current: Token | None) -> Token:
@@ -259,8 +248,10 @@ class TokenBroker:
     ) -> Token:
         try:
             issued = self._fetch(credentials, usable=usable)
-        except _OutOfTimeError:
+        except _OutOfTimeError as exc:
             self._metrics.add_metric(m.TOKEN_FETCH_OUT_OF_TIME, "Count", 1)
+            if exc.sent:
+                self._back_off_locally()
             if usable is not None:
                 return self._keep(usable)
             raise TokenUnavailableError(
@@ -315,14 +306,19 @@ class TokenBroker:
     def _fetch(self, credentials: OpowerCredentials, *, usable: Token | None) -> IssuedToken:
         reread = False
         attempt = 0
-        fetch_until = self._fetch_until(self._clock.now(), usable)
+        last_error: TokenEndpointError | None = None
+        fetch_until, by_deadline = self._fetch_until(self._clock.now(), usable)
         while True:
             attempt += 1
             started = self._clock.now()
             timeout = None if fetch_until is None else fetch_until - started
+            if timeout is not None and timeout < _MIN_REQUEST_TIME_S:
+                if last_error is not None and not by_deadline:
+                    raise last_error  # our own bound for a refresh ahead: the endpoint failed
+                # The caller's deadline: not the endpoint's fault, unless it was already
+                # tried (and then only this container backs off, not the fleet).
+                raise _OutOfTimeError(sent=last_error is not None)
             try:
-                if timeout is not None and timeout < _MIN_REQUEST_TIME_S:
-                    raise _OutOfTimeError("no time left for a token request")
                 self._metrics.add_metric(m.TOKEN_FETCH, "Count", 1)
                 issued = self._endpoint.request(credentials, timeout_s=timeout)
             except InvalidClientError:
@@ -333,18 +329,10 @@ class TokenBroker:
                 reread = True
                 credentials = self._credentials.get(force_fetch=True)
                 continue
-            except TokenEndpointTimeoutError:
-                if fetch_until is not None:
-                    # Cut short by the caller's deadline: not a fault of the endpoint that
-                    # the fleet should back off from.
-                    raise _OutOfTimeError(
-                        "the token request ran out of the caller's time"
-                    ) from None
-                if attempt >= self._settings.fetch_attempts:
-                    raise
-                self._clock.sleep(self._settings.retry_pause_s * (0.5 + self._rng.random()))
-                continue
-            except TokenEndpointError:
+            except TokenEndpointError as exc:
+                if isinstance(exc, TokenEndpointTimeoutError) and by_deadline:
+                    raise _OutOfTimeError(sent=True) from None
+                last_error = exc
                 if attempt >= self._settings.fetch_attempts:
                     raise
                 self._clock.sleep(self._settings.retry_pause_s * (0.5 + self._rng.random()))
@@ -356,19 +344,24 @@ class TokenBroker:
                 self._metrics.add_metric(m.TOKEN_EXPIRY_MISSING, "Count", 1)
             return issued
 
-    def _fetch_until(self, now: float, usable: Token | None) -> float | None:
+    def _fetch_until(self, now: float, usable: Token | None) -> tuple[float | None, bool]:
         """When every token request of this refresh must be over: within the caller's
         deadline (leaving time for the call the token is for), and soon when a valid
         token is at hand, so that a refresh ahead never holds the request up for long
         nor outlasts half of that token's remaining life."""
-        limits = []
+        by_deadline = None
         if self._deadline is not None:
             left = max(0.0, self._deadline - now)
-            limits.append(self._deadline - min(1.0, left / 4))
+            by_deadline = self._deadline - min(1.0, left / 4)
+        ahead = None
         if usable is not None:
             life = usable.expires_at - now
-            limits.append(now + min(self._settings.refresh_ahead_timeout_s, life / 2))
-        return min(limits) if limits else None
+            ahead = now + min(self._settings.refresh_ahead_timeout_s, life / 2)
+        if by_deadline is None:
+            return ahead, False
+        if ahead is None or by_deadline < ahead:
+            return by_deadline, True  # the caller's deadline is the tighter limit
+        return ahead, False
 
     # -- the shared tier, each call degrading to memory-only on failure ----------------
     def _read_shared(self, key: str) -> SharedState | None:
@@ -454,13 +447,27 @@ class TokenBroker:
         except TokenStoreError:
             self._degraded("record failure")
 
+    def _back_off_locally(self) -> None:
+        """This container waits before its next try; the fleet is not told (the caller's
+        deadline, not only the endpoint, cut the request short)."""
+        self._failures += 1
+        backoff = min(
+            self._settings.backoff_max_s, self._settings.backoff_base_s * 2 ** (self._failures - 1)
+        )
+        self._retry_at = self._clock.now() + backoff * (0.5 + self._rng.random() / 2)
+
     def _degraded(self, operation: str) -> None:
         self._metrics.add_metric(m.TOKEN_STORE_DEGRADED, "Count", 1)
         logger.warning("token store unavailable; working from memory", extra={"op": operation})
 
 
 class _OutOfTimeError(Exception):
-    """The caller's deadline left no time for (more of) a token request."""
+    """The caller's deadline left no time for (more of) a token request; ``sent``: one
+    was sent and did not answer in the time there was."""
+
+    def __init__(self, *, sent: bool) -> None:
+        super().__init__("the caller's deadline left no time for a token request")
+        self.sent = sent
 
 
 def _lock_wait(deadline: float | None, now: float) -> float:

@@ -409,7 +409,7 @@ def test_a_refused_token_handed_back_by_the_endpoint_is_no_token(fleet: Fleet) -
     fleet.issuer.reissue_same = True
     broker = fleet.broker()
     refused = broker.get_token()
-    assert broker.invalidate(refused)
+    broker.invalidate(refused)
 
     with pytest.raises(TokenUnavailableError):
         broker.get_token()
@@ -419,15 +419,16 @@ def test_a_refused_token_handed_back_by_the_endpoint_is_no_token(fleet: Fleet) -
     assert len(fleet.issuer.requests) == 2
 
 
-def test_a_replacement_refused_too_is_not_replaced_again_within_the_cooldown(
-    fleet: Fleet,
-) -> None:
+def test_a_replacement_refused_too_makes_the_fleet_back_off(fleet: Fleet) -> None:
     broker = fleet.broker()
-    first = broker.get_token()
-    assert broker.invalidate(first)
+    broker.invalidate(broker.get_token())
     replacement = broker.get_token()
 
-    assert not broker.invalidate(replacement)  # the client is refused, not the token
-    fleet.clock.advance(fleet.settings.invalidation_cooldown_s + 1)
-    assert broker.invalidate(replacement)
-    assert len(fleet.issuer.requests) == 2
+    broker.invalidate(replacement, fresh_replacement=True)  # Opower refuses the client
+    for _ in range(5):
+        with pytest.raises(TokenUnavailableError):
+            broker.get_token()
+
+    assert len(fleet.issuer.requests) == 2  # no token request per customer request
+    assert fleet.store.items[KEY].failures == 1
+    assert fleet.metrics.counts[m.TOKEN_REPLACEMENT_REFUSED] == 1

@@ -3,12 +3,15 @@ per utility; the gateway keeps the whole fleet under configurable figures just b
 
 Shared state lives in DynamoDB, but a request does not pay a round trip for it:
 
-* per second: each container holds a *rate lease* (``r`` requests per second until
-  ``u``) in the item ``budget#rate``; the leases of all containers never add up to more
-  than the limit. The container spends its lease in fixed wall-clock seconds, as Opower
-  counts, and renews it about once per lease period (5 s) sized to its demand; when a
-  burst outgrows it, the container doubles it (a few times a second at most) for a short
-  (2 s) lease, so the budget gets used and the surplus soon returns to the others.
+* per second: a busy container (one call a second or more) holds a *rate lease* (``r``
+  calls per second until ``u``) in the item ``budget#rate``; the leases never add up to
+  more than the limit. It spends its lease in fixed wall-clock seconds, as Opower counts,
+  and renews it about once per lease period (5 s) sized to its demand; a burst doubles it
+  (a few times a second at most) for a short (2 s) lease. A quiet container, or one
+  whose lease is spent, counts each call in the second's shared counter
+  (``budget#sec#<epoch second>``) under what the leases leave free: a round trip per
+  call, but only for containers with less than one call a second, and no number of
+  warm containers can starve each other.
 * per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``)
   and spends it locally; a slice is sized to about half a minute of its demand.
 
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 _DEGRADED_SHARE = 0.25
 _RETRY_STORE_AFTER_S = 5.0
 _MAX_GROWTHS_PER_SECOND = 4
+_HOT_DEMAND = 1.0  # calls per second from which a container takes a lease of its own
 _BURST_LEASE_S = 2.0
 
 
@@ -70,6 +74,14 @@ class BudgetStore(Protocol):
         self, owner: str, want: float, *, now: float, until: float, limit: float
     ) -> float:
         """Set this owner's lease to at most ``want`` within ``limit``; the granted rate."""
+        ...
+
+    def leased_total(self, *, now: float) -> float:
+        """The sum of every container's active rate lease."""
+        ...
+
+    def count_second(self, second: int, *, cap: int, expires_at: float) -> bool:
+        """Count one call in this wall-clock second's shared counter, if under ``cap``."""
         ...
 
     def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
@@ -105,10 +117,14 @@ class Budget:
         self._last_lease_attempt = -math.inf
         self._renewal_second = 0
         self._renewals = 0
+        self._from_lease = False
+        # the fleet's leased total, read at most once a second when counting shared
+        self._leased_total = 0.0
+        self._leased_second = -1
         # demand: requests seen in the current second, and a smoothed rate
         self._window_start = 0.0
         self._window_count = 0
-        self._demand = 2.0
+        self._demand = 0.0
         # per-day slice
         self._day = ""
         self._day_left = 0
@@ -123,7 +139,8 @@ class Budget:
             if not self._take_second(now):
                 return self._shed("per_second", 1)
             if not self._take_day(now):
-                self._used -= 1  # give the second's call back
+                if self._from_lease:
+                    self._used -= 1  # give the second's call back
                 return self._shed("per_day", _seconds_to_midnight(now))
         limited = customer_key is not None and self._settings.per_customer_per_minute > 0
         if limited and not self._take_customer(str(customer_key), now):
@@ -135,14 +152,35 @@ class Budget:
         second = math.floor(now)
         if second != self._second:
             self._second, self._used = second, 0
-        if now >= self._degraded_until:
+        self._from_lease = False
+        if now < self._degraded_until:
+            return self._spend_allowance(now)
+        # A busy container spends a lease of its own; a quiet one (under one call a
+        # second) takes one call at a time from the second's shared counter, so that any
+        # number of warm containers share the budget and none is starved by the others.
+        if self._demand >= _HOT_DEMAND or now < self._lease_until:
             self._maybe_renew(now, second)
-        if now >= self._degraded_until and now >= self._lease_until:
-            return False
+            if now < self._lease_until and self._spend_allowance(now):
+                self._from_lease = True
+                return True
+        return self._count_shared(now, second)
+
+    def _spend_allowance(self, now: float) -> bool:
         if self._used < self._allowance(now):
             self._used += 1
             return True
         return False
+
+    def _count_shared(self, now: float, second: int) -> bool:
+        try:
+            if self._leased_second != second:
+                self._leased_total = self._store.leased_total(now=now)
+                self._leased_second = second
+            cap = math.floor(self._settings.per_second - self._leased_total)
+            return cap > 0 and self._store.count_second(second, cap=cap, expires_at=second + 120)
+        except BudgetStoreError:
+            self._degrade(now)
+            return self._spend_allowance(now)
 
     def _maybe_renew(self, now: float, second: int) -> None:
         """Renewing costs a DynamoDB round trip: about once per lease when demand is
@@ -152,12 +190,14 @@ class Budget:
             self._renewal_second, self._renewals = second, 0
         starved = self._used >= self._allowance(now) and self._rate < limit
         if starved and self._renewals < _MAX_GROWTHS_PER_SECOND:
-            # A burst doubles the lease (from 4) as often as it needs within a second, but
-            # only for a short lease, so the surplus returns to the others within seconds.
+            # A burst doubles the lease as often as it needs within a second, but only for
+            # a short lease, so the surplus returns to the others within seconds.
             self._renewals += 1
-            self._renew(now, min(limit, max(4.0, 2 * self._rate)), _BURST_LEASE_S)
+            self._renew(now, min(limit, max(1.0, 2 * self._rate)), _BURST_LEASE_S)
         elif now >= self._lease_until - 1.0 and now - self._last_lease_attempt >= 1.0:
-            want = min(limit, max(2.0, math.ceil(self._demand * 1.5) + 1))
+            # Sized to demand; a container that went quiet gives its lease back (0).
+            quiet = self._demand < _HOT_DEMAND / 2
+            want = 0.0 if quiet else min(limit, float(math.ceil(self._demand * 1.5)))
             self._renew(now, want, self._settings.lease_s)
 
     def _allowance(self, now: float) -> int:
@@ -311,6 +351,28 @@ class DynamoDbBudgetStore:
                 raise BudgetStoreError("lease_rate") from exc
         return 0.0
 
+    def leased_total(self, *, now: float) -> float:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            item = (
+                self._ddb()
+                .get_item(
+                    TableName=self._table, Key={"pk": {"S": self.RATE_KEY}}, ConsistentRead=True
+                )
+                .get("Item", {})
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise BudgetStoreError("leased_total") from exc
+        return sum(
+            float(lease["M"]["r"]["N"])
+            for lease in item.get("leases", {}).get("M", {}).values()
+            if float(lease["M"]["u"]["N"]) > now
+        )
+
+    def count_second(self, second: int, *, cap: int, expires_at: float) -> bool:
+        return self._count(f"budget#sec#{second}", limit=cap, expires_at=expires_at)
+
     def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -347,12 +409,16 @@ class DynamoDbBudgetStore:
             raise BudgetStoreError("reserve_day") from exc
 
     def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
+        return self._count(f"budget#cust#{key}", limit=limit, expires_at=expires_at)
+
+    def _count(self, pk: str, *, limit: int, expires_at: float) -> bool:
+        """One more in the counter item ``pk``, if it stays under ``limit``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self._ddb().update_item(
                 TableName=self._table,
-                Key={"pk": {"S": f"budget#cust#{key}"}},
+                Key={"pk": {"S": pk}},
                 UpdateExpression="SET used = if_not_exists(used, :zero) + :one, #ttl = :t",
                 ConditionExpression="attribute_not_exists(used) OR used < :limit",
                 ExpressionAttributeNames={"#ttl": "ttl"},
@@ -367,6 +433,6 @@ class DynamoDbBudgetStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise BudgetStoreError("count_customer") from exc
+            raise BudgetStoreError("count") from exc
         except BotoCoreError as exc:
-            raise BudgetStoreError("count_customer") from exc
+            raise BudgetStoreError("count") from exc
