@@ -206,7 +206,7 @@ def test_many_quiet_containers_share_the_budget_without_starving() -> None:
         refused += not verdict.allowed
         per_second[int(t)] = per_second.get(int(t), 0) + verdict.allowed
 
-    assert refused <= 3  # of 600; a lease per container refused 14-50 % here
+    assert refused <= 6  # at most 1 % of 600; a lease per container refused 14-50 % here
     assert max(per_second.values()) <= 19
 
 

@@ -6,7 +6,7 @@ Shared state lives in DynamoDB, but a request does not pay a round trip for it:
 * per second: a busy container (one call a second or more) holds a *rate lease* (``r``
   calls per second until ``u``) in the item ``budget#rate``; the leases never add up to
   more than the limit. It spends its lease in fixed wall-clock seconds, as Opower counts,
-  and renews it about once per lease period (5 s) sized to its demand; a burst doubles it
+  and renews it about once per lease period (10 s) sized to its demand; a burst doubles it
   (a few times a second at most) for a short (2 s) lease. A quiet container, or one
   whose lease is spent, counts each call in the second's shared counter
   (``budget#sec#<epoch second>``) under what the leases leave free: a round trip per
@@ -54,7 +54,7 @@ class BudgetStoreError(Exception):
 class BudgetSettings:
     per_second: float = 19.0
     per_day: int = 99_000
-    lease_s: float = 5.0
+    lease_s: float = 10.0
     per_customer_per_minute: int = 0  # 0: off
 
     def __post_init__(self) -> None:
@@ -190,10 +190,11 @@ class Budget:
             self._renewal_second, self._renewals = second, 0
         starved = self._used >= self._allowance(now) and self._rate < limit
         if starved and self._renewals < _MAX_GROWTHS_PER_SECOND:
-            # A burst doubles the lease as often as it needs within a second, but only for
-            # a short lease, so the surplus returns to the others within seconds.
+            # A burst at least doubles the lease (or asks for its observed demand) a few
+            # times a second at most, for a short lease, so the surplus soon returns.
             self._renewals += 1
-            self._renew(now, min(limit, max(1.0, 2 * self._rate)), _BURST_LEASE_S)
+            want = max(1.0, 2 * self._rate, math.ceil(self._demand * 1.5))
+            self._renew(now, min(limit, want), _BURST_LEASE_S)
         elif now >= self._lease_until - 1.0 and now - self._last_lease_attempt >= 1.0:
             # Sized to demand; a container that went quiet gives its lease back (0).
             quiet = self._demand < _HOT_DEMAND / 2
@@ -231,8 +232,9 @@ class Budget:
         if day != self._day:
             self._day, self._day_left = day, 0
         if self._day_left <= 0 and now >= self._degraded_until:
-            # Slices a recycled container leaves unspent are lost for the day: keep them small.
-            size = int(min(100, max(10, math.ceil(self._demand * 30))))
+            # About ten seconds of this container's own demand: few round trips when busy,
+            # and little lost for the day when a recycled container leaves some unspent.
+            size = int(min(1000, max(10, math.ceil(self._demand * 10))))
             try:
                 self._day_left = self._store.reserve_day(
                     day,
