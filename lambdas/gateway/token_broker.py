@@ -213,7 +213,16 @@ class TokenBroker:
         while True:
             if self._try_lease(key, self._clock.now()):
                 try:
-                    return self._fetch_and_share(key, credentials, usable, state)
+                    # The previous holder may have published a token between our read and
+                    # our lease: look once more before asking the endpoint.
+                    fresh = self._read_shared(key)
+                    published = self._adopt(key, fresh, current) if fresh is not None else None
+                    if published is not None and self._clock.now() < published.refresh_at(
+                        self._settings
+                    ):
+                        self._metrics.add_metric(m.TOKEN_CACHE_HIT_DYNAMODB, "Count", 1)
+                        return self._keep(published)
+                    return self._fetch_and_share(key, credentials, usable, fresh or state)
                 finally:
                     self._release_lease(key)
             if not contended:
