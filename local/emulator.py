@@ -31,14 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.api_responses import BY_TYPE
 from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
 from gateway.routes import ROUTES
-from local.service import Service
+from local.service import HttpService
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class _CachedPolicy:
     until: float
 
 
-class ApiGatewayEmulator(Service):
+class ApiGatewayEmulator(HttpService):
     def __init__(
         self,
         *,
@@ -122,9 +122,9 @@ class ApiGatewayEmulator(Service):
         workers: int = 16,
         control: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
+        super().__init__((host, port), name="emulator")
         self._proxy = proxy
         self._authorizer = authorizer
-        self._address = (host, port)
         self._ttl = authorizer_cache_ttl_s
         self._proxy_timeout_s = proxy_timeout_s
         self._authorizer_timeout_s = authorizer_timeout_s
@@ -136,30 +136,15 @@ class ApiGatewayEmulator(Service):
         # Invocations run on a pool, as concurrent Lambda invocations would, so that a
         # hanging handler costs a worker, not the HTTP server.
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="lambda")
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.invocations = {"authorizer": 0, "proxy": 0}  # counted under the GIL: good enough
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> Self:
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _Server(self._address, self)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- one request ---------------------------------------------------------------------
     def handle(

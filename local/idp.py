@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from local.service import Service
+from local.service import HttpService
 
 DEFAULT_AUDIENCE = "opower-gateway"
 DEFAULT_CUSTOMER_CLAIM = "utilityCustomerId"
@@ -103,7 +103,7 @@ class _State:
     introspection_down: bool = False
 
 
-class DevIdentityProvider(Service):
+class DevIdentityProvider(HttpService):
     def __init__(
         self,
         *,
@@ -116,7 +116,7 @@ class DevIdentityProvider(Service):
         keys_file: Path | None = None,
         issuer: str | None = None,
     ) -> None:
-        self._address = (host, port)
+        super().__init__((host, port), name="identity provider")
         self._issuer = issuer
         self.audience = audience
         self.customer_claim = customer_claim
@@ -125,30 +125,10 @@ class DevIdentityProvider(Service):
         self.introspection_secret = introspection_secret or secrets.token_urlsafe(24)
         self._state = _State(keys=load_or_create_keys(keys_file) if keys_file else _new_keys())
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> Self:
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the identity provider is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def _make_server(self) -> ThreadingHTTPServer:
+        return _Server(self._address, self)
 
     @property
     def issuer(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 
@@ -23,3 +25,37 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class HttpService(Service):
+    """A ThreadingHTTPServer served on a daemon thread: start, stop, base URL."""
+
+    def __init__(self, address: tuple[str, int], *, name: str) -> None:
+        self._address = address
+        self._name = name
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _make_server(self) -> ThreadingHTTPServer:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._server = self._make_server()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError(f"the {self._name} is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"

@@ -139,8 +139,7 @@ class Budget:
             if not self._take_second(now):
                 return self._shed("per_second", 1)
             if not self._take_day(now):
-                if self._from_lease:
-                    self._used -= 1  # give the second's call back
+                self._used -= 1  # give the second's call back (a shared count stays spent)
                 return self._shed("per_day", _seconds_to_midnight(now))
         limited = customer_key is not None and self._settings.per_customer_per_minute > 0
         if limited and not self._take_customer(str(customer_key), now):
@@ -177,10 +176,15 @@ class Budget:
                 self._leased_total = self._store.leased_total(now=now)
                 self._leased_second = second
             cap = math.floor(self._settings.per_second - self._leased_total)
-            return cap > 0 and self._store.count_second(second, cap=cap, expires_at=second + 120)
+            counted = cap > 0 and self._store.count_second(second, cap=cap, expires_at=second + 120)
         except BudgetStoreError:
             self._degrade(now)
             return self._spend_allowance(now)
+        if counted:
+            # Counted against this second's lease allowance too: a lease that grows later
+            # in the same second must not add its full allowance on top.
+            self._used += 1
+        return counted
 
     def _maybe_renew(self, now: float, second: int) -> None:
         """Renewing costs a DynamoDB round trip: about once per lease when demand is
