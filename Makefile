@@ -85,9 +85,19 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## Synthesize the stack (Lambda asset built, cd
 	@$(CDK) synth --quiet
 	@$(BIN)/cfn-lint cdk.out/*.template.json
 
+# deploy=true: the configuration refuses cdk.json's placeholder values (utility_code UTX,
+# login.example.com) that `make synth` and `make dev` accept.
 .PHONY: deploy
 deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy with your AWS credentials (ARGS="-c utility_code=ABC ...")
-	@$(CDK) deploy $(ARGS)
+	@$(CDK) deploy -c deploy=true $(ARGS)
+
+.PHONY: fill-secret
+fill-secret: $(PY_STAMP) ## Store the Opower client id/secret in the deployed stack's secret (STACK=...)
+	@$(PY) -m infra.fill_secret $(if $(STACK),--stack $(STACK))
+
+.PHONY: lock
+lock: $(PY_STAMP) ## Re-pin and hash the Lambda asset's dependencies (lambdas/requirements.lock)
+	@$(PY) -m infra.lock
 
 .PHONY: destroy
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the deployed stack (ARGS passed to cdk destroy)

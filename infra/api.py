@@ -11,9 +11,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from gateway.api_responses import GATEWAY_RESPONSES
+from gateway.api_responses import (
+    GATEWAY_RESPONSES,
+    PREFLIGHT_ALLOW_HEADERS,
+    PREFLIGHT_MAX_AGE_S,
+    gateway_response_headers,
+    static_headers,
+)
 from gateway.routes import Route
 from infra.nag import acknowledge
+from infra.vtl import literal_template
 
 AUTHORIZATION_HEADER = "Authorization"
 OPENAPI_PATH = "/v1/openapi.json"
@@ -74,10 +81,12 @@ class GatewayApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        api_name: str,
         routes: Sequence[Route],
         proxy: lambda_.IFunction,
         authorizer: lambda_.IFunction,
         authorizer_cache_ttl_s: int,
+        openapi_document: str,
         stage_name: str,
         throttle_rate_limit: int,
         throttle_burst_limit: int,
@@ -92,10 +101,13 @@ class GatewayApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            # Named after the stack: AWS/ApiGateway metrics are dimensioned by ApiName, and
+            # two APIs of one name in an account share them (alarms included).
+            rest_api_name=api_name,
             description="Opower Gateway: each customer reaches only their own Opower data",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # The account-wide CloudWatch role is a per-region singleton that other stacks
-            # may own; the JSON access log carries what execution logs would.
+            # The account-wide CloudWatch role is shared by every API of the account: the
+            # stack sets it only when none is set (infra/account_logging.py), never this way.
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
@@ -104,16 +116,25 @@ class GatewayApi(Construct):
                 tracing_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT)),
+                # Errors only, and never the request data: full request logging would write
+                # every customer's Authorization header to CloudWatch.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
             ),
         )
         self.stage = self.api.deployment_stage
-        acknowledge(
-            self.stage,
-            "AwsSolutions-APIG6",
-            reason="Execution logging needs the account-wide API Gateway CloudWatch role, a "
-            "per-region singleton this stack must not take over; the stage's JSON access "
-            "log records authorizer, integration and WAF status and errors per request.",
+        # API Gateway creates the execution log group on first use, kept forever: created
+        # here first, with the configured retention.
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=cdk.Fn.join(
+                "", ["API-Gateway-Execution-Logs_", self.api.rest_api_id, f"/{stage_name}"]
+            ),
+            retention=log_retention,
+            removal_policy=removal_policy,
         )
+        self.stage.node.add_dependency(self.execution_logs)
         self.authorizer = apigw.RequestAuthorizer(
             self,
             "SessionAuthorizer",
@@ -142,16 +163,48 @@ class GatewayApi(Construct):
                 acknowledge(added, "AwsSolutions-COG4", reason=CUSTOM_AUTHORIZER_REASON)
             if cors:
                 self._add_preflight(resource, methods=route.methods, origins=cors)
-        openapi = self.api.root.resource_for_path(OPENAPI_PATH).add_method(
+        self.openapi = self._add_openapi(openapi_document, cors)
+        self._add_gateway_responses(cors)
+
+    def _add_openapi(self, document: str, cors: list[str]) -> apigw.Method:
+        """The OpenAPI document from a MOCK integration: no Lambda runs, nothing is billed
+        but the API Gateway request, and the document is the one the route table makes."""
+        headers = static_headers(tuple(cors))
+        integration = apigw.MockIntegration(
+            request_templates={JSON: '{"statusCode": 200}'},
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code="200",
+                    response_templates={JSON: literal_template(document)},
+                    response_parameters={
+                        f"method.response.header.{name}": f"'{value}'"
+                        for name, value in headers.items()
+                    },
+                )
+            ],
+        )
+        resource = self.api.root.resource_for_path(OPENAPI_PATH)
+        method = resource.add_method(
             "GET",
             integration,
             authorization_type=apigw.AuthorizationType.NONE,
-            request_validator=self.validator,
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code="200",
+                    response_parameters={
+                        f"method.response.header.{name}": True for name in headers
+                    },
+                    response_models={JSON: apigw.Model.EMPTY_MODEL},
+                )
+            ],
         )
         _acknowledge_public(
-            openapi, "The OpenAPI document describes the public API; it holds no customer data."
+            method, "The OpenAPI document describes the public API; it holds no customer data."
         )
-        self._add_gateway_responses(cors)
+        if cors:
+            self._add_preflight(resource, methods=("GET",), origins=cors)
+        return method
 
     def _add_preflight(
         self, resource: apigw.IResource, *, methods: Sequence[str], origins: list[str]
@@ -159,8 +212,8 @@ class GatewayApi(Construct):
         preflight = resource.add_cors_preflight(
             allow_origins=origins,
             allow_methods=[*methods, "OPTIONS"],
-            allow_headers=[AUTHORIZATION_HEADER, "Content-Type"],
-            max_age=cdk.Duration.hours(1),
+            allow_headers=list(PREFLIGHT_ALLOW_HEADERS),
+            max_age=cdk.Duration.seconds(PREFLIGHT_MAX_AGE_S),
         )
         _acknowledge_public(
             preflight,
@@ -169,18 +222,22 @@ class GatewayApi(Construct):
         )
 
     def _add_gateway_responses(self, cors: list[str]) -> None:
-        # A single allowed origin is named in API Gateway's own error responses so that the
-        # browser lets the page read them; a gateway response cannot echo one of several.
-        headers = {"Access-Control-Allow-Origin": f"'{cors[0]}'"} if len(cors) == 1 else None
+        # Static headers only (a gateway response cannot choose among values): the same
+        # table and header rules as the emulator's (gateway.api_responses).
         for response in GATEWAY_RESPONSES:
             status = str(response.status) if response.status else ""
+            headers = gateway_response_headers(response, tuple(cors))
             self.api.add_gateway_response(
-                f"{response.code.title().replace('_', '')}{status or 'Default'}",
+                _gateway_response_id(response.type),
                 type=getattr(apigw.ResponseType, response.type),
                 status_code=status or None,
-                response_headers=headers,
+                response_headers={name: f"'{value}'" for name, value in headers.items()},
                 templates={JSON: error_envelope(response.code, response.message)},
             )
+
+
+def _gateway_response_id(response_type: str) -> str:
+    return "".join(part.title() for part in response_type.split("_"))
 
 
 def _required_parameters(route: Route, method: str) -> dict[str, bool]:

@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import GatewayConfig
-from infra.stack import STACK_ID, GatewayStack
+from infra.stack import GatewayStack
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,7 +32,12 @@ def create_app(
     """
     app = cdk.App(context={**cdk_json_context(), **(context or {})}, outdir=outdir)
     config = GatewayConfig.from_node(app.node)
-    stack = GatewayStack(app, STACK_ID, config=config, description="Opower Gateway")
+    stack = GatewayStack(
+        app,
+        config.stack_name,
+        config=config,
+        description=f"Opower Gateway ({config.stack_name})",
+    )
     # Zero unacknowledged findings: any new one fails synthesis.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -16,6 +16,8 @@ from aws_cdk import aws_lambda as lambda_
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_ROOT = ROOT / "lambdas"
 REQUIREMENTS = LAMBDA_ROOT / "requirements.txt"
+# The full closure, pinned and hashed (`make lock`, infra/lock.py): what the asset holds.
+LOCK = LAMBDA_ROOT / "requirements.lock"
 # Matches ARM_64 in infra.functions; manylinux2014 wheels run on Lambda's Amazon Linux 2023.
 PIP_PLATFORM = "manylinux2014_aarch64"
 # Never shipped: build caches and anything that is not the handlers' code.
@@ -27,6 +29,7 @@ ASSET_EXCLUDES = (
     ".ruff_cache",
     "tests",
     "*.egg-info",
+    "requirements.lock",
 )
 
 
@@ -58,8 +61,11 @@ class PipLocalBundling:
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-compile",
+                # Every package, transitive ones included, must be in the lock with the
+                # hash of its wheel: the same lock always builds the same asset.
+                "--require-hashes",
                 "-r",
-                str(REQUIREMENTS),
+                str(LOCK),
                 "--target",
                 str(out),
                 "--platform",

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_type_hints
+from urllib.parse import urlsplit
 
 from gateway.errors import ConfigurationError
 from gateway.settings import RuntimeSettings, convert, kind_of
@@ -70,7 +71,21 @@ _RETENTION = {
 }
 _REMOVAL = {"destroy": "DESTROY", "retain": "RETAIN"}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
+# Lambda's LoggingConfig.SystemLogLevel takes these three.
+_SYSTEM_LOG_LEVELS = ("DEBUG", "INFO", "WARN")
+_ACCOUNT_ROLE = ("create_if_missing", "leave")
+# "Amazon API Gateway quotas": 10,000 requests per second per account and region by default.
+ACCOUNT_THROTTLE_RATE = 10_000
+# A complete secret ARN ends in '-' and the six random characters Secrets Manager appends;
+# a partial ARN (without them) does not match an IAM resource of the secret.
+_SECRET_ARN = re.compile(
+    r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+)
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+")
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,99}")
+# The example values cdk.json ships: fine for synth and `make dev`, never for a deployment.
+PLACEHOLDER_UTILITY_CODE = "UTX"
+_PLACEHOLDER_HOSTS = ("example.com", "example.org", "example.net")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -88,25 +103,60 @@ class GatewayConfig:
     runtime: RuntimeSettings = field(
         default_factory=RuntimeSettings, metadata={"doc": "the Lambda runtime settings"}
     )
+    stack_name: str = deploy_setting(
+        "OpowerGateway",
+        doc="CloudFormation stack name; a second copy in the same account and region (e.g. "
+        "UAT beside production) takes another name and shares nothing with the first",
+    )
     service_name: str = deploy_setting(
-        "opower-gateway", doc="Powertools service name (the metrics' `service` dimension)"
+        "",
+        doc="Powertools service name (the metrics' `service` dimension, the WAF metric prefix);"
+        " empty: the stack name",
     )
     metrics_namespace: str = deploy_setting(
         "OpowerGateway", doc="CloudWatch namespace of the gateway's custom metrics"
     )
-    log_level: str = deploy_setting("INFO", doc="Lambda log level: DEBUG, INFO, WARNING, ERROR")
+    log_level: str = deploy_setting(
+        "INFO",
+        doc="Application log level of both functions (Lambda's JSON log filter and "
+        "POWERTOOLS_LOG_LEVEL): DEBUG, INFO, WARNING, ERROR",
+    )
+    system_log_level: str = deploy_setting(
+        "INFO",
+        doc="Lambda system log level (START/END/REPORT lines): DEBUG, INFO, WARN",
+    )
     stage_name: str = deploy_setting(
         "prod", doc="API Gateway stage (first path segment; routes already carry /v1)"
     )
     throttle_rate_limit: int = deploy_setting(
-        20, doc="Stage steady-state requests/s: Opower's own limit for the utility's client"
+        1000,
+        doc="Stage steady-state requests/s, a guard for Lambda concurrency and cost (the fleet "
+        "budget, not the stage, keeps Opower's 20/s); at most the account's 10,000",
     )
     throttle_burst_limit: int = deploy_setting(
-        40, doc="Stage burst (token bucket size): two seconds of the steady rate"
+        2000, doc="Stage burst (token bucket size): two seconds of the steady rate"
+    )
+    api_gateway_account_role: str = deploy_setting(
+        "create_if_missing",
+        doc="API Gateway's account-wide CloudWatch Logs role, which access logging needs: "
+        "'create_if_missing' (a custom resource sets one only if the account has none, and "
+        "never removes it) or 'leave' (the account already has one)",
     )
     waf_enabled: bool = deploy_setting(True, doc="Attach the AWS WAF web ACL to the stage")
     waf_rate_limit_per_5min: int = deploy_setting(
-        1000, doc="WAF: requests per client IP per 5 minutes before it is blocked (10 or more)"
+        2000,
+        doc="WAF: requests per client IP per 5 minutes before it is blocked (10 or more); "
+        "mobile carriers put many customers behind one IP",
+    )
+    waf_rate_limit_per_session_per_5min: int = deploy_setting(
+        500,
+        doc="WAF: requests per Authorization header value (one session) per 5 minutes before "
+        "it is blocked (10 or more)",
+    )
+    waf_logging_enabled: bool = deploy_setting(
+        True,
+        doc="WAF logs to CloudWatch Logs (aws-waf-logs-*), Authorization and Cookie redacted, "
+        "kept log_retention_days",
     )
     lambda_memory_mb: int = deploy_setting(
         512, doc="Memory (and so CPU share) of the proxy and authorizer functions"
@@ -118,7 +168,7 @@ class GatewayConfig:
         10, doc="Authorizer function timeout; under API Gateway's 29 s limit"
     )
     log_retention_days: int = deploy_setting(
-        30, doc="Retention of the function and access logs (a CloudWatch Logs value)"
+        30, doc="Retention of the function, access and WAF logs (a CloudWatch Logs value)"
     )
     removal_policy: str = deploy_setting(
         "destroy", doc="'destroy' or 'retain' the table, key, secret and logs with the stack"
@@ -127,19 +177,34 @@ class GatewayConfig:
         False, doc="Point-in-time recovery of the table (it holds only cache data)"
     )
     opower_secret_arn: str = deploy_setting(
-        "", doc="Import this existing Opower credentials secret (ARN)"
+        "", doc="Import this existing Opower credentials secret (its complete ARN)"
     )
     opower_secret_name: str = deploy_setting(
         "", doc="... or this one (name); neither: the stack creates an empty secret"
     )
+    opower_secret_kms_key_arn: str = deploy_setting(
+        "",
+        doc="KMS key (ARN) of an imported Opower secret encrypted with a customer-managed key:"
+        " the functions may decrypt with it through Secrets Manager only",
+    )
     introspection_secret_arn: str = deploy_setting(
-        "", doc="Secret of the introspection client (required with auth_mode=introspection)"
+        "",
+        doc="Secret of the introspection client, its complete ARN (required with "
+        "auth_mode=introspection)",
+    )
+    introspection_secret_kms_key_arn: str = deploy_setting(
+        "", doc="KMS key (ARN) of the introspection secret, if customer-managed"
     )
     alarm_topic_enabled: bool = deploy_setting(
         False, doc="Create an SNS topic (KMS-encrypted) that every alarm notifies"
     )
     alarm_email: str = deploy_setting(
         "", doc="Subscribe this address to the alarm topic (implies alarm_topic_enabled)"
+    )
+    deploy: bool = deploy_setting(
+        False,
+        doc="Set by `make deploy`: refuse the placeholder settings cdk.json ships with "
+        "(utility_code UTX, login.example.com)",
     )
 
     # -- derived ---------------------------------------------------------------------
@@ -154,6 +219,11 @@ class GatewayConfig:
         import aws_cdk
 
         return getattr(aws_cdk.RemovalPolicy, _REMOVAL[self.removal_policy])  # type: ignore[no-any-return]
+
+    @property
+    def service(self) -> str:
+        """The service name of metrics and logs: ``service_name``, or the stack's name."""
+        return self.service_name or self.stack_name
 
     @property
     def alarm_topic_wanted(self) -> bool:
@@ -181,9 +251,11 @@ class GatewayConfig:
         )
         return {
             **runtime.to_env(),
-            "POWERTOOLS_SERVICE_NAME": self.service_name,
+            "POWERTOOLS_SERVICE_NAME": self.service,
             "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
-            "LOG_LEVEL": self.log_level,
+            # Lambda's own filter (the function's LoggingConfig) drops records below the
+            # same level; Powertools reads AWS_LAMBDA_LOG_LEVEL first when Lambda sets it.
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
         }
 
     # -- construction ----------------------------------------------------------------
@@ -236,25 +308,45 @@ class GatewayConfig:
 
     def validate(self) -> None:
         """Cross-field and range checks; each error names its setting."""
+        _check(
+            bool(_STACK_NAME.fullmatch(self.stack_name)),
+            "stack_name",
+            "a CloudFormation stack name: a letter, then letters, digits, '-' (at most 100)",
+        )
         _check(bool(_NAME.fullmatch(self.stage_name)), "stage_name", "letters, digits, '-'")
-        _check(bool(_NAME.fullmatch(self.service_name)), "service_name", "letters, digits, '-'")
+        _check(
+            not self.service_name or bool(_NAME.fullmatch(self.service_name)),
+            "service_name",
+            "letters, digits, '-'",
+        )
         _check(
             bool(re.fullmatch(r"[A-Za-z0-9_./#:-]{1,255}", self.metrics_namespace)),
             "metrics_namespace",
             "a CloudWatch namespace (no spaces)",
         )
         _check(self.log_level in _LOG_LEVELS, "log_level", " | ".join(_LOG_LEVELS))
-        _check(self.throttle_rate_limit >= 1, "throttle_rate_limit", "at least 1")
+        _check(
+            self.system_log_level in _SYSTEM_LOG_LEVELS,
+            "system_log_level",
+            " | ".join(_SYSTEM_LOG_LEVELS),
+        )
+        _check(
+            self.api_gateway_account_role in _ACCOUNT_ROLE,
+            "api_gateway_account_role",
+            " | ".join(_ACCOUNT_ROLE),
+        )
+        _check(
+            1 <= self.throttle_rate_limit <= ACCOUNT_THROTTLE_RATE,
+            "throttle_rate_limit",
+            f"1 to {ACCOUNT_THROTTLE_RATE} (API Gateway's default account limit per region)",
+        )
         _check(
             self.throttle_burst_limit >= self.throttle_rate_limit,
             "throttle_burst_limit",
             "at least throttle_rate_limit",
         )
-        _check(
-            10 <= self.waf_rate_limit_per_5min <= 2_000_000_000,
-            "waf_rate_limit_per_5min",
-            "between 10 and 2,000,000,000",
-        )
+        for name in ("waf_rate_limit_per_5min", "waf_rate_limit_per_session_per_5min"):
+            _check(10 <= getattr(self, name) <= 2_000_000_000, name, "between 10 and 2,000,000,000")
         _check(128 <= self.lambda_memory_mb <= 10240, "lambda_memory_mb", "128 to 10240")
         limit = API_GATEWAY_INTEGRATION_TIMEOUT_S
         _check(1 <= self.proxy_timeout_s < limit, "proxy_timeout_s", f"1 to {limit - 1}")
@@ -272,13 +364,57 @@ class GatewayConfig:
         )
         for name in ("opower_secret_arn", "introspection_secret_arn"):
             value = getattr(self, name)
-            _check(not value or bool(_SECRET_ARN.fullmatch(value)), name, "a secret ARN")
+            _check(
+                not value or bool(_SECRET_ARN.fullmatch(value)),
+                name,
+                "a complete secret ARN, ending in the six characters Secrets Manager appends "
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf); for a name, use "
+                "opower_secret_name",
+            )
+        for name in ("opower_secret_kms_key_arn", "introspection_secret_kms_key_arn"):
+            value = getattr(self, name)
+            _check(not value or bool(_KMS_KEY_ARN.fullmatch(value)), name, "a KMS key ARN")
+        _check(
+            not self.opower_secret_kms_key_arn
+            or bool(self.opower_secret_arn or self.opower_secret_name),
+            "opower_secret_kms_key_arn",
+            "only with an imported secret (opower_secret_arn or opower_secret_name)",
+        )
+        _check(
+            not self.introspection_secret_kms_key_arn or bool(self.introspection_secret_arn),
+            "introspection_secret_kms_key_arn",
+            "only with introspection_secret_arn",
+        )
         _check(
             not self.alarm_email or bool(_EMAIL.fullmatch(self.alarm_email)),
             "alarm_email",
             "an e-mail address",
         )
         self._validate_runtime()
+        if self.deploy:
+            self._refuse_placeholders()
+
+    def _refuse_placeholders(self) -> None:
+        """cdk.json ships example values so that `make synth` and `make dev` work on a
+        fresh clone; deploying them would give a stack no customer can use."""
+        found = self.placeholders()
+        if found:
+            named = ", ".join(f"'{name}' ({value!r})" for name, value in found)
+            raise GatewayConfigError(
+                f"gateway setting(s) {named} still hold cdk.json's placeholder values: set "
+                "your own (cdk.json context.gateway, or -c name=value) before deploying"
+            )
+
+    def placeholders(self) -> list[tuple[str, str]]:
+        """(setting, value) of every setting still holding one of cdk.json's examples."""
+        found = []
+        for name in runtime_field_names():
+            value = getattr(self.runtime, name)
+            if isinstance(value, str) and _is_placeholder(name, value):
+                found.append((name, value))
+        if self.alarm_email and _is_placeholder("alarm_email", self.alarm_email):
+            found.append(("alarm_email", self.alarm_email))
+        return found
 
     def _validate_runtime(self) -> None:
         # RuntimeSettings validates the values it holds; what it cannot know is which
@@ -298,6 +434,13 @@ class GatewayConfig:
             "introspection_secret_arn",
             "required when auth_mode is 'introspection'",
         )
+
+
+def _is_placeholder(name: str, value: str) -> bool:
+    if name == "utility_code":
+        return value == PLACEHOLDER_UTILITY_CODE
+    host = value.rsplit("@", 1)[-1] if name == "alarm_email" else urlsplit(value).hostname
+    return bool(host) and any(host == p or str(host).endswith("." + p) for p in _PLACEHOLDER_HOSTS)
 
 
 def deploy_field_names() -> tuple[str, ...]:

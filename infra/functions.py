@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -21,6 +22,14 @@ AUTHORIZER_HANDLER = "handlers.authorizer.handler"
 PROXY_HANDLER = "handlers.proxy.handler"
 AUTHORIZER_ID = "Authorizer"
 PROXY_ID = "Proxy"
+
+# The settings' Python level names to Lambda's (LoggingConfig.ApplicationLogLevel).
+APPLICATION_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARNING": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
 
 XRAY_REASON = (
     "Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which "
@@ -42,6 +51,8 @@ class GatewayFunction(Construct):
         memory_mb: int,
         timeout_s: int,
         environment: Mapping[str, str],
+        log_level: str,
+        system_log_level: str,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
@@ -71,17 +82,26 @@ class GatewayFunction(Construct):
             environment=dict(environment),
             role=self.role,
             log_group=self.log_group,
+            # JSON logs let Lambda filter by level ("Log-level filtering"): Powertools'
+            # records are JSON already, and the platform's lines become JSON too.
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=APPLICATION_LOG_LEVELS[log_level],
+            system_log_level_v2=getattr(lambda_.SystemLogLevel, system_log_level),
             tracing=lambda_.Tracing.ACTIVE,
         )
-        cfn_function = self.function.node.default_child
-        if isinstance(cfn_function, cdk.CfnResource):
-            # CDK makes the function depend on its role and the role's policy so that the
-            # grants exist before the first invocation; the role half is also implied by
-            # the Role GetAtt, which cfn-lint reports as redundant (W3005).
-            cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        allow_role_dependency(self.function)
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
+
+
+def allow_role_dependency(function: lambda_.Function) -> None:
+    """CDK makes a function depend on its role and the role's policy so that the grants
+    exist before the first invocation; the role half is also implied by the Role GetAtt,
+    which cfn-lint reports as redundant (W3005)."""
+    cfn_function = function.node.default_child
+    if isinstance(cfn_function, cdk.CfnResource):
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
 
 class GatewayFunctions(Construct):
@@ -97,21 +117,28 @@ class GatewayFunctions(Construct):
         proxy_timeout_s: int,
         authorizer_timeout_s: int,
         environment: Mapping[str, str],
+        log_level: str,
+        system_log_level: str,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        common: dict[str, Any] = {
+            "code": code,
+            "memory_mb": memory_mb,
+            "environment": environment,
+            "log_level": log_level,
+            "system_log_level": system_log_level,
+            "log_retention": log_retention,
+            "removal_policy": removal_policy,
+        }
         self.authorizer = GatewayFunction(
             self,
             AUTHORIZER_ID,
             description="Verifies the customer's session and binds it to their Opower ids",
             handler=AUTHORIZER_HANDLER,
             timeout_s=authorizer_timeout_s,
-            code=code,
-            memory_mb=memory_mb,
-            environment=environment,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            **common,
         )
         self.proxy = GatewayFunction(
             self,
@@ -119,9 +146,5 @@ class GatewayFunctions(Construct):
             description="Forwards the customer's allowed calls to Opower with the utility token",
             handler=PROXY_HANDLER,
             timeout_s=proxy_timeout_s,
-            code=code,
-            memory_mb=memory_mb,
-            environment=environment,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            **common,
         )

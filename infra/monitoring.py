@@ -15,7 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.waf import RATE_RULE_NAME
+from gateway import observability as m
+from infra.waf import RATE_RULE_NAMES, GatewayWaf
 
 PERIOD = cdk.Duration.minutes(5)
 # Thresholds: a share of failed requests worth waking someone for, sustained for two
@@ -25,6 +26,11 @@ SERVER_ERROR_MIN_REQUESTS = 20
 AUTHORIZER_FAILURES = 5
 TOKEN_FETCH_FAILURES = 3
 LATENCY_P99_MS = 5000
+# The shared tiers (DynamoDB, KMS, Secrets Manager) failing: the gateway keeps serving
+# from memory, which hides the outage from customers but not forever (a cold container has
+# no memory; budgets become per-container guesses). Sustained for two periods.
+STORE_DEGRADED_METRICS = ("TokenStoreDegraded", "BudgetStoreDegraded", "BindingStoreDegraded")
+SECRETS_DEGRADED_METRICS = ("SecretsDegraded", "SecretsUnavailable")
 
 BROKER_COUNTS = (
     "TokenFetch",
@@ -34,6 +40,7 @@ BROKER_COUNTS = (
     "TokenLeaseContention",
     "TokenStoreDegraded",
 )
+DEGRADED_COUNTS = (*STORE_DEGRADED_METRICS, *SECRETS_DEGRADED_METRICS, "GatewayMisconfigured")
 UPSTREAM_COUNTS = ("UpstreamRetry", "BudgetShed")
 AUTH_OUTCOMES = ("AuthAllowed", "Auth_unauthorized", "Auth_denied", "Auth_unavailable")
 ROUTE_CLASSES = ("2xx", "4xx", "5xx")
@@ -53,7 +60,7 @@ class GatewayMonitoring(Construct):
         route_names: Sequence[str],
         metrics_namespace: str,
         service_name: str,
-        web_acl_name: str | None,
+        waf: GatewayWaf | None,
         alarm_topic: bool,
         alarm_email: str,
     ) -> None:
@@ -71,15 +78,9 @@ class GatewayMonitoring(Construct):
             label="5XX %",
             period=PERIOD,
         )
-        authorizer_failures = cloudwatch.MathExpression(
-            expression="FILL(errors, 0) + FILL(unavailable, 0)",
-            using_metrics={
-                "errors": authorizer.metric_errors(period=PERIOD),
-                "unavailable": self._count("Auth_unavailable"),
-            },
-            label="Authorizer errors + unavailable",
-            period=PERIOD,
-        )
+        # The authorizer's own outcome, not Lambda's Errors: every 401 is raised as
+        # "Unauthorized", which Lambda counts as an error of the function.
+        authorizer_failures = self._count(m.AUTH_UNAVAILABLE)
         throttles = cloudwatch.MathExpression(
             expression="FILL(proxy, 0) + FILL(authorizer, 0)",
             using_metrics={
@@ -103,8 +104,32 @@ class GatewayMonitoring(Construct):
                 authorizer_failures,
                 threshold=AUTHORIZER_FAILURES,
                 periods=1,
-                description="The authorizer failed: customers get 503 "
-                "(identity provider or Opower unreachable, or a bug).",
+                description="The authorizer could not check sessions: customers get 503 "
+                "(identity provider or Opower unreachable).",
+            ),
+            self._alarm(
+                "GatewayMisconfigured",
+                self._count(m.GATEWAY_MISCONFIGURED),
+                threshold=1,
+                periods=1,
+                description="A setting or the Opower secret is missing or invalid (an empty "
+                "secret after the first deploy: run make fill-secret).",
+            ),
+            self._alarm(
+                "SharedStoreDegraded",
+                self._sum(STORE_DEGRADED_METRICS, "Store degraded"),
+                threshold=1,
+                periods=2,
+                description="DynamoDB or KMS is failing: tokens, bindings and budget are "
+                "kept per container meanwhile (more token requests, looser budget).",
+            ),
+            self._alarm(
+                "SecretsDegraded",
+                self._sum(SECRETS_DEGRADED_METRICS, "Secrets degraded"),
+                threshold=1,
+                periods=2,
+                description="Secrets Manager is failing: warm containers use the last "
+                "credentials they read; new containers cannot get any.",
             ),
             self._alarm(
                 "TokenFetchFailures",
@@ -139,16 +164,14 @@ class GatewayMonitoring(Construct):
             ),
         ]
         rate_blocked = None
-        if web_acl_name is not None:
-            rate_blocked = cloudwatch.Metric(
-                namespace="AWS/WAFV2",
-                metric_name="BlockedRequests",
-                dimensions_map={
-                    "WebACL": web_acl_name,
-                    "Rule": RATE_RULE_NAME,
-                    "Region": cdk.Stack.of(self).region,
-                },
-                statistic="Sum",
+        if waf is not None:
+            blocked = {
+                f"rule{i}": self._waf_blocked(waf, rule) for i, rule in enumerate(RATE_RULE_NAMES)
+            }
+            rate_blocked = cloudwatch.MathExpression(
+                expression=" + ".join(f"FILL({name}, 0)" for name in blocked),
+                using_metrics=blocked,
+                label="WAF rate-limit blocks",
                 period=PERIOD,
             )
             self.alarms.append(
@@ -157,8 +180,8 @@ class GatewayMonitoring(Construct):
                     rate_blocked,
                     threshold=1,
                     periods=2,
-                    description="WAF blocked client IPs over the per-IP rate limit for two "
-                    "periods: a misbehaving client or an attack.",
+                    description="WAF blocked a client IP or a session over its rate limit for "
+                    "two periods: a misbehaving client or an attack (see the WAF log).",
                 )
             )
         self.dashboard = self._dashboard(
@@ -183,6 +206,29 @@ class GatewayMonitoring(Construct):
 
     def _count(self, name: str) -> cloudwatch.Metric:
         return self._metric(name, "Sum")
+
+    def _sum(self, names: Sequence[str], label: str) -> cloudwatch.MathExpression:
+        using = {f"m{i}": self._count(name) for i, name in enumerate(names)}
+        return cloudwatch.MathExpression(
+            expression=" + ".join(f"FILL({key}, 0)" for key in using),
+            using_metrics=using,
+            label=label,
+            period=PERIOD,
+        )
+
+    @staticmethod
+    def _waf_blocked(waf: GatewayWaf, rule: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions_map={
+                "WebACL": waf.web_acl_metric_name,
+                "Rule": waf.rule_metric_names[rule],
+                "Region": cdk.Stack.of(waf).region,
+            },
+            statistic="Sum",
+            period=PERIOD,
+        )
 
     def _alarm(
         self,
@@ -302,6 +348,10 @@ class GatewayMonitoring(Construct):
         )
         dashboard.add_widgets(
             graph(title="Authorizer outcomes", left=[self._count(n) for n in AUTH_OUTCOMES]),
+            graph(
+                title="Degraded tiers, misconfiguration",
+                left=[self._count(n) for n in DEGRADED_COUNTS],
+            ),
             *[
                 graph(
                     title=f"Route {name}",

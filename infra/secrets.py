@@ -29,10 +29,12 @@ class OpowerCredentials(Construct):
         *,
         secret_arn: str,
         secret_name: str,
+        kms_key_arn: str = "",
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.created = not (secret_arn or secret_name)
+        self.kms_key_arn = kms_key_arn
         if secret_arn:
             self.secret_arn = secret_arn
             self.secret_id = secret_arn
@@ -75,10 +77,30 @@ class OpowerCredentials(Construct):
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """GetSecretValue only (no DescribeSecret, no listing)."""
-        grant_secret_read(grantee, self.secret_arn)
+        grant_secret_read(grantee, self.secret_arn, kms_key_arn=self.kms_key_arn)
 
 
-def grant_secret_read(grantee: iam.IGrantable, secret_arn: str) -> None:
+def grant_secret_read(grantee: iam.IGrantable, secret_arn: str, *, kms_key_arn: str = "") -> None:
+    """GetSecretValue on one secret; with ``kms_key_arn`` (a secret under a customer-managed
+    key), kms:Decrypt on that key through Secrets Manager only.
+
+    Secrets Manager decrypts with the caller's permissions ("Secret encryption and
+    decryption in AWS Secrets Manager"): without kms:Decrypt, GetSecretValue of such a
+    secret fails with AccessDeniedException. ``kms:ViaService`` keeps the grant from being
+    used to decrypt anything outside Secrets Manager of this region.
+    """
     iam.Grant.add_to_principal(
         grantee=grantee, actions=["secretsmanager:GetSecretValue"], resource_arns=[secret_arn]
     )
+    if kms_key_arn:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[kms_key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{cdk.Aws.REGION}.amazonaws.com"
+                    }
+                },
+            )
+        )

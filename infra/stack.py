@@ -7,18 +7,18 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from gateway.proxy import openapi
 from gateway.routes import ROUTES
+from infra.account_logging import ApiGatewayAccountRole
 from infra.api import GatewayApi
 from infra.bundling import lambda_code
 from infra.config import GatewayConfig
-from infra.functions import RUNTIME, GatewayFunctions
+from infra.functions import ARCHITECTURE, RUNTIME, GatewayFunctions
 from infra.monitoring import GatewayMonitoring
 from infra.nag import acknowledge
 from infra.secrets import OpowerCredentials, grant_secret_read
 from infra.token_store import TokenStore
 from infra.waf import GatewayWaf
-
-STACK_ID = "OpowerGateway"
 
 
 class GatewayStack(cdk.Stack):
@@ -41,6 +41,7 @@ class GatewayStack(cdk.Stack):
             "OpowerCredentials",
             secret_arn=config.opower_secret_arn,
             secret_name=config.opower_secret_name,
+            kms_key_arn=config.opower_secret_kms_key_arn,
             removal_policy=config.cdk_removal_policy,
         )
         self.functions = GatewayFunctions(
@@ -56,6 +57,8 @@ class GatewayStack(cdk.Stack):
                 opower_secret_id=self.credentials.secret_id,
                 introspection_secret_id=config.introspection_secret_arn,
             ),
+            log_level=config.log_level,
+            system_log_level=config.system_log_level,
             log_retention=config.retention,
             removal_policy=config.cdk_removal_policy,
         )
@@ -65,15 +68,21 @@ class GatewayStack(cdk.Stack):
             self.store.grant_use(fn.role)
             self.credentials.grant_read(fn.role)
         if config.introspection_secret_arn:
-            grant_secret_read(self.functions.authorizer.role, config.introspection_secret_arn)
+            grant_secret_read(
+                self.functions.authorizer.role,
+                config.introspection_secret_arn,
+                kms_key_arn=config.introspection_secret_kms_key_arn,
+            )
 
         self.api = GatewayApi(
             self,
             "Api",
+            api_name=self.stack_name,
             routes=ROUTES,
             proxy=self.functions.proxy.function,
             authorizer=self.functions.authorizer.function,
             authorizer_cache_ttl_s=config.runtime.authorizer_cache_ttl_s,
+            openapi_document=openapi.compact(),
             stage_name=config.stage_name,
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
@@ -81,6 +90,19 @@ class GatewayStack(cdk.Stack):
             log_retention=config.retention,
             removal_policy=config.cdk_removal_policy,
         )
+        # Access logging needs API Gateway's account-wide CloudWatch role: set it first,
+        # if the account has none (infra/account_logging.py says why not CDK's own).
+        self.account_role: ApiGatewayAccountRole | None = None
+        if config.api_gateway_account_role == "create_if_missing":
+            self.account_role = ApiGatewayAccountRole(
+                self,
+                "ApiGatewayAccount",
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                log_retention=config.retention,
+                removal_policy=config.cdk_removal_policy,
+            )
+            self.api.stage.node.add_dependency(self.account_role.resource)
         self.waf: GatewayWaf | None = None
         if config.waf_enabled:
             self.waf = GatewayWaf(
@@ -88,7 +110,11 @@ class GatewayStack(cdk.Stack):
                 "Waf",
                 stage_arn=self.api.stage.stage_arn,
                 rate_limit_per_5min=config.waf_rate_limit_per_5min,
-                metric_prefix=config.service_name,
+                rate_limit_per_session_per_5min=config.waf_rate_limit_per_session_per_5min,
+                metric_prefix=config.service,
+                logging=config.waf_logging_enabled,
+                log_retention=config.retention,
+                removal_policy=config.cdk_removal_policy,
             )
         else:
             acknowledge(
@@ -106,8 +132,8 @@ class GatewayStack(cdk.Stack):
             authorizer=self.functions.authorizer.function,
             route_names=[route.name for route in ROUTES],
             metrics_namespace=config.metrics_namespace,
-            service_name=config.service_name,
-            web_acl_name=self.waf.web_acl_name if self.waf else None,
+            service_name=config.service,
+            waf=self.waf,
             alarm_topic=config.alarm_topic_wanted,
             alarm_email=config.alarm_email,
         )

@@ -2,18 +2,25 @@
 
 It does what the deployed API does, in the same order:
 
-1. match the request to a resource of the stack (the route table, plus the OpenAPI
-   document); anything else is answered as API Gateway does, before any Lambda runs;
-2. for customer routes, read the identity source (``Authorization``); when absent,
+1. strip the custom domain's base path, if one is configured, and match the request to a
+   resource of the stack (the route table's paths, plus the OpenAPI document); anything
+   else is answered as API Gateway does, before any Lambda runs;
+2. the OpenAPI document is a MOCK integration: its mapping template (the stack's own,
+   ``infra.vtl``) is rendered, no Lambda runs;
+3. for customer routes, read the identity source (``Authorization``); when absent,
    answer 401 without calling the authorizer; otherwise run the real authorizer handler
    with a REQUEST-authorizer event, cache its policy per token for the configured TTL,
    and evaluate the policy against the request's method ARN (Deny → 403; "Unauthorized"
-   → 401; any other failure → the AUTHORIZER_FAILURE response, 503);
-3. run the real proxy handler with a REST proxy event (payload v1) and a Lambda context
+   → 401; any other raise, a timeout or an answer that is not a policy →
+   AUTHORIZER_CONFIGURATION_ERROR);
+4. run the real proxy handler with a REST proxy event (payload v1: ``resource`` the
+   template, ``pathParameters`` raw, ``path`` with the base path) and a Lambda context
    whose remaining time counts down; a crash is 502, running out of time 504;
-4. turn the handler's result into the HTTP response.
+5. turn the handler's result into the HTTP response.
 
-Gateway responses use the project's error envelope, as the stack configures them.
+Gateway responses come from the table the stack configures (``gateway.api_responses``):
+status, envelope and static headers. What AWS does that this must match, with sources:
+``infra/README.md``.
 """
 
 from __future__ import annotations
@@ -34,11 +41,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from gateway.api_responses import BY_TYPE
+from gateway.api_responses import (
+    BY_TYPE,
+    PREFLIGHT_ALLOW_HEADERS,
+    PREFLIGHT_MAX_AGE_S,
+    gateway_response_headers,
+    static_headers,
+)
 from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
 from gateway.routes import ROUTES
+from infra.vtl import literal_template
 from local.service import HttpService
+from local.vtl import render
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +107,34 @@ class Resource:
     template: str
     methods: tuple[str, ...]
     authorized: bool
+    mock: bool = False  # a MOCK integration (no Lambda), else the proxy function
 
 
 def resources() -> list[Resource]:
     """The stack's API resources: the route table's paths, and the OpenAPI document."""
     return [Resource(r.path, r.methods, True) for r in ROUTES] + [
-        Resource(OPENAPI_PATH, ("GET",), False)
+        Resource(OPENAPI_PATH, ("GET",), False, mock=True)
     ]
+
+
+def resolve(path: str) -> tuple[Resource, dict[str, str]] | None:
+    """The resource a path selects, and its path parameters, as API Gateway matches them:
+    literal segments exactly, a ``{name}`` segment any non-empty segment, its value raw
+    (not URL-decoded: "Set up Lambda proxy integrations" shows values as sent)."""
+    segments = path.split("/")
+    for resource in resources():
+        parts = resource.template.split("/")
+        if len(parts) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{") and part.endswith("}") and segment:
+                params[part[1:-1]] = segment
+            elif part != segment:
+                break
+        else:
+            return resource, params
+    return None
 
 
 @dataclass
@@ -119,10 +155,14 @@ class ApiGatewayEmulator(HttpService):
         proxy_timeout_s: float = 15,
         authorizer_timeout_s: float = 10,
         cors_allow_origins: tuple[str, ...] = (),
+        base_path: str = "",
         workers: int = 16,
         control: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__((host, port), name="emulator")
+        # A custom domain's base path mapping ("/base" → the stage): requests carry it,
+        # and so does the proxy event's `path`; routing ignores it.
+        self._base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self._proxy = proxy
         self._authorizer = authorizer
         self._ttl = authorizer_cache_ttl_s
@@ -130,7 +170,7 @@ class ApiGatewayEmulator(HttpService):
         self._authorizer_timeout_s = authorizer_timeout_s
         self._cors = cors_allow_origins
         self._control = control
-        self._resources = resources()
+        self._openapi_template = literal_template(openapi.compact())
         self._cache: dict[str, _CachedPolicy] = {}
         self._cache_lock = threading.Lock()
         # Invocations run on a pool, as concurrent Lambda invocations would, so that a
@@ -169,32 +209,36 @@ class ApiGatewayEmulator(HttpService):
                     json.dumps({"error": str(exc)}).encode(),
                 )
             return 200, {"Content-Type": "application/json"}, json.dumps(answer).encode()
-        resource = self._match(path, method)
-        if resource is None:
-            if method == "OPTIONS":
-                return self._preflight(headers, request_id)
+        if self._base_path and not (
+            path == self._base_path or path.startswith(self._base_path + "/")
+        ):
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
+        api_path = path[len(self._base_path) :] or "/"
+        resolved = resolve(api_path)
+        if resolved is not None and method == "OPTIONS" and self._cors:
+            return self._preflight(resolved[0], headers)
+        if resolved is None or method not in resolved[0].methods:
+            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
+        resource, path_params = resolved
+        if resource.mock:
+            return self._mock(request_id)
         context = self._request_context(method, path, resource, request_id)
-        authorizer_context = None
         if resource.authorized:
-            outcome = self._authorize(method, path, resource, headers, context)
+            outcome = self._authorize(method, api_path, resource, headers, context)
             if isinstance(outcome, str):
                 return self._gateway_response(outcome, request_id, headers)
-            authorizer_context = outcome
-        if authorizer_context is not None:
-            context["authorizer"] = authorizer_context
-        event = self._proxy_event(method, split.query, headers, body, resource, context)
+            context["authorizer"] = outcome
+        event = self._proxy_event(
+            method, path, split.query, headers, body, resource, path_params, context
+        )
         return self._invoke_proxy(event, request_id, headers)
 
-    def _match(self, path: str, method: str) -> Resource | None:
-        segments = path.split("/")
-        for resource in self._resources:
-            parts = resource.template.split("/")
-            if len(parts) == len(segments) and all(
-                (p.startswith("{") and s) or p == s for p, s in zip(parts, segments, strict=True)
-            ):
-                return resource if method in resource.methods else None
-        return None
+    def _mock(self, request_id: str) -> tuple[int, dict[str, str], bytes]:
+        """The OpenAPI document's MOCK integration: the stack's template, rendered."""
+        headers = static_headers(self._cors)
+        headers["Content-Type"] = "application/json"
+        headers["x-amzn-RequestId"] = request_id
+        return 200, headers, render(self._openapi_template).encode()
 
     def _authorize(
         self,
@@ -228,15 +272,21 @@ class ApiGatewayEmulator(HttpService):
             self.invocations["authorizer"] += 1
             lambda_context = LambdaContext("authorizer", self._authorizer_timeout_s)
             future = self._pool.submit(self._authorizer, event, lambda_context)
+            # "Gateway response types": a raise other than "Unauthorized", a timeout or an
+            # answer that is not a policy are all AUTHORIZER_CONFIGURATION_ERROR
+            # (x-amzn-ErrorType: AuthorizerConfigurationException), not AUTHORIZER_FAILURE.
             try:
                 answer = future.result(timeout=self._authorizer_timeout_s)
             except FutureTimeout:
-                return "AUTHORIZER_FAILURE"
+                return "AUTHORIZER_CONFIGURATION_ERROR"
             except Exception as exc:  # noqa: BLE001 - every failure is an API Gateway outcome
                 if str(exc) == "Unauthorized":
                     return "UNAUTHORIZED"  # not cached: a new token may arrive any moment
                 logger.warning("authorizer failed", extra={"error": type(exc).__name__})
-                return "AUTHORIZER_FAILURE"
+                return "AUTHORIZER_CONFIGURATION_ERROR"
+            if not _is_policy_answer(answer):
+                logger.warning("authorizer answered something that is not a policy")
+                return "AUTHORIZER_CONFIGURATION_ERROR"
             cached = _CachedPolicy(answer, time.monotonic() + self._ttl)
             if self._ttl > 0:
                 with self._cache_lock:
@@ -284,36 +334,31 @@ class ApiGatewayEmulator(HttpService):
             {"error": {"code": response.code, "message": message, "requestId": request_id}}
         )
         out = {
+            **gateway_response_headers(response, self._cors),
             "Content-Type": "application/json",
-            "Cache-Control": "private, no-store",
             "x-amzn-RequestId": request_id,
-            "x-amzn-ErrorType": kind,
+            "x-amzn-ErrorType": _ERROR_TYPES.get(kind, kind),
         }
-        if kind == "UNAUTHORIZED":
-            out["WWW-Authenticate"] = "Bearer"
-        out.update(self._cors_headers(headers))
         return status, out, body.encode()
 
     def _preflight(
-        self, headers: Mapping[str, str], request_id: str
+        self, resource: Resource, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
-        cors = self._cors_headers(headers)
-        if not cors:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
-        cors.update(
-            {
-                "Access-Control-Allow-Methods": "GET, PUT, DELETE, OPTIONS",
-                "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                "Access-Control-Max-Age": "600",
-            }
-        )
-        return 204, cors, b""
-
-    def _cors_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """CDK's ``add_cors_preflight`` mock: 204; the first allowed origin, or the
+        caller's when it is one of the allowed (its response-override template)."""
         origin = _header(headers, "origin")
-        if origin and origin in self._cors:
-            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-        return {}
+        allowed = origin if origin in self._cors else self._cors[0]
+        return (
+            204,
+            {
+                "Access-Control-Allow-Origin": str(allowed),
+                "Vary": "Origin",
+                "Access-Control-Allow-Methods": ",".join((*resource.methods, "OPTIONS")),
+                "Access-Control-Allow-Headers": ",".join(PREFLIGHT_ALLOW_HEADERS),
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_S),
+            },
+            b"",
+        )
 
     @staticmethod
     def _request_context(
@@ -336,10 +381,12 @@ class ApiGatewayEmulator(HttpService):
     @staticmethod
     def _proxy_event(
         method: str,
+        path: str,
         query: str,
         headers: Mapping[str, str],
         body: bytes,
         resource: Resource,
+        path_params: dict[str, str],
         context: dict[str, Any],
     ) -> dict[str, Any]:
         multi_query = parse_qs(query, keep_blank_values=True) if query else {}
@@ -352,13 +399,13 @@ class ApiGatewayEmulator(HttpService):
                 text, encoded = base64.b64encode(body).decode(), True
         return {
             "resource": resource.template,
-            "path": context["path"].removeprefix(f"/{STAGE}"),
+            "path": path,
             "httpMethod": method,
             "headers": dict(headers),
             "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
             "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": None,
+            "pathParameters": path_params or None,
             "stageVariables": None,
             "requestContext": context,
             "body": text,
@@ -405,6 +452,24 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return value
     return None
+
+
+# The x-amzn-ErrorType API Gateway sends with each response type it was seen to send.
+_ERROR_TYPES = {
+    "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
+    "UNAUTHORIZED": "UnauthorizedException",
+    "ACCESS_DENIED": "AccessDeniedException",
+    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+}
+
+
+def _is_policy_answer(answer: Any) -> bool:
+    return (
+        isinstance(answer, Mapping)
+        and isinstance(answer.get("principalId"), str)
+        and isinstance(answer.get("policyDocument"), Mapping)
+        and isinstance(answer["policyDocument"].get("Statement"), list)
+    )
 
 
 def _allows(policy: Mapping[str, Any], method_arn: str) -> bool:

@@ -112,13 +112,14 @@ class LocalStack(Service):
                 keys_file=self._state_dir / "idp-keys.json",
             )
         )
-        service = deployed.service_name
+        service = deployed.service
         table = f"{service}-local"
         with contextlib.suppress(Exception):  # a restarted moto may still have it
             create_table(table)
         key = create_key(f"{service} local token key")
+        self.opower_secret_name = f"{service}/opower"
         secret = put_secret(
-            f"{service}/opower",
+            self.opower_secret_name,
             {
                 "client_id": self.sandbox.config.client_id,
                 "client_secret": self.sandbox.config.client_secret,
@@ -203,6 +204,7 @@ class LocalStack(Service):
             "aws": self.aws.endpoint_url,
             "idp": self.idp.base_url,
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
+            "opower_secret": self.opower_secret_name,
             "customers": [
                 {**c, "token": self.token_for(c["utilityCustomerId"])} for c in self.customers()
             ],

@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.emulator import LambdaContext as EmulatorLambdaContext
+from local.emulator import resolve
+
+if TYPE_CHECKING:
+    from gateway.routes import Operation, Route
 
 ACCOUNT = "123456789012"
 API_ID = "a1b2c3d4e5"
@@ -102,23 +106,40 @@ def proxy_event(
     headers: Mapping[str, str] | None = None,
     resource: str | None = None,
     is_base64: bool = False,
+    base_path: str = "",
 ) -> dict[str, Any]:
-    """A REST API proxy-integration event (payload v1), as API Gateway sends it."""
+    """A REST API proxy-integration event (payload v1), as API Gateway sends it: the
+    resource template the path selects and its raw path parameters (as the emulator
+    matches them); behind a custom domain, ``path`` carries the ``base_path``."""
     single, multi = _headers(headers)
-    context = _request_context(method, path, resource or path)
+    resolved = resolve(path)
+    template, params = (resolved[0].template, resolved[1]) if resolved else (path, {})
+    template = resource or template
+    context = _request_context(method, path, template)
     if authorizer is not None:
         context["authorizer"] = dict(authorizer)
     return {
-        "resource": resource or path,
-        "path": path,
+        "resource": template,
+        "path": base_path + path,
         "httpMethod": method,
         "headers": single,
         "multiValueHeaders": multi,
         "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
         "multiValueQueryStringParameters": dict(query) if query else None,
-        "pathParameters": None,
+        "pathParameters": params or None,
         "stageVariables": None,
         "requestContext": context,
         "body": body,
         "isBase64Encoded": is_base64,
     }
+
+
+def match_path(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
+    """The proxy's route match for a request path: API Gateway's resource selection (as
+    the emulator does it), then the proxy's own checks. No resource: a 404."""
+    from gateway.proxy.validation import NOT_FOUND, RequestError, match
+
+    resolved = resolve(path)
+    if resolved is None:
+        raise RequestError(404, "not_found", NOT_FOUND)
+    return match(resolved[0].template, resolved[1], method)

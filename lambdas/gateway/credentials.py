@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway import aws_clients
-from gateway.errors import ConfigurationError, CredentialsUnavailableError
+from gateway.errors import (
+    ConfigurationError,
+    CredentialsNotSetError,
+    CredentialsUnavailableError,
+)
 from gateway.observability import MetricsSink, NullMetrics
 
 if TYPE_CHECKING:
@@ -117,7 +121,7 @@ class SecretsManagerCredentials:
             )
         except GetParameterError as exc:
             if _is_missing_secret(exc):
-                raise ConfigurationError(
+                raise CredentialsNotSetError(
                     "the Opower secret is missing, has no value yet or cannot be decrypted"
                     " (setting OPOWER_SECRET_ID)"
                 ) from None

@@ -19,6 +19,13 @@ class ConfigurationError(GatewayError):
     code = "configuration_error"
 
 
+class CredentialsNotSetError(ConfigurationError):
+    """The Opower secret is missing, has no value yet (a new stack before its first
+    `make fill-secret`) or cannot be decrypted: an operator must act, clients retry."""
+
+    code = "credentials_not_set"
+
+
 class CredentialsUnavailableError(GatewayError):
     """The Opower credentials could not be read and none are cached."""
 

@@ -28,6 +28,11 @@ def fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
+# A setting or the Opower secret is missing or invalid: an operator must act (both functions)
+GATEWAY_MISCONFIGURED = "GatewayMisconfigured"
+# The authorizer could not check a session (identity provider or Opower unreachable)
+AUTH_UNAVAILABLE = "Auth_unavailable"
+
 # Token broker
 TOKEN_CACHE_HIT_MEMORY = "TokenCacheHitMemory"
 TOKEN_CACHE_HIT_DYNAMODB = "TokenCacheHitDynamoDb"

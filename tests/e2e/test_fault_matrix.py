@@ -28,7 +28,6 @@ pytestmark = pytest.mark.e2e
 CUSTOMER = "UC-0001"
 PATH = "/v1/me/accounts"  # upstream route `utility_accounts`
 ROUTE = "utility_accounts"
-SECRET_ID = "opower-gateway/opower"
 ROTATED_SECRET = "e2e-rotated-client-secret-0001"
 # The proxy's own deadline: its Lambda timeout minus the margin it keeps for answering.
 PROXY_DEADLINE_S = E2E_CONFIG["proxy_timeout_s"] - 0.5
@@ -309,10 +308,10 @@ def _metric_printed(stack: RunningStack, since: int, name: str, *, within_s: flo
 @pytest.fixture
 def original_secret(e2e: RunningStack) -> Iterator[str]:
     client = _secrets(e2e)
-    value = str(client.get_secret_value(SecretId=SECRET_ID)["SecretString"])
+    value = str(client.get_secret_value(SecretId=e2e.summary["opower_secret"])["SecretString"])
     yield value
-    if client.get_secret_value(SecretId=SECRET_ID)["SecretString"] != value:
-        client.put_secret_value(SecretId=SECRET_ID, SecretString=value)
+    if client.get_secret_value(SecretId=e2e.summary["opower_secret"])["SecretString"] != value:
+        client.put_secret_value(SecretId=e2e.summary["opower_secret"], SecretString=value)
 
 
 # -- the matrix ------------------------------------------------------------------------------
@@ -328,7 +327,7 @@ def test_fault_matrix(e2e: RunningStack, original_secret: str, row: Row) -> None
         if row.rotate_secret:
             secret = json.loads(original_secret)
             _secrets(e2e).put_secret_value(
-                SecretId=SECRET_ID,
+                SecretId=e2e.summary["opower_secret"],
                 SecretString=json.dumps({**secret, "client_secret": ROTATED_SECRET}),
             )
         if row.aws_unavailable:
@@ -368,6 +367,8 @@ def test_fault_matrix(e2e: RunningStack, original_secret: str, row: Row) -> None
         _aws_unavailable(e2e, [])
         e2e.sandbox_control("POST", "reset")  # also releases slow and hanging requests
         if row.rotate_secret:
-            _secrets(e2e).put_secret_value(SecretId=SECRET_ID, SecretString=original_secret)
+            _secrets(e2e).put_secret_value(
+                SecretId=e2e.summary["opower_secret"], SecretString=original_secret
+            )
         # Back to serving: any fleet back-off over, the original secret re-read.
         _served(e2e)

@@ -20,7 +20,7 @@ import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
 from infra.app import create_app  # noqa: E402
-from infra.stack import STACK_ID, GatewayStack  # noqa: E402
+from infra.stack import GatewayStack  # noqa: E402
 
 # No asset is built: the Lambda code is stood in for, so no pip and no network.
 SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
@@ -45,7 +45,7 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, stack = create_app(context=SKIP_BUNDLING, outdir=str(outdir))
     assembly = app.synth()  # raises if cdk-nag reports an unacknowledged finding
-    raw = json.loads((outdir / f"{STACK_ID}.template.json").read_text())
+    raw = json.loads((outdir / stack.template_file).read_text())
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
     return Synthesized(

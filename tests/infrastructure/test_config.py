@@ -40,7 +40,8 @@ def test_cdk_json_defaults_validate() -> None:
     assert config.runtime.utility_code == "UTX"
     assert config.runtime.opower_base_url == "https://cxapi.opower.com"
     assert config.waf_enabled is True
-    assert (config.throttle_rate_limit, config.throttle_burst_limit) == (20, 40)
+    assert (config.throttle_rate_limit, config.throttle_burst_limit) == (1000, 2000)
+    assert config.stack_name == config.service == "OpowerGateway"
     assert config.cdk_removal_policy == cdk.RemovalPolicy.DESTROY
     assert config.retention == logs.RetentionDays.ONE_MONTH
 
@@ -81,6 +82,21 @@ def test_flat_context_strings_override_the_gateway_object() -> None:
         ({"stage_name": "my stage"}, "stage_name"),
         ({"alarm_email": "nobody"}, "alarm_email"),
         ({"opower_secret_arn": "my-secret"}, "opower_secret_arn"),
+        # a partial ARN (no six-character suffix) matches no IAM resource of the secret
+        (
+            {"opower_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:opower"},
+            "opower_secret_arn",
+        ),
+        ({"opower_secret_kms_key_arn": "alias/mine"}, "opower_secret_kms_key_arn"),
+        (
+            {"opower_secret_kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/abc"},
+            "opower_secret_kms_key_arn",
+        ),
+        ({"stack_name": "1stack"}, "stack_name"),
+        ({"throttle_rate_limit": "20000"}, "throttle_rate_limit"),
+        ({"system_log_level": "WARNING"}, "system_log_level"),
+        ({"api_gateway_account_role": "always"}, "api_gateway_account_role"),
+        ({"waf_rate_limit_per_session_per_5min": "5"}, "waf_rate_limit_per_session_per_5min"),
         ({"opower_secret_arn": SECRET_ARN, "opower_secret_name": "x"}, "opower_secret_arn"),
         ({"utility_code": "U T X"}, "UTILITY_CODE"),
         ({"utility_code": ""}, "UTILITY_CODE"),
@@ -121,7 +137,11 @@ def test_lambda_environment_holds_every_runtime_setting_and_the_stack_resources(
     assert set(RuntimeSettings().to_env()) <= set(env)
     assert (env["TABLE_NAME"], env["KMS_KEY_ID"], env["OPOWER_SECRET_ID"]) == ("t", "k", "s")
     assert env["AUTH_INTROSPECTION_SECRET_ID"] == "i"
-    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(env)
+    assert {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    } <= set(env)
 
 
 def test_config_is_frozen() -> None:

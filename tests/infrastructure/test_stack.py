@@ -14,12 +14,13 @@ from gateway.settings import RuntimeSettings
 from infra.api import OPENAPI_PATH
 from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
 from infra.token_store import KEY_ACTIONS, TABLE_ACTIONS
-from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME
+from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME
 from tests.infrastructure.conftest import Synthesized
 
 pytestmark = pytest.mark.infrastructure
 
-XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+# Sorted: with @aws-cdk/aws-iam:minimizePolicies, CDK merges and sorts statements' actions.
+XRAY_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 
 
 def _resources(s: Synthesized, kind: str) -> dict[str, dict[str, Any]]:
@@ -59,8 +60,9 @@ def _methods(s: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_resource_counts(synthesized: Synthesized) -> None:
     t = synthesized.template
-    t.resource_count_is("AWS::Lambda::Function", 2)
-    t.resource_count_is("AWS::IAM::Role", 2)
+    # the proxy, the authorizer and the account-role custom resource's function
+    t.resource_count_is("AWS::Lambda::Function", 3)
+    t.resource_count_is("AWS::IAM::Role", 4)
     t.resource_count_is("AWS::DynamoDB::Table", 1)
     t.resource_count_is("AWS::KMS::Key", 1)
     t.resource_count_is("AWS::SecretsManager::Secret", 1)
@@ -70,9 +72,11 @@ def test_resource_counts(synthesized: Synthesized) -> None:
     t.resource_count_is("AWS::ApiGateway::GatewayResponse", len(GATEWAY_RESPONSES))
     t.resource_count_is("AWS::WAFv2::WebACL", 1)
     t.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
-    t.resource_count_is("AWS::Logs::LogGroup", 3)
+    t.resource_count_is("AWS::WAFv2::LoggingConfiguration", 1)
+    # proxy, authorizer, custom resource, access log, execution log, WAF log
+    t.resource_count_is("AWS::Logs::LogGroup", 6)
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    t.resource_count_is("AWS::CloudWatch::Alarm", 7)
+    t.resource_count_is("AWS::CloudWatch::Alarm", 10)
     t.resource_count_is("AWS::SNS::Topic", 0)  # only with alarm_topic_enabled / alarm_email
 
 
@@ -91,9 +95,24 @@ def test_every_route_and_method_of_the_route_table_is_behind_the_authorizer(
         assert props["AuthorizerId"] == {"Ref": authorizer}, key
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert proxy in json.dumps(props["Integration"]["Uri"])
-    openapi = methods[(OPENAPI_PATH, "GET")]
-    assert openapi["AuthorizationType"] == "NONE"
-    assert proxy in json.dumps(openapi["Integration"]["Uri"])
+
+
+def test_the_openapi_document_is_a_mock_integration_rendering_exactly_the_document(
+    synthesized: Synthesized,
+) -> None:
+    from gateway.proxy import openapi as document
+    from local.vtl import render
+
+    method = _methods(synthesized)[(OPENAPI_PATH, "GET")]
+    integration = method["Integration"]
+
+    assert method["AuthorizationType"] == "NONE"
+    assert integration["Type"] == "MOCK"  # no Lambda runs for it
+    template = integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
+    # API Gateway runs the template through Velocity; rendered, it is the document.
+    assert json.loads(render(template)) == document.document()
+    headers = integration["IntegrationResponses"][0]["ResponseParameters"]
+    assert headers["method.response.header.Cache-Control"] == "'private, no-store'"
 
 
 def test_required_query_parameters_come_from_the_route_table(synthesized: Synthesized) -> None:
@@ -148,8 +167,12 @@ def test_each_role_holds_exactly_what_its_function_needs(
             "Resource": getatt(fn.log_group),
         },
         {"Action": XRAY_ACTIONS, "Effect": "Allow", "Resource": "*"},
-        {"Action": list(TABLE_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.table)},
-        {"Action": list(KEY_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.key)},
+        {
+            "Action": sorted(TABLE_ACTIONS),
+            "Effect": "Allow",
+            "Resource": getatt(stack.store.table),
+        },
+        {"Action": sorted(KEY_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.key)},
         {
             "Action": "secretsmanager:GetSecretValue",
             "Effect": "Allow",
@@ -159,7 +182,9 @@ def test_each_role_holds_exactly_what_its_function_needs(
         },
     ]
 
-    assert _policy_statements(synthesized, fn.role) == expected
+    assert sorted(_policy_statements(synthesized, fn.role), key=json.dumps) == sorted(
+        expected, key=json.dumps
+    )
     role = synthesized.raw["Resources"][synthesized.logical_id(fn.role)]["Properties"]
     assert "ManagedPolicyArns" not in role
     assert "Policies" not in role
@@ -169,7 +194,7 @@ def test_the_only_wildcard_resource_is_x_ray_which_requires_it(synthesized: Synt
     for policy in _resources(synthesized, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if statement["Resource"] == "*":
-                assert statement["Action"] == XRAY_ACTIONS
+                assert sorted(statement["Action"]) == XRAY_ACTIONS
             assert "*" not in json.dumps(statement["Action"])
 
 
@@ -221,19 +246,26 @@ def test_stage_throttling_tracing_and_json_access_logs(synthesized: Synthesized)
                     {
                         "HttpMethod": "*",
                         "ResourcePath": "/*",
-                        "ThrottlingRateLimit": 20,
-                        "ThrottlingBurstLimit": 40,
+                        "ThrottlingRateLimit": config.throttle_rate_limit,
+                        "ThrottlingBurstLimit": config.throttle_burst_limit,
+                        "LoggingLevel": "ERROR",
+                        "DataTraceEnabled": False,
                     }
                 )
             ],
             "AccessLogSetting": {
-                "DestinationArn": {"Fn::GetAtt": [logs_id, "Arn"]},
+                "DestinationArn": Match.any_value(),
                 "Format": Match.string_like_regexp(r'^\{"requestId": "\$context.requestId"'),
             },
         },
     )
+    stage = next(iter(_resources(synthesized, "AWS::ApiGateway::Stage").values()))
+    destination = json.dumps(stage["Properties"]["AccessLogSetting"]["DestinationArn"])
+    assert logs_id in destination
+    assert ":*" not in destination  # @aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard
     synthesized.template.has_resource_properties(
-        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+        "AWS::ApiGateway::RestApi",
+        {"EndpointConfiguration": {"Types": ["REGIONAL"]}, "Name": config.stack_name},
     )
 
 
@@ -266,12 +298,16 @@ def test_gateway_responses_speak_the_error_envelope(synthesized: Synthesized) ->
 def test_waf_is_associated_with_the_stage(synthesized: Synthesized) -> None:
     config = synthesized.stack.config
     acl = next(iter(_resources(synthesized, "AWS::WAFv2::WebACL").values()))["Properties"]
-    names = [rule["Name"] for rule in acl["Rules"]]
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
 
     assert acl["Scope"] == "REGIONAL"
-    assert names == [*MANAGED_RULE_GROUPS, RATE_RULE_NAME]
-    rate = acl["Rules"][-1]["Statement"]["RateBasedStatement"]
-    assert rate == {"AggregateKeyType": "IP", "Limit": config.waf_rate_limit_per_5min}
+    assert list(rules) == [*MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME]
+    per_ip = rules[RATE_RULE_NAME]["Statement"]["RateBasedStatement"]
+    assert per_ip == {"AggregateKeyType": "IP", "Limit": config.waf_rate_limit_per_5min}
+    per_session = rules[SESSION_RATE_RULE_NAME]["Statement"]["RateBasedStatement"]
+    assert per_session["AggregateKeyType"] == "CUSTOM_KEYS"
+    assert per_session["Limit"] == config.waf_rate_limit_per_session_per_5min
+    assert per_session["CustomKeys"][0]["Header"]["Name"] == "authorization"
     association = next(iter(_resources(synthesized, "AWS::WAFv2::WebACLAssociation").values()))
     stage_id = synthesized.logical_id(synthesized.stack.api.stage)
     assert stage_id in json.dumps(association["Properties"]["ResourceArn"])
@@ -281,7 +317,7 @@ def test_every_log_group_has_the_configured_retention(synthesized: Synthesized) 
     days = synthesized.stack.config.log_retention_days
     groups = _resources(synthesized, "AWS::Logs::LogGroup").values()
 
-    assert [g["Properties"].get("RetentionInDays") for g in groups] == [days] * 3
+    assert [g["Properties"].get("RetentionInDays") for g in groups] == [days] * 6
 
 
 @pytest.mark.parametrize(
@@ -307,9 +343,15 @@ def test_functions_runtime_architecture_tracing_and_environment(
     assert props["LoggingConfig"]["LogGroup"] == {"Ref": synthesized.logical_id(fn.log_group)}
     env = props["Environment"]["Variables"]
     assert set(RuntimeSettings().to_env()) <= set(env)
-    assert env["POWERTOOLS_SERVICE_NAME"] == config.service_name
+    assert env["POWERTOOLS_SERVICE_NAME"] == config.service == config.stack_name
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == config.metrics_namespace
-    assert env["LOG_LEVEL"] == config.log_level
+    # One log level: Lambda's JSON log filter and Powertools agree ("Log-level filtering";
+    # Powertools reads AWS_LAMBDA_LOG_LEVEL, which Lambda sets from it, first).
+    assert env["POWERTOOLS_LOG_LEVEL"] == config.log_level
+    assert "LOG_LEVEL" not in env
+    assert props["LoggingConfig"]["LogFormat"] == "JSON"
+    assert props["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+    assert props["LoggingConfig"]["SystemLogLevel"] == config.system_log_level
     assert env["TABLE_NAME"] == {"Ref": synthesized.logical_id(synthesized.stack.store.table)}
     assert env["KMS_KEY_ID"] == {
         "Fn::GetAtt": [synthesized.logical_id(synthesized.stack.store.key), "Arn"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import urllib3
 
+from gateway.proxy import openapi
 from local.emulator import ApiGatewayEmulator
 
 pytestmark = pytest.mark.integration
@@ -34,14 +35,16 @@ class Script:
         self.authorizer_answer: Any = ALLOW
         self.proxy_answer: Any = {"statusCode": 200, "headers": {"X-A": "1"}, "body": '{"ok": 1}'}
         self.proxy_delay_s = 0.0
+        self.authorizer_delay_s = 0.0
         self.events: list[dict[str, Any]] = []
         self.authorizer_calls = 0
 
     def authorizer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.authorizer_calls += 1
+        time.sleep(self.authorizer_delay_s)
         if isinstance(self.authorizer_answer, Exception):
             raise self.authorizer_answer
-        return dict(self.authorizer_answer)
+        return self.authorizer_answer  # type: ignore[no-any-return]
 
     def proxy(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.events.append(event)
@@ -68,6 +71,7 @@ def emulator(script: Script) -> Iterator[str]:
 
 def get(base: str, path: str, token: str | None = "t", **kw: Any) -> urllib3.BaseHTTPResponse:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(kw.pop("headers", {}))
     return urllib3.request("GET", base + path, headers=headers, retries=False, **kw)
 
 
@@ -99,15 +103,63 @@ def test_no_authorization_header_is_401_without_calling_the_authorizer(
     assert script.authorizer_calls == 0
 
 
-@pytest.mark.parametrize(
-    ("answer", "status"),
-    [(Exception("Unauthorized"), 401), (RuntimeError("boom"), 503)],
-)
-def test_authorizer_outcomes(emulator: str, script: Script, answer: Exception, status: int) -> None:
-    script.authorizer_answer = answer
+def test_unauthorized_is_401_with_www_authenticate(emulator: str, script: Script) -> None:
+    script.authorizer_answer = Exception("Unauthorized")
 
-    assert get(emulator, "/v1/me/accounts").status == status
+    response = get(emulator, "/v1/me/accounts")
+
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert response.headers["Cache-Control"] == "private, no-store"
     assert script.events == []
+
+
+# "Gateway response types for API Gateway": a REQUEST authorizer that raises anything but
+# "Unauthorized", times out, or answers something that is not a policy gets
+# AUTHORIZER_CONFIGURATION_ERROR (500 and x-amzn-ErrorType: AuthorizerConfigurationException
+# by default), not AUTHORIZER_FAILURE. The stack customizes it to a 503.
+@pytest.mark.parametrize(
+    "answer",
+    [RuntimeError("boom"), {"principalId": "p"}, {"policyDocument": "allow"}, "slow"],
+    ids=["raises", "no-policy", "policy-not-a-document", "times-out"],
+)
+def test_an_authorizer_failure_is_the_configuration_error_response_as_503(
+    script: Script, answer: Any
+) -> None:
+    with ApiGatewayEmulator(
+        proxy=script.proxy, authorizer=script.authorizer, port=0, authorizer_timeout_s=0.3,
+        cors_allow_origins=("https://app.example.org",),
+    ) as running:  # fmt: skip
+        if answer == "slow":
+            script.authorizer_answer = ALLOW
+            script.authorizer_delay_s = 0.6
+        else:
+            script.authorizer_answer = answer
+        response = get(running.base_url, "/v1/me/accounts")
+
+    assert response.status == 503
+    assert response.headers["x-amzn-ErrorType"] == "AuthorizerConfigurationException"
+    assert response.json()["error"]["code"] == "authorization_unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+    assert script.events == []
+
+
+def test_gateway_responses_carry_a_static_origin_whatever_the_number_of_origins(
+    script: Script,
+) -> None:
+    origins = ("https://a.example.org", "https://b.example.org")
+    with ApiGatewayEmulator(
+        proxy=script.proxy, authorizer=script.authorizer, port=0, cors_allow_origins=origins
+    ) as running:
+        response = get(running.base_url, "/v1/me/accounts", token=None,
+                       headers={"Origin": "https://b.example.org"})  # fmt: skip
+
+    assert response.status == 401
+    # A gateway response's header values are static: with several origins, "*".
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_a_deny_policy_is_403(emulator: str, script: Script) -> None:
@@ -162,6 +214,38 @@ def test_unknown_paths_and_methods_are_404_before_any_lambda(emulator: str, scri
     assert script.events == []
 
 
-def test_the_openapi_route_needs_no_authorizer(emulator: str, script: Script) -> None:
-    assert get(emulator, "/v1/openapi.json", token=None).status == 200
+def test_the_openapi_document_is_a_mock_integration_no_lambda_runs(
+    emulator: str, script: Script
+) -> None:
+    response = get(emulator, "/v1/openapi.json", token=None)
+
+    assert response.status == 200
+    assert response.json() == openapi.document()  # the stack's VTL template, rendered
+    assert response.headers["Content-Type"] == "application/json"
     assert script.authorizer_calls == 0
+    assert script.events == []
+
+
+def test_path_parameters_are_passed_raw_as_api_gateway_does(emulator: str, script: Script) -> None:
+    get(emulator, "/v1/me/accounts/a%2Fb/bill-comparison")
+
+    event = script.events[-1]
+    assert event["resource"] == "/v1/me/accounts/{accountId}/bill-comparison"
+    assert event["pathParameters"] == {"accountId": "a%2Fb"}
+
+
+def test_behind_a_custom_domain_the_path_carries_the_base_path(script: Script) -> None:
+    # Behind a custom domain's base path mapping, event["path"] includes the base path
+    # (aws/serverless-java-container#34); the resource and path parameters do not.
+    with ApiGatewayEmulator(
+        proxy=script.proxy, authorizer=script.authorizer, port=0, base_path="energy"
+    ) as running:
+        ok = get(running.base_url, "/energy/v1/me/usage/day/GAS?start=a&end=b")
+        outside = get(running.base_url, "/v1/me/usage/day/GAS?start=a&end=b")
+
+    assert ok.status == 200
+    assert outside.status == 404
+    event = script.events[-1]
+    assert event["path"] == "/energy/v1/me/usage/day/GAS"
+    assert event["resource"] == "/v1/me/usage/{resolution}/{fuel}"
+    assert event["pathParameters"] == {"resolution": "day", "fuel": "GAS"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import string
 from datetime import UTC, datetime
 
@@ -10,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.auth_context import BindingView
-from gateway.proxy.validation import RequestError, build_upstream, match
+from gateway.proxy.validation import RequestError, build_upstream
 from gateway.routes import ROUTES
+from tests.events import match_path
 
 BINDING = BindingView("1000001", "UC-0001", frozenset({"2000001", "2000002"}))
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -24,7 +26,7 @@ SEGMENT = st.text(alphabet=string.printable + "é%/\\\x00", min_size=0, max_size
 def test_any_path_is_matched_to_a_table_route_or_refused(segments: list[str], method: str) -> None:
     path = "/" + "/".join(segments)
     try:
-        route, operation, params = match(path, method)
+        route, operation, params = match_path(path, method)
     except RequestError as exc:
         assert exc.status in {400, 404, 405}
         if exc.status == 405:
@@ -47,7 +49,7 @@ def test_any_path_is_matched_to_a_table_route_or_refused(segments: list[str], me
 def test_any_account_id_outside_the_binding_is_404(account: str) -> None:
     route = next(r for r in ROUTES if r.name == "bill_comparison")
     try:
-        route_, operation, params = match(f"/v1/me/accounts/{account}/bill-comparison", "GET")
+        route_, operation, params = match_path(f"/v1/me/accounts/{account}/bill-comparison", "GET")
     except RequestError as exc:
         assert exc.status in {400, 404}
         return
@@ -72,7 +74,7 @@ QUERY = st.dictionaries(
 def test_upstream_query_has_only_declared_single_valued_parameters(
     query: dict[str, list[str]], resolution: str
 ) -> None:
-    route, operation, params = match(f"/v1/me/usage/{resolution}/GAS", "GET")
+    route, operation, params = match_path(f"/v1/me/usage/{resolution}/GAS", "GET")
     try:
         upstream = build_upstream(route, operation, params, query, None, None, binding=BINDING,
                                   utility_code="UTX", now=NOW)  # fmt: skip
@@ -115,7 +117,7 @@ def test_binding_slots_come_only_from_the_binding(route: object) -> None:
     ],
 )
 def test_opowers_per_request_windows(resolution: str, start: str, end: str, ok: bool) -> None:
-    route, operation, params = match(f"/v1/me/usage/{resolution}/ELECTRICITY", "GET")
+    route, operation, params = match_path(f"/v1/me/usage/{resolution}/ELECTRICITY", "GET")
     query = {"start": [start], "end": [end]}
     if ok:
         build_upstream(route, operation, params, query, None, None, binding=BINDING,
@@ -124,3 +126,15 @@ def test_opowers_per_request_windows(resolution: str, start: str, end: str, ok: 
         with pytest.raises(RequestError):
             build_upstream(route, operation, params, query, None, None, binding=BINDING,
                            utility_code="UTX", now=NOW)  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**30), 2**53 + 1])
+def test_huge_integers_in_a_body_are_a_400_not_a_crash(value: int) -> None:
+    route, operation, params = match_path("/v1/me/threshold", "PUT")
+    body = json.dumps({"threshold": value, "percentage": 5}).encode()
+
+    with pytest.raises(RequestError) as caught:
+        build_upstream(route, operation, params, None, body, "application/json",
+                       binding=BindingView("1", "U", frozenset()), utility_code="UTX",
+                       now=None)  # type: ignore[arg-type]  # fmt: skip
+    assert caught.value.status == 400

@@ -4,7 +4,7 @@ an IAM policy with the binding in its context.
 Outcomes: Allow (with context); :class:`AuthenticationError` (401) and
 :class:`AccessDeniedError` (403), each with a reason code; :class:`IdentityUnavailableError`
 when a dependency failed, which the handler lets fail so that API Gateway answers with
-its AUTHORIZER_FAILURE response (503 in the stack) and caches nothing.
+its AUTHORIZER_CONFIGURATION_ERROR response (503 in the stack) and caches nothing.
 """
 
 from __future__ import annotations

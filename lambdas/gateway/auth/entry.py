@@ -7,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from gateway import observability as m
 from gateway.auth.authorizer import Authorizer, deny_response
 from gateway.auth.errors import AccessDeniedError, AuthenticationError, IdentityUnavailableError
 from gateway.clock import SYSTEM_CLOCK, Clock
@@ -27,7 +28,8 @@ class Unauthorized(Exception):
 
 
 class AuthorizerUnavailable(Exception):
-    """Any other failure: API Gateway answers AUTHORIZER_FAILURE (503) and caches nothing."""
+    """Any other failure. API Gateway answers a raise (or a timeout) with its
+    AUTHORIZER_CONFIGURATION_ERROR response, 503 in the stack, and caches nothing."""
 
 
 def handle_event(
@@ -53,7 +55,7 @@ def handle_event(
         _count(metrics, "unavailable", exc.reason)
         raise AuthorizerUnavailable(exc.reason) from None
     except ConfigurationError as exc:
-        metrics.add_metric("AuthorizerConfigurationError", "Count", 1)
+        metrics.add_metric(m.GATEWAY_MISCONFIGURED, "Count", 1)
         logger.error("authorizer misconfigured", extra={"problem": str(exc)})
         raise AuthorizerUnavailable("configuration") from None
     except GatewayError as exc:

@@ -12,25 +12,28 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway import observability as m
 from gateway.auth_context import BindingContextError, binding_from_context
 from gateway.clock import Clock
 from gateway.errors import (
     BudgetExceededError,
     ConfigurationError,
+    CredentialsNotSetError,
     CredentialsUnavailableError,
     GatewayError,
     TokenUnavailableError,
     UpstreamAuthError,
+    UpstreamError,
     UpstreamTimeoutError,
     UpstreamTooLargeError,
 )
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
-from gateway.proxy import openapi
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import RequestError, Upstream, build_upstream, match
 from gateway.settings import RuntimeSettings
@@ -39,6 +42,59 @@ logger = logging.getLogger(__name__)
 
 _DEADLINE_MARGIN_S = 0.5
 _PASSED_ON = {400: "rejected", 404: "not_found", 409: "conflict", 422: "rejected"}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How the customer is told about a domain error: status, code, message, and the
+    seconds to wait before a retry (``Retry-After``), if any."""
+
+    status: int
+    code: str
+    message: str
+    retry_after_s: Callable[[Any], float | None] = lambda exc: None
+
+
+_UNAVAILABLE = "Opower is unavailable; retry later"
+
+# Domain errors to HTTP, looked up along the exception's class hierarchy (most specific
+# first), as Powertools' event handler does: one place, no isinstance ladder.
+FAILURES: Mapping[type[GatewayError], Failure] = {
+    BudgetExceededError: Failure(
+        429,
+        "too_many_requests",
+        "The utility's Opower budget is used up for now; retry later",
+        lambda exc: exc.retry_after_s,
+    ),
+    TokenUnavailableError: Failure(
+        503, "upstream_unavailable", _UNAVAILABLE, lambda exc: exc.retry_after_s or 1
+    ),
+    CredentialsUnavailableError: Failure(503, "upstream_unavailable", _UNAVAILABLE, lambda _: 5),
+    # A new stack before its secret is filled (make fill-secret): the operator must act,
+    # the client may retry.
+    CredentialsNotSetError: Failure(
+        503,
+        "credentials_unavailable",
+        "The gateway has no Opower credentials yet; retry later",
+        lambda _: 60,
+    ),
+    ConfigurationError: Failure(500, "configuration_error", "The gateway is misconfigured"),
+    UpstreamTimeoutError: Failure(504, "upstream_timeout", "Opower did not answer in time"),
+    UpstreamTooLargeError: Failure(
+        502, "upstream_too_large", "Opower's answer is too large to return"
+    ),
+    UpstreamAuthError: Failure(502, "upstream_unauthorized", "Opower refused the gateway"),
+    UpstreamError: Failure(502, "upstream_error", "Opower failed to answer"),
+    GatewayError: Failure(502, "upstream_error", "Opower failed to answer"),
+}
+
+
+def failure_for(exc: GatewayError) -> Failure:
+    for cls in type(exc).__mro__:
+        found = FAILURES.get(cls)
+        if found is not None:
+            return found
+    return FAILURES[GatewayError]
 
 
 class Proxy:
@@ -61,14 +117,12 @@ class Proxy:
         headers = _lower(event.get("headers"))
         cors = cors_headers(headers.get("origin"), self._settings.cors_allow_origins)
         method = str(event.get("httpMethod", ""))
-        path = str(event.get("path", ""))
         started = self._clock.now()
-        if method == "GET" and path == openapi.OPENAPI_PATH:
-            self._record("openapi", method, 200, started)
-            return response(200, openapi.serialized(), request_id=request_id, headers=cors)
         route_name = "unmatched"
         try:
-            route, operation, path_params = match(path, method)
+            route, operation, path_params = match(
+                event.get("resource"), event.get("pathParameters"), method
+            )
             route_name = route.name
             binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
             upstream = build_upstream(
@@ -150,46 +204,17 @@ class Proxy:
         return error(502, "upstream_error", "Opower failed to answer", request_id=request_id)
 
     def _failure(self, exc: GatewayError, request_id: str) -> dict[str, Any]:
-        logger.warning("request failed", extra={"error_code": exc.code})
-        if isinstance(exc, BudgetExceededError):
-            return error(
-                429,
-                exc.code,
-                "The utility's Opower budget is used up for now; retry later",
-                request_id=request_id,
-                headers={"Retry-After": str(exc.retry_after_s)},
-            )
-        if isinstance(exc, TokenUnavailableError):
-            retry = str(max(1, round(exc.retry_after_s or 1)))
-            return error(
-                503,
-                "upstream_unavailable",
-                "Opower is unavailable; retry later",
-                request_id=request_id,
-                headers={"Retry-After": retry},
-            )
-        if isinstance(exc, CredentialsUnavailableError):
-            return error(
-                503,
-                "upstream_unavailable",
-                "Opower is unavailable; retry later",
-                request_id=request_id,
-                headers={"Retry-After": "5"},
-            )
-        if isinstance(exc, UpstreamTimeoutError):
-            return error(
-                504, "upstream_timeout", "Opower did not answer in time", request_id=request_id
-            )
-        if isinstance(exc, UpstreamTooLargeError):
-            return error(
-                502, exc.code, "Opower's answer is too large to return", request_id=request_id
-            )
-        if isinstance(exc, UpstreamAuthError):
-            return error(502, exc.code, "Opower refused the gateway", request_id=request_id)
+        failure = failure_for(exc)
         if isinstance(exc, ConfigurationError):
+            self._metrics.add_metric(m.GATEWAY_MISCONFIGURED, "Count", 1)
             logger.error("gateway misconfigured", extra={"problem": str(exc)})
-            return error(500, exc.code, "The gateway is misconfigured", request_id=request_id)
-        return error(502, "upstream_error", "Opower failed to answer", request_id=request_id)
+        else:
+            logger.warning("request failed", extra={"error_code": exc.code})
+        retry_after = failure.retry_after_s(exc)
+        headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after else None
+        return error(
+            failure.status, failure.code, failure.message, request_id=request_id, headers=headers
+        )
 
     def _record(self, route: str, method: str, status: int, started: float) -> None:
         status_class = f"{status // 100}xx"

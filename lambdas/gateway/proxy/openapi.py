@@ -174,5 +174,10 @@ def serialized() -> str:
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
 
 
+def compact() -> str:
+    """The document as API Gateway serves it (the stack's MOCK integration)."""
+    return json.dumps(document(), separators=(",", ":"), sort_keys=True)
+
+
 if __name__ == "__main__":
     sys.stdout.write(serialized())

@@ -8,11 +8,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-SECURITY_HEADERS = {
-    "Cache-Control": "private, no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-}
+from gateway.api_responses import COMMON_HEADERS, EXPOSED_HEADERS
+
+SECURITY_HEADERS = COMMON_HEADERS
 
 
 def response(
@@ -53,6 +51,6 @@ def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]
         return {}
     return {
         "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": "X-Request-Id, Retry-After",
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
         "Vary": "Origin",
     }

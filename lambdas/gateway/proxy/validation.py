@@ -1,9 +1,9 @@
 """A customer request, checked against the route table before anything leaves the gateway.
 
-Deny by default: a path that is not in the table is 404, a method the route lacks 405;
-unknown or repeated query parameters, bad enums, dates and windows 400; bodies JSON
-only (415), size-limited (413), validated (400). Path tricks (encoded characters, dot
-segments, empty segments, control characters, over-long paths) are refused outright.
+Deny by default: a resource that is not in the table is 404, a method the route lacks
+405; path parameter values other than plain segments (encoded characters, dot segments,
+control characters, over-long values), unknown or repeated query parameters, bad enums,
+dates and windows 400; bodies JSON only (415), size-limited (413), validated (400).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from urllib.parse import quote
 from gateway.auth_context import BindingView
 from gateway.routes import ROUTES, BodyField, Operation, Param, Route
 
-MAX_PATH_LENGTH = 256
+ROUTES_BY_PATH: Mapping[str, Route] = {route.path: route for route in ROUTES}
+
 MAX_QUERY_VALUE_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
@@ -58,53 +59,36 @@ class Upstream:
     body: bytes | None
 
 
-def match(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
-    """The route and operation for a path and method, or a RequestError."""
-    segments = safe_segments(path)
-    for route in ROUTES:
-        params = _match_template(route.path, segments)
-        if params is None:
-            continue
-        operation = route.operation(method)
-        if operation is None:
-            raise RequestError(
-                405,
-                "method_not_allowed",
-                f"{method} is not allowed here",
-                {"Allow": ", ".join(route.methods)},
-            )
-        return route, operation, params
-    raise RequestError(404, "not_found", NOT_FOUND)
+def match(
+    resource: str | None, path_parameters: Mapping[str, Any] | None, method: str
+) -> tuple[Route, Operation, dict[str, str]]:
+    """The route, operation and path parameters of a request, from what API Gateway
+    matched: the resource template and the raw (not decoded) path parameter values.
 
-
-def safe_segments(path: str) -> list[str]:
-    if not path or len(path) > MAX_PATH_LENGTH:
-        raise bad_request("The path is empty or too long")
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in path) or "\\" in path or "%" in path:
-        raise bad_request("The path contains characters that are not allowed")
-    if not path.startswith("/"):
-        raise bad_request("The path must start with '/'")
-    segments = path[1:].split("/")
-    # A trailing slash is just a path that is not in the table (404); empty segments
-    # inside the path and dot segments are tricks (400).
-    if any(s in {".", ".."} for s in segments) or "" in segments[:-1]:
-        raise bad_request("The path contains empty or dot segments")
-    return segments
-
-
-def _match_template(template: str, segments: Sequence[str]) -> dict[str, str] | None:
-    parts = template[1:].split("/")
-    if len(parts) != len(segments):
-        return None
+    Routing on the resource, not on ``event["path"]``: behind a custom domain with a base
+    path mapping, the path carries the base path, the resource does not.
+    """
+    route = ROUTES_BY_PATH.get(resource or "")
+    if route is None:
+        raise RequestError(404, "not_found", NOT_FOUND)
+    operation = route.operation(method)
+    if operation is None:
+        raise RequestError(
+            405,
+            "method_not_allowed",
+            f"{_printable(method)} is not allowed here",
+            {"Allow": ", ".join(route.methods)},
+        )
+    given = path_parameters if isinstance(path_parameters, Mapping) else {}
     params = {}
-    for part, segment in zip(parts, segments, strict=True):
-        if part.startswith("{") and part.endswith("}"):
-            if not _SEGMENT.fullmatch(segment):
-                return None
-            params[part[1:-1]] = segment
-        elif part != segment:
-            return None
-    return params
+    for name in route.path_params:
+        value = given.get(name)
+        if not isinstance(value, str) or not _SEGMENT.fullmatch(value) or value in {".", ".."}:
+            raise bad_request(
+                f"Path parameter '{name}' must be 1-64 letters, digits, '.', '_' or '-'"
+            )
+        params[name] = value
+    return route, operation, params
 
 
 def build_upstream(
@@ -155,7 +139,7 @@ def _path_value(name: str, param: Param, value: str, binding: BindingView) -> st
             raise RequestError(404, "not_found", NOT_FOUND)
         return value
     if param.kind == "enum" and value not in param.values:
-        raise RequestError(404, "not_found", NOT_FOUND)
+        raise bad_request(f"'{name}' must be one of {', '.join(param.values)}")
     return value
 
 

@@ -35,8 +35,6 @@ def error_of(response: dict[str, Any]) -> dict[str, Any]:
         "/v1/me/customers",
         "/v1/customers/1000002/accounts",
         "/v1/me/usage/raw",
-        "/v1/me/usage/hourly/ELECTRICITY",
-        "/v1/me/usage/raw/WATER",
         "/apis/customer-data-v2/UTX/customers",
         "/v1/me/accounts/2000001/bill-comparison/extra",
     ],
@@ -48,6 +46,24 @@ def test_paths_outside_the_route_table_are_404(
 
     assert response["statusCode"] == 404
     assert error_of(response)["code"] == "not_found"
+    assert forwarded(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/v1/me/usage/hourly/ELECTRICITY", "'resolution' must be one of raw, day, billing"),
+        ("/v1/me/usage/raw/WATER", "'fuel' must be one of ELECTRICITY, GAS"),
+        ("/v1/me/usage/day/electricity", "'fuel' must be one of ELECTRICITY, GAS"),
+    ],
+)
+def test_a_path_value_outside_its_enumeration_is_a_400_naming_it(
+    call: Call, sandbox: OpowerSandbox, path: str, named: str
+) -> None:
+    response = call("GET", path)
+
+    assert response["statusCode"] == 400
+    assert error_of(response)["message"] == named
     assert forwarded(sandbox) == []
 
 
@@ -253,13 +269,23 @@ def test_a_cached_allow_past_the_sessions_expiry_is_refused(
     assert "invalid_token" in response["headers"]["WWW-Authenticate"]
 
 
-def test_the_openapi_document_is_served_without_a_session(call: Call) -> None:
+def test_the_proxy_serves_nothing_outside_the_route_table_not_even_the_openapi_document(
+    call: Call,
+) -> None:
+    # API Gateway serves the document from a MOCK integration; the proxy never does.
     response = call("GET", "/v1/openapi.json", customer=None)
 
+    assert response["statusCode"] == 404
+
+
+def test_behind_a_custom_domain_routes_are_found_by_resource_not_path(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    # A base path mapping puts the base path in event["path"] only.
+    response = call("GET", "/v1/me/accounts/2000001/bill-comparison", base_path="/energy")
+
     assert response["statusCode"] == 200
-    document = json.loads(response["body"])
-    assert document["openapi"] == "3.1.0"
-    assert "/v1/me/usage/{resolution}/{fuel}" in document["paths"]
+    assert [r.path for r in forwarded(sandbox)][-1].endswith("/accounts/2000001")
 
 
 def test_cors_headers_only_for_configured_origins(

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
 
 from gateway import wiring
+from gateway.auth.entry import AuthorizerUnavailable
+from gateway.settings import RuntimeSettings
+from handlers.authorizer import handler as authorizer_handler
+from handlers.proxy import handler as proxy_handler
+from local.idp import DevIdentityProvider
 from local.sandbox import OpowerSandbox
+from tests.events import LambdaContext, authorizer_event, proxy_event
 from tests.integration.proxy.conftest import Call, forwarded
 
 pytestmark = pytest.mark.integration
@@ -189,3 +197,40 @@ def test_budget_shedding_under_concurrent_load(
     sent = [r for r in forwarded(sandbox) if "bill_forecast" in r.path]
     assert len(sent) == statuses.count(200)
     assert len(sent) <= 5 * 3  # at most the budget in each second the burst touched
+
+
+def test_before_the_secret_is_filled_both_functions_answer_retryable_503s(
+    gateway_env: RuntimeSettings,
+    idp: DevIdentityProvider,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A new stack's secret exists without a value until `make fill-secret`.
+    empty = f"opower/empty-{uuid.uuid4().hex[:6]}"
+    boto3.client("secretsmanager").create_secret(Name=empty)
+    monkeypatch.setenv("OPOWER_SECRET_ID", empty)
+    wiring.reset()
+    context = {
+        "customerId": "1000001",
+        "utilityCustomerId": "UC-0001",
+        "accountIds": "2000001",
+        "sessionExpiresAt": str(int(time.time()) + 600),
+        "principalId": "p",
+    }
+
+    response = proxy_handler(
+        proxy_event("GET", "/v1/me/accounts", authorizer=context),
+        LambdaContext(),  # type: ignore[arg-type]
+    )
+
+    assert response["statusCode"] == 503
+    assert code(response) == "credentials_unavailable"
+    assert int(response["headers"]["Retry-After"]) >= 1
+    assert "GatewayMisconfigured" in capsys.readouterr().out  # the alarm's metric
+    # The authorizer cannot bind a new session: it raises (not "Unauthorized"), which API
+    # Gateway answers with AUTHORIZER_CONFIGURATION_ERROR, 503 in the stack.
+    with pytest.raises(AuthorizerUnavailable):
+        authorizer_handler(
+            authorizer_event(idp.mint("UC-0001", ["4100000001", "4100000002"])),
+            LambdaContext(),  # type: ignore[arg-type]
+        )

@@ -1,0 +1,112 @@
+"""API Gateway's account-wide CloudWatch Logs role, which a stage's access logging needs.
+
+A fresh account (or region) has none, and API Gateway then refuses the stage: "CloudWatch
+Logs role ARN must be set in account settings to enable logging". CDK's own answer
+(``RestApi(cloud_watch_role=True)``, an ``AWS::ApiGateway::Account``) overwrites whatever
+role the account already names, for every API of the account, and the last stack
+deployed wins. This construct sets the role only when none is set, and never unsets it:
+
+* a role that API Gateway may assume, with AWS's managed policy for it, retained when the
+  stack is deleted (the account setting may name it, and other APIs may log through it);
+* a small function (``custom_resources/api_gateway_account``) behind a custom resource
+  that reads the account setting and writes it only if empty.
+
+``api_gateway_account_role = "leave"`` skips all of it, for accounts whose role is
+managed elsewhere (a landing zone, another stack).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.functions import allow_role_dependency
+from infra.nag import acknowledge
+
+HANDLER_DIR = Path(__file__).resolve().parent / "custom_resources" / "api_gateway_account"
+RESOURCE_TYPE = "Custom::ApiGatewayAccountRole"
+MANAGED_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+
+
+class ApiGatewayAccountRole(Construct):
+    """Exposes ``role`` and ``resource`` (make the stage depend on the latter)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: lambda_.Runtime,
+        architecture: lambda_.Architecture,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.role = iam.Role(
+            self,
+            "CloudWatchRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            description="API Gateway account setting: writes the access logs of this "
+            "account's APIs (set only if the account had no role)",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(MANAGED_POLICY)],
+        )
+        self.role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{MANAGED_POLICY}]",
+            reason="API Gateway's account-wide logging role serves every API of the account "
+            "and region, whose log groups are not known here: AWS's managed policy for exactly "
+            "this role (AmazonAPIGatewayPushToCloudWatchLogs) is the documented choice.",
+        )
+
+        log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, removal_policy=removal_policy
+        )
+        function_role = iam.Role(
+            self,
+            "FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Sets API Gateway's account CloudWatch role if none is set",
+        )
+        log_group.grant_write(function_role)
+        # "Actions, resources and condition keys for Amazon API Gateway Management": the
+        # account settings are the resource arn:PARTITION:apigateway:REGION::/account.
+        account_arn = f"arn:{stack.partition}:apigateway:{stack.region}::/account"
+        function_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["apigateway:GET", "apigateway:PATCH"], resources=[account_arn]
+            )
+        )
+        function_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}},
+            )
+        )
+        function = lambda_.Function(
+            self,
+            "Function",
+            description="Sets API Gateway's account CloudWatch Logs role when none is set",
+            runtime=runtime,
+            architecture=architecture,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            timeout=cdk.Duration.minutes(3),
+            role=function_role,
+            log_group=log_group,
+        )
+        allow_role_dependency(function)
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=function.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties={"RoleArn": self.role.role_arn},
+        )
