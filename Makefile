@@ -116,6 +116,10 @@ bench: $(PY_STAMP) ## Every benchmark (JSON lines + table); writes docs/performa
 bench-tokens: $(PY_STAMP) ## Fleet token benchmark: N brokers, one token per lifetime (N=50)
 	@$(PY) -m bench.tokens
 
+.PHONY: bench-faults
+bench-faults: $(PY_STAMP) ## Token broker under token-endpoint faults: fleets of 10 and 30 processes (~11 min)
+	@$(PY) -m bench.token_faults
+
 .PHONY: clean
 clean: ## Remove build outputs and caches (keeps .venv and node_modules)
 	@rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,14 +28,16 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"  # noqa: E501
 
 
-def collect(requests: int, containers: int) -> list[dict[str, Any]]:
-    from bench import coldstart, overhead, throughput, tokens
+def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]]:
+    from bench import coldstart, overhead, throughput, token_faults, tokens
 
     results = [overhead.run(requests=requests)]
     results += coldstart.run()
-    fleet = tokens.run(containers=containers, lifetimes=3, token_lifetime_s=4, requests=3000)
+    fleet = tokens.run(containers=containers, lifetimes=3, token_lifetime_s=20, requests=3000)
     results.append({"benchmark": "fleet_tokens", **fleet})
     results.append(throughput.run())
+    if faults:
+        results.append(token_faults.run())
     return results
 
 
@@ -65,9 +67,41 @@ def table(results: list[dict[str, Any]]) -> str:
          f"{t['errors']} errors, p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms",
          "no errors", t["errors"] == 0),
     ]  # fmt: skip
+    if "token_faults" in by:
+        k = by["token_faults"]
+        small, large = (f"token_requests_{n}" for n in k["fleets"])
+        worst = max(k["scenarios"], key=lambda r: r[large] - r[small])
+        rows.append(
+            (
+                "Token broker under faults",
+                f"{len(k['scenarios'])} scenarios at {k['fleets'][0]} and {k['fleets'][1]} "
+                f"processes; most growth: {worst['scenario']} {worst[small]} -> {worst[large]}",
+                "3x the fleet: at most +2 token requests, every scenario",
+                k["constant_in_every_scenario"],
+            )
+        )
     lines = ["| benchmark | measured | target | met |", "|---|---|---|---|"]
     lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in rows]
     return "\n".join(lines)
+
+
+def faults_section(results: list[dict[str, Any]]) -> str:
+    from bench.token_faults import table as faults_table
+
+    found = [r for r in results if r["benchmark"] == "token_faults"]
+    if not found:
+        return ""
+    return f"""
+## Token broker under faults
+
+`make bench-faults`: fleets of {found[0]["fleets"][0]} and {found[0]["fleets"][1]} \
+containers as separate processes running the proxy handler, one request every 2 s each,
+20 s tokens; the scenarios are described in `bench/token_faults.py` and
+[token-broker.md](token-broker.md#what-happens-in-each-fault-measured). Callers failed
+= answers other than 200 (503 with Retry-After) over all requests of the scenario.
+
+{faults_table(found[0])}
+"""
 
 
 def report(results: list[dict[str, Any]]) -> str:
@@ -80,7 +114,7 @@ Measured with `make bench` on {when}, on {machine()}. Everything runs on one mac
 absolute figures are pessimistic; the ratios and counts are what to compare.
 
 {table(results)}
-
+{faults_section(results)}
 What each benchmark does is in its module's docstring (`bench/`). Raw results (one JSON
 line per benchmark):
 
@@ -95,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="write docs/performance.md")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--containers", type=int, default=50)
+    parser.add_argument(
+        "--no-faults", action="store_true", help="skip the fault benchmark (~11 minutes)"
+    )
     args = parser.parse_args(argv)
-    results = collect(args.requests, args.containers)
+    results = collect(args.requests, args.containers, faults=not args.no_faults)
     stdout = getattr(sys.stdout, "_stream", sys.stdout)  # past the EMF filter, if any
     for result in results:
         stdout.write(json.dumps(result) + "\n")

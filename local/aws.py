@@ -8,6 +8,7 @@ configured with; locally that endpoint is this server, chosen through
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Self
 
@@ -40,19 +41,29 @@ _TARGET_PREFIX = {
     "kms": "TrentService.",
 }
 
+# A paused request is answered after this long at the latest (no test waits that long).
+_PAUSE_CAP_S = 120.0
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class _Outages:
     """WSGI middleware: requests to an 'unavailable' service get a 503, as during an
-    AWS outage; botocore retries, then raises, and the gateway must degrade."""
+    AWS outage; botocore retries, then raises, and the gateway must degrade. Requests to a
+    'paused' service get no answer until it is resumed (the client's read timeout ends
+    them), as when a service stalls."""
 
     def __init__(self, app: WsgiApp) -> None:
         self.app = app
         self.unavailable: frozenset[str] = frozenset()
+        self.paused: frozenset[str] = frozenset()
+        self.resumed = threading.Event()
+        self.resumed.set()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if any(target.startswith(_TARGET_PREFIX[s]) for s in self.paused):
+            self.resumed.wait(timeout=_PAUSE_CAP_S)
         if any(target.startswith(_TARGET_PREFIX[s]) for s in self.unavailable):
             start_response(
                 "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.1")]
@@ -94,6 +105,7 @@ class EmbeddedAws(Service):
 
     def stop(self) -> None:
         if self._endpoint is not None:
+            self.set_paused([])  # let held requests finish so the server can stop
             self._server.stop()
             self._endpoint = None
 
@@ -118,6 +130,19 @@ class EmbeddedAws(Service):
     @property
     def unavailable(self) -> frozenset[str]:
         return self._server.outages.unavailable
+
+    def set_paused(self, services: Iterable[str]) -> None:
+        """Make these services answer nothing until called again without them."""
+        wanted = frozenset(services)
+        unknown = wanted - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown service(s): {', '.join(sorted(unknown))}")
+        outages = self._server.outages
+        outages.paused = wanted
+        if wanted:
+            outages.resumed.clear()
+        else:
+            outages.resumed.set()
 
     def environment(self) -> dict[str, str]:
         """The variables that point an unmodified boto3 at this server."""

@@ -6,13 +6,21 @@ issuer's absolute expiry) so unit tests exercise the broker's logic, not a mock 
 
 from __future__ import annotations
 
+import math
+import random
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.credentials import OpowerCredentials
-from gateway.errors import InvalidClientError, TokenEndpointError, TokenStoreError
+from gateway.credentials import OpowerCredentials, StaticCredentials
+from gateway.errors import (
+    InvalidClientError,
+    TokenEndpointError,
+    TokenEndpointTimeoutError,
+    TokenStoreError,
+)
+from gateway.token_broker import BrokerSettings, TokenBroker, store_key
 from gateway.token_endpoint import IssuedToken
 from gateway.token_store import SharedState, StoredToken
 
@@ -78,7 +86,9 @@ class InMemoryTokenStore:
         assert sealed_key == key, "ciphertext moved to another item"
         return value
 
-    def write(self, key: str, token: StoredToken) -> bool:
+    def write(
+        self, key: str, token: StoredToken, *, latency_s: float, hold_until: float = 0.0
+    ) -> bool:
         self._check("write")
         current = self.items.get(key, SharedState()).token
         if (
@@ -87,7 +97,7 @@ class InMemoryTokenStore:
             and current.fingerprint != token.fingerprint
         ):
             return False
-        self.items[key] = SharedState(token=token)
+        self.items[key] = SharedState(token=token, retry_at=hold_until, latency_s=latency_s)
         return True
 
     def delete_if_current(self, key: str, fingerprint: str) -> bool:
@@ -98,15 +108,30 @@ class InMemoryTokenStore:
         del self.items[key]
         return True
 
-    def record_failure(self, key: str, *, failures: int, retry_at: float) -> None:
+    def record_failure(
+        self, key: str, *, failures: int, retry_at: float, latency_s: float | None = None
+    ) -> None:
         self._check("record_failure")
         state = self.items.get(key, SharedState())
-        self.items[key] = SharedState(token=state.token, failures=failures, retry_at=retry_at)
+        latency = latency_s if latency_s is not None else state.latency_s
+        self.items[key] = SharedState(
+            token=state.token, failures=failures, retry_at=retry_at, latency_s=latency
+        )
 
-    def acquire_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool:
+    def acquire_lease(
+        self, key: str, *, owner: str, now: float, duration_s: float
+    ) -> tuple[bool, float | None]:
         self._check("lease")
         held = self.leases.get(key)
         if held is not None and held[1] >= now:
+            return False, held[1]
+        self.leases[key] = (owner, now + duration_s)
+        return True, None
+
+    def renew_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool:
+        self._check("renew")
+        held = self.leases.get(key)
+        if held is None or held[0] != owner:
             return False
         self.leases[key] = (owner, now + duration_s)
         return True
@@ -118,9 +143,16 @@ class InMemoryTokenStore:
 
 
 class FakeIssuer:
-    """A token endpoint scripted by a queue of outcomes; default: a new token each time."""
+    """A token endpoint scripted by a queue of outcomes; default: a new token each time.
+
+    Script entries: a token value, an exception to raise, ``"hang"`` (no answer: the
+    request takes its whole timeout, then times out), or ``"slow:S"`` (answers after S
+    seconds, or times out if the request's timeout is shorter). ``latency_s`` delays
+    every answer.
+    """
 
     url = "https://opower.test/apis/authorization-v1/oauth2/token"
+    max_request_s = 10.0  # as the real endpoint's connect (2 s) + read (8 s) timeouts
 
     def __init__(self, clock: FakeClock, lifetime_s: float = 3600.0) -> None:
         self.clock = clock
@@ -130,6 +162,8 @@ class FakeIssuer:
         self.timeouts: list[float | None] = []
         self.accepted_secret: str | None = None
         self.reissue_same = False
+        self.latency_s = 0.0
+        self.hanging = False
         self._current: IssuedToken | None = None
 
     def request(
@@ -139,14 +173,23 @@ class FakeIssuer:
         self.timeouts.append(timeout_s)
         if self.accepted_secret is not None and credentials.client_secret != self.accepted_secret:
             raise InvalidClientError("the token endpoint rejected the client credentials")
-        if self.script:
-            outcome = self.script.pop(0)
-            if isinstance(outcome, Exception):
-                raise outcome
-            value = outcome
-        else:
-            value = f"tok-{len(self.requests)}"
-        now = self.clock.now()
+        limit = self.max_request_s if timeout_s is None else min(timeout_s, self.max_request_s)
+        delay = self.latency_s
+        outcome: str | Exception | None = self.script.pop(0) if self.script else None
+        if outcome == "hang" or (outcome is None and self.hanging):
+            delay = math.inf
+        elif isinstance(outcome, str) and outcome.startswith("slow:"):
+            delay = float(outcome.removeprefix("slow:"))
+        if delay >= limit:
+            self.clock.advance(limit)
+            raise TokenEndpointTimeoutError("token endpoint timed out (ReadTimeoutError)")
+        sent_at = self.clock.now()
+        self.clock.advance(delay)
+        if isinstance(outcome, Exception):
+            raise outcome
+        value = outcome if outcome and not outcome.startswith(("hang", "slow:")) else None
+        value = value or f"tok-{len(self.requests)}"
+        now = sent_at
         if self.reissue_same and self._current and self._current.expires_at > now:
             # As a real endpoint would: the same token, with the lifetime it has left.
             remaining = self._current.expires_at - now
@@ -159,3 +202,29 @@ class FakeIssuer:
 
 def transient() -> TokenEndpointError:
     return TokenEndpointError("token endpoint answered 503")
+
+
+CREDS = OpowerCredentials(client_id="client-1", client_secret="s3cr3t-value")
+KEY = store_key(FakeIssuer.url, StaticCredentials(CREDS).source_id)
+
+
+class Fleet:
+    """Several containers (brokers) sharing one store, one issuer and one clock."""
+
+    def __init__(self, *, lifetime_s: float = 3600.0, settings: BrokerSettings | None = None):
+        self.clock = FakeClock()
+        self.issuer = FakeIssuer(self.clock, lifetime_s)
+        self.store = InMemoryTokenStore()
+        self.metrics = RecordingMetrics()
+        self.settings = settings or BrokerSettings()
+
+    def broker(self, credentials: object = None, store: object = "shared") -> TokenBroker:
+        return TokenBroker(
+            endpoint=self.issuer,
+            credentials=credentials or StaticCredentials(CREDS),  # type: ignore[arg-type]
+            store=self.store if store == "shared" else store,  # type: ignore[arg-type]
+            clock=self.clock,
+            settings=self.settings,
+            metrics=self.metrics,
+            rng=random.Random(7),
+        )

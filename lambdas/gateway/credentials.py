@@ -61,18 +61,36 @@ def _required_string(document: dict[str, Any], key: str) -> str:
 
 
 class CredentialsSource(Protocol):
+    @property
+    def source_id(self) -> str:
+        """Names the credentials without reading them (the secret's id): the shared token
+        item is keyed by it, so a warm fleet's token is used without reading the secret."""
+        ...
+
     def get(self, *, force_fetch: bool = False) -> OpowerCredentials:
         """The current credentials; ``force_fetch`` bypasses every cache (after a rotation)."""
+        ...
+
+    def peek(self) -> OpowerCredentials | None:
+        """The credentials read last, without reading (None before the first read)."""
         ...
 
 
 class StaticCredentials:
     """Fixed credentials, for tests and tools."""
 
-    def __init__(self, credentials: OpowerCredentials) -> None:
+    def __init__(self, credentials: OpowerCredentials, *, source_id: str | None = None) -> None:
         self._credentials = credentials
+        self._source_id = source_id or f"static:{credentials.client_id}"
+
+    @property
+    def source_id(self) -> str:
+        return self._source_id
 
     def get(self, *, force_fetch: bool = False) -> OpowerCredentials:
+        return self._credentials
+
+    def peek(self) -> OpowerCredentials | None:
         return self._credentials
 
 
@@ -111,6 +129,13 @@ class SecretsManagerCredentials:
                         boto3_client=self._client or aws_clients.secretsmanager()
                     )
         return self._provider
+
+    @property
+    def source_id(self) -> str:
+        return self._secret_id
+
+    def peek(self) -> OpowerCredentials | None:
+        return self._last_good
 
     def get(self, *, force_fetch: bool = False) -> OpowerCredentials:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError

@@ -111,6 +111,7 @@ class OpowerClient:
         """
         url = self._base + path + (f"?{urlencode(query)}" if query else "")
         idempotent = method in IDEMPOTENT_METHODS
+        # First, so that no budget is spent while the token endpoint is failing.
         token = self._broker.get_token(deadline=deadline)
         replayed = False
         attempt = 0
@@ -129,6 +130,9 @@ class OpowerClient:
                     retry_after_s=verdict.retry_after_s,
                     reason=verdict.reason,
                 )
+            # Again after the permit, which may have waited (for the next second, or on a
+            # slow DynamoDB): never send a token that expired meanwhile. A memory hit.
+            token = self._broker.get_token(deadline=deadline)
             started = self._clock.now()
             try:
                 status, data, content_type, retry_after = self._send(
@@ -157,7 +161,6 @@ class OpowerClient:
                 # The request was refused, not processed: replaying it is safe.
                 self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
                 self._broker.invalidate(token)
-                token = self._broker.get_token(deadline=deadline)
                 replayed = True
                 continue
             last = UpstreamResponse(status, data, content_type, retry_after, attempt)

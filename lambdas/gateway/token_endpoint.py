@@ -52,6 +52,11 @@ class TokenIssuer(Protocol):
     @property
     def url(self) -> str: ...
 
+    @property
+    def max_request_s(self) -> float:
+        """The longest one request can take: connect and read timeouts."""
+        ...
+
     def request(
         self, credentials: OpowerCredentials, *, timeout_s: float | None = None
     ) -> IssuedToken: ...
@@ -78,6 +83,10 @@ class TokenEndpoint:
     @property
     def url(self) -> str:
         return self._url
+
+    @property
+    def max_request_s(self) -> float:
+        return self._connect_timeout_s + self._read_timeout_s
 
     def request(
         self, credentials: OpowerCredentials, *, timeout_s: float | None = None

@@ -17,9 +17,10 @@ records it for the fleet correctly:
 
 A timeout is the endpoint's failure when the request was given the endpoint's own full
 timeout, or (without a valid token) at least ``latency_factor`` times the endpoint's
-observed latency; a caller with less time than that sends nothing. A refresh ahead of
-expiry cut short by its own bound is "too slow for now". A timeout is never retried
-within one refresh: the fleet backs off instead.
+observed latency; a request cut shorter than that (by a refresh-ahead bound or the
+caller's deadline) is "too slow for now": the latency is learnt and the fleet pauses
+briefly, without escalating a back-off. Less than ``min_request_s`` left: nothing is
+sent. A timeout is never retried within one refresh: the fleet backs off instead.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class FetchSettings:
 class Issued:
     token: IssuedToken = field(repr=False)
     latency_s: float
+    client_id: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class TokenFetcher:
     def settings(self) -> FetchSettings:
         return self._settings
 
+    @property
+    def max_request_s(self) -> float:
+        """The longest one token request can take (the endpoint's own timeouts)."""
+        return self._endpoint.max_request_s
+
     def request_bound(self, latency_s: float | None) -> float:
         """The least time a request is given before its timeout blames the endpoint."""
         seen = self._settings.initial_latency_s if latency_s is None else latency_s
@@ -138,10 +145,7 @@ class TokenFetcher:
             timeout = self._endpoint.max_request_s
             if until is not None:
                 timeout = min(timeout, until - now)
-            # Without a valid token, a request given less than a fair time would only be
-            # wasted (and its timeout could not be blamed on the endpoint).
-            least = self._settings.min_request_s if ahead else self.request_bound(latency_s)
-            if timeout < least:
+            if timeout < self._settings.min_request_s:
                 return last or NoTimeLeft()
             if attempt > 1 and renew is not None and not renew(timeout):
                 return last or NoTimeLeft()  # another container holds the lease now
@@ -193,9 +197,11 @@ class TokenFetcher:
             self._metrics.add_metric(m.TOKEN_FETCH_LATENCY, "Milliseconds", elapsed_ms)
         if issued.expires_in_missing:
             self._metrics.add_metric(m.TOKEN_EXPIRY_MISSING, "Count", 1)
-        return Issued(issued, latency_s=self._clock.now() - started)
+        return Issued(
+            issued, latency_s=self._clock.now() - started, client_id=credentials.client_id
+        )
 
-    @property
-    def client_id(self) -> str:
-        """The client the credentials name (reads the secret if not read yet)."""
-        return self._credentials.get().client_id
+    def known_client_id(self) -> str | None:
+        """The client of the credentials last read, without reading them (None before)."""
+        known = self._credentials.peek()
+        return known.client_id if known is not None else None

@@ -1,16 +1,18 @@
-"""The shared tier of the token cache: one DynamoDB item per (token endpoint, client_id).
+"""The shared tier of the token cache: one DynamoDB item per (token endpoint, credentials).
 
 Item layout (table key ``pk``, TTL attribute ``ttl``):
 
 * ``tok#<key>``: the token, its ciphertext under the KMS key (with an encryption context
   naming the item, so a ciphertext cannot be moved to another item), its fingerprint,
-  absolute expiry and lifetime; plus ``fail_n`` / ``retry_at`` while the token endpoint
-  is failing, so that the whole fleet backs off together.
-* ``lease#<key>``: who refreshes right now, until when.
+  absolute expiry, lifetime and the client it was issued to; ``retry_at`` (and
+  ``fail_n``) while the fleet must not ask for a token (the endpoint is failing, or it
+  re-issues the current token until it expires); ``lat``, the endpoint's observed latency.
+* ``lease#<key>``: who refreshes right now, until when. The holder renews it before
+  each token request; a waiter reads its expiry from a failed acquisition.
 
 Every write is conditional: an older token never overwrites a newer one, a lease is
-taken only when absent or expired, and a token is deleted only if it is still the one
-the caller saw fail.
+taken only when absent or expired (and renewed only by its owner), and a token is
+deleted only if it is still the one the caller saw fail.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class StoredToken:
     expires_at: float
     lifetime_s: float
     reissued: bool = False
+    client_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class SharedState:
     token: StoredToken | None = None
     failures: int = 0
     retry_at: float = 0.0
+    latency_s: float | None = None
 
 
 class TokenStore(Protocol):
@@ -59,15 +63,28 @@ class TokenStore(Protocol):
 
     def unseal(self, key: str, stored: StoredToken) -> str: ...
 
-    def write(self, key: str, token: StoredToken) -> bool:
-        """Store ``token`` unless the item holds another one expiring as late or later."""
+    def write(
+        self, key: str, token: StoredToken, *, latency_s: float, hold_until: float = 0.0
+    ) -> bool:
+        """Store ``token`` unless the item holds another one expiring as late or later;
+        ``hold_until``: no token request before then (a re-issued token)."""
         ...
 
     def delete_if_current(self, key: str, fingerprint: str) -> bool: ...
 
-    def record_failure(self, key: str, *, failures: int, retry_at: float) -> None: ...
+    def record_failure(
+        self, key: str, *, failures: int, retry_at: float, latency_s: float | None = None
+    ) -> None: ...
 
-    def acquire_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool: ...
+    def acquire_lease(
+        self, key: str, *, owner: str, now: float, duration_s: float
+    ) -> tuple[bool, float | None]:
+        """(taken, the current holder's expiry when not taken)."""
+        ...
+
+    def renew_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool:
+        """Extend our own lease; False when it is not ours (any more)."""
+        ...
 
     def release_lease(self, key: str, *, owner: str) -> None: ...
 
@@ -116,11 +133,14 @@ class DynamoDbTokenStore:
                 expires_at=float(item["exp"]["N"]),
                 lifetime_s=float(item["life"]["N"]),
                 reissued=item.get("reissued", {}).get("BOOL", False),
+                client_id=item.get("cid", {}).get("S", ""),
             )
+        latency = item.get("lat", {}).get("N")
         return SharedState(
             token=token,
             failures=int(item.get("fail_n", {}).get("N", "0")),
             retry_at=float(item.get("retry_at", {}).get("N", "0")),
+            latency_s=float(latency) if latency is not None else None,
         )
 
     def seal(self, key: str, value: str) -> bytes:
@@ -141,7 +161,9 @@ class DynamoDbTokenStore:
             )["Plaintext"]
         return plaintext.decode()
 
-    def write(self, key: str, token: StoredToken) -> bool:
+    def write(
+        self, key: str, token: StoredToken, *, latency_s: float, hold_until: float = 0.0
+    ) -> bool:
         item: dict[str, AttributeValueTypeDef] = {
             "pk": {"S": f"tok#{key}"},
             "ct": {"B": token.ciphertext},
@@ -149,9 +171,12 @@ class DynamoDbTokenStore:
             "exp": {"N": _number(token.expires_at)},
             "life": {"N": _number(token.lifetime_s)},
             "reissued": {"BOOL": token.reissued},
+            "cid": {"S": token.client_id},
+            "lat": {"N": _number(latency_s)},
+            "retry_at": {"N": _number(hold_until)},
             "ttl": {"N": str(math.ceil(token.expires_at) + _TTL_GRACE_S)},
         }
-        # Replacing the item also clears fail_n / retry_at: a token proves the endpoint works.
+        # Replacing the item also clears fail_n: a token proves the endpoint works.
         return self._conditional(
             "write",
             lambda: self._ddb().put_item(
@@ -175,36 +200,65 @@ class DynamoDbTokenStore:
             ),
         )
 
-    def record_failure(self, key: str, *, failures: int, retry_at: float) -> None:
+    def record_failure(
+        self, key: str, *, failures: int, retry_at: float, latency_s: float | None = None
+    ) -> None:
+        values: dict[str, AttributeValueTypeDef] = {
+            ":n": {"N": str(failures)},
+            ":r": {"N": _number(retry_at)},
+            ":t": {"N": str(math.ceil(retry_at) + _TTL_GRACE_S)},
+        }
+        expression = "SET fail_n = :n, retry_at = :r, #ttl = if_not_exists(#ttl, :t)"
+        if latency_s is not None:
+            expression += ", lat = :l"
+            values[":l"] = {"N": _number(latency_s)}
         with _store_errors("record failure"):
             self._ddb().update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"tok#{key}"}},
-                UpdateExpression="SET fail_n = :n, retry_at = :r, #ttl = if_not_exists(#ttl, :t)",
+                UpdateExpression=expression,
                 ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={
-                    ":n": {"N": str(failures)},
-                    ":r": {"N": _number(retry_at)},
-                    ":t": {"N": str(math.ceil(retry_at) + _TTL_GRACE_S)},
-                },
+                ExpressionAttributeValues=values,
             )
 
     # -- lease item ----------------------------------------------------------------
-    def acquire_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool:
+    def acquire_lease(
+        self, key: str, *, owner: str, now: float, duration_s: float
+    ) -> tuple[bool, float | None]:
+        from botocore.exceptions import ClientError
+
         until = now + duration_s
+        try:
+            with _store_errors("lease"):
+                self._ddb().put_item(
+                    TableName=self._table,
+                    Item=_lease_item(key, owner, until),
+                    ConditionExpression="attribute_not_exists(pk) OR #until < :now",
+                    ExpressionAttributeNames={"#until": "until"},
+                    ExpressionAttributeValues={":now": {"N": _number(now)}},
+                    # The holder's expiry, for the waiter: no second read.
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except TokenStoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and _error_code(cause) == (
+                "ConditionalCheckFailedException"
+            ):
+                held = getattr(cause, "response", {}).get("Item", {})
+                held_until = held.get("until", {}).get("N")
+                return False, float(held_until) if held_until is not None else None
+            raise
+        return True, None
+
+    def renew_lease(self, key: str, *, owner: str, now: float, duration_s: float) -> bool:
         return self._conditional(
-            "lease",
+            "renew",
             lambda: self._ddb().put_item(
                 TableName=self._table,
-                Item={
-                    "pk": {"S": f"lease#{key}"},
-                    "owner": {"S": owner},
-                    "until": {"N": _number(until)},
-                    "ttl": {"N": str(math.ceil(until) + _TTL_GRACE_S)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #until < :now",
-                ExpressionAttributeNames={"#until": "until"},
-                ExpressionAttributeValues={":now": {"N": _number(now)}},
+                Item=_lease_item(key, owner, now + duration_s),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
             ),
         )
 
@@ -236,6 +290,15 @@ class DynamoDbTokenStore:
                 return False
             raise
         return True
+
+
+def _lease_item(key: str, owner: str, until: float) -> dict[str, AttributeValueTypeDef]:
+    return {
+        "pk": {"S": f"lease#{key}"},
+        "owner": {"S": owner},
+        "until": {"N": _number(until)},
+        "ttl": {"N": str(math.ceil(until) + _TTL_GRACE_S)},
+    }
 
 
 def _context(key: str) -> dict[str, str]:

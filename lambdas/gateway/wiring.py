@@ -62,6 +62,12 @@ def _broker(metrics: MetricsSink) -> TokenBroker:
     )
 
 
+def broker(metrics: MetricsSink) -> TokenBroker:
+    """This container's token broker (benchmarks and tools look at its lease owner)."""
+    with _lock:
+        return _broker(metrics)
+
+
 @functools.cache
 def _opower_client(metrics: MetricsSink) -> OpowerClient:
     import uuid

@@ -5,8 +5,9 @@ answer is the full current set) or `OpowerSandbox.set_faults(**switches)`; read 
 `GET /_sandbox/faults`; `reset` restores the defaults.
 
 - `token_endpoint`: null | "down" (close the connection without any response) | "slow"
-  (answer normally after `token_delay_s`) | "5xx" (503 ErrorResponse) | "malformed" (200
-  whose body is truncated JSON).
+  (answer normally after `token_delay_s`) | "hanging" (no answer until the switch is
+  changed or `reset`, then a normal answer; closed without one when the server stops or
+  after 300 s) | "5xx" (503 ErrorResponse) | "malformed" (200 whose body is truncated JSON).
 - `token_delay_s`: seconds, default 5.
 - `data_endpoints`: null | "5xx" (503) | "slow" (answer normally after `data_delay_s`) |
   "hanging" (no answer until the switch is changed or `reset`, then a normal answer; the
@@ -37,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TOKEN_FAULTS = ("down", "slow", "5xx", "malformed")
+TOKEN_FAULTS = ("down", "slow", "hanging", "5xx", "malformed")
 DATA_FAULTS = ("5xx", "slow", "hanging", "429", "401")
 HANGING_CAP_S = 300.0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from local.sandbox.errors import ApiError
-from local.sandbox.faults import FaultState, Switches
+from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches
 from local.sandbox.messages import Request, Response, json_response
 from local.sandbox.tokens import Credentials, TokenStore
 
@@ -45,6 +45,13 @@ class TokenEndpoint:
         if fault == "slow":
             self._faults.wait(switches.token_delay_s)
             if self._faults.closed:
+                return None
+            switches = self._faults.switches
+        if fault == "hanging":
+            # No answer at all until the switch changes (then a normal one): the caller's
+            # read timeout is what ends it, as with an endpoint that accepted and stalled.
+            released = self._faults.wait(HANGING_CAP_S)
+            if self._faults.closed or not released:
                 return None
             switches = self._faults.switches
         try:

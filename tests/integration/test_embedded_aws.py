@@ -46,3 +46,21 @@ def test_a_second_server_gets_its_own_free_port_and_stops(embedded_aws: Embedded
 
     with pytest.raises(RuntimeError):
         _ = aws.endpoint_url
+
+
+def test_a_paused_service_answers_nothing_until_resumed() -> None:
+    from botocore.config import Config
+    from botocore.exceptions import ReadTimeoutError
+
+    with EmbeddedAws() as aws:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=aws.endpoint_url,
+            config=Config(read_timeout=0.5, retries={"max_attempts": 1}),
+        )
+        aws.set_paused(["dynamodb"])
+        with pytest.raises(ReadTimeoutError):
+            client.list_tables()
+        aws.set_paused([])
+
+        assert isinstance(client.list_tables()["TableNames"], list)

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from gateway import observability as m
-from gateway.credentials import OpowerCredentials, StaticCredentials
+from gateway.credentials import OpowerCredentials
 from gateway.errors import (
     InvalidClientError,
     TokenClientMismatchError,
     TokenResponseError,
     TokenUnavailableError,
 )
-from gateway.token_broker import BrokerSettings, TokenBroker, store_key
-from tests.fakes import FakeClock, FakeIssuer, InMemoryTokenStore, RecordingMetrics, transient
-
-CREDS = OpowerCredentials(client_id="client-1", client_secret="s3cr3t-value")
-KEY = store_key(FakeIssuer.url, "client-1")
-
-
-class Fleet:
-    """Several containers (brokers) sharing one store, one issuer and one clock."""
-
-    def __init__(self, *, lifetime_s: float = 3600.0, settings: BrokerSettings | None = None):
-        self.clock = FakeClock()
-        self.issuer = FakeIssuer(self.clock, lifetime_s)
-        self.store = InMemoryTokenStore()
-        self.metrics = RecordingMetrics()
-        self.settings = settings or BrokerSettings()
-
-    def broker(self, credentials: object = None, store: object = "shared") -> TokenBroker:
-        return TokenBroker(
-            endpoint=self.issuer,
-            credentials=credentials or StaticCredentials(CREDS),  # type: ignore[arg-type]
-            store=self.store if store == "shared" else store,  # type: ignore[arg-type]
-            clock=self.clock,
-            settings=self.settings,
-            metrics=self.metrics,
-            rng=random.Random(7),
-        )
+from gateway.token_broker import BrokerSettings
+from gateway.token_fetch import FetchSettings
+from tests.fakes import CREDS, KEY, Fleet, transient
 
 
 @pytest.fixture
@@ -140,10 +114,12 @@ def test_without_a_valid_token_a_container_waits_for_the_refresher(fleet: Fleet)
 
     assert token.value == "tok-1"
     assert len(fleet.issuer.requests) == 1  # the refresher's only
-    assert fleet.clock.slept <= fleet.settings.wait_max_s
+    assert fleet.clock.slept < 10  # the lease
 
 
-def test_a_waiter_fetches_itself_once_the_wait_bound_is_over(fleet: Fleet) -> None:
+def test_a_waiter_never_fetches_without_the_lease_it_takes_it_over_when_it_expires(
+    fleet: Fleet,
+) -> None:
     waiter = fleet.broker()
     fleet.store.leases[KEY] = ("crashed", fleet.clock.now() + 10)
 
@@ -151,7 +127,7 @@ def test_a_waiter_fetches_itself_once_the_wait_bound_is_over(fleet: Fleet) -> No
 
     assert token.value == "tok-1"
     assert len(fleet.issuer.requests) == 1
-    assert fleet.settings.wait_max_s <= fleet.clock.slept < fleet.settings.wait_max_s + 1
+    assert 10 <= fleet.clock.slept < 10.5  # the crashed holder's lease, not a fixed bound
 
 
 def test_an_expired_lease_of_a_crashed_refresher_is_taken_over(fleet: Fleet) -> None:
@@ -214,10 +190,14 @@ def test_invalid_client_rereads_the_secret_once_and_succeeds_after_a_rotation(
 
     class RotatingSecret:
         forced = 0
+        source_id = "secret:opower"
 
         def get(self, *, force_fetch: bool = False) -> OpowerCredentials:
             self.forced += force_fetch
             return rotated if force_fetch else CREDS
+
+        def peek(self) -> OpowerCredentials | None:
+            return None
 
     source = RotatingSecret()
     fleet.issuer.accepted_secret = "rotated"
@@ -252,7 +232,7 @@ def test_transient_failures_are_retried_a_bounded_number_of_times(fleet: Fleet) 
     with pytest.raises(TokenUnavailableError) as caught:
         fleet.broker().get_token()
 
-    assert len(fleet.issuer.requests) == fleet.settings.fetch_attempts
+    assert len(fleet.issuer.requests) == fleet.settings.fetch.attempts
     assert caught.value.retry_after_s is not None
     state = fleet.store.items[KEY]
     assert state.failures == 1
@@ -294,7 +274,9 @@ def test_the_fleet_backs_off_together_after_a_failure(fleet: Fleet) -> None:
 
 
 def test_back_off_grows_and_is_bounded() -> None:
-    fleet = Fleet(settings=BrokerSettings(backoff_base_s=1, backoff_max_s=8, fetch_attempts=1))
+    fleet = Fleet(
+        settings=BrokerSettings(backoff_base_s=1, backoff_max_s=8, fetch=FetchSettings(attempts=1))
+    )
     fleet.issuer.script = [transient()] * 20
     broker = fleet.broker()
     delays = []
@@ -343,7 +325,7 @@ def test_without_a_store_the_broker_still_caches_in_memory(fleet: Fleet) -> None
 
 def test_a_client_id_mismatch_is_an_error_and_nothing_is_cached(fleet: Fleet) -> None:
     fleet.issuer.script = [TokenClientMismatchError("token answer names another client_id")]
-    fleet.settings = BrokerSettings(fetch_attempts=1)
+    fleet.settings = BrokerSettings(fetch=FetchSettings(attempts=1))
 
     with pytest.raises(TokenUnavailableError) as caught:
         fleet.broker().get_token()
@@ -367,7 +349,7 @@ def test_a_waiter_takes_over_a_lease_that_expires_while_it_waits(fleet: Fleet) -
 
     assert token.value == "tok-1"
     assert len(fleet.issuer.requests) == 1
-    assert 1.0 <= fleet.clock.slept < fleet.settings.wait_max_s
+    assert 1.0 <= fleet.clock.slept < 1.5
 
 
 def test_token_requests_stay_within_the_callers_deadline(fleet: Fleet) -> None:
@@ -387,7 +369,8 @@ def test_a_refresh_ahead_is_bounded_so_it_never_holds_the_request_up(fleet: Flee
 
     broker.get_token(deadline=fleet.clock.now() + 20)
 
-    assert fleet.issuer.timeouts[-1] == fleet.settings.refresh_ahead_timeout_s
+    # the endpoint answered at once so far: the shortest refresh-ahead bound
+    assert fleet.issuer.timeouts[-1] == fleet.settings.fetch.ahead_min_s
 
 
 def test_no_time_left_means_no_token_request_and_a_clear_error(fleet: Fleet) -> None:

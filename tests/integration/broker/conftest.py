@@ -10,6 +10,7 @@ from gateway.clock import SYSTEM_CLOCK
 from gateway.credentials import SecretsManagerCredentials
 from gateway.token_broker import BrokerSettings, TokenBroker
 from gateway.token_endpoint import TokenEndpoint
+from gateway.token_fetch import FetchSettings
 from gateway.token_store import DynamoDbTokenStore
 from local.sandbox import OpowerSandbox
 from tests.conftest import AwsResources
@@ -56,7 +57,8 @@ def make_broker(
             ),
             store=token_store,  # type: ignore[arg-type]
             clock=SYSTEM_CLOCK,
-            settings=settings or BrokerSettings(retry_pause_s=0.01, wait_step_s=0.05),
+            settings=settings
+            or BrokerSettings(fetch=FetchSettings(retry_pause_s=0.01), wait_step_s=0.05),
             metrics=metrics,
             rng=random.Random(1),
         )

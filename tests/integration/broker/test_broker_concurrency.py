@@ -12,8 +12,10 @@ import pytest
 
 from gateway.token_broker import BrokerSettings, Token, TokenBroker, store_key
 from gateway.token_endpoint import TOKEN_PATH
+from gateway.token_fetch import FetchSettings
 from gateway.token_store import DynamoDbTokenStore
 from local.sandbox import OpowerSandbox
+from tests.conftest import AwsResources
 from tests.integration.broker.conftest import BrokerFactory
 
 pytestmark = pytest.mark.integration
@@ -51,7 +53,11 @@ def test_refresh_races_over_three_lifetimes_stay_near_one_fetch_per_lifetime(
 ) -> None:
     lifetime = 2
     sandbox.set_faults(token_lifetime_s=lifetime)
-    settings = BrokerSettings(refresh_min_s=0.3, wait_step_s=0.05, retry_pause_s=0.01)
+    settings = BrokerSettings(  # scaled to 2 s tokens
+        refresh_min_s=0.3,
+        wait_step_s=0.05,
+        fetch=FetchSettings(retry_pause_s=0.01, min_request_s=0.05, ahead_min_s=0.2),
+    )
     brokers = [make_broker(settings=settings) for _ in range(8)]
     failures: list[BaseException] = []
     stop_at = time.monotonic() + 3 * lifetime
@@ -74,10 +80,13 @@ def test_refresh_races_over_three_lifetimes_stay_near_one_fetch_per_lifetime(
 
 
 def test_the_lease_of_a_crashed_refresher_is_taken_over_after_it_expires(
-    sandbox: OpowerSandbox, make_broker: BrokerFactory, store: DynamoDbTokenStore
+    sandbox: OpowerSandbox,
+    make_broker: BrokerFactory,
+    store: DynamoDbTokenStore,
+    aws_resources: AwsResources,
 ) -> None:
-    key = store_key(sandbox.base_url + TOKEN_PATH, sandbox.config.client_id)
-    assert store.acquire_lease(key, owner="crashed", now=time.time(), duration_s=1.0)
+    key = store_key(sandbox.base_url + TOKEN_PATH, aws_resources.secret_name)
+    assert store.acquire_lease(key, owner="crashed", now=time.time(), duration_s=1.0)[0]
     brokers = [make_broker(settings=BrokerSettings(wait_step_s=0.1)) for _ in range(5)]
     started = time.monotonic()
 

@@ -94,6 +94,22 @@ def test_token_endpoint_slow(client: SandboxClient, sandbox: OpowerSandbox) -> N
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_hanging_token_endpoint_answers_nothing_until_the_switch_is_cleared(
+    client: SandboxClient, sandbox: OpowerSandbox, pending: list[Background]
+) -> None:
+    sandbox.set_faults(token_endpoint="hanging")
+    hanging = Background(client.token_request)
+    pending.append(hanging)
+    time.sleep(0.3)
+    assert hanging.outcome is None
+
+    sandbox.set_faults(token_endpoint=None)
+
+    assert hanging.join() < 2
+    assert isinstance(hanging.outcome, urllib3.BaseHTTPResponse)
+    assert hanging.outcome.status == 200
+
+
 def test_token_fault_count_fails_then_recovers(
     client: SandboxClient, sandbox: OpowerSandbox
 ) -> None:
