@@ -1,0 +1,215 @@
+"""Each customer's share of the utility's Opower budget: limits per minute and per day.
+
+One customer (one session, or one compromised account) must not spend what every other
+customer needs: Opower allows the utility 20 calls a second and 100,000 a day in all.
+The limits count every call to Opower made for the customer, the authorizer's binding
+lookups included.
+
+Cheap on the hot path. A container counts each customer's calls in memory and shares
+them with the fleet (one DynamoDB update, which also answers the fleet-wide totals) only
+when they add up: after ``share_every`` unshared calls, or on every call once the
+fleet-wide total it last saw is past half a limit. A customer well under the limits costs
+no DynamoDB call on most requests (``make bench`` measures it).
+
+The bound. A container admits at most ``share_every - 1`` calls of a customer the fleet
+has not heard of yet; so in one minute a customer spread over C containers gets through
+at most ``per_minute + C x (share_every - 1)`` calls, and at most ``per_minute + C``
+once each of them has seen the customer past half the limit (every call is then shared
+before it is allowed). The same holds per day. Refused calls are not counted.
+
+Item ``budget#cust#<customer>#<YYYYMMDD>`` (TTL a day after): ``d`` the day's calls,
+``m`` the current minute (epoch minutes) and ``mc`` its calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from gateway import aws_clients
+from gateway.errors import BudgetStoreError
+from gateway.observability import MetricsSink, NullMetrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+_MEMORY_CUSTOMERS = 10_000
+CUSTOMER_LIMITED = "CustomerLimited"
+CUSTOMER_BUDGET_SHARED = "CustomerBudgetShared"
+
+
+@dataclass(frozen=True)
+class CustomerLimits:
+    per_minute: int = 60
+    per_day: int = 500
+    share_every: int = 6  # unshared calls a container admits before it shares them
+
+    def __post_init__(self) -> None:
+        if self.per_minute < 1 or self.per_day < 1 or self.share_every < 1:
+            raise ValueError("customer limits must be positive")
+
+
+@dataclass(frozen=True)
+class CustomerVerdict:
+    allowed: bool
+    retry_after_s: int = 0
+    reason: str = ""  # "customer_minute" or "customer_day" when refused
+
+
+@dataclass
+class _Seen:
+    """One customer, as this container knows them."""
+
+    minute: int = -1
+    day: int = -1
+    unshared: int = 0  # calls admitted here and not yet added to the shared item
+    minute_total: int = 0  # the fleet's count, as last shared (plus unshared)
+    day_total: int = 0
+    blocked_until: float = 0.0
+    blocked_reason: str = ""
+
+
+class CustomerStore(Protocol):
+    def add(
+        self, customer: str, *, day: str, minute: int, calls: int, expires_at: float
+    ) -> tuple[int, int]:
+        """Add ``calls``; the fleet's (day, minute) totals after it."""
+        ...
+
+
+class CustomerBudget:
+    def __init__(
+        self,
+        store: CustomerStore,
+        *,
+        limits: CustomerLimits,
+        clock: object,
+        metrics: MetricsSink | None = None,
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self._clock = clock
+        self._metrics = metrics or NullMetrics()
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def acquire(self, customer: str) -> CustomerVerdict:
+        now: float = self._clock.now()  # type: ignore[attr-defined]
+        minute = int(now // 60)
+        day = int(now // 86_400)
+        with self._lock:
+            seen = self._seen.pop(customer, None) or _Seen()
+            self._seen[customer] = seen  # most recent last
+            while len(self._seen) > _MEMORY_CUSTOMERS:
+                self._seen.popitem(last=False)
+            if seen.blocked_until > now:
+                return self._refuse(seen, now)
+            if seen.day != day:
+                seen.day, seen.day_total = day, 0
+            if seen.minute != minute:
+                seen.minute, seen.minute_total = minute, 0
+            limits = self._limits
+            hot = (
+                seen.minute_total * 2 >= limits.per_minute or seen.day_total * 2 >= limits.per_day
+            )
+            if not hot and seen.unshared + 1 < limits.share_every:
+                seen.unshared += 1
+                seen.minute_total += 1
+                seen.day_total += 1
+                return CustomerVerdict(True)
+            calls = seen.unshared + 1
+        try:
+            day_total, minute_total = self._store.add(
+                customer,
+                day=_day_name(now),
+                minute=minute,
+                calls=calls,
+                expires_at=(day + 2) * 86_400,
+            )
+        except BudgetStoreError:
+            # The fleet-wide limits still hold: do not punish the customer for DynamoDB.
+            with self._lock:
+                seen.unshared = 0
+            return CustomerVerdict(True)
+        self._metrics.add_metric(CUSTOMER_BUDGET_SHARED, "Count", 1)
+        with self._lock:
+            seen.unshared = 0
+            seen.minute_total, seen.day_total = minute_total, day_total
+            if day_total > limits.per_day:
+                seen.blocked_until = (day + 1) * 86_400
+                seen.blocked_reason = "customer_day"
+            elif minute_total > limits.per_minute:
+                seen.blocked_until = (minute + 1) * 60
+                seen.blocked_reason = "customer_minute"
+            else:
+                return CustomerVerdict(True)
+            return self._refuse(seen, now)
+
+    def _refuse(self, seen: _Seen, now: float) -> CustomerVerdict:
+        self._metrics.add_metric(CUSTOMER_LIMITED, "Count", 1)
+        self._metrics.add_metric(f"{CUSTOMER_LIMITED}_{seen.blocked_reason}", "Count", 1)
+        return CustomerVerdict(
+            False, max(1, math.ceil(seen.blocked_until - now)), seen.blocked_reason
+        )
+
+
+def _day_name(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
+
+
+class DynamoDbCustomerStore:
+    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def _ddb(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            self._dynamodb = aws_clients.dynamodb()
+        return self._dynamodb
+
+    def add(
+        self, customer: str, *, day: str, minute: int, calls: int, expires_at: float
+    ) -> tuple[int, int]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = {"pk": {"S": f"budget#cust#{customer}#{day}"}}
+        values = {":n": {"N": str(calls)}, ":m": {"N": str(minute)}}
+        attempts = (
+            # the usual case: the item is on this minute already
+            ("ADD d :n, mc :n SET #ttl = :t", "m = :m"),
+            # the first call of a new minute (or of the day)
+            ("ADD d :n SET m = :m, mc = :n, #ttl = :t", "attribute_not_exists(m) OR m < :m"),
+        )
+        try:
+            for _ in range(2):  # another container may move the minute between the two
+                for expression, condition in attempts:
+                    try:
+                        answer = self._ddb().update_item(
+                            TableName=self._table,
+                            Key=key,
+                            UpdateExpression=expression,
+                            ConditionExpression=condition,
+                            ExpressionAttributeNames={"#ttl": "ttl"},
+                            ExpressionAttributeValues={
+                                **values,
+                                ":t": {"N": str(int(expires_at))},
+                            },
+                            ReturnValues="UPDATED_NEW",
+                        )
+                    except ClientError as exc:
+                        code = exc.response.get("Error", {}).get("Code")
+                        if code == "ConditionalCheckFailedException":
+                            continue
+                        raise
+                    item = answer["Attributes"]
+                    return int(item["d"]["N"]), int(item["mc"]["N"])
+        except (BotoCoreError, ClientError) as exc:
+            raise BudgetStoreError("customer budget") from exc
+        raise BudgetStoreError("customer budget: the minute kept moving")
