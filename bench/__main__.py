@@ -29,13 +29,14 @@ def machine() -> str:
 
 
 def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]]:
-    from bench import coldstart, overhead, throughput, token_faults, tokens
+    from bench import coldstart, customer_limits, overhead, throughput, token_faults, tokens
 
     results = [overhead.run(requests=requests)]
     results += coldstart.run()
     fleet = tokens.run(containers=containers, lifetimes=3, token_lifetime_s=20, requests=3000)
     results.append({"benchmark": "fleet_tokens", **fleet})
     results.append(throughput.run())
+    results.append(customer_limits.run())
     if faults:
         results.append(token_faults.run())
     return results
@@ -67,6 +68,21 @@ def table(results: list[dict[str, Any]]) -> str:
          f"{t['errors']} errors, p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms",
          "no errors", t["errors"] == 0),
     ]  # fmt: skip
+    if "customer_limits" in by:
+        c = by["customer_limits"]
+        light = [r for r in c["rows"] if not r["hot_customer"]]
+        hot = next(r for r in c["rows"] if r["hot_customer"])
+        per = " / ".join(str(r["dynamodb_calls_per_request"]) for r in light)
+        rows.append(
+            (
+                "Per-customer limits, DynamoDB calls per request",
+                f"{per} at {' / '.join(str(r['active_customers']) for r in light)} active "
+                f"customers ({c['containers']} containers); {hot['dynamodb_calls_per_request']}"
+                " with a customer at its limit",
+                "<= 0.1 for customers under their limits",
+                all(r["dynamodb_calls_per_request"] <= 0.1 for r in light),
+            )
+        )
     if "token_faults" in by:
         k = by["token_faults"]
         small, large = (f"token_requests_{n}" for n in k["fleets"])

@@ -41,7 +41,7 @@ BROKER_COUNTS = (
     "TokenStoreDegraded",
 )
 DEGRADED_COUNTS = (*STORE_DEGRADED_METRICS, *SECRETS_DEGRADED_METRICS, "GatewayMisconfigured")
-UPSTREAM_COUNTS = ("UpstreamRetry", "BudgetShed")
+UPSTREAM_COUNTS = ("UpstreamRetry", "BudgetShed", "CustomerLimited", "UpstreamRouteUnauthorized")
 AUTH_OUTCOMES = ("AuthAllowed", "Auth_unauthorized", "Auth_denied", "Auth_unavailable")
 ROUTE_CLASSES = ("2xx", "4xx", "5xx")
 

@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -188,7 +188,12 @@ class ApiGatewayEmulator(HttpService):
 
     # -- one request ---------------------------------------------------------------------
     def handle(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        multi: Mapping[str, list[str]] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         request_id = str(uuid.uuid4())
         split = urlsplit(target)
@@ -224,12 +229,12 @@ class ApiGatewayEmulator(HttpService):
             return self._mock(request_id)
         context = self._request_context(method, path, resource, request_id)
         if resource.authorized:
-            outcome = self._authorize(method, api_path, resource, headers, context)
+            outcome = self._authorize(method, api_path, resource, headers, multi, context)
             if isinstance(outcome, str):
                 return self._gateway_response(outcome, request_id, headers)
             context["authorizer"] = outcome
         event = self._proxy_event(
-            method, path, split.query, headers, body, resource, path_params, context
+            method, path, split.query, headers, multi, body, resource, path_params, context
         )
         return self._invoke_proxy(event, request_id, headers)
 
@@ -246,6 +251,7 @@ class ApiGatewayEmulator(HttpService):
         path: str,
         resource: Resource,
         headers: Mapping[str, str],
+        multi: Mapping[str, list[str]] | None,
         context: dict[str, Any],
     ) -> dict[str, Any] | str:
         token = _header(headers, "authorization")
@@ -262,7 +268,7 @@ class ApiGatewayEmulator(HttpService):
                 "path": path,
                 "httpMethod": method,
                 "headers": dict(headers),
-                "multiValueHeaders": {k: [v] for k, v in headers.items()},
+                "multiValueHeaders": multi_of(headers, multi),
                 "queryStringParameters": {},
                 "multiValueQueryStringParameters": {},
                 "pathParameters": {},
@@ -384,6 +390,7 @@ class ApiGatewayEmulator(HttpService):
         path: str,
         query: str,
         headers: Mapping[str, str],
+        multi: Mapping[str, list[str]] | None,
         body: bytes,
         resource: Resource,
         path_params: dict[str, str],
@@ -402,7 +409,7 @@ class ApiGatewayEmulator(HttpService):
             "path": path,
             "httpMethod": method,
             "headers": dict(headers),
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "multiValueHeaders": multi_of(headers, multi),
             "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
             "multiValueQueryStringParameters": multi_query or None,
             "pathParameters": path_params or None,
@@ -445,6 +452,32 @@ def docs_page() -> str:
         + "".join(rows)
         + "</table>"
     )
+
+
+def group_headers(
+    lines: Iterable[tuple[str, str]],
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Header lines as API Gateway hands them to a function: names compared without case,
+    ``headers`` the last value of each, ``multiValueHeaders`` all of them ("Set up Lambda
+    proxy integrations": headers holds single values, multiValueHeaders every value).
+    The identity source (the cache key) is the same last value; the authorizer refuses a
+    request carrying more than one Authorization value anyway."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for name, value in lines:
+        shown = names.setdefault(name.lower(), name)
+        single[shown] = value
+        multi.setdefault(shown, []).append(value)
+    return single, multi
+
+
+def multi_of(
+    headers: Mapping[str, str], multi: Mapping[str, list[str]] | None
+) -> dict[str, list[str]]:
+    if multi is not None:
+        return {k: list(v) for k, v in multi.items()}
+    return {k: [v] for k, v in headers.items()}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -517,9 +550,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             body = self.rfile.read(length) if length else b""
-            headers_in = {k: v for k, v in self.headers.items()}
+            headers_in, multi = group_headers(self.headers.items())
             status, headers, payload = self.server.emulator.handle(
-                self.command, self.path, headers_in, body
+                self.command, self.path, headers_in, body, multi
             )
         self.send_response(status)
         for name, value in headers.items():

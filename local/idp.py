@@ -176,8 +176,10 @@ class DevIdentityProvider(HttpService):
         overrides: Mapping[str, Any] | None = None,
         omit: Iterable[str] = (),
         now: float | None = None,
+        typ: str | None = None,
     ) -> str:
-        """A signed session JWT for a customer, with claims changed as a test needs."""
+        """A signed session JWT for a customer, with claims changed as a test needs
+        (``typ``: the header's type, e.g. "at+jwt" for an RFC 9068 access token)."""
         claims = self.claims_for(
             utility_customer_id, account_numbers, lifetime_s=lifetime_s, now=now
         )
@@ -185,7 +187,8 @@ class DevIdentityProvider(HttpService):
         for name in omit:
             claims.pop(name, None)
         key = self._state.keys[alg]
-        token = jwt.encode(claims, key.private, algorithm=alg, headers={"kid": key.kid})
+        headers = {"kid": key.kid, **({"typ": typ} if typ else {})}
+        token = jwt.encode(claims, key.private, algorithm=alg, headers=headers)
         self._remember(token)
         return token
 

@@ -3,6 +3,8 @@ by API Gateway. The proxy trusts nothing else for Opower ids."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,13 @@ SESSION_EXPIRES_AT = "sessionExpiresAt"
 CUSTOMER_HASH = "customerHash"
 
 
+def customer_hash(utility_code: str, utility_customer_id: str) -> str:
+    """A stable, non-reversible customer name for logs, metrics, budgets and the principal
+    id (a canonical encoding of the parts: no two customers' parts join to the same text)."""
+    material = json.dumps([utility_code, utility_customer_id], separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
 @dataclass(frozen=True)
 class BindingView:
     """The verified binding, as the authorizer passed it."""
@@ -22,6 +31,8 @@ class BindingView:
     customer_id: str
     utility_customer_id: str
     account_ids: frozenset[str]
+    # The customer's name in budgets, logs and metrics (a hash, never their ids).
+    customer_key: str = ""
 
 
 class BindingContextError(Exception):
@@ -50,4 +61,5 @@ def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
         customer_id=customer_id,
         utility_customer_id=utility_customer_id,
         account_ids=frozenset(a for a in accounts.split(",") if a),
+        customer_key=str(authorizer.get(CUSTOMER_HASH) or authorizer.get("principalId") or ""),
     )

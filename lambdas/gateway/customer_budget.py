@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from gateway import aws_clients
+from gateway.clock import Clock
 from gateway.errors import BudgetStoreError
 from gateway.observability import MetricsSink, NullMetrics
 
@@ -90,7 +91,7 @@ class CustomerBudget:
         store: CustomerStore,
         *,
         limits: CustomerLimits,
-        clock: object,
+        clock: Clock,
         metrics: MetricsSink | None = None,
     ) -> None:
         self._store = store
@@ -101,7 +102,7 @@ class CustomerBudget:
         self._lock = threading.Lock()
 
     def acquire(self, customer: str) -> CustomerVerdict:
-        now: float = self._clock.now()  # type: ignore[attr-defined]
+        now = self._clock.now()
         minute = int(now // 60)
         day = int(now // 86_400)
         with self._lock:
@@ -116,15 +117,14 @@ class CustomerBudget:
             if seen.minute != minute:
                 seen.minute, seen.minute_total = minute, 0
             limits = self._limits
-            hot = (
-                seen.minute_total * 2 >= limits.per_minute or seen.day_total * 2 >= limits.per_day
-            )
+            hot = seen.minute_total * 2 >= limits.per_minute or seen.day_total * 2 >= limits.per_day
             if not hot and seen.unshared + 1 < limits.share_every:
                 seen.unshared += 1
                 seen.minute_total += 1
                 seen.day_total += 1
                 return CustomerVerdict(True)
-            calls = seen.unshared + 1
+            # Taken now, under the lock: a concurrent call must not share them again.
+            calls, seen.unshared = seen.unshared + 1, 0
         try:
             day_total, minute_total = self._store.add(
                 customer,
@@ -135,13 +135,14 @@ class CustomerBudget:
             )
         except BudgetStoreError:
             # The fleet-wide limits still hold: do not punish the customer for DynamoDB.
-            with self._lock:
-                seen.unshared = 0
             return CustomerVerdict(True)
         self._metrics.add_metric(CUSTOMER_BUDGET_SHARED, "Count", 1)
         with self._lock:
-            seen.unshared = 0
-            seen.minute_total, seen.day_total = minute_total, day_total
+            # The fleet's count, plus what this container admitted since it was taken.
+            seen.minute_total, seen.day_total = (
+                minute_total + seen.unshared,
+                day_total + seen.unshared,
+            )
             if day_total > limits.per_day:
                 seen.blocked_until = (day + 1) * 86_400
                 seen.blocked_reason = "customer_day"

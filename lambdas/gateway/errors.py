@@ -111,3 +111,15 @@ class BudgetExceededError(GatewayError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.reason = reason
+
+
+class CustomerBudgetExceededError(BudgetExceededError):
+    """This customer's share of the budget (per minute or per day) is spent for now."""
+
+    code = "customer_rate_limited"
+
+
+class BudgetStoreError(GatewayError):
+    """The shared budget counters (DynamoDB) are unavailable."""
+
+    code = "budget_store_unavailable"

@@ -1,8 +1,12 @@
 """Calls to Opower's data APIs: the broker's token, timeouts, a deadline and safe retries.
 
 * A 401 means Opower refused the token: it is invalidated (compare-and-delete in the
-  shared item), a fresh one is obtained and the request is replayed once. A second 401
-  is an :class:`UpstreamAuthError`, never a loop.
+  shared item), a fresh one is obtained and the request is replayed once. A second 401,
+  with the fresh token, is that route's failure (an API the utility is not licensed for,
+  say): an :class:`UpstreamAuthError` (502) for this call, and for ``route_401_hold_s``
+  that route's 401s with that same token are answered at once, without invalidating it
+  (a newer token is tried once again). No route can make the fleet back off, nor cost
+  more than one token request per token.
 * 429, 502, 503, 504 and connection failures are retried for idempotent methods only,
   with exponential back-off and full jitter, honouring ``Retry-After``, and never past
   the request's deadline (derived from the Lambda's remaining time).
@@ -24,6 +28,7 @@ from gateway import observability as m
 from gateway.clock import Clock
 from gateway.errors import (
     BudgetExceededError,
+    CustomerBudgetExceededError,
     UpstreamAuthError,
     UpstreamError,
     UpstreamTimeoutError,
@@ -50,9 +55,15 @@ class UpstreamResponse:
 
 
 class Permits(Protocol):
-    """The fleet budget (gateway.proxy.budget.Budget): one permit per call sent to Opower."""
+    """The fleet budget (gateway.budget.Budget): one permit per call sent to Opower."""
 
-    def acquire(self, customer_key: str | None = None) -> Any: ...
+    def acquire(self) -> Any: ...
+
+
+class CustomerPermits(Protocol):
+    """Each customer's share (gateway.customer_budget.CustomerBudget), once per request."""
+
+    def acquire(self, customer: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -77,10 +88,13 @@ class OpowerClient:
         pool: urllib3.PoolManager | None = None,
         rng: random.Random | None = None,
         budget: Permits | None = None,
+        customers: CustomerPermits | None = None,
         budget_wait_s: float = 1.1,
+        route_401_hold_s: float = 60.0,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._budget = budget
+        self._customers = customers
         self._budget_wait_s = budget_wait_s
         self._broker = broker
         self._clock = clock
@@ -91,6 +105,10 @@ class OpowerClient:
         self._metrics = metrics or NullMetrics()
         self._pool = pool
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._route_401_hold_s = route_401_hold_s
+        # Routes that refused a fresh token: that token, until when. Their 401s with that
+        # token invalidate nothing; a newer token (after a refresh) is tried again once.
+        self._refusing: dict[str, tuple[str, float]] = {}
 
     def request(
         self,
@@ -102,8 +120,10 @@ class OpowerClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         customer_key: str | None = None,
+        route: str | None = None,
     ) -> UpstreamResponse:
-        """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded.
+        """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded;
+        ``route`` names the Opower API it belongs to (for a route-specific 401).
 
         Every attempt (retries and the 401 replay too) spends a permit of the fleet
         budget; without one, nothing is sent: :class:`BudgetExceededError` before the first
@@ -111,6 +131,16 @@ class OpowerClient:
         """
         url = self._base + path + (f"?{urlencode(query)}" if query else "")
         idempotent = method in IDEMPOTENT_METHODS
+        # The customer's own share first: once per request (retries are Opower's doing,
+        # not the customer's), and before anything else is spent.
+        if customer_key is not None and self._customers is not None:
+            share = self._customers.acquire(customer_key)
+            if not share.allowed:
+                raise CustomerBudgetExceededError(
+                    "this customer's share of the Opower budget is spent for now",
+                    retry_after_s=share.retry_after_s,
+                    reason=share.reason,
+                )
         # First, so that no budget is spent while the token endpoint is failing.
         token = self._broker.get_token(deadline=deadline)
         replayed = False
@@ -121,7 +151,7 @@ class OpowerClient:
             remaining = deadline - self._clock.now()
             if remaining <= 0:
                 raise UpstreamTimeoutError("the request's deadline passed before Opower answered")
-            verdict = self._permit(customer_key, deadline)
+            verdict = self._permit(deadline)
             if verdict is not None and not verdict.allowed:
                 if last is not None:
                     return last
@@ -155,9 +185,15 @@ class OpowerClient:
                 self._metrics.add_metric(m.UPSTREAM_LATENCY, "Milliseconds", elapsed_ms)
 
             if status == 401:
-                if replayed:
-                    self._broker.invalidate(token, fresh_replacement=True)
-                    raise UpstreamAuthError("Opower refused a freshly obtained token")
+                refusing = route or path
+                if replayed or self._refuses(refusing, token.fingerprint):
+                    if replayed:
+                        self._refusing[refusing] = (
+                            token.fingerprint,
+                            self._clock.now() + self._route_401_hold_s,
+                        )
+                    self._metrics.add_metric(m.UPSTREAM_ROUTE_UNAUTHORIZED, "Count", 1)
+                    raise UpstreamAuthError("Opower refused this route even a fresh token")
                 # The request was refused, not processed: replaying it is safe.
                 self._metrics.add_metric(m.UPSTREAM_TOKEN_REPLAY, "Count", 1)
                 self._broker.invalidate(token)
@@ -172,12 +208,21 @@ class OpowerClient:
                 continue
             return last
 
-    def _permit(self, customer_key: str | None, deadline: float) -> Any:
+    def _refuses(self, route: str, token_fingerprint: str) -> bool:
+        refused = self._refusing.get(route)
+        if refused is None:
+            return False
+        if refused[1] <= self._clock.now():
+            del self._refusing[route]
+            return False
+        return refused[0] == token_fingerprint
+
+    def _permit(self, deadline: float) -> Any:
         """A permit of the fleet budget; over the per-second budget, wait for the next
         second once (bounded by ``budget_wait_s`` and the deadline) rather than refuse."""
         if self._budget is None:
             return None
-        verdict = self._budget.acquire(customer_key)
+        verdict = self._budget.acquire()
         waited = 0.0
         while not verdict.allowed and verdict.reason == "per_second":
             now = self._clock.now()
@@ -187,7 +232,7 @@ class OpowerClient:
             self._metrics.add_metric(m.UPSTREAM_BUDGET_WAIT, "Count", 1)
             self._clock.sleep(pause)
             waited += pause
-            verdict = self._budget.acquire(customer_key)
+            verdict = self._budget.acquire()
         return verdict
 
     def _send(

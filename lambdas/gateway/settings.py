@@ -65,6 +65,11 @@ class RuntimeSettings:
     upstream_max_attempts: int = setting(
         3, doc="Attempts per idempotent Opower call (429, 502-504, connection errors)"
     )
+    upstream_route_unauthorized_hold_s: int = setting(
+        60,
+        doc="After an Opower API refused a fresh token (401 twice), its 401s with that token "
+        "are answered 502 at once for this long, invalidating nothing",
+    )
     # Shared state
     table_name: str = setting("", doc="DynamoDB table for token, lease, binding and budget items")
     kms_key_id: str = setting("", doc="KMS key (id, ARN or alias) that encrypts the token")
@@ -87,6 +92,19 @@ class RuntimeSettings:
     auth_introspection_cache_s: int = setting(
         60, doc="Longest an introspection answer is cached (never past the token's exp)"
     )
+    auth_introspection_negative_cache_s: int = setting(
+        30, doc="How long an inactive or refused token's introspection answer is cached"
+    )
+    auth_max_session_age_s: int = setting(
+        86_400,
+        doc="Refuse session tokens issued ('iat') longer ago than this, whatever their exp "
+        "(0 = no limit)",
+    )
+    auth_token_type: str = setting(
+        "",
+        doc="Required JWT 'typ' header, e.g. at+jwt (RFC 9068) so that an ID token cannot "
+        "stand in for an access token; empty: not checked",
+    )
     claim_utility_customer_id: str = setting(
         "utilityCustomerId", doc="Session claim holding the utility's customer id"
     )
@@ -94,6 +112,9 @@ class RuntimeSettings:
         "accountNumbers", doc="Session claim holding the account number (or a list of them)"
     )
     binding_ttl_s: int = setting(900, doc="How long a customer's Opower binding is cached")
+    binding_negative_ttl_s: int = setting(
+        60, doc="How long a session that binds to no customer is remembered as such"
+    )
     authorizer_cache_ttl_s: int = setting(
         300, doc="API Gateway's cache of the authorizer's decision per session token"
     )
@@ -109,7 +130,18 @@ class RuntimeSettings:
         99_000, doc="Fleet-wide Opower calls per UTC day (Opower allows 100,000)"
     )
     budget_per_customer_per_minute: int = setting(
-        0, doc="Opower calls per customer per minute; 0 = off (costs a DynamoDB write per call)"
+        60,
+        doc="Opower calls per customer per minute (0 = no limit): about 5 % of the fleet's "
+        "per-second budget, sustained",
+    )
+    budget_per_customer_per_day: int = setting(
+        500,
+        doc="Opower calls per customer per UTC day (0 = no limit): 0.5 % of the fleet's day",
+    )
+    budget_customer_share_every: int = setting(
+        6,
+        doc="A container shares a customer's count with the fleet (one DynamoDB update) after "
+        "this many calls, and on every call past half a limit",
     )
 
     def __post_init__(self) -> None:
@@ -127,12 +159,18 @@ class RuntimeSettings:
                 "AUTH_ALGORITHMS must list asymmetric algorithms only"
                 f" (refused: {', '.join(sorted(refused)) or 'empty list'})"
             )
+        if self.auth_token_type and not re.fullmatch(
+            r"[A-Za-z0-9+./-]{1,64}", self.auth_token_type
+        ):
+            raise ConfigurationError("AUTH_TOKEN_TYPE must be a media type like at+jwt")
         if self.auth_leeway_s > 60:
             raise ConfigurationError("AUTH_LEEWAY_S must be at most 60")
         if not 0 < self.token_refresh_fraction < 1:
             raise ConfigurationError("TOKEN_REFRESH_FRACTION must be between 0 and 1")
         if self.upstream_max_attempts < 1:
             raise ConfigurationError("UPSTREAM_MAX_ATTEMPTS must be at least 1")
+        if self.budget_customer_share_every < 1:
+            raise ConfigurationError("BUDGET_CUSTOMER_SHARE_EVERY must be at least 1")
         if self.budget_per_second <= 0 or self.budget_per_day <= 0:
             raise ConfigurationError("BUDGET_PER_SECOND and BUDGET_PER_DAY must be positive")
         for origin in self.cors_allow_origins:

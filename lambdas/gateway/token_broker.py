@@ -133,21 +133,13 @@ class TokenBroker:
         finally:
             self._refresh_lock.release()
 
-    def invalidate(self, token: Token, *, fresh_replacement: bool = False) -> None:
-        """Opower refused ``token``: forget it here and, if still current, in the fleet.
-
-        ``fresh_replacement``: the token was obtained for the very request that saw the
-        first one refused, and Opower refused it too: Opower refuses the client, not a
-        token, and the fleet backs off as after a failed token request.
-        """
+    def invalidate(self, token: Token) -> None:
+        """Opower refused ``token``: forget it here and, if still current, in the fleet."""
         self._metrics.add_metric(m.TOKEN_INVALIDATION, "Count", 1)
         self._refused.append(token.fingerprint)
         if self._memory is not None and self._memory.fingerprint == token.fingerprint:
             self._memory = None
         self._fleet.delete_if_current(token)
-        if fresh_replacement:  # after the delete, which would take the failure with it
-            self._metrics.add_metric(m.TOKEN_REPLACEMENT_REFUSED, "Count", 1)
-            self._fleet.record_failure(self._fleet.read() or self._fleet.local, latency_s=None)
 
     # -- deciding ---------------------------------------------------------------------------
     def _obtain(self, deadline: float | None) -> Token:

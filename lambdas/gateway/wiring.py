@@ -72,7 +72,8 @@ def broker(metrics: MetricsSink) -> TokenBroker:
 def _opower_client(metrics: MetricsSink) -> OpowerClient:
     import uuid
 
-    from gateway.proxy.budget import Budget, BudgetSettings, DynamoDbBudgetStore
+    from gateway.budget import Budget, BudgetSettings, DynamoDbBudgetStore
+    from gateway.customer_budget import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
 
     s = settings()
     # One fleet budget for every call to Opower's data APIs: the proxy's and the
@@ -82,13 +83,21 @@ def _opower_client(metrics: MetricsSink) -> OpowerClient:
         DynamoDbBudgetStore(s.table_name),
         owner=uuid.uuid4().hex,
         clock=SYSTEM_CLOCK,
-        settings=BudgetSettings(
-            per_second=s.budget_per_second,
-            per_day=s.budget_per_day,
-            per_customer_per_minute=s.budget_per_customer_per_minute,
-        ),
+        settings=BudgetSettings(per_second=s.budget_per_second, per_day=s.budget_per_day),
         metrics=metrics,
     )
+    customers = None
+    if s.budget_per_customer_per_minute or s.budget_per_customer_per_day:
+        customers = CustomerBudget(
+            DynamoDbCustomerStore(s.table_name),
+            limits=CustomerLimits(
+                per_minute=s.budget_per_customer_per_minute or 10**9,
+                per_day=s.budget_per_customer_per_day or 10**9,
+                share_every=s.budget_customer_share_every,
+            ),
+            clock=SYSTEM_CLOCK,
+            metrics=metrics,
+        )
     return OpowerClient(
         s.opower_base_url,
         _broker(metrics),
@@ -98,6 +107,8 @@ def _opower_client(metrics: MetricsSink) -> OpowerClient:
         retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
         metrics=metrics,
         budget=budget,
+        customers=customers,
+        route_401_hold_s=s.upstream_route_unauthorized_hold_s,
     )
 
 
@@ -122,12 +133,14 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
             store=BindingStore(s.table_name),
             clock=SYSTEM_CLOCK,
             ttl_s=s.binding_ttl_s,
+            negative_ttl_s=s.binding_negative_ttl_s,
             metrics=metrics,
         ),
         clock=SYSTEM_CLOCK,
         utility_code=s.utility_code,
         customer_claim=s.claim_utility_customer_id,
         accounts_claim=s.claim_account_numbers,
+        max_session_age_s=s.auth_max_session_age_s,
     )
 
 
@@ -167,6 +180,7 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
             SecretsManagerCredentials(s.auth_introspection_secret_id, max_age_s=s.secret_max_age_s),
             clock=SYSTEM_CLOCK,
             cache_max_s=s.auth_introspection_cache_s,
+            negative_cache_s=s.auth_introspection_negative_cache_s,
             issuer=s.auth_issuer,
             audience=s.auth_audience,
         ).verify
@@ -182,6 +196,7 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
         algorithms=s.auth_algorithms,
         leeway_s=s.auth_leeway_s,
         required_claims=(s.claim_utility_customer_id, s.claim_account_numbers),
+        token_type=s.auth_token_type,
     ).verify
 
 

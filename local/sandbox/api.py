@@ -236,7 +236,7 @@ def _json_body(request: Request) -> object:
         raise bad_request("Content-Type must be application/json")
     try:
         return json.loads(request.body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise bad_request("Body is not valid JSON") from exc
 
 

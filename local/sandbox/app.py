@@ -146,6 +146,8 @@ class SandboxApp:
                 return None
         if not self._bearer_valid(request.header("authorization")):
             raise ApiError(401, "Access token is missing, invalid or expired", _BEARER_CHALLENGE)
+        if route in self.faults.switches.unlicensed_routes:
+            raise ApiError(401, "This client may not use this API", _BEARER_CHALLENGE)
         return self._data_api.handle(route, params, request)
 
     def _bearer_valid(self, authorization: str | None) -> bool:

@@ -107,7 +107,7 @@ def _optional_int(body: dict[str, object], name: str) -> int | None:
 def _object(request: Request) -> dict[str, object]:
     try:
         body = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise bad_request("Body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise bad_request("Body must be a JSON object")

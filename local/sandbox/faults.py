@@ -25,6 +25,8 @@ answer is the full current set) or `OpowerSandbox.set_faults(**switches)`; read 
   action; the switch set shows `client_secret_rotated: true`).
 - `omit_expires_in`: true leaves `expires_in` out of token answers.
 - `wrong_client_id`: true answers token requests with a `client_id` that is not the caller's.
+- `unlicensed_routes`: a list of data route names (`usage`, `bill_forecast` ...) answered
+  401 whatever the token, as for an API the utility's client is not licensed for.
 
 Slow and hanging requests wait on a `threading.Event` that any switch change of
 `token_endpoint` / `data_endpoints`, a reset or a stop sets, so none outlives the test.
@@ -57,6 +59,7 @@ class Switches:
     reissue_same_token: bool = False
     omit_expires_in: bool = False
     wrong_client_id: bool = False
+    unlicensed_routes: tuple[str, ...] = ()
     client_secret_rotated: bool = False
 
     def to_json(self) -> dict[str, object]:
@@ -214,6 +217,12 @@ def _optional_count(name: str, value: object) -> int | None:
     return None if value is None else _whole(1)(name, value)
 
 
+def _route_names(name: str, value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{name} must be a list of route names")
+    return tuple(value)
+
+
 _Validator = Callable[[str, object], object]
 _VALIDATORS: dict[str, _Validator] = {
     "token_endpoint": _choice(TOKEN_FAULTS),
@@ -226,4 +235,5 @@ _VALIDATORS: dict[str, _Validator] = {
     "reissue_same_token": _boolean,
     "omit_expires_in": _boolean,
     "wrong_client_id": _boolean,
+    "unlicensed_routes": _route_names,
 }

@@ -36,8 +36,23 @@ COMPARISON_BILLS = ("PREVIOUS", "YEAR_AGO")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+AS_OF_HISTORY = timedelta(days=6 * 365)
+AS_OF_AHEAD = timedelta(days=366)
+
+
 def parse_as_of(raw: str | None, today: date) -> date:
-    """The `asOf` query parameter as a date; today when absent."""
+    """The `asOf` query parameter as a date; today when absent; an ErrorResponse outside
+    the dates bills and forecasts are computed for (6 years back, a year ahead)."""
+    as_of = _parse_as_of(raw, today)
+    if not today - AS_OF_HISTORY <= as_of <= today + AS_OF_AHEAD:
+        raise bad_request(
+            f"'asOf' must be between {(today - AS_OF_HISTORY).isoformat()} and "
+            f"{(today + AS_OF_AHEAD).isoformat()}"
+        )
+    return as_of
+
+
+def _parse_as_of(raw: str | None, today: date) -> date:
     if raw is None:
         return today
     if _DATE.fullmatch(raw):

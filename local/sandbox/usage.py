@@ -31,6 +31,10 @@ RAW_HISTORY = timedelta(days=730)
 DAY_MAX_DAYS = 45
 BILLING_MAX_BILLS = 25
 BILLING_HISTORY_YEARS = 2
+# What this Opower serves beyond the documented history: daily usage 6 years back,
+# nothing more than a year ahead (an ErrorResponse, as Opower answers a bad window).
+DAY_HISTORY = timedelta(days=6 * 365)
+AHEAD = timedelta(days=366)
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?[+-]\d{2}:\d{2}")
 _QUARTER_HOUR = timedelta(minutes=15)
@@ -69,6 +73,14 @@ def usage_body(
     """The usage response for validated path parts, enforcing the caps on [start, end)."""
     if start >= end:
         raise bad_request("'start' must be before 'end'")
+    earliest = now - {"raw": RAW_HISTORY, "billing": timedelta(days=730)}.get(
+        resolution, DAY_HISTORY
+    )
+    if start < earliest or end > now + AHEAD:
+        raise bad_request(
+            f"{resolution} usage is available from {earliest.date().isoformat()} to "
+            f"{(now + AHEAD).date().isoformat()}"
+        )
     periods = _PERIODS[resolution](start, end, now)
     reads = [
         {

@@ -24,7 +24,17 @@ from tests import leakcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 # Short timeouts so that slow-upstream tests end quickly; everything else as in cdk.json.
-E2E_CONFIG = {"proxy_timeout_s": 4, "authorizer_timeout_s": 4, "authorizer_cache_ttl_s": 60}
+# The tests send one customer's requests by the thousand: their share is lifted (the
+# integration tests cover the per-customer limits).
+E2E_CONFIG = {
+    "proxy_timeout_s": 4,
+    "authorizer_timeout_s": 4,
+    "authorizer_cache_ttl_s": 60,
+    "budget_per_customer_per_minute": 100_000,
+    "budget_per_customer_per_day": 10_000_000,
+    # rows are independent: a route's refusal of one row must not outlive the row
+    "upstream_route_unauthorized_hold_s": 1,
+}
 
 
 @dataclass

@@ -36,11 +36,13 @@ class Script:
         self.proxy_answer: Any = {"statusCode": 200, "headers": {"X-A": "1"}, "body": '{"ok": 1}'}
         self.proxy_delay_s = 0.0
         self.authorizer_delay_s = 0.0
+        self.authorizer_events: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.authorizer_calls = 0
 
     def authorizer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.authorizer_calls += 1
+        self.authorizer_events.append(event)
         time.sleep(self.authorizer_delay_s)
         if isinstance(self.authorizer_answer, Exception):
             raise self.authorizer_answer
@@ -249,3 +251,25 @@ def test_behind_a_custom_domain_the_path_carries_the_base_path(script: Script) -
     assert event["path"] == "/energy/v1/me/usage/day/GAS"
     assert event["resource"] == "/v1/me/usage/{resolution}/{fuel}"
     assert event["pathParameters"] == {"resolution": "day", "fuel": "GAS"}
+
+
+def test_two_authorization_headers_reach_the_authorizer_as_api_gateway_sends_them(
+    emulator: str, script: Script
+) -> None:
+    from urllib3._collections import HTTPHeaderDict
+
+    headers = HTTPHeaderDict()
+    headers.add("authorization", "Bearer junk")
+    headers.add("Authorization", "Bearer valid")
+    urllib3.request("GET", emulator + "/v1/me/accounts", headers=headers, retries=False)
+    get(emulator, "/v1/me/accounts", token="junk")
+
+    # One header name, every value in multiValueHeaders, the last in headers: the
+    # authorizer sees both (and refuses them); the decision is not cached under `junk`.
+    first = script.authorizer_events[0]
+    (multi,) = [v for k, v in first["multiValueHeaders"].items() if k.lower() == "authorization"]
+    assert multi == ["Bearer junk", "Bearer valid"]
+    assert [v for k, v in first["headers"].items() if k.lower() == "authorization"] == [
+        "Bearer valid"
+    ]
+    assert script.authorizer_calls == 2

@@ -79,3 +79,16 @@ def test_the_customer_hash_is_stable_and_does_not_contain_the_id() -> None:
     assert customer_hash("UTX", "UC-0001") == customer_hash("UTX", "UC-0001")
     assert customer_hash("UTX", "UC-0001") != customer_hash("UTY", "UC-0001")
     assert "UC-0001" not in customer_hash("UTX", "UC-0001")
+
+
+def test_binding_cache_keys_are_a_canonical_encoding_of_the_claims() -> None:
+    from gateway.auth.binding import BindingResolver
+    from gateway.auth.session import SessionIdentity
+    from tests.fakes import FakeClock
+
+    resolver = BindingResolver(None, utility_code="UTX", store=None, clock=FakeClock())  # type: ignore[arg-type]
+    # Joined with "\n", these two would be one key: one customer's binding for the other.
+    first = SessionIdentity("s", "UC-1", ("4100000001", "4100000002"), 0.0)
+    second = SessionIdentity("s", "UC-1\n4100000001", ("4100000002",), 0.0)
+
+    assert resolver._key(first) != resolver._key(second)

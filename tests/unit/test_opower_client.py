@@ -25,7 +25,7 @@ class ExpiringBroker:
     def get_token(self, *, deadline: float | None = None) -> Token:
         return self.first if self.clock.now() < self.first.expires_at else self.second
 
-    def invalidate(self, token: Token, *, fresh_replacement: bool = False) -> None:
+    def invalidate(self, token: Token) -> None:
         return None
 
 

@@ -402,18 +402,3 @@ def test_a_refused_token_handed_back_by_the_endpoint_is_no_token(fleet: Fleet) -
         broker.get_token()  # backing off: no second request
 
     assert len(fleet.issuer.requests) == 2
-
-
-def test_a_replacement_refused_too_makes_the_fleet_back_off(fleet: Fleet) -> None:
-    broker = fleet.broker()
-    broker.invalidate(broker.get_token())
-    replacement = broker.get_token()
-
-    broker.invalidate(replacement, fresh_replacement=True)  # Opower refuses the client
-    for _ in range(5):
-        with pytest.raises(TokenUnavailableError):
-            broker.get_token()
-
-    assert len(fleet.issuer.requests) == 2  # no token request per customer request
-    assert fleet.store.items[KEY].failures == 1
-    assert fleet.metrics.counts[m.TOKEN_REPLACEMENT_REFUSED] == 1

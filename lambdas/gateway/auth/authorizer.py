@@ -9,7 +9,6 @@ its AUTHORIZER_CONFIGURATION_ERROR response (503 in the stack) and caches nothin
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from gateway import auth_context as ctx
 from gateway.auth.binding import Binding, BindingResolver
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
+from gateway.auth_context import customer_hash
 from gateway.clock import Clock
 
 Verifier = Callable[[str], Mapping[str, Any]]
@@ -75,12 +75,6 @@ def customer_routes_arn(method_arn: str) -> str:
     return ":".join(parts[:5]) + f":{api_and_stage[0]}/{api_and_stage[1]}/*/v1/me/*"
 
 
-def customer_hash(utility_code: str, utility_customer_id: str) -> str:
-    """A stable, non-reversible customer name for logs, metrics and the principal id."""
-    material = f"{utility_code}\n{utility_customer_id}".encode()
-    return hashlib.sha256(material).hexdigest()[:20]
-
-
 class Authorizer:
     def __init__(
         self,
@@ -91,6 +85,7 @@ class Authorizer:
         utility_code: str,
         customer_claim: str,
         accounts_claim: str,
+        max_session_age_s: float = 0,
     ) -> None:
         self._verify = verify
         self._resolver = resolver
@@ -98,22 +93,36 @@ class Authorizer:
         self._utility_code = utility_code
         self._customer_claim = customer_claim
         self._accounts_claim = accounts_claim
+        self._max_session_age_s = max_session_age_s
 
-    def authorize(self, headers: Mapping[str, str] | None, *, deadline: float) -> Allow:
-        token = bearer_token(headers)
+    def authorize(
+        self,
+        headers: Mapping[str, str] | None,
+        *,
+        deadline: float,
+        multi_value_headers: Mapping[str, Any] | None = None,
+    ) -> Allow:
+        token = bearer_token(headers, multi_value_headers)
         claims = self._verify(token)
         identity = self.identity(claims)
-        binding = self._resolver.resolve(identity, deadline=deadline)
+        principal = customer_hash(self._utility_code, identity.utility_customer_id)
+        binding = self._resolver.resolve(identity, deadline=deadline, customer_key=principal)
         return Allow(
-            principal_id=customer_hash(self._utility_code, identity.utility_customer_id),
-            binding=binding,
-            session_expires_at=identity.expires_at,
+            principal_id=principal, binding=binding, session_expires_at=identity.expires_at
         )
 
     def identity(self, claims: Mapping[str, Any]) -> SessionIdentity:
         identity = identity_from_claims(
             claims, customer_claim=self._customer_claim, accounts_claim=self._accounts_claim
         )
-        if identity.expires_at <= self._clock.now():
+        now = self._clock.now()
+        if identity.expires_at <= now:
             raise AuthenticationError("token_expired")
+        if self._max_session_age_s:
+            # A session is only as old as its sign-in: a stolen long-lived token stops
+            # working after this, however far its exp is.
+            if identity.issued_at is None:
+                raise AuthenticationError("missing_iat_claim")
+            if identity.issued_at < now - self._max_session_age_s:
+                raise AuthenticationError("session_too_old")
         return identity

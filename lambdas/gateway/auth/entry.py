@@ -9,7 +9,12 @@ from typing import Any
 
 from gateway import observability as m
 from gateway.auth.authorizer import Authorizer, deny_response
-from gateway.auth.errors import AccessDeniedError, AuthenticationError, IdentityUnavailableError
+from gateway.auth.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    CustomerLimitedError,
+    IdentityUnavailableError,
+)
 from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.errors import ConfigurationError, GatewayError
 from gateway.observability import MetricsSink
@@ -43,7 +48,11 @@ def handle_event(
     method_arn = str(event.get("methodArn", ""))
     deadline = clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S
     try:
-        allow = authorizer.authorize(_headers(event), deadline=deadline)
+        allow = authorizer.authorize(
+            _headers(event),
+            deadline=deadline,
+            multi_value_headers=_multi_value_headers(event),
+        )
         response = allow.response(method_arn)
     except AuthenticationError as exc:
         _count(metrics, "unauthorized", exc.reason)
@@ -51,6 +60,11 @@ def handle_event(
     except AccessDeniedError as exc:
         _count(metrics, "denied", exc.reason)
         return deny_response(method_arn)
+    except CustomerLimitedError as exc:
+        # The customer spent their share on lookups: not an outage (no alarm), a 503
+        # with Retry-After (an authorizer can only allow, deny, 401 or fail).
+        _count(metrics, "limited", exc.reason)
+        raise AuthorizerUnavailable(exc.reason) from None
     except IdentityUnavailableError as exc:
         _count(metrics, "unavailable", exc.reason)
         raise AuthorizerUnavailable(exc.reason) from None
@@ -68,6 +82,11 @@ def handle_event(
 
 def _headers(event: Mapping[str, Any]) -> Mapping[str, str] | None:
     headers = event.get("headers")
+    return headers if isinstance(headers, Mapping) else None
+
+
+def _multi_value_headers(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    headers = event.get("multiValueHeaders")
     return headers if isinstance(headers, Mapping) else None
 
 

@@ -35,3 +35,13 @@ class IdentityUnavailableError(GatewayError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CustomerLimitedError(GatewayError):
+    """The customer's share of the Opower budget is spent (their binding lookups count)."""
+
+    code = "customer_rate_limited"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,8 +1,10 @@
 """RFC 7662 introspection of opaque session tokens at the utility's identity provider.
 
 Answers are cached in the container, keyed by a hash of the token, for at most the
-token's remaining life and a configured bound; inactive answers are not cached, so a
-token activated a moment later is not refused for long.
+token's remaining life and a configured bound. Inactive (or otherwise refused) answers
+are cached too, briefly (``negative_cache_s``): the same bad token sent again, under
+any spelling of "Bearer" (each a separate API Gateway cache key), costs the identity
+provider one call, not one per request.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Introspector:
         *,
         clock: Clock,
         cache_max_s: float = 60,
+        negative_cache_s: float = 30,
         issuer: str = "",
         audience: str = "",
         timeout_s: float = 3.0,
@@ -47,7 +50,9 @@ class Introspector:
         self._audience = audience
         self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
         self._pool = pool
-        self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._negative_cache_s = negative_cache_s
+        # digest -> (until, claims) or (until, the refusal's reason)
+        self._cache: OrderedDict[str, tuple[float, dict[str, Any] | str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
@@ -55,9 +60,26 @@ class Introspector:
         now = self._clock.now()
         with self._lock:
             cached = self._cache.get(digest)
-            if cached is not None and cached[0] > now:
-                return cached[1]
-        claims = self._introspect(token)
+        if cached is not None and cached[0] > now:
+            if isinstance(cached[1], str):
+                raise AuthenticationError(cached[1])
+            return cached[1]
+        try:
+            claims = self._checked(self._introspect(token), now)
+        except AuthenticationError as refused:
+            self._remember(digest, now + self._negative_cache_s, refused.reason)
+            raise
+        self._remember(digest, min(float(claims["exp"]), now + self._cache_max_s), claims)
+        return claims
+
+    def _remember(self, digest: str, until: float, answer: dict[str, Any] | str) -> None:
+        with self._lock:
+            self._cache[digest] = (until, answer)
+            self._cache.move_to_end(digest)
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+
+    def _checked(self, claims: dict[str, Any], now: float) -> dict[str, Any]:
         if claims.get("active") is not True:
             raise AuthenticationError("token_inactive")
         expires_at = claims.get("exp")
@@ -70,10 +92,6 @@ class Introspector:
             raise AuthenticationError("wrong_issuer")
         if self._audience and not _audience_matches(claims.get("aud"), self._audience):
             raise AuthenticationError("wrong_audience")
-        with self._lock:
-            self._cache[digest] = (min(float(expires_at), now + self._cache_max_s), claims)
-            while len(self._cache) > _CACHE_ENTRIES:
-                self._cache.popitem(last=False)
         return claims
 
     def _introspect(self, token: str) -> dict[str, Any]:
@@ -105,7 +123,7 @@ class Introspector:
             raise IdentityUnavailableError("introspection_unavailable")
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise IdentityUnavailableError("introspection_malformed") from None
         if not isinstance(document, dict):
             raise IdentityUnavailableError("introspection_malformed")

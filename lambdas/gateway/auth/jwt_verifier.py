@@ -37,6 +37,7 @@ class JwtVerifier:
         algorithms: Collection[str],
         leeway_s: int,
         required_claims: Collection[str] = (),
+        token_type: str = "",
     ) -> None:
         # Defence in depth: the settings already refuse these.
         if not algorithms or set(algorithms) - ASYMMETRIC_ALGORITHMS:
@@ -49,17 +50,26 @@ class JwtVerifier:
         self._algorithms = frozenset(algorithms)
         self._leeway = leeway_s
         self._required = list(dict.fromkeys([*_REQUIRED, *required_claims]))
+        self._token_type = token_type.lower().removeprefix("application/")
 
     def verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):
             raise AuthenticationError("malformed_token") from None
         alg = header.get("alg")
         # "none", HS* (signed with the public key as an HMAC secret) and anything else not
         # on the allow-list stop here, before a key is even looked up.
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AuthenticationError("algorithm_not_allowed")
+        if self._token_type:
+            # RFC 9068: access tokens say "at+jwt" (or "application/at+jwt"); an ID token
+            # of the same issuer, signed by the same key, must not pass for one.
+            typ = header.get("typ")
+            if not isinstance(typ, str) or typ.lower().removeprefix("application/") != (
+                self._token_type
+            ):
+                raise AuthenticationError("wrong_token_type")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise AuthenticationError("missing_kid")
@@ -82,6 +92,8 @@ class JwtVerifier:
             # The kid names a key of another type than the header's algorithm (an RS256
             # header on an EC key): PyJWT fails outside its own exception family.
             raise AuthenticationError("algorithm_key_mismatch") from None
+        except RecursionError:
+            raise AuthenticationError("malformed_token") from None
         return claims
 
 

@@ -11,7 +11,10 @@ from gateway.auth.errors import AuthenticationError
 
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
 MAX_TOKEN_LENGTH = 8192
-MAX_ACCOUNT_NUMBERS = 20
+# A household has a few accounts; a token naming dozens is a probe (each number costs an
+# Opower lookup while binding).
+MAX_ACCOUNT_NUMBERS = 10
+MAX_CLAIM_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -22,14 +25,26 @@ class SessionIdentity:
     utility_customer_id: str
     account_numbers: tuple[str, ...]
     expires_at: float
+    issued_at: float | None = None
 
 
-def bearer_token(headers: Mapping[str, str] | None) -> str:
-    """The session token from ``Authorization: Bearer …`` (header names in any case)."""
-    value = None
-    for name, header in (headers or {}).items():
-        if name.lower() == "authorization":
-            value = header
+def bearer_token(
+    headers: Mapping[str, str] | None,
+    multi_value_headers: Mapping[str, Any] | None = None,
+) -> str:
+    """The session token from ``Authorization: Bearer …`` (header names in any case).
+
+    A request carrying more than one Authorization value is refused: API Gateway caches
+    the decision under one value (its identity source) and hands the function all of
+    them, so "which one was checked" must never be a question.
+    """
+    values = [v for name, v in (headers or {}).items() if name.lower() == "authorization"]
+    for name, given in (multi_value_headers or {}).items():
+        if name.lower() == "authorization" and isinstance(given, list) and len(given) > 1:
+            raise AuthenticationError("multiple_authorization")
+    if len(values) > 1:
+        raise AuthenticationError("multiple_authorization")
+    value = values[0] if values else None
     if not value:
         raise AuthenticationError("no_token")
     match = _BEARER.fullmatch(value.strip())
@@ -42,24 +57,41 @@ def identity_from_claims(
     claims: Mapping[str, Any], *, customer_claim: str, accounts_claim: str
 ) -> SessionIdentity:
     customer = claims.get(customer_claim)
-    if not isinstance(customer, str) or not customer.strip() or len(customer) > 128:
+    if not _plain(customer, MAX_CLAIM_LENGTH):
         raise AuthenticationError("missing_customer_claim")
+    assert isinstance(customer, str)
     raw_accounts = claims.get(accounts_claim)
     accounts = [raw_accounts] if isinstance(raw_accounts, str) else raw_accounts
-    if (
-        not isinstance(accounts, list)
-        or not accounts
-        or len(accounts) > MAX_ACCOUNT_NUMBERS
-        or not all(isinstance(a, str) and a.strip() and len(a) <= 64 for a in accounts)
-    ):
+    if not isinstance(accounts, list) or not accounts:
+        raise AuthenticationError("missing_account_claim")
+    if len(accounts) > MAX_ACCOUNT_NUMBERS:
+        raise AuthenticationError("too_many_account_numbers")
+    if not all(_plain(a, 64) for a in accounts):
         raise AuthenticationError("missing_account_claim")
     expires_at = claims.get("exp")
     if not isinstance(expires_at, (int, float)) or isinstance(expires_at, bool):
         raise AuthenticationError("missing_exp_claim")
     subject = claims.get("sub")
+    issued_at = claims.get("iat")
     return SessionIdentity(
         subject=subject if isinstance(subject, str) else customer,
         utility_customer_id=customer.strip(),
         account_numbers=tuple(sorted({a.strip() for a in accounts})),
         expires_at=float(expires_at),
+        issued_at=(
+            float(issued_at)
+            if isinstance(issued_at, (int, float)) and not isinstance(issued_at, bool)
+            else None
+        ),
+    )
+
+
+def _plain(value: object, max_length: int) -> bool:
+    """A non-empty string of printable characters (no control characters, no newlines):
+    identity claims become cache keys and Opower query values."""
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and len(value) <= max_length
+        and value.isprintable()
     )

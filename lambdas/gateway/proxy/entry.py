@@ -25,6 +25,7 @@ from gateway.errors import (
     ConfigurationError,
     CredentialsNotSetError,
     CredentialsUnavailableError,
+    CustomerBudgetExceededError,
     GatewayError,
     TokenUnavailableError,
     UpstreamAuthError,
@@ -64,6 +65,12 @@ FAILURES: Mapping[type[GatewayError], Failure] = {
         429,
         "too_many_requests",
         "The utility's Opower budget is used up for now; retry later",
+        lambda exc: exc.retry_after_s,
+    ),
+    CustomerBudgetExceededError: Failure(
+        429,
+        "customer_rate_limited",
+        "This customer has made too many requests for now; retry after the time in Retry-After",
         lambda exc: exc.retry_after_s,
     ),
     TokenUnavailableError: Failure(
@@ -136,7 +143,7 @@ class Proxy:
                 utility_code=self._settings.utility_code,
                 now=datetime.now(UTC),
             )
-            answer = self._forward(upstream, request_id, remaining_ms, binding.customer_id)
+            answer = self._forward(upstream, request_id, remaining_ms, binding.customer_key)
         except RequestError as exc:
             answer = error(
                 exc.status, exc.code, exc.message, request_id=request_id, headers=exc.headers
@@ -169,6 +176,7 @@ class Proxy:
             headers=headers,
             deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
             customer_key=customer_key,
+            route=upstream.route.name,
         )
         if upstream.operation.method == "DELETE" and result.status == 404 and result.attempts > 1:
             # A retried DELETE finding nothing: an earlier attempt did the deleting.

@@ -106,7 +106,7 @@ def build_upstream(
     values: dict[str, str] = {}
     for name, param in route.path_params.items():
         values[name] = _path_value(name, param, path_params[name], binding)
-    query_values = _query(operation, query)
+    query_values = _query(operation, query, now)
     for check in operation.checks:
         CHECKS[check]({**values, **query_values}, now)
     slots = {
@@ -143,7 +143,9 @@ def _path_value(name: str, param: Param, value: str, binding: BindingView) -> st
     return value
 
 
-def _query(operation: Operation, query: Mapping[str, Sequence[str]] | None) -> dict[str, str]:
+def _query(
+    operation: Operation, query: Mapping[str, Sequence[str]] | None, now: datetime
+) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, given in (query or {}).items():
         param = operation.query.get(name)
@@ -151,14 +153,14 @@ def _query(operation: Operation, query: Mapping[str, Sequence[str]] | None) -> d
             raise bad_request(f"Unknown query parameter '{_printable(name)}'")
         if len(given) != 1:
             raise bad_request(f"Query parameter '{name}' must be given once")
-        values[name] = _query_value(name, param, given[0])
+        values[name] = _query_value(name, param, given[0], now)
     for name, param in operation.query.items():
         if param.required and name not in values:
             raise bad_request(f"Missing required query parameter '{name}'")
     return values
 
 
-def _query_value(name: str, param: Param, value: str) -> str:
+def _query_value(name: str, param: Param, value: str, now: datetime) -> str:
     if len(value) > MAX_QUERY_VALUE_LENGTH or any(ord(c) < 0x20 for c in value):
         raise bad_request(f"Query parameter '{name}' is too long or has control characters")
     if param.kind == "enum" and value not in param.values:
@@ -166,7 +168,7 @@ def _query_value(name: str, param: Param, value: str) -> str:
     if param.kind == "bool" and value not in {"true", "false"}:
         raise bad_request(f"'{name}' must be true or false")
     if param.kind == "date":
-        _parse_date(name, value)
+        _served_date(name, _parse_date(name, value), now)
     if param.kind == "datetime":
         parse_datetime(name, value)
     return value
@@ -207,50 +209,70 @@ def parse_datetime(name: str, value: str) -> datetime:
 _QUARTER_HOUR = timedelta(minutes=15)
 
 
+# Dates Opower serves. Documented ("Opower's REST APIs", usage-v1): raw intervals for the
+# last 730 days, bills for the last 2 years. Our bounds for the rest, far from any real
+# request and far from any calendar's edge: daily usage and asOf dates at most 6 years
+# back (utilities keep about 7 years of bills), nothing more than a year ahead.
+HISTORY_DAYS = {"raw": 730, "billing": 730, "day": 6 * 365}
+AS_OF_HISTORY_DAYS = 6 * 365
+AS_OF_AHEAD_DAYS = 366
+USAGE_AHEAD_DAYS = 366
+
+
+def _served_date(name: str, value: date, now: datetime) -> None:
+    first = (now - timedelta(days=AS_OF_HISTORY_DAYS)).date()
+    last = (now + timedelta(days=AS_OF_AHEAD_DAYS)).date()
+    if not first <= value <= last:
+        raise bad_request(f"'{name}' must be between {first.isoformat()} and {last.isoformat()}")
+
+
 def _usage_window(values: Mapping[str, str], now: datetime) -> None:
-    """Opower's per-request caps, enforced before anything is sent upstream."""
+    """Opower's windows and per-request caps, enforced before anything is sent upstream.
+
+    Bounds first, by arithmetic only: a window ending in year 9999 is refused before any
+    calendar is walked (nothing here can overflow or loop for long).
+    """
     start = parse_datetime("start", values["start"])
     end = parse_datetime("end", values["end"])
     if start >= end:
         raise bad_request("'start' must be before 'end'")
     resolution = values["resolution"]
-    if resolution == "raw":
-        if math.ceil((end - start) / _QUARTER_HOUR) > 100:
-            raise bad_request("raw usage is limited to 100 intervals (25 hours) per request")
-        if start < now - timedelta(days=730):
-            raise bad_request("raw usage is only available for the last 730 days")
-    elif resolution == "day":
-        if math.ceil((end - start) / timedelta(days=1)) > 45:
-            raise bad_request("daily usage is limited to 45 days per request")
-    elif resolution == "billing":
-        if _whole_months(start, end) > 25:
-            raise bad_request("billing usage is limited to 25 bills per request")
-        if start < _years_before(now, 2):
-            raise bad_request("billing usage is only available for the last 2 years")
+    earliest = now - timedelta(days=HISTORY_DAYS[resolution])
+    latest = now + timedelta(days=USAGE_AHEAD_DAYS)
+    served = f"{earliest.date().isoformat()} to {latest.date().isoformat()}"
+    if start < earliest:
+        raise bad_request(f"{resolution} usage is served from {served}: 'start' is too early")
+    if end > latest:
+        raise bad_request(f"{resolution} usage is served from {served}: 'end' is too late")
+    limit, measure, message = _PER_REQUEST[resolution]
+    if measure(start, end) > limit:
+        raise bad_request(message)
 
 
 def _whole_months(start: datetime, end: datetime) -> int:
-    """Calendar months (bill periods) wholly inside [start, end), in start's offset."""
-    month = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if month < start:
-        month = _next_month(month)
-    count = 0
-    while _next_month(month) <= end:
-        count += 1
-        month = _next_month(month)
-    return count
+    """Calendar months (bill periods) wholly inside [start, end), in start's offset,
+    counted by arithmetic (no calendar walked)."""
+    local_end = end.astimezone(start.tzinfo)
+    floor = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = start.year * 12 + start.month - 1 + (1 if floor < start else 0)
+    last = local_end.year * 12 + local_end.month - 1  # the month containing end
+    return max(0, last - first)
 
 
-def _years_before(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year - years, day=28)
-
-
-def _next_month(month: datetime) -> datetime:
-    return month.replace(year=month.year + month.month // 12, month=month.month % 12 + 1)
-
+# Opower's per-request caps: the limit, how a window is measured, what to say.
+_PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] = {
+    "raw": (
+        100,
+        lambda start, end: math.ceil((end - start) / _QUARTER_HOUR),
+        "raw usage is limited to 100 intervals (25 hours) per request",
+    ),
+    "day": (
+        45,
+        lambda start, end: math.ceil((end - start) / timedelta(days=1)),
+        "daily usage is limited to 45 days per request",
+    ),
+    "billing": (25, _whole_months, "billing usage is limited to 25 bills per request"),
+}
 
 CHECKS: Mapping[str, Callable[[Mapping[str, str], datetime], None]] = {
     "usage_window": _usage_window
@@ -279,6 +301,8 @@ def _body(
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("The body is not valid JSON") from None
+    except RecursionError:  # nested deeper than the parser goes (a few KB can do it)
+        raise bad_request("The body is nested too deeply") from None
     if not isinstance(document, dict):
         raise bad_request("The body must be a JSON object")
     unknown = sorted(set(document) - set(schema.fields))
@@ -303,6 +327,8 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
     if spec.kind == "string":
         if not isinstance(value, str) or not value or len(value) > spec.max_length:
             raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
+        if not value.isprintable():
+            raise bad_request(f"'{name}' must be printable text (no control characters)")
         if spec.values and value not in spec.values:
             raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")
         return

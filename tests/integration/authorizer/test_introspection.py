@@ -78,3 +78,16 @@ def test_introspection_endpoint_down_fails_clearly(
             invoke(idp.mint_opaque("UC-0002", ["4100000003"]))
     finally:
         idp.set_down(introspection=False)
+
+
+def test_a_refused_token_sent_again_is_not_introspected_again(
+    invoke: Invoke, idp: DevIdentityProvider
+) -> None:
+    token = idp.mint_opaque("UC-0002", ["4100000003"], active=False)
+    before = idp.introspection_requests
+
+    for _ in range(20):  # the same token again and again (a retrying app, a probe)
+        with pytest.raises(Unauthorized):
+            invoke(token)
+
+    assert idp.introspection_requests - before == 1

@@ -93,6 +93,10 @@ def test_bill_comparison_fallback_to_previous_period(client: SandboxClient, toke
         {"fallbackToPreviousPeriod": "yes"},
         {"asOf": "2026-02-30"},
         {"asOf": "March"},
+        # outside the dates bills are computed for: an ErrorResponse, never a crash
+        {"asOf": "0001-01-01"},
+        {"asOf": "9999-12-31"},
+        {"asOf": "0001-01-01T00:00:00-05:00"},
     ],
 )
 def test_bill_comparison_rejects_invalid_parameters(

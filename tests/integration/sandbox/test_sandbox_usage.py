@@ -331,3 +331,22 @@ def test_unknown_resolution_or_fuel_is_400(
     )
 
     assert status == 400
+
+
+@pytest.mark.parametrize(
+    ("resolution", "start", "end"),
+    [
+        ("billing", "2025-01-01T00:00:00-00:00", "9999-12-31T00:00:00-00:00"),
+        ("day", "9999-12-01T00:00:00-00:00", "9999-12-31T00:00:00-00:00"),
+        ("raw", "0001-01-01T00:00:00-00:00", "0001-01-01T01:00:00-00:00"),
+    ],
+)
+def test_dates_far_outside_the_served_window_are_an_error_response(
+    client: SandboxClient, token: str, resolution: str, start: str, end: str
+) -> None:
+    status, body = usage(client, token, resolution, start, end)
+
+    assert status == 400
+    assert isinstance(body, dict)
+    assert body["httpStatus"] == 400
+    assert "available from" in body["details"]

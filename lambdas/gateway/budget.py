@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gateway import aws_clients
 from gateway.clock import Clock
+from gateway.errors import BudgetStoreError
 from gateway.observability import MetricsSink, NullMetrics
 
 if TYPE_CHECKING:
@@ -46,16 +47,11 @@ _HOT_DEMAND = 1.0  # calls per second from which a container takes a lease of it
 _BURST_LEASE_S = 2.0
 
 
-class BudgetStoreError(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class BudgetSettings:
     per_second: float = 19.0
     per_day: int = 99_000
     lease_s: float = 10.0
-    per_customer_per_minute: int = 0  # 0: off
 
     def __post_init__(self) -> None:
         if self.per_second <= 0 or self.per_day <= 0 or self.lease_s <= 1:
@@ -86,10 +82,6 @@ class BudgetStore(Protocol):
 
     def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
         """Reserve up to ``amount`` of the day's count; how many were granted."""
-        ...
-
-    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
-        """Count one request of a customer in the current window; False over ``limit``."""
         ...
 
 
@@ -131,7 +123,7 @@ class Budget:
         # DynamoDB unavailable: until when we stay local
         self._degraded_until = 0.0
 
-    def acquire(self, customer_key: str | None = None) -> Verdict:
+    def acquire(self) -> Verdict:
         """One upstream call: allowed, or refused with the seconds to wait."""
         with self._lock:
             now = self._clock.now()
@@ -141,9 +133,6 @@ class Budget:
             if not self._take_day(now):
                 self._used -= 1  # give the second's call back (a shared count stays spent)
                 return self._shed("per_day", _seconds_to_midnight(now))
-        limited = customer_key is not None and self._settings.per_customer_per_minute > 0
-        if limited and not self._take_customer(str(customer_key), now):
-            return self._shed("per_customer", 60 - int(now) % 60)
         return Verdict(True)
 
     # -- per second ------------------------------------------------------------------
@@ -254,18 +243,6 @@ class Budget:
             return False
         self._day_left -= 1
         return True
-
-    # -- per customer (optional) ---------------------------------------------------------
-    def _take_customer(self, customer_key: str, now: float) -> bool:
-        minute = int(now // 60)
-        try:
-            return self._store.count_customer(
-                f"{customer_key}#{minute}",
-                limit=self._settings.per_customer_per_minute,
-                expires_at=(minute + 2) * 60,
-            )
-        except BudgetStoreError:
-            return True  # the fleet limits still hold; do not punish the customer
 
     # -- helpers ---------------------------------------------------------------------------
     def _observe(self, now: float) -> None:
@@ -413,9 +390,6 @@ class DynamoDbBudgetStore:
             return 0
         except (BotoCoreError, ClientError) as exc:
             raise BudgetStoreError("reserve_day") from exc
-
-    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
-        return self._count(f"budget#cust#{key}", limit=limit, expires_at=expires_at)
 
     def _count(self, pk: str, *, limit: int, expires_at: float) -> bool:
         """One more in the counter item ``pk``, if it stays under ``limit``."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.proxy.budget import Budget, BudgetSettings, BudgetStoreError
+from gateway.budget import Budget, BudgetSettings
+from gateway.errors import BudgetStoreError
 from tests.fakes import FakeClock, RecordingMetrics
 
 
@@ -15,7 +16,6 @@ class MemoryBudgetStore:
     leases: dict[str, tuple[float, float]] = field(default_factory=dict)
     days: dict[str, int] = field(default_factory=dict)
     seconds: dict[int, int] = field(default_factory=dict)
-    customers: dict[str, int] = field(default_factory=dict)
     calls: int = 0
     down: bool = False
 
@@ -49,13 +49,6 @@ class MemoryBudgetStore:
         granted = max(0, min(amount, limit - self.days.get(day, 0)))
         self.days[day] = self.days.get(day, 0) + granted
         return granted
-
-    def count_customer(self, key: str, *, limit: int, expires_at: float) -> bool:
-        self._call()
-        if self.customers.get(key, 0) >= limit:
-            return False
-        self.customers[key] = self.customers.get(key, 0) + 1
-        return True
 
 
 @pytest.fixture
@@ -165,19 +158,6 @@ def test_dynamodb_down_limits_locally_to_a_quarter_with_a_metric(clock: FakeCloc
 
     assert allowed == 5
     assert metrics.counts["BudgetStoreDegraded"] >= 1
-
-
-def test_the_optional_per_customer_limit(clock: FakeClock) -> None:
-    store = MemoryBudgetStore()
-    b = budget(store, clock, per_second=100, per_customer_per_minute=3)
-    clock.t = 1_800_000_000.0
-
-    verdicts = [b.acquire("customer-1") for _ in range(5)]
-    other = b.acquire("customer-2")
-
-    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
-    assert verdicts[-1].reason == "per_customer"
-    assert other.allowed
 
 
 @pytest.mark.parametrize("values", [{"per_second": 0}, {"per_day": 0}, {"lease_s": 1}])
