@@ -47,9 +47,9 @@ dev: $(PY_STAMP) ## Run the whole gateway locally on 127.0.0.1:3000 (Ctrl-C stop
 	@$(PY) -m local.dev
 
 .PHONY: token
-token: $(PY_STAMP) ## Print a dev session token: make -s token CUSTOMER=UC-0001
-	@test -n "$(CUSTOMER)" || { echo "usage: make token CUSTOMER=<utilityCustomerId>" >&2; exit 2; }
-	@$(PY) -m local.token "$(CUSTOMER)"
+token: $(PY_STAMP) ## Print a dev session token: make -s token CUSTOMER=UC-0001 [COMPANY=UTY]
+	@test -n "$(CUSTOMER)" || { echo "usage: make token CUSTOMER=<utilityCustomerId> [COMPANY=<code>]" >&2; exit 2; }
+	@$(PY) -m local.token "$(CUSTOMER)" $(if $(COMPANY),--company $(COMPANY))
 
 .PHONY: sandbox
 sandbox: $(PY_STAMP) ## Run the Opower sandbox alone (SANDBOX_PORT, default 4010)
@@ -92,8 +92,8 @@ deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy with your AWS credentials (ARGS="-c 
 	@$(CDK) deploy -c deploy=true $(ARGS)
 
 .PHONY: fill-secret
-fill-secret: $(PY_STAMP) ## Store the Opower client id/secret in the deployed stack's secret (STACK=...)
-	@$(PY) -m infra.fill_secret $(if $(STACK),--stack $(STACK))
+fill-secret: $(PY_STAMP) ## Store the Opower client id/secret in the deployed stack's secret (STACK=, COMPANY=)
+	@$(PY) -m infra.fill_secret $(if $(STACK),--stack $(STACK)) $(if $(COMPANY),--company $(COMPANY))
 
 .PHONY: lock
 lock: $(PY_STAMP) ## Re-pin and hash the Lambda asset's dependencies (lambdas/requirements.lock)

@@ -15,6 +15,7 @@ value fails synthesis with ``GatewayConfigError`` naming the setting.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -92,6 +93,26 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 class GatewayConfigError(ValueError):
     """A deploy-time setting is invalid; the message names it, never a secret."""
+
+
+@dataclass(frozen=True)
+class CompanySecret:
+    """Where one operating company's Opower credentials are: an imported secret (complete
+    ARN or name, optionally under a customer-managed key), or none (the stack creates an
+    empty one)."""
+
+    utility_code: str
+    secret_arn: str = ""
+    secret_name: str = ""
+    kms_key_arn: str = ""
+
+
+# The keys a company of cdk.json's `companies` may hold besides the runtime ones.
+_COMPANY_SECRET_KEYS = {
+    "opower_secret_arn": "secret_arn",
+    "opower_secret_name": "secret_name",
+    "opower_secret_kms_key_arn": "kms_key_arn",
+}
 
 
 def deploy_setting(default: Any, *, doc: str) -> Any:
@@ -206,6 +227,10 @@ class GatewayConfig:
         doc="Set by `make deploy`: refuse the placeholder settings cdk.json ships with "
         "(utility_code UTX, login.example.com)",
     )
+    # Each operating company's secret, from `companies` (not a setting of its own).
+    company_secrets: tuple[CompanySecret, ...] = field(
+        default=(), metadata={"doc": "", "internal": True}
+    )
 
     # -- derived ---------------------------------------------------------------------
     @property
@@ -238,16 +263,25 @@ class GatewayConfig:
         *,
         table_name: str,
         kms_key_id: str,
-        opower_secret_id: str,
+        opower_secret_id: str = "",
         introspection_secret_id: str = "",
+        company_secret_ids: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
-        """Every runtime setting (``RuntimeSettings.to_env``) with the stack's resources."""
+        """Every runtime setting (``RuntimeSettings.to_env``) with the stack's resources:
+        the single company's ``opower_secret_id``, or each company's (by utility code)."""
+        companies = tuple(
+            dataclasses.replace(
+                company, opower_secret_id=(company_secret_ids or {})[company.utility_code]
+            )
+            for company in self.runtime.companies
+        )
         runtime = dataclasses.replace(
             self.runtime,
             table_name=table_name,
             kms_key_id=kms_key_id,
             opower_secret_id=opower_secret_id,
             auth_introspection_secret_id=introspection_secret_id,
+            companies=companies,
         )
         return {
             **runtime.to_env(),
@@ -290,9 +324,13 @@ class GatewayConfig:
         for name, hint in STACK_FILLED_RUNTIME_SETTINGS.items():
             if values.get(name) not in (None, ""):
                 raise GatewayConfigError(f"{name} is filled in by the stack ({hint})")
+        companies, secrets = cls._split_companies(values.get("companies"))
         try:
             runtime = RuntimeSettings.from_mapping(
-                {k: v for k, v in values.items() if k in runtime_names}
+                {
+                    **{k: v for k, v in values.items() if k in runtime_names},
+                    "companies": companies,
+                }
             )
         except ConfigurationError as error:
             raise GatewayConfigError(f"invalid runtime setting: {error}") from None
@@ -302,9 +340,46 @@ class GatewayConfig:
             for name, raw in values.items()
             if name in deploy_names
         }
-        config = cls(runtime=runtime, **deploy)
+        config = cls(runtime=runtime, company_secrets=secrets, **deploy)
         config.validate()
         return config
+
+    @staticmethod
+    def _split_companies(raw: Any) -> tuple[list[dict[str, Any]], tuple[CompanySecret, ...]]:
+        """cdk.json's companies: the runtime part of each, and where its secret is."""
+        if raw in (None, "", []):
+            return [], ()
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise GatewayConfigError(
+                    "gateway setting 'companies' is invalid: expected a JSON list"
+                ) from None
+        if not isinstance(raw, list) or not all(isinstance(c, Mapping) for c in raw):
+            raise GatewayConfigError(
+                "gateway setting 'companies' is invalid: expected a list of objects"
+            )
+        runtime: list[dict[str, Any]] = []
+        secrets = []
+        for index, company in enumerate(raw):
+            code = company.get("utility_code")
+            if "opower_secret_id" in company:
+                raise GatewayConfigError(
+                    f"companies[{index}] ({code}).opower_secret_id is filled in by the stack: "
+                    "use opower_secret_arn or opower_secret_name"
+                )
+            runtime.append({k: v for k, v in company.items() if k not in _COMPANY_SECRET_KEYS})
+            secrets.append(
+                CompanySecret(
+                    utility_code=str(code),
+                    **{
+                        field_name: str(company.get(key) or "")
+                        for key, field_name in _COMPANY_SECRET_KEYS.items()
+                    },
+                )
+            )
+        return runtime, tuple(secrets)
 
     def validate(self) -> None:
         """Cross-field and range checks; each error names its setting."""
@@ -391,8 +466,60 @@ class GatewayConfig:
             "an e-mail address",
         )
         self._validate_runtime()
+        self._validate_companies()
         if self.deploy:
             self._refuse_placeholders()
+
+    def _validate_companies(self) -> None:
+        """Each company's secret, named as companies[i] (CODE).setting."""
+        if not self.company_secrets:
+            return
+        for name in ("opower_secret_arn", "opower_secret_name", "opower_secret_kms_key_arn"):
+            _check(
+                not getattr(self, name),
+                name,
+                "empty with companies (give each company its own opower_secret_arn or "
+                "opower_secret_name)",
+            )
+        for index, company in enumerate(self.company_secrets):
+            where = f"companies[{index}] ({company.utility_code})"
+            _check(
+                not (company.secret_arn and company.secret_name),
+                f"{where}.opower_secret_arn",
+                "set either it or opower_secret_name, not both",
+            )
+            _check(
+                not company.secret_arn or bool(_SECRET_ARN.fullmatch(company.secret_arn)),
+                f"{where}.opower_secret_arn",
+                "a complete secret ARN, ending in the six characters Secrets Manager appends",
+            )
+            _check(
+                not company.kms_key_arn or bool(_KMS_KEY_ARN.fullmatch(company.kms_key_arn)),
+                f"{where}.opower_secret_kms_key_arn",
+                "a KMS key ARN",
+            )
+            _check(
+                not company.kms_key_arn or bool(company.secret_arn or company.secret_name),
+                f"{where}.opower_secret_kms_key_arn",
+                "only with an imported secret",
+            )
+
+    def secrets(self) -> tuple[CompanySecret, ...]:
+        """Every company's secret: a group's, or the single company's (top-level settings)."""
+        if self.company_secrets:
+            return self.company_secrets
+        return (
+            CompanySecret(
+                self.runtime.utility_code,
+                self.opower_secret_arn,
+                self.opower_secret_name,
+                self.opower_secret_kms_key_arn,
+            ),
+        )
+
+    @property
+    def is_group(self) -> bool:
+        return bool(self.company_secrets)
 
     def _refuse_placeholders(self) -> None:
         """cdk.json ships example values so that `make synth` and `make dev` work on a
@@ -422,7 +549,8 @@ class GatewayConfig:
         # first request.
         rt = self.runtime
         try:
-            rt.require("utility_code")
+            if not rt.companies:
+                rt.require("utility_code")
             if self.introspection_enabled:
                 rt.require("auth_introspection_url")
             else:
@@ -444,7 +572,11 @@ def _is_placeholder(name: str, value: str) -> bool:
 
 
 def deploy_field_names() -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(GatewayConfig) if f.name != "runtime")
+    return tuple(
+        f.name
+        for f in dataclasses.fields(GatewayConfig)
+        if f.name != "runtime" and not f.metadata.get("internal")
+    )
 
 
 def runtime_field_names() -> tuple[str, ...]:
@@ -455,7 +587,7 @@ def describe_deploy() -> list[tuple[str, str, str]]:
     """(setting, default, description) of every deploy-only field."""
     rows = []
     for f in dataclasses.fields(GatewayConfig):
-        if f.name == "runtime":
+        if f.name == "runtime" or f.metadata.get("internal"):
             continue
         default = f.default
         if isinstance(default, bool):

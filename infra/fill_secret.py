@@ -8,6 +8,7 @@ history and in every process listing) nor from the environment.
 
     make fill-secret                      # the stack of cdk.json's stack_name
     make fill-secret STACK=OpowerGatewayUat
+    make fill-secret COMPANY=NRTH         # one operating company of a group
 
 AWS credentials and region come from the usual places (AWS_PROFILE, AWS_REGION ...).
 """
@@ -28,7 +29,7 @@ class FillSecretError(Exception):
     """What went wrong, in one line for the terminal."""
 
 
-def secret_arn_of(cloudformation: Any, stack_name: str) -> str:
+def secret_arn_of(cloudformation: Any, stack_name: str, company: str = "") -> str:
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except cloudformation.exceptions.ClientError as exc:
@@ -36,10 +37,17 @@ def secret_arn_of(cloudformation: Any, stack_name: str) -> str:
             f"stack {stack_name!r} not found in this account and region: deploy it first "
             "(make deploy), or name it with STACK=..."
         ) from exc
-    for output in stacks[0].get("Outputs", []):
-        if output["OutputKey"] == OUTPUT_KEY:
-            return str(output["OutputValue"])
-    raise FillSecretError(f"stack {stack_name!r} has no {OUTPUT_KEY} output")
+    outputs = {o["OutputKey"]: str(o["OutputValue"]) for o in stacks[0].get("Outputs", [])}
+    key = OUTPUT_KEY + company
+    if key in outputs:
+        return outputs[key]
+    companies = sorted(k.removeprefix(OUTPUT_KEY) for k in outputs if k.startswith(OUTPUT_KEY))
+    if companies and not company:
+        raise FillSecretError(
+            f"stack {stack_name!r} serves several companies: name one with COMPANY= "
+            f"({', '.join(companies)})"
+        )
+    raise FillSecretError(f"stack {stack_name!r} has no {key} output")
 
 
 def read_credentials(ask: Callable[[str], str], ask_secret: Callable[[str], str]) -> dict[str, str]:
@@ -54,13 +62,14 @@ def read_credentials(ask: Callable[[str], str], ask_secret: Callable[[str], str]
 def fill(
     stack_name: str,
     *,
+    company: str = "",
     cloudformation: Any,
     secretsmanager: Any,
     ask: Callable[[str], str] = input,
     ask_secret: Callable[[str], str] = getpass.getpass,
 ) -> str:
     """Store the credentials; returns the secret's ARN (never the values)."""
-    arn = secret_arn_of(cloudformation, stack_name)
+    arn = secret_arn_of(cloudformation, stack_name, company)
     credentials = read_credentials(ask, ask_secret)
     secretsmanager.put_secret_value(SecretId=arn, SecretString=json.dumps(credentials))
     return arn
@@ -76,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     configured = cdk_json_context().get(CONTEXT_KEY, {}).get("stack_name", default_stack)
     parser = argparse.ArgumentParser(description="Store the Opower client credentials")
     parser.add_argument("--stack", default=configured, help=f"stack name (default {configured})")
+    parser.add_argument("--company", default="", help="utility code (a group's stack)")
     args = parser.parse_args(argv)
     try:
         arn = fill(
             args.stack,
+            company=args.company,
             cloudformation=boto3.client("cloudformation"),
             secretsmanager=boto3.client("secretsmanager"),
         )

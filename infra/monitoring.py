@@ -16,6 +16,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from gateway import observability as m
+from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
 from infra.waf import RATE_RULE_NAMES, GatewayWaf
 
 PERIOD = cdk.Duration.minutes(5)
@@ -63,6 +64,7 @@ class GatewayMonitoring(Construct):
         waf: GatewayWaf | None,
         alarm_topic: bool,
         alarm_email: str,
+        companies: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._namespace = metrics_namespace
@@ -193,6 +195,8 @@ class GatewayMonitoring(Construct):
             route_names=route_names,
             rate_blocked=rate_blocked,
         )
+        if len(companies) > 1:
+            self._company_widgets(companies)
 
     # -- metrics and alarms ------------------------------------------------------------
     def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
@@ -279,6 +283,30 @@ class GatewayMonitoring(Construct):
         if alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         return topic
+
+    def _company_widgets(self, companies: Sequence[str]) -> None:
+        """A group's dashboard row: each company's Opower calls, budget and tokens (the
+        functions add the `utility` dimension to these metrics, gateway.observability)."""
+        self.dashboard.add_widgets(
+            *[
+                cloudwatch.GraphWidget(
+                    title=f"{name} by company",
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=self._namespace,
+                            metric_name=name,
+                            dimensions_map={"service": self._service, COMPANY_DIMENSION: code},
+                            statistic="Sum",
+                            period=PERIOD,
+                            label=code,
+                        )
+                        for code in companies
+                    ],
+                    width=6,
+                )
+                for name in sorted(PER_COMPANY)
+            ]
+        )
 
     # -- dashboard ---------------------------------------------------------------------
     def _dashboard(

@@ -31,6 +31,8 @@ class OpowerCredentials(Construct):
         secret_name: str,
         kms_key_arn: str = "",
         removal_policy: cdk.RemovalPolicy,
+        output_suffix: str = "",
+        description: str = "Opower OAuth client credentials",
     ) -> None:
         super().__init__(scope, construct_id)
         self.created = not (secret_arn or secret_name)
@@ -48,8 +50,7 @@ class OpowerCredentials(Construct):
             secret = secretsmanager.CfnSecret(
                 self,
                 "Secret",
-                description="Opower OAuth client credentials: "
-                '{"client_id": "...", "client_secret": "..."}',
+                description=f'{description}: {{"client_id": "...", "client_secret": "..."}}',
             )
             secret.apply_removal_policy(removal_policy)
             acknowledge(
@@ -63,8 +64,10 @@ class OpowerCredentials(Construct):
             self.secret_id = secret.ref
             cdk.CfnOutput(
                 scope,
-                "FillOpowerSecret",
-                description="Run once (with your Opower client credentials) after the first deploy",
+                f"FillOpowerSecret{output_suffix}",
+                description="Run once (with your Opower client credentials) after the first "
+                "deploy; or `make fill-secret`"
+                + (f" COMPANY={output_suffix}" if output_suffix else ""),
                 value=cdk.Fn.join(
                     "",
                     [

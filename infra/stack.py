@@ -36,14 +36,21 @@ class GatewayStack(cdk.Stack):
             removal_policy=config.cdk_removal_policy,
             point_in_time_recovery=config.table_point_in_time_recovery,
         )
-        self.credentials = OpowerCredentials(
-            self,
-            "OpowerCredentials",
-            secret_arn=config.opower_secret_arn,
-            secret_name=config.opower_secret_name,
-            kms_key_arn=config.opower_secret_kms_key_arn,
-            removal_policy=config.cdk_removal_policy,
-        )
+        # One secret per operating company (a single company keeps the names it had).
+        self.company_credentials: dict[str, OpowerCredentials] = {}
+        for secret in config.secrets():
+            suffix = secret.utility_code if config.is_group else ""
+            self.company_credentials[secret.utility_code] = OpowerCredentials(
+                self,
+                f"OpowerCredentials{suffix}",
+                secret_arn=secret.secret_arn,
+                secret_name=secret.secret_name,
+                kms_key_arn=secret.kms_key_arn,
+                removal_policy=config.cdk_removal_policy,
+                output_suffix=suffix,
+                description=f"Opower OAuth client credentials of {secret.utility_code}",
+            )
+        self.credentials = next(iter(self.company_credentials.values()))
         self.functions = GatewayFunctions(
             self,
             "Functions",
@@ -54,8 +61,12 @@ class GatewayStack(cdk.Stack):
             environment=config.lambda_environment(
                 table_name=self.store.table.table_name,
                 kms_key_id=self.store.key.key_arn,
-                opower_secret_id=self.credentials.secret_id,
+                opower_secret_id="" if config.is_group else self.credentials.secret_id,
                 introspection_secret_id=config.introspection_secret_arn,
+                company_secret_ids={
+                    code: credentials.secret_id
+                    for code, credentials in self.company_credentials.items()
+                },
             ),
             log_level=config.log_level,
             system_log_level=config.system_log_level,
@@ -66,7 +77,8 @@ class GatewayStack(cdk.Stack):
         # Opower), so both read the Opower secret and use the store.
         for fn in (self.functions.authorizer, self.functions.proxy):
             self.store.grant_use(fn.role)
-            self.credentials.grant_read(fn.role)
+            for credentials in self.company_credentials.values():
+                credentials.grant_read(fn.role)
         if config.introspection_secret_arn:
             grant_secret_read(
                 self.functions.authorizer.role,
@@ -136,15 +148,17 @@ class GatewayStack(cdk.Stack):
             waf=self.waf,
             alarm_topic=config.alarm_topic_wanted,
             alarm_email=config.alarm_email,
+            companies=[c.utility_code for c in config.runtime.company_list()],
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the API")
-        cdk.CfnOutput(
-            self,
-            "OpowerSecretArn",
-            value=self.credentials.secret_arn,
-            description="Secret holding the Opower client_id / client_secret",
-        )
+        for code, credentials in self.company_credentials.items():
+            cdk.CfnOutput(
+                self,
+                f"OpowerSecretArn{code if config.is_group else ''}",
+                value=credentials.secret_arn,
+                description=f"Secret holding the Opower client_id / client_secret of {code}",
+            )
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
         cdk.CfnOutput(
             self,

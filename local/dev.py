@@ -37,15 +37,16 @@ def banner(stack: LocalStack) -> str:
         f"  Identity (dev)  {summary['idp']}/.well-known/openid-configuration",
         f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager, KMS",
         "",
-        "Sample customers, each with a curl that works now (tokens valid for 1 hour;",
-        "`make token CUSTOMER=<id>` prints a fresh one):",
+        f"Sample customers of two operating companies ({', '.join(summary['companies'])}), each",
+        "with a curl that works now (tokens valid for 1 hour; `make token CUSTOMER=<id>",
+        "[COMPANY=<code>]` prints a fresh one):",
     ]
     for customer in summary["customers"]:
         accounts = ", ".join(customer["accountNumbers"])
         fuels = ", ".join(customer["fuels"]) or "no utility accounts"
         lines += [
             "",
-            f"  {customer['utilityCustomerId']}  {customer['name']}  "
+            f"  {customer['utilityCode']}  {customer['utilityCustomerId']}  {customer['name']}  "
             f"(account numbers {accounts}; {fuels})",
             f"    curl -s -H 'Authorization: Bearer {customer['token']}' {gateway}/v1/me/accounts",
         ]

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from gateway.companies import Company
 from local.aws import EmbeddedAws
 from local.emulator import ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
 from local.provision import create_key, create_table, put_secret
-from local.sandbox import OpowerSandbox, SandboxConfig
+from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
+from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
 from local.service import Service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +100,16 @@ class LocalStack(Service):
     def _start(self) -> None:
         deployed = load_config(self._overrides)
         runtime = deployed.runtime
+        # A utility group of two operating companies, as the sandbox serves them: each has
+        # its own customers, client (secret) and limits.
         self.sandbox = self._exit.enter_context(
-            OpowerSandbox(SandboxConfig(port=self.ports.sandbox, utility_code=runtime.utility_code))
+            OpowerSandbox(
+                SandboxConfig(
+                    port=self.ports.sandbox,
+                    utility_code=UTILITY_CODE,
+                    second_utility_code=SECOND_UTILITY_CODE,
+                )
+            )
         )
         self.aws = self._exit.enter_context(EmbeddedAws(port=self.ports.aws))
         os.environ.update(self.aws.environment())
@@ -125,6 +135,11 @@ class LocalStack(Service):
                 "client_secret": self.sandbox.config.client_secret,
             },
         )
+        self.second_secret_name = f"{service}/opower-{SECOND_UTILITY_CODE.lower()}"
+        second_secret = put_secret(
+            self.second_secret_name,
+            {"client_id": SECOND_CLIENT_ID, "client_secret": SECOND_CLIENT_SECRET},
+        )
         introspection_secret = put_secret(
             f"{service}/introspection",
             {
@@ -141,13 +156,14 @@ class LocalStack(Service):
                 auth_issuer=self.idp.issuer,
                 auth_jwks_url=self.idp.jwks_url,
                 auth_introspection_url=self.idp.introspection_url,
-                utility_code=self.sandbox.config.utility_code,
+                utility_code="",
+                companies=(Company(UTILITY_CODE), Company(SECOND_UTILITY_CODE)),
             ),
         )
         environment = self.config.lambda_environment(
             table_name=table,
             kms_key_id=key,
-            opower_secret_id=secret,
+            company_secret_ids={UTILITY_CODE: secret, SECOND_UTILITY_CODE: second_secret},
             introspection_secret_id=introspection_secret,
         )
         os.environ.update(environment)
@@ -189,13 +205,21 @@ class LocalStack(Service):
     def customers(self) -> list[dict[str, Any]]:
         return self.sandbox.customers()
 
-    def token_for(self, utility_customer_id: str, *, lifetime_s: float = 3600) -> str:
+    def token_for(
+        self, utility_customer_id: str, *, company: str = UTILITY_CODE, lifetime_s: float = 3600
+    ) -> str:
         for customer in self.customers():
-            if customer["utilityCustomerId"] == utility_customer_id:
+            if (customer["utilityCode"], customer["utilityCustomerId"]) == (
+                company,
+                utility_customer_id,
+            ):
                 return self.idp.mint(
-                    utility_customer_id, customer["accountNumbers"], lifetime_s=lifetime_s
+                    utility_customer_id,
+                    customer["accountNumbers"],
+                    lifetime_s=lifetime_s,
+                    overrides={self.config.runtime.claim_utility_code: company},
                 )
-        raise KeyError(utility_customer_id)
+        raise KeyError((company, utility_customer_id))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -205,7 +229,9 @@ class LocalStack(Service):
             "idp": self.idp.base_url,
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
             "opower_secret": self.opower_secret_name,
+            "companies": [UTILITY_CODE, SECOND_UTILITY_CODE],
             "customers": [
-                {**c, "token": self.token_for(c["utilityCustomerId"])} for c in self.customers()
+                {**c, "token": self.token_for(c["utilityCustomerId"], company=c["utilityCode"])}
+                for c in self.customers()
             ],
         }

@@ -13,22 +13,31 @@ import sys
 from pathlib import Path
 
 from local.idp import DevIdentityProvider
-from local.sandbox.data import directory
+from local.sandbox import UTILITY_CODE
+from local.sandbox.config import SECOND_UTILITY_CODE
+from local.sandbox.data import DEFAULT, SECOND
 from local.stack import STATE_DIR, Ports, load_config
+
+COMPANIES = {UTILITY_CODE: DEFAULT, SECOND_UTILITY_CODE: SECOND}
 
 
 def mint(
     utility_customer_id: str,
     *,
     idp_port: int,
+    company: str = UTILITY_CODE,
     state_dir: Path = STATE_DIR,
     lifetime_s: float = 3600,
 ) -> str:
     runtime = load_config().runtime
-    customers = {str(c["utilityCustomerId"]): c for c in directory()}
+    if company not in COMPANIES:
+        raise SystemExit(f"unknown company {company!r}; the companies: {', '.join(COMPANIES)}")
+    customers = {str(c["utilityCustomerId"]): c for c in COMPANIES[company].listing(company)}
     if utility_customer_id not in customers:
         known = ", ".join(sorted(customers))
-        raise SystemExit(f"unknown customer {utility_customer_id!r}; sample customers: {known}")
+        raise SystemExit(
+            f"unknown customer {utility_customer_id!r} of {company}; its customers: {known}"
+        )
     idp = DevIdentityProvider(
         audience=runtime.auth_audience,
         customer_claim=runtime.claim_utility_customer_id,
@@ -37,7 +46,12 @@ def mint(
         issuer=f"http://127.0.0.1:{idp_port}",
     )
     accounts = customers[utility_customer_id]["accountNumbers"]
-    return idp.mint(utility_customer_id, list(accounts), lifetime_s=lifetime_s)  # type: ignore[call-overload]
+    return idp.mint(
+        utility_customer_id,
+        list(accounts),  # type: ignore[call-overload]
+        lifetime_s=lifetime_s,
+        overrides={runtime.claim_utility_code: company},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print a dev session token for a sample customer")
     parser.add_argument("customer", help="utilityCustomerId, as GET /_sandbox/customers lists")
     parser.add_argument("--lifetime", type=float, default=3600, help="seconds (default 3600)")
+    parser.add_argument(
+        "--company", default=UTILITY_CODE, help=f"operating company (default {UTILITY_CODE})"
+    )
     args = parser.parse_args(argv)
     token = mint(
         args.customer,
         idp_port=Ports.from_env(os.environ).idp,
+        company=args.company,
         state_dir=Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR),
         lifetime_s=args.lifetime,
     )

@@ -23,6 +23,7 @@ from local.aws import EmbeddedAws
 from local.idp import DevIdentityProvider
 from local.provision import create_key, create_table, put_secret
 from local.sandbox import OpowerSandbox, SandboxConfig
+from local.sandbox.config import SECOND_UTILITY_CODE
 from tests import leakcheck
 
 
@@ -52,6 +53,9 @@ class _SandboxSecrets:
         for secret in self._client_secrets | {self._sandbox.current_client_secret}:
             yield secret
             yield leakcheck.basic_header_value(client_id, secret)
+        for other_id, other_secret in self._sandbox.client_secrets():
+            yield other_secret
+            yield leakcheck.basic_header_value(other_id, other_secret)
         yield from self._sandbox.issued_tokens()
 
 
@@ -59,7 +63,12 @@ class _SandboxSecrets:
 def sandbox_server() -> Iterator[OpowerSandbox]:
     # Opower's 20 requests per second would throttle the test suite itself; the tests of
     # the limit set it back (sandbox.set_limits) and reset() restores this.
-    config = SandboxConfig(port=0, rate_per_second=100_000, rate_per_day=10_000_000)
+    config = SandboxConfig(
+        port=0,
+        rate_per_second=100_000,
+        rate_per_day=10_000_000,
+        second_utility_code=SECOND_UTILITY_CODE,  # a group's second operating company
+    )
     with OpowerSandbox(config) as sandbox:
         leakcheck.register_holder(_SandboxSecrets(sandbox))
         yield sandbox

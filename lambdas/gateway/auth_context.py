@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The keys the authorizer sets (gateway.auth.authorizer writes them).
+UTILITY_CODE = "utilityCode"
 CUSTOMER_ID = "customerId"
 UTILITY_CUSTOMER_ID = "utilityCustomerId"
 ACCOUNT_IDS = "accountIds"
@@ -33,6 +34,8 @@ class BindingView:
     account_ids: frozenset[str]
     # The customer's name in budgets, logs and metrics (a hash, never their ids).
     customer_key: str = ""
+    # Their operating company (empty in decisions cached before companies existed).
+    utility_code: str = ""
 
 
 class BindingContextError(Exception):
@@ -62,4 +65,5 @@ def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
         utility_customer_id=utility_customer_id,
         account_ids=frozenset(a for a in accounts.split(",") if a),
         customer_key=str(authorizer.get(CUSTOMER_HASH) or authorizer.get("principalId") or ""),
+        utility_code=str(authorizer.get(UTILITY_CODE) or ""),
     )

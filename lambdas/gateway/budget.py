@@ -13,6 +13,9 @@ Shared state lives in DynamoDB, but a request does not pay a round trip for it:
   call, but only for containers with less than one call a second, and no number of
   warm containers can starve each other.
 * per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``)
+
+(With several operating companies, each has its own budget: the items are
+``budget#<utility code>#rate`` and so on.)
   and spends it locally; a slice is sized to about half a minute of its demand.
 
 Over budget, the proxy answers 429 with ``Retry-After`` and never calls Opower. If
@@ -273,11 +276,20 @@ def _seconds_to_midnight(now: float) -> int:
 class DynamoDbBudgetStore:
     """Budget items in the gateway's table (see the module docstring for the layout)."""
 
-    RATE_KEY = "budget#rate"
-
-    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        prefix: str = "budget#",
+        dynamodb: DynamoDBClient | None = None,
+    ) -> None:
         self._table = table_name
+        self._prefix = prefix
         self._dynamodb = dynamodb
+
+    @property
+    def _rate_key(self) -> str:
+        return f"{self._prefix}rate"
 
     def _ddb(self) -> DynamoDBClient:
         if self._dynamodb is None:
@@ -295,7 +307,7 @@ class DynamoDbBudgetStore:
                     self._ddb()
                     .get_item(
                         TableName=self._table,
-                        Key={"pk": {"S": self.RATE_KEY}},
+                        Key={"pk": {"S": self._rate_key}},
                         ConsistentRead=True,
                     )
                     .get("Item", {})
@@ -313,7 +325,7 @@ class DynamoDbBudgetStore:
                 self._ddb().put_item(
                     TableName=self._table,
                     Item={
-                        "pk": {"S": self.RATE_KEY},
+                        "pk": {"S": self._rate_key},
                         "v": {"N": str(version + 1)},
                         "leases": {
                             "M": {
@@ -341,7 +353,7 @@ class DynamoDbBudgetStore:
             item = (
                 self._ddb()
                 .get_item(
-                    TableName=self._table, Key={"pk": {"S": self.RATE_KEY}}, ConsistentRead=True
+                    TableName=self._table, Key={"pk": {"S": self._rate_key}}, ConsistentRead=True
                 )
                 .get("Item", {})
             )
@@ -354,12 +366,12 @@ class DynamoDbBudgetStore:
         )
 
     def count_second(self, second: int, *, cap: int, expires_at: float) -> bool:
-        return self._count(f"budget#sec#{second}", limit=cap, expires_at=expires_at)
+        return self._count(f"{self._prefix}sec#{second}", limit=cap, expires_at=expires_at)
 
     def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        key = {"pk": {"S": f"budget#day#{day}"}}
+        key = {"pk": {"S": f"{self._prefix}day#{day}"}}
         try:
             for _ in range(2):
                 try:

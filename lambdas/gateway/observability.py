@@ -23,6 +23,40 @@ class NullMetrics:
         return None
 
 
+# The metrics a group of operating companies sees per company too (dimension `utility`):
+# each company's token requests and its budget.
+PER_COMPANY = frozenset(
+    {"TokenFetch", "TokenFetchFailure", "BudgetShed", "CustomerLimited", "OpowerCall"}
+)
+COMPANY_DIMENSION = "utility"
+
+
+class CompanyMetrics:
+    """A sink for one operating company's calls: every metric as usual (the alarms'), and
+    the ones of ``PER_COMPANY`` once more with the company's code as a dimension, where
+    the sink can (``add_dimensioned_metric``: the handlers' Powertools metrics)."""
+
+    def __init__(self, sink: MetricsSink, utility_code: str) -> None:
+        self._sink = sink
+        self._dimensions = {COMPANY_DIMENSION: utility_code}
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self._sink.add_metric(name, unit, value)
+        dimensioned = getattr(self._sink, "add_dimensioned_metric", None)
+        if name in PER_COMPANY and dimensioned is not None:
+            dimensioned(name, unit, value, self._dimensions)
+
+    def __hash__(self) -> int:
+        return hash((id(self._sink), self._dimensions[COMPANY_DIMENSION]))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, CompanyMetrics)
+            and other._sink is self._sink
+            and other._dimensions == self._dimensions
+        )
+
+
 def fingerprint(secret: str) -> str:
     """A short, non-reversible name for a secret value, safe to log and to compare."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]
@@ -56,5 +90,6 @@ UPSTREAM_TIMEOUT = "UpstreamTimeout"
 UPSTREAM_CONNECTION_ERROR = "UpstreamConnectionError"
 UPSTREAM_TOKEN_REPLAY = "UpstreamTokenReplay"
 UPSTREAM_ROUTE_UNAUTHORIZED = "UpstreamRouteUnauthorized"
+OPOWER_CALL = "OpowerCall"  # one per request sent to Opower's data APIs (the quota's unit)
 UPSTREAM_BODY_TOO_LARGE = "UpstreamBodyTooLarge"
 UPSTREAM_BUDGET_WAIT = "UpstreamBudgetWait"

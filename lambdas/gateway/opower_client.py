@@ -164,6 +164,7 @@ class OpowerClient:
             # slow DynamoDB): never send a token that expired meanwhile. A memory hit.
             token = self._broker.get_token(deadline=deadline)
             started = self._clock.now()
+            self._metrics.add_metric(m.OPOWER_CALL, "Count", 1)
             try:
                 status, data, content_type, retry_after = self._send(
                     method, url, body, headers, token.authorization, remaining

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_type_hints
 from urllib.parse import urlsplit
 
+from gateway.companies import Company, companies_json, parse_companies
 from gateway.errors import ConfigurationError
 
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -44,7 +45,15 @@ class RuntimeSettings:
         "https://cxapi.opower.com",
         doc="Opower origin: production https://cxapi.opower.com, UAT https://cxapi-stage.opower.com",
     )
-    utility_code: str = setting("", doc="Opower utility code ({U} in every path), 3-4 letters")
+    utility_code: str = setting(
+        "", doc="Opower utility code ({U} in every path), 3-4 letters: a single company"
+    )
+    companies: tuple[Company, ...] = setting(
+        (),
+        doc="Several operating companies instead of utility_code: a list of objects with "
+        "utility_code and, each optional, opower_secret_arn / opower_secret_name, "
+        "opower_base_url, budget_per_second, budget_per_day (docs/companies.md)",
+    )
     opower_secret_id: str = setting(
         "", doc="Secrets Manager secret (name or ARN) with the Opower client_id / client_secret"
     )
@@ -111,6 +120,11 @@ class RuntimeSettings:
     claim_account_numbers: str = setting(
         "accountNumbers", doc="Session claim holding the account number (or a list of them)"
     )
+    claim_utility_code: str = setting(
+        "utilityCode",
+        doc="Session claim naming the customer's operating company (required with several "
+        "companies)",
+    )
     binding_ttl_s: int = setting(900, doc="How long a customer's Opower binding is cached")
     binding_negative_ttl_s: int = setting(
         60, doc="How long a session that binds to no customer is remembered as such"
@@ -151,6 +165,16 @@ class RuntimeSettings:
                 raise ConfigurationError(f"{f.name.upper()} must not be negative")
         if self.utility_code and not re.fullmatch(r"[A-Za-z0-9]{2,8}", self.utility_code):
             raise ConfigurationError("UTILITY_CODE must be 2-8 letters or digits")
+        if self.companies and self.utility_code:
+            raise ConfigurationError(
+                "UTILITY_CODE and COMPANIES are both set: list every company in COMPANIES"
+            )
+        for company in self.companies:
+            if company.opower_base_url:
+                validate_base_url(
+                    company.opower_base_url,
+                    setting=f"COMPANIES ({company.utility_code}) opower_base_url",
+                )
         if self.auth_mode not in get_args(AuthMode):
             raise ConfigurationError("AUTH_MODE must be 'jwt' or 'introspection'")
         refused = set(self.auth_algorithms) - ASYMMETRIC_ALGORITHMS
@@ -205,8 +229,29 @@ class RuntimeSettings:
         env = {}
         for f in _fields():
             value = getattr(self, f.name)
-            env[f.name.upper()] = ",".join(value) if isinstance(value, tuple) else str(value)
+            if f.name == "companies":
+                env["COMPANIES"] = companies_json(value) if value else ""
+            elif isinstance(value, tuple):
+                env[f.name.upper()] = ",".join(value)
+            else:
+                env[f.name.upper()] = str(value)
         return env
+
+    def company_list(self) -> tuple[Company, ...]:
+        """Every operating company, each setting it leaves empty taken from the gateway's."""
+        listed = self.companies or (
+            (Company(self.utility_code, self.opower_secret_id),) if self.utility_code else ()
+        )
+        return tuple(
+            dataclasses.replace(
+                company,
+                opower_secret_id=company.opower_secret_id or self.opower_secret_id,
+                opower_base_url=company.opower_base_url or self.opower_base_url,
+                budget_per_second=company.budget_per_second or self.budget_per_second,
+                budget_per_day=company.budget_per_day or self.budget_per_day,
+            )
+            for company in listed
+        )
 
     def require(self, *names: str) -> None:
         """Fail clearly when a setting a handler needs was left empty."""
@@ -224,7 +269,7 @@ def describe() -> list[tuple[str, str, str]]:
     rows = []
     for f in _fields():
         default = f.default
-        shown = ",".join(default) if isinstance(default, tuple) else str(default)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
         rows.append((f.name, shown, str(f.metadata["doc"])))
     return rows
 
@@ -247,6 +292,8 @@ def convert(hint: Any, raw: Any) -> Any:
         ):
             raise ValueError(raw)
         return hint(raw)
+    if hint == tuple[Company, ...]:
+        return parse_companies(raw)
     if hint == tuple[str, ...]:
         items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
         return tuple(str(i).strip() for i in items if str(i).strip())
@@ -258,6 +305,8 @@ def convert(hint: Any, raw: Any) -> Any:
 def _convert(name: str, hint: Any, raw: Any) -> Any:
     try:
         return convert(hint, raw)
+    except ConfigurationError:
+        raise
     except (TypeError, ValueError):
         raise ConfigurationError(
             f"{name.upper()} has an invalid value (expected {kind_of(hint)})"
@@ -265,6 +314,8 @@ def _convert(name: str, hint: Any, raw: Any) -> Any:
 
 
 def kind_of(hint: Any) -> str:
+    if hint == tuple[Company, ...]:
+        return "a list of companies"
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )

@@ -10,11 +10,14 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from gateway.clock import SYSTEM_CLOCK
+from gateway.companies import Company
 from gateway.credentials import SecretsManagerCredentials
-from gateway.observability import MetricsSink
+from gateway.errors import ConfigurationError
+from gateway.observability import CompanyMetrics, MetricsSink
 from gateway.opower_client import OpowerClient, RetryPolicy
 from gateway.settings import RuntimeSettings
 from gateway.token_broker import BrokerSettings, TokenBroker
@@ -35,20 +38,34 @@ def settings() -> RuntimeSettings:
     return RuntimeSettings.from_env(os.environ)
 
 
+def _require_companies(s: RuntimeSettings) -> tuple[Company, ...]:
+    companies = s.company_list()
+    if not companies:
+        raise ConfigurationError("required setting(s) not set: UTILITY_CODE (or COMPANIES)")
+    for company in companies:
+        if not company.opower_secret_id:
+            raise ConfigurationError(
+                f"required setting not set: OPOWER_SECRET_ID of company {company.utility_code}"
+            )
+    s.require("table_name", "kms_key_id")
+    return companies
+
+
 @functools.cache
-def _broker(metrics: MetricsSink) -> TokenBroker:
+def _broker(metrics: MetricsSink, base_url: str, secret_id: str) -> TokenBroker:
+    """One broker per (Opower origin, client credentials): companies sharing a client share
+    its token, in this container and (by the shared item's key) in the fleet."""
     s = settings()
-    s.require("opower_base_url", "opower_secret_id", "table_name", "kms_key_id")
     return TokenBroker(
         endpoint=TokenEndpoint(
-            s.opower_base_url,
+            base_url,
             clock=SYSTEM_CLOCK,
             connect_timeout_s=s.http_connect_timeout_s,
             read_timeout_s=s.http_read_timeout_s,
             missing_expires_in_s=s.token_missing_expires_in_s,
         ),
         credentials=SecretsManagerCredentials(
-            s.opower_secret_id, max_age_s=s.secret_max_age_s, metrics=metrics
+            secret_id, max_age_s=s.secret_max_age_s, metrics=metrics
         ),
         store=DynamoDbTokenStore(s.table_name, s.kms_key_id),
         clock=SYSTEM_CLOCK,
@@ -63,29 +80,35 @@ def _broker(metrics: MetricsSink) -> TokenBroker:
 
 
 def broker(metrics: MetricsSink) -> TokenBroker:
-    """This container's token broker (benchmarks and tools look at its lease owner)."""
+    """The first company's token broker (benchmarks and tools look at its lease owner)."""
     with _lock:
-        return _broker(metrics)
+        first = _require_companies(settings())[0]
+        return _broker(_company_metrics(metrics, first), first.opower_base_url,
+                       first.opower_secret_id)  # fmt: skip
+
+
+def _company_metrics(metrics: MetricsSink, company: Company) -> MetricsSink:
+    # A single company keeps its metrics as they always were; a group's carry a copy per
+    # company (dimension `utility`) of the token and budget metrics.
+    return (
+        CompanyMetrics(metrics, company.utility_code)
+        if len(settings().company_list()) > 1
+        else metrics
+    )
 
 
 @functools.cache
-def _opower_client(metrics: MetricsSink) -> OpowerClient:
+def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
+    """The Opower client of each operating company, by utility code."""
     import uuid
 
     from gateway.budget import Budget, BudgetSettings, DynamoDbBudgetStore
     from gateway.customer_budget import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
 
     s = settings()
-    # One fleet budget for every call to Opower's data APIs: the proxy's and the
-    # authorizer's binding lookups alike (token requests, one per lifetime, fit in the
-    # headroom between the budget and Opower's limit).
-    budget = Budget(
-        DynamoDbBudgetStore(s.table_name),
-        owner=uuid.uuid4().hex,
-        clock=SYSTEM_CLOCK,
-        settings=BudgetSettings(per_second=s.budget_per_second, per_day=s.budget_per_day),
-        metrics=metrics,
-    )
+    companies = _require_companies(s)
+    # Each customer's share: one limiter, keyed by the customer's hash, which names their
+    # company (gateway.auth_context.customer_hash).
     customers = None
     if s.budget_per_customer_per_minute or s.budget_per_customer_per_day:
         customers = CustomerBudget(
@@ -98,23 +121,50 @@ def _opower_client(metrics: MetricsSink) -> OpowerClient:
             clock=SYSTEM_CLOCK,
             metrics=metrics,
         )
-    return OpowerClient(
-        s.opower_base_url,
-        _broker(metrics),
-        clock=SYSTEM_CLOCK,
-        connect_timeout_s=s.http_connect_timeout_s,
-        read_timeout_s=s.http_read_timeout_s,
-        retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
-        metrics=metrics,
-        budget=budget,
-        customers=customers,
-        route_401_hold_s=s.upstream_route_unauthorized_hold_s,
-    )
+    clients = {}
+    clients_of = [(c.opower_base_url, c.opower_secret_id) for c in companies]
+    for company in companies:
+        company_metrics = _company_metrics(metrics, company)
+        client = (company.opower_base_url, company.opower_secret_id)
+        # A client shared by several companies has one token for all: its metrics
+        # cannot be one company's.
+        token_metrics = company_metrics if clients_of.count(client) == 1 else metrics
+        # Opower's limits are per utility: one fleet budget per company, for every call to
+        # its data APIs, the proxy's and the authorizer's binding lookups alike (token
+        # requests, one per lifetime, fit in the headroom below Opower's limit).
+        prefix = "budget#" if len(companies) == 1 else f"budget#{company.utility_code}#"
+        budget = Budget(
+            DynamoDbBudgetStore(s.table_name, prefix=prefix),
+            owner=uuid.uuid4().hex,
+            clock=SYSTEM_CLOCK,
+            settings=BudgetSettings(
+                per_second=company.budget_per_second, per_day=company.budget_per_day
+            ),
+            metrics=company_metrics,
+        )
+        clients[company.utility_code] = OpowerClient(
+            company.opower_base_url,
+            _broker(token_metrics, company.opower_base_url, company.opower_secret_id),
+            clock=SYSTEM_CLOCK,
+            connect_timeout_s=s.http_connect_timeout_s,
+            read_timeout_s=s.http_read_timeout_s,
+            retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
+            metrics=company_metrics,
+            budget=budget,
+            customers=customers,
+            route_401_hold_s=s.upstream_route_unauthorized_hold_s,
+        )
+    return MappingProxyType(clients)
+
+
+def opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
+    with _lock:
+        return _opower_clients(metrics)
 
 
 def opower_client(metrics: MetricsSink) -> OpowerClient:
-    with _lock:
-        return _opower_client(metrics)
+    """The first company's client (tools and benchmarks of a single company)."""
+    return next(iter(opower_clients(metrics).values()))
 
 
 @functools.cache
@@ -124,22 +174,27 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
     from gateway.auth.binding import BindingResolver, BindingStore
 
     s = settings()
-    s.require("utility_code")
-    return Authorizer(
-        verify=_session_verifier(s),
-        resolver=BindingResolver(
-            _opower_client(metrics),
-            utility_code=s.utility_code,
-            store=BindingStore(s.table_name),
+    clients = _opower_clients(metrics)
+    store = BindingStore(s.table_name)
+    resolvers = {
+        code: BindingResolver(
+            client,
+            utility_code=code,
+            store=store,
             clock=SYSTEM_CLOCK,
             ttl_s=s.binding_ttl_s,
             negative_ttl_s=s.binding_negative_ttl_s,
             metrics=metrics,
-        ),
+        )
+        for code, client in clients.items()
+    }
+    return Authorizer(
+        verify=_session_verifier(s),
+        resolvers=resolvers,
         clock=SYSTEM_CLOCK,
-        utility_code=s.utility_code,
         customer_claim=s.claim_utility_customer_id,
         accounts_claim=s.claim_account_numbers,
+        company_claim=s.claim_utility_code,
         max_session_age_s=s.auth_max_session_age_s,
     )
 
@@ -153,11 +208,9 @@ def authorizer(metrics: MetricsSink) -> Authorizer:
 def _proxy(metrics: MetricsSink) -> Proxy:
     from gateway.proxy.entry import Proxy
 
-    s = settings()
-    s.require("utility_code")
     return Proxy(
-        client=_opower_client(metrics),
-        settings=s,
+        clients=_opower_clients(metrics),
+        settings=settings(),
         clock=SYSTEM_CLOCK,
         metrics=metrics,
     )
@@ -205,6 +258,6 @@ def reset() -> None:
     from gateway import aws_clients
 
     with _lock:
-        for cached in (settings, _broker, _opower_client, _authorizer, _proxy):
+        for cached in (settings, _broker, _opower_clients, _authorizer, _proxy):
             cached.cache_clear()
         aws_clients.clear()

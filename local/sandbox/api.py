@@ -21,15 +21,7 @@ from typing import TypeGuard
 from urllib.parse import unquote
 
 from local.sandbox.consumption import UNITS
-from local.sandbox.data import (
-    Customer,
-    UtilityAccount,
-    account_by_id,
-    accounts_of,
-    customer_by_id,
-    customer_by_utility_id,
-    customers_by_account_number,
-)
+from local.sandbox.data import DEFAULT, Customer, Directory, UtilityAccount
 from local.sandbox.errors import ApiError, bad_request, not_found
 from local.sandbox.insights import (
     COMPARISON_BILLS,
@@ -89,9 +81,11 @@ class DataApi:
         utility_code: str,
         store: MutableStore,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        directory: Directory = DEFAULT,
     ) -> None:
         self._utility_code = utility_code
         self._store = store
+        self._directory = directory
         self._now = now
         self._handlers: dict[str, dict[str, Handler]] = {
             "customers": {"GET": self._customers},
@@ -124,25 +118,25 @@ class DataApi:
         number = request.single("accountNumber")
         if not number:
             raise bad_request("Missing required parameter 'accountNumber'")
-        found = customers_by_account_number(number)
+        found = self._directory.customers_by_account_number(number)
         name = request.single("name")
         if name is not None:
             found = [c for c in found if c.name.casefold() == name.strip().casefold()]
         return json_response(200, [c.to_json() for c in found])
 
     def _utility_accounts(self, params: Params, request: Request) -> Response:
-        customer = _customer(params["customer"])
-        return json_response(200, [a.to_json() for a in accounts_of(customer)])
+        customer = self._customer(params["customer"])
+        return json_response(200, [a.to_json() for a in self._directory.accounts_of(customer)])
 
     def _get_home_profile(self, params: Params, request: Request) -> Response:
-        customer = _customer(params["customer"])
+        customer = self._customer(params["customer"])
         profile = self._store.home_profile(customer.id)
         if profile is None:
             raise not_found(f"No home profile for customer {customer.id}")
         return json_response(200, profile)
 
     def _put_home_profile(self, params: Params, request: Request) -> Response:
-        customer = _customer(params["customer"])
+        customer = self._customer(params["customer"])
         self._store.put_home_profile(customer.id, _home_profile(_json_body(request), customer.id))
         return no_content()
 
@@ -152,8 +146,8 @@ class DataApi:
             raise bad_request(f"Resolution must be one of {', '.join(RESOLUTIONS)}")
         if fuel not in UNITS:
             raise bad_request(f"Fuel type must be one of {', '.join(UNITS)}")
-        customer = _customer_by_utility_id(params["customer"])
-        accounts = accounts_of(customer, fuel)
+        customer = self._customer_by_utility_id(params["customer"])
+        accounts = self._directory.accounts_of(customer, fuel)
         if not accounts:
             raise not_found(f"Customer {customer.utility_customer_id} has no {fuel} meter")
         start = parse_instant("start", request.single("start"))
@@ -170,7 +164,7 @@ class DataApi:
         return json_response(200, body)
 
     def _bill_comparison(self, params: Params, request: Request) -> Response:
-        account = _account(params["account"])
+        account = self._account(params["account"])
         as_of = parse_as_of(request.single("asOf"), self._now().date())
         comparison = request.single("comparisonBill") or "PREVIOUS"
         if comparison not in COMPARISON_BILLS:
@@ -181,52 +175,53 @@ class DataApi:
         return json_response(200, bill_comparison(account, as_of, comparison, fallback == "true"))
 
     def _bill_forecast(self, params: Params, request: Request) -> Response:
-        customer = _customer(params["customer"])
+        customer = self._customer(params["customer"])
         as_of = parse_as_of(request.single("asOf"), self._now().date())
-        return json_response(200, bill_forecast(customer, as_of))
+        return json_response(
+            200, bill_forecast(customer, self._directory.accounts_of(customer), as_of)
+        )
 
     def _neighbor_comparison(self, params: Params, request: Request) -> Response:
-        customer = _customer(params["customer"])
+        customer = self._customer(params["customer"])
         as_of = parse_as_of(request.single("asOf"), self._now().date())
-        return json_response(200, neighbor_comparison(customer, as_of))
+        return json_response(
+            200, neighbor_comparison(customer, self._directory.accounts_of(customer), as_of)
+        )
 
     def _get_threshold(self, params: Params, request: Request) -> Response:
-        customer = _customer_by_utility_id(params["customer"])
+        customer = self._customer_by_utility_id(params["customer"])
         threshold = self._store.threshold(customer.utility_customer_id)
         if threshold is None:
             raise not_found(f"No threshold for customer {customer.utility_customer_id}")
         return json_response(200, threshold)
 
     def _put_threshold(self, params: Params, request: Request) -> Response:
-        customer = _customer_by_utility_id(params["customer"])
+        customer = self._customer_by_utility_id(params["customer"])
         self._store.put_threshold(customer.utility_customer_id, _threshold(_json_body(request)))
         return no_content()
 
     def _delete_threshold(self, params: Params, request: Request) -> Response:
-        customer = _customer_by_utility_id(params["customer"])
+        customer = self._customer_by_utility_id(params["customer"])
         self._store.delete_threshold(customer.utility_customer_id)
         return no_content()
 
+    def _customer(self, raw_id: str) -> Customer:
+        customer = self._directory.customer_by_id(int(raw_id)) if raw_id.isdecimal() else None
+        if customer is None:
+            raise not_found(f"Unknown customer {raw_id!r}")
+        return customer
 
-def _customer(raw_id: str) -> Customer:
-    customer = customer_by_id(int(raw_id)) if raw_id.isdecimal() else None
-    if customer is None:
-        raise not_found(f"Unknown customer {raw_id!r}")
-    return customer
+    def _customer_by_utility_id(self, utility_customer_id: str) -> Customer:
+        customer = self._directory.customer_by_utility_id(utility_customer_id)
+        if customer is None:
+            raise not_found(f"Unknown utilityCustomerId {utility_customer_id!r}")
+        return customer
 
-
-def _customer_by_utility_id(utility_customer_id: str) -> Customer:
-    customer = customer_by_utility_id(utility_customer_id)
-    if customer is None:
-        raise not_found(f"Unknown utilityCustomerId {utility_customer_id!r}")
-    return customer
-
-
-def _account(raw_id: str) -> UtilityAccount:
-    account = account_by_id(int(raw_id)) if raw_id.isdecimal() else None
-    if account is None:
-        raise not_found(f"Unknown utility account {raw_id!r}")
-    return account
+    def _account(self, raw_id: str) -> UtilityAccount:
+        account = self._directory.account_by_id(int(raw_id)) if raw_id.isdecimal() else None
+        if account is None:
+            raise not_found(f"Unknown utility account {raw_id!r}")
+        return account
 
 
 def _json_body(request: Request) -> object:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from local.sandbox import control
 from local.sandbox.api import TOKEN_ROUTE, DataApi, classify
 from local.sandbox.config import SandboxConfig
-from local.sandbox.data import directory
+from local.sandbox.data import DEFAULT, SECOND, Directory
 from local.sandbox.errors import ApiError, not_found
 from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
 from local.sandbox.messages import Request, Response
@@ -29,6 +29,31 @@ API_PREFIX = "/apis/"
 _BEARER_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="opower", error="invalid_token"')
 
 
+class Tenant:
+    """One utility on this Opower: its client, tokens, limits, data and data routes.
+
+    Opower's limits and tokens are per utility: a token of one is refused on another's
+    paths, and one utility's traffic never spends another's budget."""
+
+    def __init__(
+        self,
+        code: str,
+        client_id: str,
+        client_secret: str,
+        directory: Directory,
+        limits: Limits,
+        history: list[str],
+    ) -> None:
+        self.code = code
+        self.directory = directory
+        self.credentials = Credentials(client_id, client_secret)
+        self.tokens = TokenStore(history=history)
+        self.limiter = RateLimiter(limits)
+        self.store = MutableStore(directory)
+        self.data_api = DataApi(code, self.store, directory=directory)
+        self.token_requests = 0
+
+
 class SandboxApp:
     """All sandbox state and the rules that answer requests; thread-safe."""
 
@@ -36,14 +61,33 @@ class SandboxApp:
         self.config = config
         self._control_lock = threading.Lock()
         self._limits = Limits(config.rate_per_second, config.rate_per_day)
-        self.credentials = Credentials(config.client_id, config.client_secret)
-        self.tokens = TokenStore()
+        self.history: list[str] = []
+        first = Tenant(
+            config.utility_code,
+            config.client_id,
+            config.client_secret,
+            DEFAULT,
+            self._limits,
+            self.history,
+        )
+        self.tenants = {first.code: first}
+        if config.second_utility_code:
+            self.tenants[config.second_utility_code] = Tenant(
+                config.second_utility_code,
+                config.second_client_id,
+                config.second_client_secret,
+                SECOND,
+                self._limits,
+                self.history,
+            )
+        # The first utility's, as when the sandbox served one (most callers still do).
+        self.credentials = first.credentials
+        self.tokens = first.tokens
+        self.limiter = first.limiter
+        self.store = first.store
         self.faults = FaultState(Switches(token_lifetime_s=config.token_lifetime_s))
-        self.limiter = RateLimiter(self._limits)
         self.stats = Stats()
-        self.store = MutableStore()
-        self._token_endpoint = TokenEndpoint(self.credentials, self.tokens, self.faults)
-        self._data_api = DataApi(config.utility_code, self.store)
+        self._token_endpoint = TokenEndpoint(list(self.tenants.values()), self.faults)
 
     def handle(self, request: Request) -> Response | None:
         """The answer to one request, or None to close the connection without answering."""
@@ -61,11 +105,13 @@ class SandboxApp:
         Held requests are released last, so they continue against the fresh state.
         """
         with self._control_lock:
-            self.tokens.reset()
+            for tenant in self.tenants.values():
+                tenant.tokens.reset()
+                tenant.limiter.reset(self._limits)
+                tenant.store.reset()
+                tenant.credentials.reset()
+                tenant.token_requests = 0
             self.stats.reset()
-            self.limiter.reset(self._limits)
-            self.store.reset()
-            self.credentials.reset()
             self.faults.reset()
 
     def set_faults(self, switches: Mapping[str, object]) -> dict[str, object]:
@@ -75,7 +121,8 @@ class SandboxApp:
             if actions.new_client_secret is not None:
                 self.credentials.rotate(actions.new_client_secret)
             if actions.revoke_tokens:
-                self.tokens.revoke_all()
+                for tenant in self.tenants.values():
+                    tenant.tokens.revoke_all()
             self.faults.replace(new)
             return new.to_json()
 
@@ -91,7 +138,8 @@ class SandboxApp:
                 current.per_second if per_second is None else per_second,
                 current.per_day if per_day is None else per_day,
             )
-            self.limiter.configure(limits)
+            for tenant in self.tenants.values():
+                tenant.limiter.configure(limits)
         return {"per_second": limits.per_second, "per_day": limits.per_day}
 
     def stats_json(self) -> dict[str, object]:
@@ -101,14 +149,21 @@ class SandboxApp:
         return {
             "requests": self.stats.requests(),
             "token_requests": token_requests,
-            "tokens_issued": self.tokens.issued,
-            "tokens_valid": self.tokens.valid_count(),
+            "tokens_issued": sum(t.tokens.issued for t in self.tenants.values()),
+            "tokens_valid": sum(t.tokens.valid_count() for t in self.tenants.values()),
             "data_requests": sum(arrivals.values()),
+            "utilities": {
+                code: {
+                    "token_requests": tenant.token_requests,
+                    "tokens_issued": tenant.tokens.issued,
+                }
+                for code, tenant in self.tenants.items()
+            },
         }
 
     def customers_json(self) -> list[dict[str, object]]:
-        """The body of `GET /_sandbox/customers`."""
-        return directory()
+        """The body of `GET /_sandbox/customers`: every utility's customers."""
+        return [c for t in self.tenants.values() for c in t.directory.listing(t.code)]
 
     # /apis/
 
@@ -126,10 +181,12 @@ class SandboxApp:
         return answer
 
     def _answer_api(self, request: Request, route: str, params: dict[str, str]) -> Response | None:
-        retry_after = self.limiter.acquire()
+        tenant = self._tenant_of(request, route, params)
+        retry_after = tenant.limiter.acquire()
         if retry_after is not None:
             raise ApiError(429, "Rate limit exceeded", ("Retry-After", str(retry_after)))
         if route == TOKEN_ROUTE:
+            tenant.token_requests += 1
             return self._token_endpoint.handle(request)
         fault, switches = self.faults.take_data_fault()
         if fault == "5xx":
@@ -144,12 +201,25 @@ class SandboxApp:
             released = self.faults.wait(delay)
             if self.faults.closed or (fault == "hanging" and not released):
                 return None
-        if not self._bearer_valid(request.header("authorization")):
+        # A token is valid only on its own utility's paths (unknown utilities: the first's
+        # rules, then 404 from its data routes).
+        if not self._bearer_valid(tenant, request.header("authorization")):
             raise ApiError(401, "Access token is missing, invalid or expired", _BEARER_CHALLENGE)
         if route in self.faults.switches.unlicensed_routes:
             raise ApiError(401, "This client may not use this API", _BEARER_CHALLENGE)
-        return self._data_api.handle(route, params, request)
+        return tenant.data_api.handle(route, params, request)
 
-    def _bearer_valid(self, authorization: str | None) -> bool:
+    def _tenant_of(self, request: Request, route: str, params: dict[str, str]) -> Tenant:
+        """The utility a request counts against: a token request's client, a data
+        request's path; the first utility for anything else."""
+        if route == TOKEN_ROUTE:
+            authorization = request.header("authorization")
+            for tenant in self.tenants.values():
+                if tenant.credentials.verify_basic(authorization):
+                    return tenant
+        return self.tenants.get(params.get("utility", ""), next(iter(self.tenants.values())))
+
+    @staticmethod
+    def _bearer_valid(tenant: Tenant, authorization: str | None) -> bool:
         scheme, _, token = (authorization or "").strip().partition(" ")
-        return scheme.lower() == "bearer" and self.tokens.is_valid(token.strip())
+        return scheme.lower() == "bearer" and tenant.tokens.is_valid(token.strip())

@@ -14,6 +14,10 @@ UTILITY_CODE = "UTX"
 DEFAULT_CLIENT_ID = "5f0c1d2e-0000-4a11-8b00-sandbox00001"
 # Not a real credential: fixed and distinctive so leak checks can grep for it.
 DEFAULT_CLIENT_SECRET = "5ec2e7ed-0000-4b22-9c00-sandbox5ecr7"
+# The second operating company's own client (a group's companies may each have one).
+SECOND_UTILITY_CODE = "UTY"
+SECOND_CLIENT_ID = "5f0c1d2e-0000-4a11-8b00-sandbox00002"
+SECOND_CLIENT_SECRET = "5ec2e7ed-0000-4b22-9c00-sandbox5ecr2"
 
 
 def is_loopback(host: str) -> bool:
@@ -44,6 +48,11 @@ class SandboxConfig:
     rate_per_second: int = 20
     rate_per_day: int = 100_000
     control_plane: bool | None = None
+    # A second operating company on the same Opower (its own customers, client and
+    # limits; tokens of one refused on the other's paths), or None for one utility.
+    second_utility_code: str | None = None
+    second_client_id: str = SECOND_CLIENT_ID
+    second_client_secret: str = SECOND_CLIENT_SECRET
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -54,6 +63,8 @@ class SandboxConfig:
             raise ValueError("rate limits must be >= 1")
         if not self.client_id or not self.client_secret:
             raise ValueError("client_id and client_secret must not be empty")
+        if self.second_utility_code == self.utility_code:
+            raise ValueError("the second utility code must differ from the first")
 
     @property
     def control_plane_enabled(self) -> bool:

@@ -13,10 +13,20 @@ handle when it binds a session to Opower ids:
 
 UC-0005 is the previous occupant of account 4100000004, so a lookup by that account
 number returns two customers and the gateway must filter on `utilityCustomerId`.
+
+A second operating company (`SECOND`, served when the sandbox is given a second utility
+code) has customers of its own; one of them has the same `utilityCustomerId` and account
+number as UC-0001 of the first, as happens across two companies' CIS systems:
+
+| Opower id | utilityCustomerId | account numbers | utility accounts (id: fuel)   |
+|-----------|-------------------|-----------------|-------------------------------|
+| 3000001   | UC-0001           | 4100000001      | 4000001: ELEC                 |
+| 3000002   | UC-2002           | 5200000002      | 4000002: GAS, 4000003: ELEC   |
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
@@ -121,6 +131,80 @@ SEED_THRESHOLDS: dict[str, dict[str, object]] = {
 }
 
 
+@dataclass(frozen=True)
+class Directory:
+    """One operating company's customers, accounts and seeded data."""
+
+    customers: tuple[Customer, ...]
+    accounts: tuple[UtilityAccount, ...]
+    home_profiles: Mapping[int, dict[str, object]]
+    thresholds: Mapping[str, dict[str, object]]
+
+    def customer_by_id(self, customer_id: int) -> Customer | None:
+        return next((c for c in self.customers if c.id == customer_id), None)
+
+    def customer_by_utility_id(self, utility_customer_id: str) -> Customer | None:
+        return next(
+            (c for c in self.customers if c.utility_customer_id == utility_customer_id), None
+        )
+
+    def customers_by_account_number(self, account_number: str) -> list[Customer]:
+        return [c for c in self.customers if account_number in c.account_numbers]
+
+    def accounts_of(self, customer: Customer, fuel: str | None = None) -> list[UtilityAccount]:
+        return [
+            a
+            for a in self.accounts
+            if a.customer_id == customer.id and (fuel is None or a.fuel == fuel)
+        ]
+
+    def account_by_id(self, account_id: int) -> UtilityAccount | None:
+        return next((a for a in self.accounts if a.id == account_id), None)
+
+    def listing(self, utility_code: str) -> list[dict[str, object]]:
+        """The control-plane listing: every id a test or demo needs to address a customer."""
+        listing: list[dict[str, object]] = []
+        for customer in self.customers:
+            accounts = self.accounts_of(customer)
+            listing.append(
+                {
+                    "utilityCode": utility_code,
+                    "utilityCustomerId": customer.utility_customer_id,
+                    "name": customer.name,
+                    "accountNumbers": list(customer.account_numbers),
+                    "customerId": customer.id,
+                    "utilityAccountIds": [a.id for a in accounts],
+                    "fuels": list(dict.fromkeys(a.fuel for a in accounts)),
+                }
+            )
+        return listing
+
+
+DEFAULT = Directory(CUSTOMERS, UTILITY_ACCOUNTS, SEED_HOME_PROFILES, SEED_THRESHOLDS)
+
+_SECOND_CUSTOMERS = (
+    Customer(3000001, "UC-0001", "Nikola Tesla", "NIKOLA TESLA", "NW-101", None,
+             ("4100000001",)),
+    Customer(3000002, "UC-2002", "Hedy Lamarr", "HEDY LAMARR", "NW-102", "NWP-7",
+             ("5200000002",)),
+)  # fmt: skip
+_SECOND_PROFILES = {
+    3000001: {"customerId": 3000001, "dwellingType": "TOWNHOUSE", "heatType": "ELECTRIC",
+              "numberOfAdults": 1, "numberOfChildren": 0, "squareFeet": 1200},
+}  # fmt: skip
+
+SECOND = Directory(
+    customers=_SECOND_CUSTOMERS,
+    accounts=(
+        UtilityAccount(4000001, 3000001, "4100000001", "NW-SP-1", ELEC, date(2021, 2, 1)),
+        UtilityAccount(4000002, 3000002, "5200000002", "NW-SP-2", GAS, date(2020, 10, 1)),
+        UtilityAccount(4000003, 3000002, "5200000002", "NW-SP-3", ELEC, date(2020, 10, 1)),
+    ),
+    home_profiles=MappingProxyType(_SECOND_PROFILES),
+    thresholds=MappingProxyType({"UC-2002": {"threshold": 90.0, "percentage": 75}}),
+)
+
+
 def customer_by_id(customer_id: int) -> Customer | None:
     """The customer with that Opower id."""
     return next((c for c in CUSTOMERS if c.id == customer_id), None)
@@ -150,19 +234,6 @@ def account_by_id(account_id: int) -> UtilityAccount | None:
     return next((a for a in UTILITY_ACCOUNTS if a.id == account_id), None)
 
 
-def directory() -> list[dict[str, object]]:
-    """The control-plane listing: every id a test or demo needs to address a customer."""
-    listing: list[dict[str, object]] = []
-    for customer in CUSTOMERS:
-        accounts = accounts_of(customer)
-        listing.append(
-            {
-                "utilityCustomerId": customer.utility_customer_id,
-                "name": customer.name,
-                "accountNumbers": list(customer.account_numbers),
-                "customerId": customer.id,
-                "utilityAccountIds": [a.id for a in accounts],
-                "fuels": list(dict.fromkeys(a.fuel for a in accounts)),
-            }
-        )
-    return listing
+def directory(utility_code: str = "UTX") -> list[dict[str, object]]:
+    """The first company's listing (see ``Directory.listing``)."""
+    return DEFAULT.listing(utility_code)

@@ -25,10 +25,11 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from local.sandbox.consumption import UNITS, consumption_milli, cost_cents, units
-from local.sandbox.data import Customer, UtilityAccount, accounts_of
+from local.sandbox.data import Customer, UtilityAccount
 from local.sandbox.errors import bad_request, not_found
 from local.sandbox.usage import parse_instant
 
@@ -97,14 +98,16 @@ def bill_comparison(
     }
 
 
-def bill_forecast(customer: Customer, as_of: date) -> dict[str, object]:
+def bill_forecast(
+    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
+) -> dict[str, object]:
     """Bill forecast of every account of the customer active in the month of `as_of`."""
     first = as_of.replace(day=1)
     following = _add_months(first, 1)
     days_in_month = (following - first).days
     elapsed = (as_of - first).days
     forecasts: list[dict[str, object]] = []
-    for account in accounts_of(customer):
+    for account in accounts:
         if not _has_bill(account, first):
             continue
         fuel = account.fuel
@@ -137,12 +140,14 @@ def bill_forecast(customer: Customer, as_of: date) -> dict[str, object]:
     }
 
 
-def neighbor_comparison(customer: Customer, as_of: date) -> dict[str, object]:
+def neighbor_comparison(
+    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
+) -> dict[str, object]:
     """Neighbor comparison per fuel for the last complete month before `as_of`."""
     month = _add_months(as_of.replace(day=1), -1)
     following = _add_months(month, 1)
     comparisons: list[dict[str, object]] = []
-    active = [a for a in accounts_of(customer) if _has_bill(a, month)]
+    active = [a for a in accounts if _has_bill(a, month)]
     for fuel in dict.fromkeys(a.fuel for a in active):
         you = _usage([a for a in active if a.fuel == fuel], fuel, month, following)
         average = you * _neighbor_percent(customer.id, month) // 100

@@ -215,7 +215,14 @@ class OpowerSandbox:
 
     def issued_tokens(self) -> list[str]:
         """Every access token issued since the sandbox was created, for leak checks."""
-        return self._app.tokens.history()
+        return self._app.tokens.history()  # one history for every utility, in order
+
+    def client_secrets(self) -> list[tuple[str, str]]:
+        """(client_id, secret accepted now) of each utility's client, for leak checks."""
+        return [
+            (tenant.credentials.client_id, tenant.credentials.secret)
+            for tenant in self._app.tenants.values()
+        ]
 
     def faults(self) -> dict[str, Any]:
         """Same JSON as `GET /_sandbox/faults`."""

@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 import threading
 
-from local.sandbox.data import SEED_HOME_PROFILES, SEED_THRESHOLDS
+from local.sandbox.data import DEFAULT, Directory
 
 
 class MutableStore:
     """Thread-safe home profiles (by Opower customer id) and thresholds (by utilityCustomerId)."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Directory = DEFAULT) -> None:
+        self._seeds = directory
         self._lock = threading.Lock()
         self._profiles: dict[int, dict[str, object]] = {}
         self._thresholds: dict[str, dict[str, object]] = {}
@@ -23,8 +24,8 @@ class MutableStore:
     def reset(self) -> None:
         """Restore the seeded data."""
         with self._lock:
-            self._profiles = copy.deepcopy(SEED_HOME_PROFILES)
-            self._thresholds = copy.deepcopy(SEED_THRESHOLDS)
+            self._profiles = copy.deepcopy(dict(self._seeds.home_profiles))
+            self._thresholds = copy.deepcopy(dict(self._seeds.thresholds))
 
     def home_profile(self, customer_id: int) -> dict[str, object] | None:
         """A copy of the customer's home profile, if any."""

@@ -11,6 +11,8 @@ another grant 400 `unsupported_grant_type`. Success is Opower's documented body 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from local.sandbox.errors import ApiError
@@ -24,12 +26,19 @@ WRONG_CLIENT_ID = "0bad0bad-0000-4c00-8000-otherclient1"
 """The `client_id` answered while the `wrong_client_id` switch is on."""
 
 
-class TokenEndpoint:
-    """Issues tokens for the configured client, subject to the token fault switches."""
+class Client(Protocol):
+    """A client of the token endpoint: its credentials and the tokens issued to it."""
 
-    def __init__(self, credentials: Credentials, tokens: TokenStore, faults: FaultState) -> None:
-        self._credentials = credentials
-        self._tokens = tokens
+    credentials: Credentials
+    tokens: TokenStore
+
+
+class TokenEndpoint:
+    """Issues tokens to the client the Basic credentials name (one per utility), subject
+    to the token fault switches."""
+
+    def __init__(self, clients: Sequence[Client], faults: FaultState) -> None:
+        self._clients = clients
         self._faults = faults
 
     def handle(self, request: Request) -> Response | None:
@@ -40,7 +49,8 @@ class TokenEndpoint:
         if fault == "5xx":
             return ApiError(503, "Authorization service unavailable").to_response(nested=False)
         if fault == "malformed":
-            truncated = f'{{"client_id": "{self._credentials.client_id}", "access_token": '
+            client_id = self._clients[0].credentials.client_id
+            truncated = f'{{"client_id": "{client_id}", "access_token": '
             return Response(200, truncated.encode(), (("Content-Type", "application/json"),))
         if fault == "slow":
             self._faults.wait(switches.token_delay_s)
@@ -62,7 +72,15 @@ class TokenEndpoint:
     def _issue(self, request: Request, switches: Switches) -> Response:
         if request.method != "POST":
             raise ApiError(405, "Use POST", ("Allow", "POST"))
-        if not self._credentials.verify_basic(request.header("authorization")):
+        client = next(
+            (
+                c
+                for c in self._clients
+                if c.credentials.verify_basic(request.header("authorization"))
+            ),
+            None,
+        )
+        if client is None:
             return json_response(
                 401, {"error": "invalid_client"}, ("WWW-Authenticate", 'Basic realm="opower"')
             )
@@ -78,10 +96,10 @@ class TokenEndpoint:
             return _oauth_error("invalid_request")
         if grants[0] != GRANT_TYPE:
             return _oauth_error("unsupported_grant_type")
-        token = self._tokens.issue(
+        token = client.tokens.issue(
             switches.token_lifetime_s, reuse_current=switches.reissue_same_token
         )
-        client_id = self._credentials.client_id
+        client_id = client.credentials.client_id
         payload: dict[str, object] = {
             "client_id": WRONG_CLIENT_ID if switches.wrong_client_id else client_id,
             "access_token": token.value,

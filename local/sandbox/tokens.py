@@ -75,13 +75,16 @@ class IssuedToken:
 class TokenStore:
     """Thread-safe registry of issued tokens and their expiry."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, history: list[str] | None = None
+    ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self._expiry: dict[str, float] = {}
         self._latest: str | None = None
         self._issued_since_reset = 0
-        self._history: list[str] = []
+        # Every token issued, in order (shared by a sandbox's utilities: one history).
+        self._history: list[str] = history if history is not None else []
 
     def issue(self, lifetime_s: int, *, reuse_current: bool) -> IssuedToken:
         """A new token, or with `reuse_current` the latest one while it has >= 1 s left."""

@@ -53,9 +53,11 @@ class RunningStack:
     def sandbox(self) -> str:
         return str(self.summary["sandbox"])
 
-    def token(self, customer: str) -> str:
+    def token(self, customer: str, company: str = "UTX") -> str:
         return next(
-            str(c["token"]) for c in self.summary["customers"] if c["utilityCustomerId"] == customer
+            str(c["token"])
+            for c in self.summary["customers"]
+            if (c["utilityCode"], c["utilityCustomerId"]) == (company, customer)
         )
 
     def call(

@@ -113,16 +113,17 @@ ROWS = [
         faults={"token_endpoint": "down"},
         short_lived_token=True,
         requests=_cached_refresh_fails(),
-        # One attempt: a second would not fit the refresh-ahead bound (half the 2.3 s of
-        # life left) with the least time a request is given (1 s).
-        answered={ROUTE: {"200": 2}, "token": {"0": 1}},
+        # One or two attempts (the expectations bound them): whether a second fits the
+        # refresh-ahead bound (half the 2.3 s of life left) with the least time a request
+        # is given (1 s) depends on the jittered pause between them.
+        answered=None,
     ),
     Row(
         name="token-malformed-cached-refresh-due",
         faults={"token_endpoint": "malformed"},
         short_lived_token=True,
         requests=_cached_refresh_fails(),
-        answered={ROUTE: {"200": 2}, "token": {"200": 1}},
+        answered=None,  # as above
     ),
     # A slow token endpoint costs the refreshing request at most the broker's refresh-ahead
     # bound (2 s, all attempts together); its answers come after the row (answered: None).

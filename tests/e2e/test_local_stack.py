@@ -14,12 +14,16 @@ from tests.e2e.conftest import ROOT, RunningStack
 
 pytestmark = pytest.mark.e2e
 
+# (company, utilityCustomerId): account ids. `make dev` runs a group of two companies, and
+# UC-0001 is a customer of each (the same CIS id and account number, two people).
 EXPECTED_ACCOUNTS = {
-    "UC-0001": [2000001, 2000002],
-    "UC-0002": [2000003, 2000004],
-    "UC-0003": [2000005],
-    "UC-0004": [],
-    "UC-0005": [2000006],
+    ("UTX", "UC-0001"): [2000001, 2000002],
+    ("UTX", "UC-0002"): [2000003, 2000004],
+    ("UTX", "UC-0003"): [2000005],
+    ("UTX", "UC-0004"): [],
+    ("UTX", "UC-0005"): [2000006],
+    ("UTY", "UC-0001"): [4000001],
+    ("UTY", "UC-2002"): [4000002, 4000003],
 }
 
 
@@ -29,8 +33,27 @@ def test_every_printed_curl_succeeds(e2e: RunningStack) -> None:
 
         assert response.status == 200
         ids = [a["id"] for a in response.json()]
-        assert ids == EXPECTED_ACCOUNTS[customer["utilityCustomerId"]]
+        assert ids == EXPECTED_ACCOUNTS[customer["utilityCode"], customer["utilityCustomerId"]]
         assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_every_sample_customer_of_both_companies_is_printed(e2e: RunningStack) -> None:
+    printed = {(c["utilityCode"], c["utilityCustomerId"]) for c in e2e.summary["customers"]}
+
+    assert printed == set(EXPECTED_ACCOUNTS)
+
+
+def test_a_cross_company_request_is_refused_and_never_reaches_opower(e2e: RunningStack) -> None:
+    second = next(
+        c["token"]
+        for c in e2e.summary["customers"]
+        if (c["utilityCode"], c["utilityCustomerId"]) == ("UTY", "UC-0001")
+    )
+
+    response = e2e.call("GET", "/v1/me/accounts/2000001/bill-comparison", token=second)
+
+    assert response.status == 404
+    assert "bill_comparison" not in e2e.sandbox_control("GET", "stats")["requests"]
 
 
 def test_a_cross_customer_request_is_refused_and_never_reaches_opower(e2e: RunningStack) -> None:
@@ -93,7 +116,7 @@ def test_the_authorizer_decision_is_cached_per_token(e2e: RunningStack) -> None:
 
 
 def test_concurrent_requests_are_served_and_opower_is_never_overrun(e2e: RunningStack) -> None:
-    customers = list(EXPECTED_ACCOUNTS)
+    customers = [customer for company, customer in EXPECTED_ACCOUNTS if company == "UTX"]
 
     def one(n: int) -> tuple[int, str | None]:
         response = e2e.call("GET", "/v1/me/accounts", customer=customers[n % 5])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -175,3 +176,72 @@ def test_introspection_secret_and_imported_opower_secret_are_granted_to_the_righ
     assert secrets_of(stack.functions.proxy) == [opower_arn]
     assert stack.credentials.created is False
     assert stack.waf is None
+
+
+GROUP = {
+    **{k: v for k, v in VALID.items() if k != "utility_code"},
+    "companies": [
+        {"utility_code": "NRTH", "opower_secret_arn": SECRET_ARN.replace("introspection", "n")},
+        {
+            "utility_code": "STH",
+            "budget_per_second": 9,
+            "opower_base_url": "https://cxapi-stage.opower.com",
+        },
+    ],
+}
+
+
+def test_a_group_of_companies_is_configured_with_a_secret_each() -> None:
+    config = GatewayConfig.from_mapping(GROUP)
+
+    assert [c.utility_code for c in config.runtime.company_list()] == ["NRTH", "STH"]
+    assert config.is_group
+    assert config.secrets()[0].secret_arn.endswith("n-AbCdEf")
+    assert config.secrets()[1].secret_arn == ""  # created by the stack
+    assert config.runtime.company_list()[1].budget_per_second == 9
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"companies": [{"utility_code": "N R"}]}, "companies[0]"),
+        ({"companies": [{"utility_code": "AB"}, {"utility_code": "AB"}]}, "twice"),
+        ({"companies": [{"utility_code": "AB", "opower_secret_arn": "x"}]},
+         "companies[0] (AB).opower_secret_arn"),
+        ({"companies": [{"utility_code": "AB", "budget_per_day": -1}]}, "companies[0] (AB)"),
+        ({"companies": [{"utility_code": "AB", "opower_secret_id": "s"}]}, "by the stack"),
+        ({"utility_code": "ABC"}, "UTILITY_CODE and COMPANIES"),
+        ({"opower_secret_name": "x"}, "opower_secret_name"),
+    ],
+)  # fmt: skip
+def test_a_group_error_names_the_company_and_setting(change: dict[str, Any], named: str) -> None:
+    with pytest.raises(GatewayConfigError, match=re.escape(named)):
+        GatewayConfig.from_mapping({**GROUP, **change})
+
+
+def test_a_group_stack_has_a_secret_per_company_granted_to_both_functions() -> None:
+    import json
+
+    from aws_cdk.assertions import Template
+
+    _, stack = create_app(context={"aws:cdk:bundling-stacks": [], "gateway": GROUP})
+    raw = Template.from_stack(stack).to_json()
+
+    secrets = [k for k, v in raw["Resources"].items() if v["Type"] == "AWS::SecretsManager::Secret"]
+    assert len(secrets) == 1  # NRTH's is imported, STH's created
+    assert {"OpowerSecretArnNRTH", "OpowerSecretArnSTH", "FillOpowerSecretSTH"} <= set(
+        raw["Outputs"]
+    )
+    for fn in (stack.functions.proxy, stack.functions.authorizer):
+        document = json.dumps(
+            stack.resolve(fn.role.node.find_child("DefaultPolicy").document.to_json())
+        )
+        assert "n-AbCdEf" in document
+        assert secrets[0] in document
+        env = raw["Resources"][stack.get_logical_id(fn.function.node.default_child)]["Properties"][
+            "Environment"
+        ]["Variables"]
+        companies = json.dumps(env["COMPANIES"])
+        for part in ("NRTH", "STH", secrets[0]):
+            assert part in companies
+        assert env["UTILITY_CODE"] == ""

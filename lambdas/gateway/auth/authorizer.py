@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway import auth_context as ctx
 from gateway.auth.binding import Binding, BindingResolver
-from gateway.auth.errors import AuthenticationError
+from gateway.auth.errors import AccessDeniedError, AuthenticationError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
 from gateway.auth_context import customer_hash
 from gateway.clock import Clock
@@ -29,12 +29,14 @@ class Allow:
     principal_id: str
     binding: Binding
     session_expires_at: float
+    utility_code: str
 
     def response(self, method_arn: str) -> dict[str, Any]:
         return {
             "principalId": self.principal_id,
             "policyDocument": policy("Allow", customer_routes_arn(method_arn)),
             "context": {
+                ctx.UTILITY_CODE: self.utility_code,
                 ctx.CUSTOMER_ID: self.binding.customer_id,
                 ctx.UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
                 ctx.ACCOUNT_IDS: ",".join(self.binding.account_ids),
@@ -80,17 +82,19 @@ class Authorizer:
         self,
         *,
         verify: Verifier,
-        resolver: BindingResolver,
+        resolvers: Mapping[str, BindingResolver],
         clock: Clock,
-        utility_code: str,
         customer_claim: str,
         accounts_claim: str,
+        company_claim: str = "utilityCode",
         max_session_age_s: float = 0,
     ) -> None:
+        if not resolvers:
+            raise ValueError("at least one operating company is needed")
         self._verify = verify
-        self._resolver = resolver
+        self._resolvers = dict(resolvers)
+        self._company_claim = company_claim
         self._clock = clock
-        self._utility_code = utility_code
         self._customer_claim = customer_claim
         self._accounts_claim = accounts_claim
         self._max_session_age_s = max_session_age_s
@@ -105,11 +109,30 @@ class Authorizer:
         token = bearer_token(headers, multi_value_headers)
         claims = self._verify(token)
         identity = self.identity(claims)
-        principal = customer_hash(self._utility_code, identity.utility_customer_id)
-        binding = self._resolver.resolve(identity, deadline=deadline, customer_key=principal)
-        return Allow(
-            principal_id=principal, binding=binding, session_expires_at=identity.expires_at
+        utility_code = self.company(claims)
+        principal = customer_hash(utility_code, identity.utility_customer_id)
+        binding = self._resolvers[utility_code].resolve(
+            identity, deadline=deadline, customer_key=principal
         )
+        return Allow(
+            principal_id=principal,
+            binding=binding,
+            session_expires_at=identity.expires_at,
+            utility_code=utility_code,
+        )
+
+    def company(self, claims: Mapping[str, Any]) -> str:
+        """The customer's operating company, from the verified session only: with several
+        companies the claim is required; a value naming none of them is refused, never
+        guessed by trying each company (a 403, reason in logs and metrics)."""
+        named = claims.get(self._company_claim)
+        if named is None:
+            if len(self._resolvers) == 1:
+                return next(iter(self._resolvers))
+            raise AccessDeniedError("missing_company_claim")
+        if isinstance(named, str) and named in self._resolvers:
+            return named
+        raise AccessDeniedError("unknown_company")
 
     def identity(self, claims: Mapping[str, Any]) -> SessionIdentity:
         identity = identity_from_claims(

@@ -108,12 +108,12 @@ class Proxy:
     def __init__(
         self,
         *,
-        client: OpowerClient,
+        clients: Mapping[str, OpowerClient],
         settings: RuntimeSettings,
         clock: Clock,
         metrics: MetricsSink,
     ) -> None:
-        self._client = client
+        self._clients = clients
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -132,6 +132,7 @@ class Proxy:
             )
             route_name = route.name
             binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
+            utility_code, client = self._company(binding.utility_code)
             upstream = build_upstream(
                 route,
                 operation,
@@ -140,10 +141,10 @@ class Proxy:
                 _body(event),
                 headers.get("content-type"),
                 binding=binding,
-                utility_code=self._settings.utility_code,
+                utility_code=utility_code,
                 now=datetime.now(UTC),
             )
-            answer = self._forward(upstream, request_id, remaining_ms, binding.customer_key)
+            answer = self._forward(client, upstream, request_id, remaining_ms, binding.customer_key)
         except RequestError as exc:
             answer = error(
                 exc.status, exc.code, exc.message, request_id=request_id, headers=exc.headers
@@ -162,13 +163,28 @@ class Proxy:
         self._record(route_name, method, answer["statusCode"], started)
         return answer
 
+    def _company(self, utility_code: str) -> tuple[str, OpowerClient]:
+        """The company the binding names (the only one, for a decision that names none).
+        A binding of a company this gateway does not serve is no session at all."""
+        if not utility_code and len(self._clients) == 1:
+            utility_code = next(iter(self._clients))
+        client = self._clients.get(utility_code)
+        if client is None:
+            raise BindingContextError("unauthenticated", "A session token is required")
+        return utility_code, client
+
     def _forward(
-        self, upstream: Upstream, request_id: str, remaining_ms: int, customer_key: str
+        self,
+        client: OpowerClient,
+        upstream: Upstream,
+        request_id: str,
+        remaining_ms: int,
+        customer_key: str,
     ) -> dict[str, Any]:
         headers = {"X-Request-Id": request_id}
         if upstream.body is not None:
             headers["Content-Type"] = "application/json"
-        result = self._client.request(
+        result = client.request(
             upstream.operation.method,
             upstream.path,
             query=upstream.query,

@@ -97,6 +97,11 @@ def test_stats_count_requests_by_route_and_status(
         "tokens_issued": 1,
         "tokens_valid": 1,
         "data_requests": 3,
+        # per utility (a refused client counts against the first)
+        "utilities": {
+            "UTX": {"token_requests": 2, "tokens_issued": 1},
+            "UTY": {"token_requests": 0, "tokens_issued": 0},
+        },
     }
     assert sandbox.stats() == stats
 
@@ -162,13 +167,18 @@ def test_control_plane_lists_the_customers(client: SandboxClient, sandbox: Opowe
     customers = client.control("GET", "customers").json()
 
     assert customers == sandbox.customers()
-    keys = ("customerId", "utilityCustomerId", "accountNumbers", "utilityAccountIds", "fuels")
+    keys = ("utilityCode", "customerId", "utilityCustomerId", "accountNumbers",
+            "utilityAccountIds", "fuels")  # fmt: skip
     assert [tuple(c[k] for k in keys) for c in customers] == [
-        (1000001, "UC-0001", ["4100000001", "4100000002"], [2000001, 2000002], ["ELECTRICITY"]),
-        (1000002, "UC-0002", ["4100000003"], [2000003, 2000004], ["ELECTRICITY", "GAS"]),
-        (1000003, "UC-0003", ["4100000004"], [2000005], ["ELECTRICITY"]),
-        (1000004, "UC-0004", ["4100000005"], [], []),
-        (1000005, "UC-0005", ["4100000004"], [2000006], ["ELECTRICITY"]),
+        ("UTX", 1000001, "UC-0001", ["4100000001", "4100000002"], [2000001, 2000002],
+         ["ELECTRICITY"]),
+        ("UTX", 1000002, "UC-0002", ["4100000003"], [2000003, 2000004], ["ELECTRICITY", "GAS"]),
+        ("UTX", 1000003, "UC-0003", ["4100000004"], [2000005], ["ELECTRICITY"]),
+        ("UTX", 1000004, "UC-0004", ["4100000005"], [], []),
+        ("UTX", 1000005, "UC-0005", ["4100000004"], [2000006], ["ELECTRICITY"]),
+        # the session sandbox serves a second operating company
+        ("UTY", 3000001, "UC-0001", ["4100000001"], [4000001], ["ELECTRICITY"]),
+        ("UTY", 3000002, "UC-2002", ["5200000002"], [4000002, 4000003], ["GAS", "ELECTRICITY"]),
     ]  # fmt: skip
     assert customers[0]["name"] == "Ada Lovelace"
 
