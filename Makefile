@@ -1,5 +1,6 @@
 # Opower Gateway. `make dev` runs the gateway locally; `make test` runs every check.
-# Both set up what they need first (.venv, node_modules) and are fast when nothing changed.
+# `make dev` installs only what the local gateway needs (.venv); `make test` adds the
+# toolchain and node_modules. Both are fast when nothing changed.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,6 +12,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PY_STAMP := $(VENV)/.installed
+GATEWAY_PORT ?= 3000
+LOCAL_STAMP := $(VENV)/.installed-local
 NODE_STAMP := node_modules/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
 # jsii (under aws-cdk-lib) prints a banner on every start on Node 20 (end of life for it
@@ -22,15 +25,26 @@ export PYTHONPATH := $(CURDIR)/lambdas:$(CURDIR)
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}' \
+		| sed 's/@GATEWAY_PORT@/$(GATEWAY_PORT)/'
 
 # ---------------------------------------------------------------- setup
-$(PY_STAMP): requirements.txt lambdas/requirements.txt
+# Two steps: what `make dev` needs (requirements-local.txt, about a minute on a fresh
+# clone), then the toolchain of `make test` (requirements.txt: CDK, cfn-lint, mypy, ...).
+# One line per package while pip works, so a first run shows where it is.
+PIP := $(PY) -m pip install --disable-pip-version-check --progress-bar off
+PROGRESS := awk '/^(Collecting|Successfully installed)/ { sub(/Successfully installed/, "installed:"); print "  " substr($$0, 1, 100); fflush() }'
+
+$(LOCAL_STAMP): requirements-local.txt lambdas/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=...)")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing Python dependencies into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@test -x $(PY) || { echo "Creating $(VENV) ..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing what the local gateway needs (requirements-local.txt) into $(VENV) ..."
+	@$(PIP) -r requirements-local.txt | $(PROGRESS)
+	@touch $@
+
+$(PY_STAMP): $(LOCAL_STAMP) requirements.txt
+	@echo "Installing the test, lint and deployment toolchain (requirements.txt) into $(VENV) ..."
+	@$(PIP) -r requirements.txt | $(PROGRESS)
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -39,20 +53,19 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 .PHONY: venv
-venv: $(PY_STAMP) ## Create or update .venv
+venv: $(PY_STAMP) ## Create or update .venv (everything; `make dev` installs only its part)
 
 # ---------------------------------------------------------------- run
 .PHONY: dev
-dev: $(PY_STAMP) ## Run the whole gateway locally on 127.0.0.1:3000 (Ctrl-C stops)
+dev: $(LOCAL_STAMP) ## Run the whole gateway locally on 127.0.0.1:@GATEWAY_PORT@ (Ctrl-C stops)
 	@$(PY) -m local.dev
 
 .PHONY: token
-token: $(PY_STAMP) ## Print a dev session token: make -s token CUSTOMER=UC-0001 [COMPANY=UTY]
-	@test -n "$(CUSTOMER)" || { echo "usage: make token CUSTOMER=<utilityCustomerId> [COMPANY=<code>]" >&2; exit 2; }
-	@$(PY) -m local.token "$(CUSTOMER)" $(if $(COMPANY),--company $(COMPANY))
+token: $(LOCAL_STAMP) ## A token the running `make dev` accepts: make -s token CUSTOMER=UC-0001 [COMPANY=UTY]
+	@$(PY) -m local.token $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY))
 
 .PHONY: sandbox
-sandbox: $(PY_STAMP) ## Run the Opower sandbox alone (SANDBOX_PORT, default 4010)
+sandbox: $(LOCAL_STAMP) ## Run the Opower sandbox alone (SANDBOX_PORT, default 4010)
 	@$(PY) -m local.sandbox
 
 # ---------------------------------------------------------------- checks

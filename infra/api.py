@@ -13,14 +13,16 @@ from constructs import Construct
 
 from gateway.api_responses import (
     GATEWAY_RESPONSES,
+    MOCK_MEDIA_TYPES,
     PREFLIGHT_ALLOW_HEADERS,
     PREFLIGHT_MAX_AGE_S,
+    catch_alls,
     gateway_response_headers,
     static_headers,
 )
 from gateway.routes import Route
 from infra.nag import acknowledge
-from infra.vtl import literal_template
+from infra.vtl import error_envelope, literal_template
 
 AUTHORIZATION_HEADER = "Authorization"
 OPENAPI_PATH = "/v1/openapi.json"
@@ -55,22 +57,6 @@ CUSTOM_AUTHORIZER_REASON = (
     "introspection), not Cognito, and the session must be bound to the customer's Opower "
     "ids: the REQUEST authorizer does both, a Cognito authorizer could do neither."
 )
-
-
-def error_envelope(code: str, message: str) -> str:
-    """The template; an empty message takes API Gateway's ``$context.error.messageString``."""
-    placeholder = "@MESSAGE@"
-    body = json.dumps(
-        {
-            "error": {
-                "code": code,
-                "message": message or placeholder,
-                "requestId": "$context.requestId",
-            }
-        },
-        separators=(",", ":"),
-    )
-    return body.replace(f'"{placeholder}"', "$context.error.messageString")
 
 
 class GatewayApi(Construct):
@@ -164,40 +150,19 @@ class GatewayApi(Construct):
             if cors:
                 self._add_preflight(resource, methods=route.methods, origins=cors)
         self.openapi = self._add_openapi(openapi_document, cors)
+        self._add_catch_alls(routes, cors)
         self._add_gateway_responses(cors)
 
     def _add_openapi(self, document: str, cors: list[str]) -> apigw.Method:
         """The OpenAPI document from a MOCK integration: no Lambda runs, nothing is billed
         but the API Gateway request, and the document is the one the route table makes."""
-        headers = static_headers(tuple(cors))
-        integration = apigw.MockIntegration(
-            request_templates={JSON: '{"statusCode": 200}'},
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-            integration_responses=[
-                apigw.IntegrationResponse(
-                    status_code="200",
-                    response_templates={JSON: literal_template(document)},
-                    response_parameters={
-                        f"method.response.header.{name}": f"'{value}'"
-                        for name, value in headers.items()
-                    },
-                )
-            ],
-        )
         resource = self.api.root.resource_for_path(OPENAPI_PATH)
-        method = resource.add_method(
+        method = _add_mock(
+            resource,
             "GET",
-            integration,
-            authorization_type=apigw.AuthorizationType.NONE,
-            method_responses=[
-                apigw.MethodResponse(
-                    status_code="200",
-                    response_parameters={
-                        f"method.response.header.{name}": True for name in headers
-                    },
-                    response_models={JSON: apigw.Model.EMPTY_MODEL},
-                )
-            ],
+            status=200,
+            template=literal_template(document),
+            headers=static_headers(tuple(cors)),
         )
         _acknowledge_public(
             method, "The OpenAPI document describes the public API; it holds no customer data."
@@ -205,6 +170,30 @@ class GatewayApi(Construct):
         if cors:
             self._add_preflight(resource, methods=("GET",), origins=cors)
         return method
+
+    def _add_catch_alls(self, routes: Sequence[Route], cors: list[str]) -> None:
+        """ANY on every resource and on ``/{proxy+}``: a path or method the API lacks is
+        404 or 405 in the envelope (gateway.api_responses.catch_alls says why)."""
+        resources = {route.path: route.methods for route in routes}
+        resources[OPENAPI_PATH] = ("GET",)
+        for catch_all in catch_alls(resources):
+            resource = (
+                self.api.root
+                if catch_all.path == "/"
+                else self.api.root.resource_for_path(catch_all.path)
+            )
+            method = _add_mock(
+                resource,
+                "ANY",
+                status=catch_all.status,
+                template=error_envelope(catch_all.code, catch_all.message),
+                headers={**static_headers(tuple(cors)), **catch_all.headers},
+            )
+            _acknowledge_public(
+                method,
+                "A catch-all for paths and methods the API does not have: a mock answering "
+                "404 or 405, no data, no Lambda.",
+            )
 
     def _add_preflight(
         self, resource: apigw.IResource, *, methods: Sequence[str], origins: list[str]
@@ -234,6 +223,48 @@ class GatewayApi(Construct):
                 response_headers={name: f"'{value}'" for name, value in headers.items()},
                 templates={JSON: error_envelope(response.code, response.message)},
             )
+
+
+def _add_mock(
+    resource: apigw.IResource,
+    http_method: str,
+    *,
+    status: int,
+    template: str,
+    headers: dict[str, str],
+) -> apigw.Method:
+    """A public MOCK method answering ``template`` as JSON with static ``headers``.
+
+    One mapping template per media type of MOCK_MEDIA_TYPES (a request without
+    Content-Type counts as application/json); PassthroughBehavior NEVER answers any other
+    with 415 (UNSUPPORTED_MEDIA_TYPE): a MOCK passed a body it cannot read fails with 500
+    (aws/aws-cdk#16323)."""
+    integration = apigw.MockIntegration(
+        request_templates={media_type: '{"statusCode": 200}' for media_type in MOCK_MEDIA_TYPES},
+        passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+        integration_responses=[
+            apigw.IntegrationResponse(
+                status_code=str(status),
+                response_templates={JSON: template},
+                response_parameters={
+                    f"method.response.header.{name}": f"'{value}'"
+                    for name, value in headers.items()
+                },
+            )
+        ],
+    )
+    return resource.add_method(
+        http_method,
+        integration,
+        authorization_type=apigw.AuthorizationType.NONE,
+        method_responses=[
+            apigw.MethodResponse(
+                status_code=str(status),
+                response_parameters={f"method.response.header.{name}": True for name in headers},
+                response_models={JSON: apigw.Model.EMPTY_MODEL},
+            )
+        ],
+    )
 
 
 def _gateway_response_id(response_type: str) -> str:

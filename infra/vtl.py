@@ -10,6 +10,8 @@ print them. No AWS call or CDK import here: the emulator renders the same templa
 
 from __future__ import annotations
 
+import json
+
 _DOLLAR = "D"
 _HASH = "H"
 PRELUDE = f"#set(${_DOLLAR} = '$')#set(${_HASH} = '#')"
@@ -24,3 +26,20 @@ def literal_template(text: str) -> str:
         "${" + _DOLLAR + "}" if c == "$" else "${" + _HASH + "}" if c == "#" else c for c in text
     )
     return PRELUDE + escaped
+
+
+def error_envelope(code: str, message: str) -> str:
+    """The error envelope as a template: the request id from ``$context.requestId``; an
+    empty message takes API Gateway's ``$context.error.messageString`` (a quoted string)."""
+    placeholder = "@MESSAGE@"
+    body = json.dumps(
+        {
+            "error": {
+                "code": code,
+                "message": message or placeholder,
+                "requestId": "$context.requestId",
+            }
+        },
+        separators=(",", ":"),
+    )
+    return body.replace(f'"{placeholder}"', "$context.error.messageString")

@@ -8,15 +8,21 @@ line instead, for programs (the end-to-end tests start the stack this way).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from infra.config import GatewayConfigError
 from local.stack import STATE_DIR, LocalStack, Ports
+from local.token import write_running
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -53,20 +59,85 @@ def banner(stack: LocalStack) -> str:
     return "\n".join(lines)
 
 
+class StartupError(Exception):
+    """What stops `make dev` from starting, said in one line with the fix."""
+
+
+def gateway_config(raw: str | None) -> dict[str, Any]:
+    """GATEWAY_CONFIG: a JSON object of settings over cdk.json's, as `-c` flags would be."""
+    example = """GATEWAY_CONFIG='{"proxy_timeout_s": 8}'"""
+    try:
+        overrides = json.loads(raw or "{}")
+    except ValueError as exc:
+        raise StartupError(
+            f"GATEWAY_CONFIG is not JSON ({exc}); give an object, e.g. {example}"
+        ) from None
+    if not isinstance(overrides, dict):
+        raise StartupError(f"GATEWAY_CONFIG must be a JSON object of settings, e.g. {example}")
+    return overrides
+
+
+def ports_in_use(ports: Ports) -> list[str]:
+    """The port settings whose port another program holds ('SANDBOX_PORT=4010')."""
+    taken = []
+    for field in dataclasses.fields(ports):
+        port = getattr(ports, field.name)
+        if port == 0:
+            continue  # any free port
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{field.name.upper()}_PORT={port}")
+    return taken
+
+
+def start(state_dir: Path) -> LocalStack:
+    overrides = gateway_config(os.environ.get("GATEWAY_CONFIG"))
+    try:
+        ports = Ports.from_env(os.environ)
+    except SystemExit as exc:
+        raise StartupError(str(exc)) from None
+    taken = ports_in_use(ports)
+    if taken:
+        raise StartupError(
+            f"port in use: {', '.join(taken)} (another `make dev`?). Stop it, or choose "
+            f"another, e.g. `{taken[0].split('=')[0]}=0 make dev` for any free port"
+        )
+    try:
+        return LocalStack(ports, state_dir=state_dir, overrides=overrides).start()
+    except GatewayConfigError as exc:
+        raise StartupError(f"invalid configuration (cdk.json and GATEWAY_CONFIG): {exc}") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:  # taken since the check above
+            raise StartupError(f"a port was taken while starting ({exc.strerror}): retry") from None
+        raise
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    # GATEWAY_CONFIG: a JSON object of settings over cdk.json's, as `-c` flags would be.
-    overrides = json.loads(os.environ.get("GATEWAY_CONFIG") or "{}")
     state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
-    with LocalStack(Ports.from_env(os.environ), state_dir=state_dir, overrides=overrides) as stack:
-        print(json.dumps(stack.summary()) if args.json else banner(stack), flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nstopping ...", flush=True)
+    try:
+        stack = start(state_dir)
+    except StartupError as exc:
+        print(f"make dev: {exc}", file=sys.stderr)
+        return 2
+    running = None
+    try:
+        summary = stack.summary()
+        running = write_running(state_dir, stack.running_settings())
+        print(json.dumps(summary) if args.json else banner(stack), flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+    finally:
+        if running is not None:
+            running.unlink(missing_ok=True)
+        stack.stop()
     print("stopped", flush=True)
     return 0
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import fnmatch
-import html
 import json
 import logging
 import threading
@@ -43,15 +42,21 @@ from urllib.parse import parse_qs, urlsplit
 
 from gateway.api_responses import (
     BY_TYPE,
+    GREEDY_PATH,
+    MOCK_MEDIA_TYPES,
     PREFLIGHT_ALLOW_HEADERS,
     PREFLIGHT_MAX_AGE_S,
+    CatchAll,
+    catch_alls,
     gateway_response_headers,
     static_headers,
 )
 from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
 from gateway.routes import ROUTES
-from infra.vtl import literal_template
+from infra.vtl import error_envelope, literal_template
+from local import docs
+from local.docs import DOCS_PATH
 from local.service import HttpService
 from local.vtl import render
 
@@ -64,8 +69,9 @@ API_ID = "local"
 STAGE = "v1"
 REGION = "us-east-1"
 _MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
-# Outcomes that API Gateway answers from a response family (DEFAULT_4XX / DEFAULT_5XX),
-# with its own status and message where the stack keeps them.
+# A gateway response type the stack does not customize falls back to its family
+# (DEFAULT_4XX / DEFAULT_5XX) with the type's own status and message ("Gateway response
+# types for API Gateway": each type's default status). The stack customizes the others.
 _FAMILIES = {
     "INTEGRATION_FAILURE": ("DEFAULT_5_XX", 502, "Internal server error"),
     "REQUEST_TOO_LARGE": ("DEFAULT_4_XX", 413, "Request Too Long"),
@@ -102,27 +108,59 @@ class LambdaContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
 
 
+# The methods a REST API method can have (ANY stands for all of them); API Gateway's
+# answer to any other (TRACE, CONNECT, FOO) is not documented: the emulator gives the
+# one its "Gateway response types" page gives "an unsupported API method", that is
+# MISSING_AUTHENTICATION_TOKEN.
+SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
 @dataclass(frozen=True)
 class Resource:
     template: str
-    methods: tuple[str, ...]
-    authorized: bool
-    mock: bool = False  # a MOCK integration (no Lambda), else the proxy function
+    methods: tuple[str, ...]  # its explicit methods
+    authorized: bool = True
+    mock: bool = False  # its explicit methods are a MOCK integration, else the proxy
+    catch_all: CatchAll | None = None  # its ANY method, a MOCK (the stack's catch-alls)
+    preflight: bool = False  # an OPTIONS mock when the stack has CORS origins
 
 
 def resources() -> list[Resource]:
-    """The stack's API resources: the route table's paths, and the OpenAPI document."""
-    return [Resource(r.path, r.methods, True) for r in ROUTES] + [
-        Resource(OPENAPI_PATH, ("GET",), False, mock=True)
-    ]
+    """The stack's API resources: the route table's paths, the OpenAPI document, and the
+    catch-alls (an ANY method on every resource, path prefixes and ``/{proxy+}``)."""
+    explicit = {route.path: route.methods for route in ROUTES}
+    explicit[OPENAPI_PATH] = ("GET",)
+    found = []
+    for catch_all in catch_alls(explicit):
+        methods = explicit.get(catch_all.path, ())
+        found.append(
+            Resource(
+                catch_all.path,
+                methods,
+                authorized=catch_all.path != OPENAPI_PATH,
+                mock=catch_all.path == OPENAPI_PATH,
+                catch_all=catch_all,
+                preflight=bool(methods),
+            )
+        )
+    return found
 
 
-def resolve(path: str) -> tuple[Resource, dict[str, str]] | None:
+_RESOURCES = resources()
+
+
+def resolve(path: str) -> tuple[Resource, dict[str, str]]:
     """The resource a path selects, and its path parameters, as API Gateway matches them:
     literal segments exactly, a ``{name}`` segment any non-empty segment, its value raw
-    (not URL-decoded: "Set up Lambda proxy integrations" shows values as sent)."""
+    (not URL-decoded: "Set up Lambda proxy integrations" shows values as sent); a path
+    no resource matches falls to the greedy ``/{proxy+}`` ("Set up a proxy integration
+    with a proxy resource": it matches any path under its parent)."""
     segments = path.split("/")
-    for resource in resources():
+    greedy = None
+    for resource in _RESOURCES:
+        if resource.template == GREEDY_PATH:
+            greedy = resource
+            continue
         parts = resource.template.split("/")
         if len(parts) != len(segments):
             continue
@@ -134,7 +172,8 @@ def resolve(path: str) -> tuple[Resource, dict[str, str]] | None:
                 break
         else:
             return resource, params
-    return None
+    assert greedy is not None
+    return greedy, {"proxy": path.lstrip("/")}
 
 
 @dataclass
@@ -158,6 +197,7 @@ class ApiGatewayEmulator(HttpService):
         base_path: str = "",
         workers: int = 16,
         control: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        explain_unauthorized: bool = False,
     ) -> None:
         super().__init__((host, port), name="emulator")
         # A custom domain's base path mapping ("/base" → the stage): requests carry it,
@@ -170,6 +210,8 @@ class ApiGatewayEmulator(HttpService):
         self._authorizer_timeout_s = authorizer_timeout_s
         self._cors = cors_allow_origins
         self._control = control
+        # `make dev` says why a token was refused in the 401 itself (API Gateway cannot).
+        self._explain_unauthorized = explain_unauthorized
         self._openapi_template = literal_template(openapi.compact())
         self._cache: dict[str, _CachedPolicy] = {}
         self._cache_lock = threading.Lock()
@@ -199,7 +241,9 @@ class ApiGatewayEmulator(HttpService):
         split = urlsplit(target)
         path = split.path
         if method == "GET" and path == DOCS_PATH:
-            return 200, {"Content-Type": "text/html; charset=utf-8"}, docs_page().encode()
+            return docs.page(self._base_path, OPENAPI_PATH)
+        if method == "GET" and path.startswith(DOCS_PATH + "/"):
+            return docs.asset(path[len(DOCS_PATH) + 1 :], self._base_path, OPENAPI_PATH)
         if method == "GET" and path == STATS_PATH:
             stats = {"invocations": dict(self.invocations), "cached_policies": len(self._cache)}
             return 200, {"Content-Type": "application/json"}, json.dumps(stats).encode()
@@ -219,31 +263,55 @@ class ApiGatewayEmulator(HttpService):
         ):
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
         api_path = path[len(self._base_path) :] or "/"
-        resolved = resolve(api_path)
-        if resolved is not None and method == "OPTIONS" and self._cors:
-            return self._preflight(resolved[0], headers)
-        if resolved is None or method not in resolved[0].methods:
+        if method not in SUPPORTED_METHODS:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
-        resource, path_params = resolved
+        resource, path_params = resolve(api_path)
+        if method == "OPTIONS" and self._cors and resource.preflight:
+            return self._preflight(resource, headers)
+        if method not in resource.methods:
+            if resource.catch_all is None:
+                return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
+            return self._mock(
+                request_id,
+                headers,
+                error_envelope(resource.catch_all.code, resource.catch_all.message),
+                status=resource.catch_all.status,
+                extra_headers=resource.catch_all.headers,
+            )
         if resource.mock:
-            return self._mock(request_id)
+            return self._mock(request_id, headers, self._openapi_template)
         context = self._request_context(method, path, resource, request_id)
         if resource.authorized:
             outcome = self._authorize(method, api_path, resource, headers, multi, context)
-            if isinstance(outcome, str):
-                return self._gateway_response(outcome, request_id, headers)
+            if isinstance(outcome, tuple):
+                kind, reason = outcome
+                return self._gateway_response(kind, request_id, headers, reason=reason)
             context["authorizer"] = outcome
         event = self._proxy_event(
             method, path, split.query, headers, multi, body, resource, path_params, context
         )
         return self._invoke_proxy(event, request_id, headers)
 
-    def _mock(self, request_id: str) -> tuple[int, dict[str, str], bytes]:
-        """The OpenAPI document's MOCK integration: the stack's template, rendered."""
-        headers = static_headers(self._cors)
+    def _mock(
+        self,
+        request_id: str,
+        request_headers: Mapping[str, str],
+        template: str,
+        *,
+        status: int = 200,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """A MOCK integration of the stack (infra.api._add_mock): the mapping template of
+        the request's media type (none: application/json), else 415; then the template
+        of its one integration response, rendered."""
+        content_type = _header(request_headers, "content-type") or ""
+        media_type = content_type.split(";")[0].strip().lower() or "application/json"
+        if media_type not in MOCK_MEDIA_TYPES:
+            return self._gateway_response("UNSUPPORTED_MEDIA_TYPE", request_id, request_headers)
+        headers = {**static_headers(self._cors), **(extra_headers or {})}
         headers["Content-Type"] = "application/json"
         headers["x-amzn-RequestId"] = request_id
-        return 200, headers, render(self._openapi_template).encode()
+        return status, headers, render(template, {"requestId": request_id}).encode()
 
     def _authorize(
         self,
@@ -253,10 +321,13 @@ class ApiGatewayEmulator(HttpService):
         headers: Mapping[str, str],
         multi: Mapping[str, list[str]] | None,
         context: dict[str, Any],
-    ) -> dict[str, Any] | str:
+    ) -> dict[str, Any] | tuple[str, str]:
+        """The authorizer context of an allowed request, else the gateway response type
+        API Gateway answers with and, for a 401, the authorizer's reason (local only)."""
         token = _header(headers, "authorization")
         if not token:
-            return "UNAUTHORIZED"  # identity source missing: the authorizer is not called
+            # identity source missing: the authorizer is not called
+            return "UNAUTHORIZED", "no Authorization header"
         method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{STAGE}/{method}{path}"
         with self._cache_lock:
             cached = self._cache.get(token)
@@ -284,21 +355,22 @@ class ApiGatewayEmulator(HttpService):
             try:
                 answer = future.result(timeout=self._authorizer_timeout_s)
             except FutureTimeout:
-                return "AUTHORIZER_CONFIGURATION_ERROR"
+                return "AUTHORIZER_CONFIGURATION_ERROR", ""
             except Exception as exc:  # noqa: BLE001 - every failure is an API Gateway outcome
                 if str(exc) == "Unauthorized":
-                    return "UNAUTHORIZED"  # not cached: a new token may arrive any moment
+                    # not cached: a new token may arrive any moment
+                    return "UNAUTHORIZED", str(getattr(exc, "reason", ""))
                 logger.warning("authorizer failed", extra={"error": type(exc).__name__})
-                return "AUTHORIZER_CONFIGURATION_ERROR"
+                return "AUTHORIZER_CONFIGURATION_ERROR", ""
             if not _is_policy_answer(answer):
                 logger.warning("authorizer answered something that is not a policy")
-                return "AUTHORIZER_CONFIGURATION_ERROR"
+                return "AUTHORIZER_CONFIGURATION_ERROR", ""
             cached = _CachedPolicy(answer, time.monotonic() + self._ttl)
             if self._ttl > 0:
                 with self._cache_lock:
                     self._cache[token] = cached
         if not _allows(cached.answer.get("policyDocument", {}), method_arn):
-            return "ACCESS_DENIED"
+            return "ACCESS_DENIED", ""
         flat = {
             k: (str(v).lower() if isinstance(v, bool) else str(v))
             for k, v in (cached.answer.get("context") or {}).items()
@@ -330,12 +402,18 @@ class ApiGatewayEmulator(HttpService):
         return status, out_headers, payload
 
     def _gateway_response(
-        self, kind: str, request_id: str, headers: Mapping[str, str]
+        self, kind: str, request_id: str, headers: Mapping[str, str], *, reason: str = ""
     ) -> tuple[int, dict[str, str], bytes]:
-        family, own_status, own_message = _FAMILIES.get(kind, (kind, 0, ""))
+        if kind in BY_TYPE:
+            family, own_status, own_message = kind, 0, ""
+        else:
+            family, own_status, own_message = _FAMILIES[kind]
         response = BY_TYPE[family]
         status = response.status or own_status
         message = response.message or own_message
+        if reason and self._explain_unauthorized and kind == "UNAUTHORIZED":
+            # Local runs only: API Gateway's 401 is static (the reason is in the log).
+            message = f"{message} (local run: {reason})"
         body = json.dumps(
             {"error": {"code": response.code, "message": message, "requestId": request_id}}
         )
@@ -420,38 +498,8 @@ class ApiGatewayEmulator(HttpService):
         }
 
 
-DOCS_PATH = "/_local/docs"
 STATS_PATH = "/_local/stats"  # local runs only: how often each handler ran
 FAULTS_PATH = "/_local/faults"  # local runs only: AWS services made unavailable
-
-
-def docs_page() -> str:
-    """A page listing the customer API from its OpenAPI document (local runs only)."""
-    document = openapi.document()
-    rows = []
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            params = ", ".join(
-                f"{p['name']}{'' if p.get('required') else '?'}"
-                for p in operation.get("parameters", [])
-            )
-            body = "JSON body" if "requestBody" in operation else ""
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code>"
-                f"</td><td>{html.escape(operation.get('summary', ''))}</td>"
-                f"<td>{html.escape(params)}</td><td>{body}</td></tr>"
-            )
-    return (
-        "<!doctype html><meta charset=utf-8><title>Opower Gateway API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
-        "text-align:left;border-bottom:1px solid #ddd}</style>"
-        f"<h1>{html.escape(document['info']['title'])}</h1>"
-        f"<p>{html.escape(document['info']['description'])}</p>"
-        f'<p>Machine-readable: <a href="{OPENAPI_PATH}">{OPENAPI_PATH}</a></p>'
-        "<table><tr><th>Method</th><th>Path</th><th>What</th><th>Parameters</th><th></th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
 
 
 def group_headers(
@@ -535,7 +583,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
-    do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the emulator (http.server answers an unknown one with its
+        # own HTML 501): the emulator answers it as API Gateway would.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: object) -> None:
         return None  # the handlers log each request themselves

@@ -16,11 +16,19 @@ class _WithoutMetricLines:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self.dropped = 0
+        self._newline_owed = False
 
     def write(self, text: str) -> int:
+        # print() writes the line, then its "\n" in a second call: both are dropped, or
+        # every hidden metric would leave a blank line in the terminal.
         if text.startswith('{"_aws"'):
             self.dropped += 1
+            self._newline_owed = not text.endswith("\n")
             return len(text)
+        if self._newline_owed and text == "\n":
+            self._newline_owed = False
+            return len(text)
+        self._newline_owed = False
         return self._stream.write(text)
 
     def __getattr__(self, name: str) -> Any:

@@ -189,6 +189,7 @@ class LocalStack(Service):
                 authorizer_timeout_s=self.config.authorizer_timeout_s,
                 cors_allow_origins=self.config.runtime.cors_allow_origins,
                 control=self._faults,
+                explain_unauthorized=True,
             )
         )
 
@@ -220,6 +221,20 @@ class LocalStack(Service):
                     overrides={self.config.runtime.claim_utility_code: company},
                 )
         raise KeyError((company, utility_customer_id))
+
+    def running_settings(self) -> dict[str, Any]:
+        """What `make token` needs to sign as this stack does (local/token.py)."""
+        runtime = self.config.runtime
+        return {
+            "gateway": self.emulator.base_url,
+            "issuer": self.idp.issuer,
+            "audience": runtime.auth_audience,
+            "customer_claim": runtime.claim_utility_customer_id,
+            "accounts_claim": runtime.claim_account_numbers,
+            "utility_code_claim": runtime.claim_utility_code,
+            "companies": [UTILITY_CODE, SECOND_UTILITY_CODE],
+            "customers": self.customers(),
+        }
 
     def summary(self) -> dict[str, Any]:
         return {

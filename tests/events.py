@@ -112,9 +112,8 @@ def proxy_event(
     resource template the path selects and its raw path parameters (as the emulator
     matches them); behind a custom domain, ``path`` carries the ``base_path``."""
     single, multi = _headers(headers)
-    resolved = resolve(path)
-    template, params = (resolved[0].template, resolved[1]) if resolved else (path, {})
-    template = resource or template
+    selected, params = resolve(path)
+    template = resource or selected.template
     context = _request_context(method, path, template)
     if authorizer is not None:
         context["authorizer"] = dict(authorizer)
@@ -137,9 +136,11 @@ def proxy_event(
 def match_path(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
     """The proxy's route match for a request path: API Gateway's resource selection (as
     the emulator does it), then the proxy's own checks. No resource: a 404."""
-    from gateway.proxy.validation import NOT_FOUND, RequestError, match
+    from gateway.proxy.validation import RequestError, match
 
-    resolved = resolve(path)
-    if resolved is None:
-        raise RequestError(404, "not_found", NOT_FOUND)
-    return match(resolved[0].template, resolved[1], method)
+    selected, params = resolve(path)
+    if selected.catch_all is not None and method not in selected.methods:
+        # API Gateway answers from the resource's ANY mock: the proxy is not called.
+        status = selected.catch_all.status
+        raise RequestError(status, selected.catch_all.code, selected.catch_all.message)
+    return match(selected.template, params, method)

@@ -37,6 +37,11 @@ PREFLIGHT_MAX_AGE_S = 3600
 # provider or Opower was unreachable) or a stage throttle (429).
 AUTHORIZER_RETRY_AFTER_S = 5
 THROTTLE_RETRY_AFTER_S = 1
+# One message for every 404: no such route, a method the route lacks, an id that is not
+# the customer's, Opower's own 404 (indistinguishable by design).
+NOT_FOUND_MESSAGE = "No such resource"
+METHOD_NOT_ALLOWED_MESSAGE = "This method is not allowed here; Allow lists the ones that are"
+UNSUPPORTED_MEDIA_TYPE_MESSAGE = "The body must be application/json"
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,7 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     ),
     GatewayResponse("ACCESS_DENIED", 403, "forbidden", "Not allowed for this session"),
-    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", "No such resource"),
+    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", NOT_FOUND_MESSAGE),
     GatewayResponse(
         "THROTTLED",
         429,
@@ -82,6 +87,11 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
     _authorizer_unavailable("AUTHORIZER_CONFIGURATION_ERROR"),
     _authorizer_unavailable("AUTHORIZER_FAILURE"),
     GatewayResponse("REQUEST_TOO_LARGE", 413, "payload_too_large", "The request is too large"),
+    # A Content-Type that no mapping template of a MOCK integration takes (the catch-alls,
+    # the OpenAPI document): PassthroughBehavior NEVER answers 415, never a 500.
+    GatewayResponse(
+        "UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE
+    ),
     GatewayResponse("INTEGRATION_TIMEOUT", 504, "gateway_timeout", "Upstream timed out"),
     GatewayResponse("DEFAULT_4_XX", 0, "bad_request", ""),
     GatewayResponse("DEFAULT_5_XX", 0, "internal_error", "The gateway failed"),
@@ -123,3 +133,59 @@ def gateway_response_headers(
 ) -> dict[str, str]:
     """Every static header of ``response``, as the stack configures and the emulator sends."""
     return {**static_headers(cors_allow_origins), **response.headers}
+
+
+# -- catch-alls -----------------------------------------------------------------------
+# Without them API Gateway answers a path or a method the API does not have with 403
+# MissingAuthenticationTokenException, and, when the request carries a Bearer token,
+# with 403 IncompleteSignatureException whose message quotes the Authorization header
+# (its SHA-256 today, the token itself in older answers) and which no gateway response
+# is documented to customize (re:Post "rest api in api gateway returns 403 when resource
+# or method is incorrect"; awslabs/time-addressable-media-store#8 solved it the same
+# way). So every resource gets an ANY method (a MOCK: no authorizer, no Lambda, nothing
+# billed but the request) answering 405 with Allow, or 404 where the resource is only a
+# path prefix, and a greedy ``/{proxy+}`` answers 404 for every other path. Explicit
+# methods take precedence over ANY, and resources over the greedy path.
+GREEDY_PATH = "/{proxy+}"
+# Media types the catch-alls' and the OpenAPI document's MOCK integrations take (one
+# mapping template each; a request without Content-Type counts as application/json).
+MOCK_MEDIA_TYPES = (
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "text/xml",
+    "application/octet-stream",
+)
+
+
+@dataclass(frozen=True)
+class CatchAll:
+    path: str
+    status: int  # 405 on a resource with methods, else 404
+    allow: tuple[str, ...] = ()
+
+    @property
+    def code(self) -> str:
+        return "method_not_allowed" if self.status == 405 else "not_found"
+
+    @property
+    def message(self) -> str:
+        return METHOD_NOT_ALLOWED_MESSAGE if self.status == 405 else NOT_FOUND_MESSAGE
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)} if self.allow else {}
+
+
+def catch_alls(resources: Mapping[str, tuple[str, ...]]) -> tuple[CatchAll, ...]:
+    """The ANY methods of an API whose resources (path -> methods) are ``resources``:
+    405 on each of them, 404 on the root, on every path prefix and on the greedy path."""
+    prefixes = {"/"}
+    for path in resources:
+        parts = path.split("/")
+        prefixes.update("/".join(parts[:n]) for n in range(2, len(parts)))
+    found = [CatchAll(path, 405, methods) for path, methods in sorted(resources.items())]
+    found += [CatchAll(path, 404) for path in sorted(prefixes - set(resources))]
+    return (*found, CatchAll(GREEDY_PATH, 404))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+from gateway import schemas
+
 ParamKind = Literal["enum", "datetime", "date", "bool", "bound_account"]
 FieldKind = Literal["string", "integer", "number"]
 BINDING_SLOTS = frozenset({"customerId", "utilityCustomerId"})
@@ -77,22 +79,15 @@ class Route:
 
 
 _AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default today")
-_ISO = "ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted)"
+_ISO = (
+    "ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; "
+    "encode + as %2B)"
+)
 
-_UTILITY_ACCOUNT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "utilityAccountId": {"type": "string"},
-        "utilityAccountId2": {"type": ["string", "null"]},
-        "meterType": {"type": "string", "enum": ["ELEC", "GAS"]},
-        "resolution": {"type": ["string", "null"]},
-        "moveInDate": {"type": ["string", "null"]},
-        "moveOutDate": {"type": ["string", "null"]},
-    },
-}
 _HOME_PROFILE_FIELDS = {
-    "customerId": BodyField("integer", "Set by the gateway from your session"),
+    "customerId": BodyField(
+        "integer", "Read-only: the gateway sets it from your session, whatever is sent"
+    ),
     "dwellingType": BodyField("string", "Kind of home, e.g. SINGLE_FAMILY, APARTMENT"),
     "heatType": BodyField("string", "Main heating, e.g. ELECTRIC, GAS, HEAT_PUMP"),
     "numberOfAdults": BodyField("integer", "Adults in the home", minimum=0, maximum=20),
@@ -109,7 +104,7 @@ ROUTES: tuple[Route, ...] = (
             Operation(
                 "GET",
                 "Your utility accounts",
-                response={"type": "array", "items": _UTILITY_ACCOUNT},
+                response=schemas.UTILITY_ACCOUNTS,
             ),
         ),
     ),
@@ -118,7 +113,7 @@ ROUTES: tuple[Route, ...] = (
         path="/v1/me/home-profile",
         upstream="customer-data-v2/{U}/customers/{customerId}/home_profile",
         operations=(
-            Operation("GET", "Your home profile", response={"type": "object"}),
+            Operation("GET", "Your home profile", response=schemas.HOME_PROFILE),
             Operation(
                 "PUT",
                 "Update your home profile",
@@ -141,11 +136,13 @@ ROUTES: tuple[Route, ...] = (
                 "GET",
                 "Your energy usage (raw: 100 intervals, day: 45 days, billing: 25 bills)",
                 query={
-                    "start": Param("datetime", f"Start, inclusive: {_ISO}", required=True),
-                    "end": Param("datetime", f"End, exclusive: {_ISO}", required=True),
+                    "start": Param(
+                        "datetime", f"Start, inclusive, before end: {_ISO}", required=True
+                    ),
+                    "end": Param("datetime", f"End, exclusive, after start: {_ISO}", required=True),
                 },
                 checks=("usage_window",),
-                response={"type": "object"},
+                response=schemas.USAGE,
             ),
         ),
     ),
@@ -153,7 +150,11 @@ ROUTES: tuple[Route, ...] = (
         name="bill_comparison",
         path="/v1/me/accounts/{accountId}/bill-comparison",
         upstream="billComparison-v2/{U}/bill-comparison/accounts/{accountId}",
-        path_params={"accountId": Param("bound_account", "One of your utility-account ids")},
+        path_params={
+            "accountId": Param(
+                "bound_account", "One of your utility-account ids (the id of /v1/me/accounts)"
+            )
+        },
         operations=(
             Operation(
                 "GET",
@@ -165,7 +166,7 @@ ROUTES: tuple[Route, ...] = (
                     ),
                     "fallbackToPreviousPeriod": Param("bool", "Fall back to the previous period"),
                 },
-                response={"type": "object"},
+                response=schemas.BILL_COMPARISON,
             ),
         ),
     ),
@@ -178,7 +179,7 @@ ROUTES: tuple[Route, ...] = (
                 "GET",
                 "Forecast of your current bill",
                 query={"asOf": _AS_OF},
-                response={"type": "object"},
+                response=schemas.BILL_FORECAST,
             ),
         ),
     ),
@@ -191,7 +192,7 @@ ROUTES: tuple[Route, ...] = (
                 "GET",
                 "How your usage compares with similar homes",
                 query={"asOf": _AS_OF},
-                response={"type": "object"},
+                response=schemas.NEIGHBOR_COMPARISON,
             ),
         ),
     ),
@@ -200,7 +201,7 @@ ROUTES: tuple[Route, ...] = (
         path="/v1/me/threshold",
         upstream="threshold-v1/external/{U}/customers/{utilityCustomerId}/threshold",
         operations=(
-            Operation("GET", "Your bill threshold alert", response={"type": "object"}),
+            Operation("GET", "Your bill threshold alert", response=schemas.THRESHOLD),
             Operation(
                 "PUT",
                 "Set your bill threshold alert",

@@ -89,19 +89,34 @@ def test_without_a_valid_session_the_gateway_answers_in_its_envelope(
     assert response.json()["error"]["requestId"]
 
 
-def test_unknown_routes_and_methods_are_404(e2e: RunningStack) -> None:
+def test_unknown_routes_are_404_and_unknown_methods_405(e2e: RunningStack) -> None:
     assert e2e.call("GET", "/v1/me/secrets", customer="UC-0001").status == 404
-    assert e2e.call("POST", "/v1/me/accounts", customer="UC-0001").status == 404
     assert e2e.call("GET", "/apis/customer-data-v2/UTX/customers").status == 404
+    wrong_method = e2e.call("POST", "/v1/me/accounts", customer="UC-0001")
+    assert wrong_method.status == 405
+    assert wrong_method.headers["Allow"] == "GET"
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_the_openapi_document_and_docs_page_are_served(e2e: RunningStack) -> None:
+def test_the_openapi_document_and_the_interactive_docs_page_are_served(
+    e2e: RunningStack,
+) -> None:
     document = e2e.call("GET", "/v1/openapi.json").json()
     page = e2e.call("GET", "/_local/docs")
+    init = e2e.call("GET", "/_local/docs/init.js")
 
     assert document["openapi"] == "3.1.0"
     assert page.status == 200
-    assert "/v1/me/usage/{resolution}/{fuel}" in page.data.decode()
+    # Swagger UI from the installed package, on this origin: no CDN
+    assert "http" not in page.data.decode()
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js"):
+        assert f"/_local/docs/{asset}" in page.data.decode()
+        served = e2e.call("GET", f"/_local/docs/{asset}")
+        assert served.status == 200, asset
+        assert len(served.data) > 10_000, asset
+    assert '"url": "/v1/openapi.json"' in init.data.decode()
+    assert e2e.call("GET", "/_local/docs/../../etc/passwd").status == 404
+    assert e2e.call("GET", "/_local/docs/index.html").status == 404  # only the page's files
 
 
 def test_the_authorizer_decision_is_cached_per_token(e2e: RunningStack) -> None:

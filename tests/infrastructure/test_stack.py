@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from gateway.api_responses import GATEWAY_RESPONSES
+from gateway.api_responses import GATEWAY_RESPONSES, MOCK_MEDIA_TYPES, catch_alls
 from gateway.routes import ROUTES
 from gateway.settings import RuntimeSettings
 from infra.api import OPENAPI_PATH
@@ -88,13 +88,47 @@ def test_every_route_and_method_of_the_route_table_is_behind_the_authorizer(
     proxy = synthesized.logical_id(synthesized.stack.functions.proxy.function)
     expected = {(route.path, m) for route in ROUTES for m in route.methods}
 
-    assert set(methods) == expected | {(OPENAPI_PATH, "GET")}
+    explicit = {key for key in methods if key[1] != "ANY"}
+    assert explicit == expected | {(OPENAPI_PATH, "GET")}
     for key in expected:
         props = methods[key]
         assert props["AuthorizationType"] == "CUSTOM", key
         assert props["AuthorizerId"] == {"Ref": authorizer}, key
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert proxy in json.dumps(props["Integration"]["Uri"])
+
+
+def test_every_resource_and_every_other_path_has_a_catch_all_mock(
+    synthesized: Synthesized,
+) -> None:
+    from local.vtl import render
+
+    methods = _methods(synthesized)
+    resources = {route.path: route.methods for route in ROUTES} | {OPENAPI_PATH: ("GET",)}
+    expected = {c.path: c for c in catch_alls(resources)}
+
+    # every resource of the API has one, and the greedy path catches every other path
+    assert set(_api_paths(synthesized).values()) == set(expected)
+    assert {path for path, method in methods if method == "ANY"} == set(expected)
+    for path, catch_all in expected.items():
+        props = methods[(path, "ANY")]
+        integration = props["Integration"]
+        assert props["AuthorizationType"] == "NONE"  # no authorizer: no Bearer echo either
+        assert integration["Type"] == "MOCK"  # no Lambda runs, nothing billed
+        assert integration["PassthroughBehavior"] == "NEVER"  # 415, not a MOCK's 500
+        assert set(integration["RequestTemplates"]) == set(MOCK_MEDIA_TYPES)
+        answer = integration["IntegrationResponses"][0]
+        assert answer["StatusCode"] == str(catch_all.status)
+        body = json.loads(
+            render(answer["ResponseTemplates"]["application/json"], {"requestId": "r"})
+        )
+        assert body == {
+            "error": {"code": catch_all.code, "message": catch_all.message, "requestId": "r"}
+        }
+        if catch_all.status == 405:
+            assert answer["ResponseParameters"]["method.response.header.Allow"] == (
+                "'" + ", ".join(resources[path]) + "'"
+            )
 
 
 def test_the_openapi_document_is_a_mock_integration_rendering_exactly_the_document(
@@ -278,6 +312,8 @@ def test_gateway_responses_speak_the_error_envelope(synthesized: Synthesized) ->
         "UNAUTHORIZED": "401",
         "ACCESS_DENIED": "403",
         "THROTTLED": "429",
+        "UNSUPPORTED_MEDIA_TYPE": "415",
+        "REQUEST_TOO_LARGE": "413",
         "AUTHORIZER_FAILURE": "503",
         "INTEGRATION_TIMEOUT": "504",
         "DEFAULT_4XX": None,

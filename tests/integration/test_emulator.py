@@ -209,11 +209,95 @@ def test_a_malformed_handler_result_is_502(emulator: str, script: Script) -> Non
     assert get(emulator, "/v1/me/accounts").status == 502
 
 
-def test_unknown_paths_and_methods_are_404_before_any_lambda(emulator: str, script: Script) -> None:
-    assert get(emulator, "/v2/anything").status == 404
-    assert urllib3.request("DELETE", emulator + "/v1/me/accounts").status == 404
+# The stack's catch-alls (gateway.api_responses.catch_alls): without them API Gateway
+# answers 403 MissingAuthenticationTokenException, or with a Bearer header 403
+# IncompleteSignatureException quoting the header (re:Post "rest api in api gateway
+# returns 403 when resource or method is incorrect"; awslabs/time-addressable-media-store#8).
+@pytest.mark.parametrize(
+    "path", ["/v2/anything", "/", "/v1", "/v1/me", "/v1/me/usage/day", "/v1/me/accounts/1"]
+)
+@pytest.mark.parametrize("token", [None, "header.payload.signature"], ids=["no-token", "bearer"])
+def test_a_path_the_api_lacks_is_404_in_the_envelope_before_any_lambda(
+    emulator: str, script: Script, path: str, token: str | None
+) -> None:
+    response = get(emulator, path, token=token)
+
+    assert response.status == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["message"] == "No such resource"
+    assert response.json()["error"]["requestId"] == response.headers["x-amzn-RequestId"]
+    assert token is None or token not in response.data.decode()
     assert script.authorizer_calls == 0
     assert script.events == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", "/v1/me/accounts", "GET"),
+        ("DELETE", "/v1/me/home-profile", "GET, PUT"),
+        ("PATCH", "/v1/me/threshold", "GET, PUT, DELETE"),
+        ("HEAD", "/v1/me/accounts", "GET"),  # not routed to GET
+        ("OPTIONS", "/v1/me/accounts", "GET"),  # no CORS origins: no preflight
+        ("PUT", "/v1/openapi.json", "GET"),
+    ],
+)
+def test_a_method_a_resource_lacks_is_405_with_allow_before_any_lambda(
+    emulator: str, script: Script, method: str, path: str, allow: str
+) -> None:
+    response = urllib3.request(
+        method, emulator + path, headers={"Authorization": "Bearer t"}, retries=False
+    )
+
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "method_not_allowed"
+    assert script.authorizer_calls == 0
+    assert script.events == []
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "FOO"])
+def test_a_method_api_gateway_does_not_have_is_404_in_the_envelope(
+    emulator: str, script: Script, method: str
+) -> None:
+    response = urllib3.request(method, emulator + "/v1/me/accounts", retries=False)
+
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
+    assert script.events == []
+
+
+def test_a_catch_all_takes_only_the_media_types_of_its_templates(
+    emulator: str, script: Script
+) -> None:
+    form = urllib3.request(
+        "POST", emulator + "/nowhere", body=b"a=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded"}, retries=False,
+    )  # fmt: skip
+    odd = urllib3.request(
+        "POST", emulator + "/nowhere", body=b"%PDF", headers={"Content-Type": "application/pdf"},
+        retries=False,
+    )  # fmt: skip
+
+    assert form.status == 404
+    # PassthroughBehavior NEVER: 415 from the gateway response, never the MOCK's 500
+    assert odd.status == 415
+    assert odd.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_body_over_api_gateways_limit_is_413_with_the_proxys_code(emulator: str) -> None:
+    # API Gateway's REST payload limit is 10 MB ("Amazon API Gateway quotas"); the stack
+    # customizes REQUEST_TOO_LARGE like the proxy's own 413.
+    response = urllib3.request(
+        "PUT", emulator + "/v1/me/threshold", body=b"x" * (10 * 1024 * 1024 + 1),
+        headers={"Authorization": "Bearer t", "Content-Type": "application/json"},
+        retries=False,
+    )  # fmt: skip
+
+    assert response.status == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
 
 
 def test_the_openapi_document_is_a_mock_integration_no_lambda_runs(

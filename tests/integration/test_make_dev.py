@@ -6,8 +6,10 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -63,3 +65,97 @@ def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         process.kill()
     assert process.returncode == 0
     assert "stopped" in out
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
+        "GATEWAY_PORT": "0",
+        "SANDBOX_PORT": "0",
+        "IDP_PORT": "0",
+        "AWS_PORT": "0",
+        "LOCAL_STATE_DIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def _run(module: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed modules
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"GATEWAY_CONFIG": "{bad"}, "GATEWAY_CONFIG is not JSON"),
+        ({"GATEWAY_CONFIG": "[1]"}, "GATEWAY_CONFIG must be a JSON object"),
+        ({"GATEWAY_CONFIG": '{"proxy_timeout_s": "abc"}'}, "'proxy_timeout_s' is invalid"),
+        ({"IDP_PORT": "http"}, "IDP_PORT must be a port number"),
+    ],
+    ids=["not-json", "not-object", "bad-setting", "bad-port"],
+)
+def test_a_startup_failure_is_one_line_naming_the_cause_and_a_non_zero_exit(
+    tmp_path: Path, extra: dict[str, str], expected: str
+) -> None:
+    result = _run("local.dev", _env(tmp_path, **extra))
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_named_with_its_variable(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = _run("local.dev", _env(tmp_path, SANDBOX_PORT=str(port)))
+
+    assert result.returncode == 2
+    assert f"port in use: SANDBOX_PORT={port}" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_make_token_signs_for_the_running_stack_whatever_its_ports(tmp_path: Path) -> None:
+    not_running = _run("local.token", _env(tmp_path), "UC-0001")
+    assert not_running.returncode == 1
+    assert "no local gateway is running" in not_running.stderr
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.dev", "--json"], cwd=ROOT, env=_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        summary = json.loads(process.stdout.readline())
+        # IDP_PORT here is not the stack's (its was 0: any free port): it is not read
+        made = _run("local.token", _env(tmp_path, IDP_PORT="4011"), "UC-0002")
+        listing = _run("local.token", _env(tmp_path))
+        other = _run("local.token", _env(tmp_path), "UC-2002", "--company", "UTY")
+        accounts = summary["gateway"] + "/v1/me/accounts"
+        for token in (made.stdout.strip(), other.stdout.strip()):
+            request = urllib.request.Request(accounts, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                assert response.status == 200
+        # a token of another issuer: the local 401 says why (a deployed one never does)
+        refused = urllib.request.Request(  # noqa: S310
+            accounts, headers={"Authorization": f"Bearer {made.stdout.strip()}x"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(refused, timeout=10)  # noqa: S310
+        assert caught.value.code == 401
+        assert "(local run: " in json.load(caught.value)["error"]["message"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+    assert made.returncode == 0
+    assert made.stdout.count("\n") == 1
+    assert listing.returncode == 2
+    assert "CUSTOMER=UC-0002" in listing.stderr
+    assert "COMPANY=UTY" in listing.stderr
+    assert not (tmp_path / "running.json").exists()  # removed on stop

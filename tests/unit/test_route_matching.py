@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from datetime import UTC, datetime
 
@@ -46,7 +47,7 @@ def test_any_path_is_matched_to_a_table_route_or_refused(segments: list[str], me
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=64))
-def test_any_account_id_outside_the_binding_is_404(account: str) -> None:
+def test_any_account_id_outside_the_binding_is_404_or_400_when_not_an_id(account: str) -> None:
     route = next(r for r in ROUTES if r.name == "bill_comparison")
     try:
         route_, operation, params = match_path(f"/v1/me/accounts/{account}/bill-comparison", "GET")
@@ -59,7 +60,12 @@ def test_any_account_id_outside_the_binding_is_404(account: str) -> None:
     with pytest.raises(RequestError) as caught:
         build_upstream(route, operation, params, None, None, None, binding=BINDING,
                        utility_code="UTX", now=NOW)  # fmt: skip
-    assert caught.value.status == 404
+    # An id is digits (an integer in the document): anything else says what to fix; an id
+    # that is not the customer's is "no such resource", as one that does not exist.
+    expected = 404 if re.fullmatch("[0-9]{1,19}", account) else 400
+    assert caught.value.status == expected
+    if expected == 400:
+        assert "accountId" in caught.value.message
 
 
 QUERY = st.dictionaries(

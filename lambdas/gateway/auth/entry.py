@@ -26,10 +26,15 @@ _DEADLINE_MARGIN_S = 0.5
 
 
 class Unauthorized(Exception):
-    """Raised with exactly this message, it makes API Gateway answer 401."""
+    """Raised with exactly this message, it makes API Gateway answer 401.
 
-    def __init__(self) -> None:
+    API Gateway reads only the message: ``reason`` never reaches a deployed client. The
+    local emulator (`make dev`) shows it in the 401's message, where a developer looks.
+    """
+
+    def __init__(self, reason: str = "") -> None:
         super().__init__("Unauthorized")
+        self.reason = reason
 
 
 class AuthorizerUnavailable(Exception):
@@ -56,7 +61,7 @@ def handle_event(
         response = allow.response(method_arn)
     except AuthenticationError as exc:
         _count(metrics, "unauthorized", exc.reason)
-        raise Unauthorized from None
+        raise Unauthorized(exc.reason) from None
     except AccessDeniedError as exc:
         _count(metrics, "denied", exc.reason)
         return deny_response(method_arn)

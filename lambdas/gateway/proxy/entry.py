@@ -36,7 +36,7 @@ from gateway.errors import (
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
 from gateway.proxy.responses import cors_headers, error, response
-from gateway.proxy.validation import RequestError, Upstream, build_upstream, match
+from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
 from gateway.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ class Proxy:
             # Valid JSON is passed through as Opower sent it, not re-serialized.
             return response(status, text, request_id=request_id)
         if status in _PASSED_ON:
-            message = "Not found" if status == 404 else "Opower rejected the request"
+            message = NOT_FOUND if status == 404 else "Opower rejected the request"
             return error(status, _PASSED_ON[status], message, request_id=request_id)
         if status == 429:
             wait = parse_retry_after(result.retry_after, self._clock.now()) or 1

@@ -11,22 +11,39 @@ import json
 import sys
 from typing import Any
 
+from gateway import schemas
+from gateway.api_responses import NOT_FOUND_MESSAGE
 from gateway.routes import ROUTES, Body, BodyField, Operation, Param, Route
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 OPENAPI_PATH = "/v1/openapi.json"
+# Every error an operation answers, with the envelope; the ones to retry carry
+# Retry-After. (A method a path does not have is no operation: its 405 with Allow is
+# said in info.description, as is the 404 of a path the API does not have.)
 _ERRORS = {
-    "400": "The request is invalid (parameters, body or path)",
-    "401": "No valid session token",
-    "403": "The session may not act for this customer",
-    "404": "No such resource (or not yours)",
-    "405": "Method not allowed on this resource",
-    "413": "Body too large",
-    "415": "Body is not application/json",
-    "429": "Too many requests; see Retry-After",
+    "400": "The request is invalid: the message names the parameter or field and what to fix",
+    "401": "No valid session token (WWW-Authenticate says why, in RFC 6750 terms)",
+    "403": "The session may not act for a customer here",
+    "404": "No such resource, or an id that is not yours (the same answer)",
+    "413": "The body is too large",
+    "415": "The body is not application/json",
+    "429": "Too many requests (yours, or the utility's Opower budget); retry after Retry-After",
     "502": "Opower failed or answered badly",
-    "503": "Opower or the identity provider is unavailable; see Retry-After",
+    "503": "Opower or your identity provider is unavailable; retry after Retry-After",
     "504": "Opower did not answer in time",
+}
+_RETRY_AFTER = {"429", "503"}
+_ERROR_EXAMPLES = {
+    "400": ("bad_request", "'fuel' must be one of ELECTRICITY, GAS"),
+    "401": ("unauthorized", "Missing or invalid session token"),
+    "403": ("forbidden", "Not allowed for this session"),
+    "404": ("not_found", NOT_FOUND_MESSAGE),
+    "413": ("payload_too_large", "The body is larger than 4096 bytes"),
+    "415": ("unsupported_media_type", "The body must be application/json"),
+    "429": ("customer_rate_limited", "This customer has made too many requests for now"),
+    "502": ("upstream_error", "Opower failed to answer"),
+    "503": ("upstream_unavailable", "Opower is unavailable; retry later"),
+    "504": ("upstream_timeout", "Opower did not answer in time"),
 }
 
 
@@ -36,10 +53,11 @@ def _param_schema(param: Param) -> dict[str, Any]:
     if param.kind == "bool":
         return {"type": "string", "enum": ["true", "false"]}
     if param.kind == "date":
-        return {"type": "string", "format": "date"}
+        return {"type": "string", "format": "date", "example": "2026-11-15"}
     if param.kind == "datetime":
-        return {"type": "string", "format": "date-time"}
-    return {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
+        return {"type": "string", "format": "date-time", "example": "2026-11-01T00:00:00-05:00"}
+    # bound_account: Opower's utility-account id, an integer (as /v1/me/accounts says)
+    return {"type": "integer", "minimum": 1, "maximum": 10**18, "example": 2000001}
 
 
 def _field_schema(spec: BodyField) -> dict[str, Any]:
@@ -59,9 +77,33 @@ def _body_schema(body: Body) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
-        "properties": {name: _field_schema(spec) for name, spec in body.fields.items()},
+        "properties": {
+            name: {**_field_schema(spec), "readOnly": True}
+            if name in body.bound
+            else _field_schema(spec)
+            for name, spec in body.fields.items()
+        },
         "required": [n for n, s in body.fields.items() if s.required and n not in body.bound],
     }
+
+
+def _error_response(status: str, description: str) -> dict[str, Any]:
+    code, message = _ERROR_EXAMPLES[status]
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "example": {"error": {"code": code, "message": message,
+                                      "requestId": "c0ffee00-0000-4000-8000-000000000000"}},
+            }
+        },
+    }  # fmt: skip
+    if status in _RETRY_AFTER:
+        answer["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+    if status == "401":
+        answer["headers"] = {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}
+    return answer
 
 
 def _operation(route: Route, op: Operation) -> dict[str, Any]:
@@ -84,22 +126,24 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         }
         for name, param in op.query.items()
     ]
-    error = {"$ref": "#/components/responses/Error"}
     responses: dict[str, Any] = {}
     if op.method == "GET":
-        responses["200"] = {
-            "description": "OK",
-            "content": {"application/json": {"schema": dict(op.response or {})}},
-        }
+        content: dict[str, Any] = {"schema": dict(op.response or {})}
+        if route.name in schemas.EXAMPLES:
+            content["example"] = schemas.EXAMPLES[route.name]
+        responses["200"] = {"description": "OK", "content": {"application/json": content}}
+        if route.name in _LINKS:
+            responses["200"]["links"] = _LINKS[route.name]
     else:
         responses["204"] = {"description": "Done"}
     for status, description in _ERRORS.items():
         if status in {"413", "415"} and op.body is None:
             continue  # only operations with a body can be refused for it
-        responses[status] = {**error, "description": description}
+        responses[status] = _error_response(status, description)
     document: dict[str, Any] = {
-        "operationId": f"{route.name}_{op.method.lower()}",
+        "operationId": operation_id(route, op),
         "summary": op.summary,
+        "tags": [route.name.replace("_", " ")],
         "parameters": parameters,
         "responses": responses,
     }
@@ -109,6 +153,23 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
             "content": {"application/json": {"schema": _body_schema(op.body)}},
         }
     return document
+
+
+def operation_id(route: Route, op: Operation) -> str:
+    return f"{route.name}_{op.method.lower()}"
+
+
+# What a client (and a stateful fuzzer) can follow: an account id of /v1/me/accounts is
+# the accountId of the bill comparison.
+_LINKS = {
+    "accounts": {
+        "BillComparison": {
+            "operationId": "bill_comparison_get",
+            "parameters": {"accountId": "$response.body#/0/id"},
+            "description": "The bill comparison of the first utility account",
+        }
+    }
+}
 
 
 @functools.cache
@@ -149,21 +210,37 @@ def document() -> dict[str, Any]:
             "version": API_VERSION,
             "description": (
                 "Your own energy data from Oracle Utilities Opower, through your utility. "
-                "Every call needs your session token: Authorization: Bearer <token>."
+                "Every call needs your session token: Authorization: Bearer <token>. Every "
+                'error has one shape, {"error": {"code", "message", "requestId"}}, and '
+                "one message per code and cause; 429 and 503 say when to retry "
+                "(Retry-After). A path the API does not have is 404 not_found, whatever "
+                "the method; a method a path does not have is 405 method_not_allowed with "
+                "Allow; a body whose Content-Type the API does not take is 415."
             ),
         },
+        # Relative to this document (served at /v1/openapi.json): the API's base URL,
+        # whatever the host, stage or custom domain.
+        "servers": [{"url": "..", "description": "The gateway that serves this document"}],
         "security": [{"session": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"session": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": error_schema},
-            "responses": {
-                "Error": {
-                    "description": "An error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
+            "securitySchemes": {
+                "session": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Your session token from your utility's sign-in",
                 }
+            },
+            "schemas": {"Error": error_schema},
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 1},
+                },
+                "WWW-Authenticate": {
+                    "description": "Bearer, with error=invalid_token",
+                    "schema": {"type": "string"},
+                },
             },
         },
     }

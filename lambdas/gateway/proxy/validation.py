@@ -17,6 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from gateway.api_responses import (
+    METHOD_NOT_ALLOWED_MESSAGE,
+    NOT_FOUND_MESSAGE,
+    UNSUPPORTED_MEDIA_TYPE_MESSAGE,
+)
 from gateway.auth_context import BindingView
 from gateway.routes import ROUTES, BodyField, Operation, Param, Route
 
@@ -26,6 +31,11 @@ MAX_QUERY_VALUE_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# "+01:00" sent unencoded in a query string arrives as " 01:00": API Gateway decodes "+"
+# as a space (aws/aws-cdk#19827 shows such an event). A space before an offset at the end
+# of a date-time can only have been a "+".
+_SPACE_FOR_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$")
+_ACCOUNT_ID = re.compile(r"[0-9]{1,19}")
 _JSON_TYPES = {"application/json"}
 _LARGEST_EXACT_INTEGER = 2**53
 
@@ -47,7 +57,7 @@ def bad_request(message: str) -> RequestError:
     return RequestError(400, "bad_request", message)
 
 
-NOT_FOUND = "No such resource"
+NOT_FOUND = NOT_FOUND_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def match(
         raise RequestError(
             405,
             "method_not_allowed",
-            f"{_printable(method)} is not allowed here",
+            METHOD_NOT_ALLOWED_MESSAGE,
             {"Allow": ", ".join(route.methods)},
         )
     given = path_parameters if isinstance(path_parameters, Mapping) else {}
@@ -134,6 +144,10 @@ def build_upstream(
 
 def _path_value(name: str, param: Param, value: str, binding: BindingView) -> str:
     if param.kind == "bound_account":
+        if not _ACCOUNT_ID.fullmatch(value):
+            raise bad_request(
+                f"'{name}' must be a utility-account id: digits, an id of /v1/me/accounts"
+            )
         # Not yours and not existing are the same answer: ids cannot be probed.
         if value not in binding.account_ids:
             raise RequestError(404, "not_found", NOT_FOUND)
@@ -170,6 +184,7 @@ def _query_value(name: str, param: Param, value: str, now: datetime) -> str:
     if param.kind == "date":
         _served_date(name, _parse_date(name, value), now)
     if param.kind == "datetime":
+        value = _SPACE_FOR_PLUS.sub(r"\1+\2", value)
         parse_datetime(name, value)
     return value
 
@@ -290,7 +305,7 @@ def _body(
         return None
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in _JSON_TYPES:
-        raise RequestError(415, "unsupported_media_type", "The body must be application/json")
+        raise RequestError(415, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE)
     if body is None or not body.strip():
         raise bad_request("A JSON body is required")
     if len(body) > schema.max_bytes:
@@ -310,6 +325,10 @@ def _body(
         raise bad_request(f"Unknown field '{_printable(unknown[0])}'")
     for name, spec in schema.fields.items():
         if name in schema.bound:
+            # Read-only: replaced from the binding below, but held to its documented type
+            # so that the document and the answer agree ({} or "abc" is a 400).
+            if name in document:
+                _check_field(name, spec, document[name])
             continue
         if name not in document:
             if spec.required:

@@ -1,0 +1,104 @@
+"""The OpenAPI document's response schemas and the answers agree: every 200 the gateway
+passes on from the sandbox (which answers as Opower's reference says) validates against
+the schema the document gives that operation, for every sample customer and fuel.
+
+The document is checked as OpenAPI 3.1 too (openapi-spec-validator, which schemathesis
+brings), so that generators and fuzzers read it as written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from openapi_spec_validator import validate
+
+from gateway.proxy import openapi
+from tests.integration.proxy.conftest import Call
+
+pytestmark = pytest.mark.integration
+
+DOCUMENT = openapi.document()
+# Windows Opower serves for each resolution (well inside the per-request caps).
+WINDOWS = {
+    "raw": ("2026-11-01T00:00:00-05:00", "2026-11-01T06:00:00-05:00"),
+    "day": ("2026-10-01T00:00:00-05:00", "2026-11-01T00:00:00-05:00"),
+    "billing": ("2025-11-01T00:00:00-05:00", "2026-11-01T00:00:00-05:00"),
+}
+# Sample customers with utility accounts, and their accounts' Opower ids (see conftest).
+CUSTOMERS = {
+    "UC-0001": ["2000001", "2000002"],
+    "UC-0002": ["2000003", "2000004"],
+    "UC-0003": ["2000005"],
+}
+
+
+def schema_of(path: str, method: str = "get") -> dict[str, Any]:
+    return dict(DOCUMENT["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"])  # fmt: skip  # noqa: E501
+
+
+def assert_conforms(path: str, response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    validator = Draft202012Validator(schema_of(path), format_checker=FormatChecker())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(answer)]
+    assert errors == [], errors
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    validate(DOCUMENT)
+
+
+def test_every_get_operation_has_a_response_schema_and_an_example_that_conforms() -> None:
+    for path, operations in DOCUMENT["paths"].items():
+        if path == openapi.OPENAPI_PATH:
+            continue
+        content = operations["get"]["responses"]["200"]["content"]["application/json"]
+        assert content["schema"].get("type") in {"object", "array"}, path
+        Draft202012Validator(content["schema"], format_checker=FormatChecker()).validate(
+            content["example"]
+        )
+
+
+@pytest.mark.parametrize("customer", sorted(CUSTOMERS))
+@pytest.mark.parametrize(
+    "path", ["/v1/me/accounts", "/v1/me/home-profile", "/v1/me/bill-forecast",
+             "/v1/me/neighbor-comparison"],
+)  # fmt: skip
+def test_customer_answers_conform(call: Call, customer: str, path: str) -> None:
+    assert_conforms(path, call("GET", path, customer=customer))
+
+
+@pytest.mark.parametrize("resolution", sorted(WINDOWS))
+@pytest.mark.parametrize("fuel", ["ELECTRICITY", "GAS"])
+def test_usage_answers_conform(call: Call, resolution: str, fuel: str) -> None:
+    start, end = WINDOWS[resolution]
+
+    response = call(
+        "GET", f"/v1/me/usage/{resolution}/{fuel}", customer="UC-0002",
+        query={"start": [start], "end": [end]},
+    )  # fmt: skip
+
+    assert_conforms("/v1/me/usage/{resolution}/{fuel}", response)
+
+
+@pytest.mark.parametrize("comparison", ["PREVIOUS", "YEAR_AGO"])
+def test_bill_comparison_answers_conform(call: Call, comparison: str) -> None:
+    for account in CUSTOMERS["UC-0002"]:
+        response = call(
+            "GET", f"/v1/me/accounts/{account}/bill-comparison", customer="UC-0002",
+            query={"comparisonBill": [comparison]},
+        )  # fmt: skip
+
+        assert_conforms("/v1/me/accounts/{accountId}/bill-comparison", response)
+
+
+def test_threshold_answers_conform(call: Call) -> None:
+    body = json.dumps({"threshold": 150.5, "percentage": 80})
+    put = call("PUT", "/v1/me/threshold", customer="UC-0003", body=body,
+               headers={"Content-Type": "application/json"})  # fmt: skip
+    assert put["statusCode"] == 204
+
+    assert_conforms("/v1/me/threshold", call("GET", "/v1/me/threshold", customer="UC-0003"))
