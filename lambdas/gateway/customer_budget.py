@@ -202,7 +202,9 @@ class DynamoDbCustomerStore:
                                 **values,
                                 ":t": {"N": str(int(expires_at))},
                             },
-                            ReturnValues="UPDATED_NEW",
+                            # not UPDATED_NEW: whether `mc` set to the value it had
+                            # is "updated" is not said (tests/integration/test_customer_store)
+                            ReturnValues="ALL_NEW",
                         )
                     except ClientError as exc:
                         code = exc.response.get("Error", {}).get("Code")

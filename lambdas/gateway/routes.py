@@ -32,6 +32,12 @@ class Param:
     required: bool = False
 
 
+# Text fields: anything but control characters (C0, DEL, C1), which have no place in a
+# home profile and are how log and header injection starts. One pattern for the document
+# (ECMA-262 and Python read it alike) and for the check.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+
+
 @dataclass(frozen=True)
 class BodyField:
     kind: FieldKind

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
+# Named schemas (the document's components/schemas): the model names of generated
+# clients and of the docs page. The route table refers to them.
+COMPONENTS: dict[str, dict[str, Any]] = {}
+
+
+def _component(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    COMPONENTS[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 _DATE = {"type": "string", "format": "date"}
 _INSTANT = {"type": "string", "format": "date-time"}
 _NUMBER = {"type": "number"}
-_FUEL = {"type": "string", "enum": ["ELECTRICITY", "GAS"]}
-_UNIT = {"type": "string", "enum": ["KWH", "THERM"]}
+_FUEL = _component("FuelType", {"type": "string", "enum": ["ELECTRICITY", "GAS"]})
+_UNIT = _component("Unit", {"type": "string", "enum": ["KWH", "THERM"]})
 
 
 def _object(
@@ -28,128 +38,164 @@ def _object(
     return schema
 
 
-UTILITY_ACCOUNT = _object(
-    {
-        "id": {"type": "integer", "description": "Opower's id: the accountId of other routes"},
-        "utilityAccountId": {"type": "string", "description": "Your account number"},
-        "utilityAccountId2": {"type": ["string", "null"]},
-        "meterType": {"type": "string", "enum": ["ELEC", "GAS"]},
-        "resolution": {"type": ["string", "null"]},
-        "moveInDate": {"type": ["string", "null"], "format": "date"},
-        "moveOutDate": {"type": ["string", "null"], "format": "date"},
-    },
-    ("id", "utilityAccountId", "meterType"),
+UTILITY_ACCOUNT = _component(
+    "UtilityAccount",
+    _object(
+        {
+            "id": {"type": "integer", "description": "Opower's id: the accountId of other routes"},
+            "utilityAccountId": {"type": "string", "description": "Your account number"},
+            "utilityAccountId2": {"type": ["string", "null"]},
+            "meterType": {"type": "string", "enum": ["ELEC", "GAS"]},
+            "resolution": {"type": ["string", "null"]},
+            "moveInDate": {"type": ["string", "null"], "format": "date"},
+            "moveOutDate": {"type": ["string", "null"], "format": "date"},
+        },
+        ("id", "utilityAccountId", "meterType"),
+    ),
 )
 UTILITY_ACCOUNTS = {"type": "array", "items": UTILITY_ACCOUNT}
 
-HOME_PROFILE = _object(
-    {
-        "customerId": {"type": "integer"},
-        "dwellingType": {"type": ["string", "null"]},
-        "heatType": {"type": ["string", "null"]},
-        "numberOfAdults": {"type": ["integer", "null"]},
-        "numberOfChildren": {"type": ["integer", "null"]},
-        "squareFeet": {"type": ["integer", "null"]},
-    },
-    ("customerId",),
-)
-
-USAGE = _object(
-    {
-        "utilityCustomerId": {"type": "string"},
-        "fuelType": _FUEL,
-        "resolution": {"type": "string", "enum": ["raw", "day", "billing"]},
-        "unit": _UNIT,
-        "reads": {
-            "type": "array",
-            "items": _object(
-                {"startTime": _INSTANT, "endTime": _INSTANT, "value": _NUMBER},
-                ("startTime", "endTime", "value"),
-            ),
+HOME_PROFILE = _component(
+    "HomeProfile",
+    _object(
+        {
+            "customerId": {"type": "integer"},
+            "dwellingType": {"type": ["string", "null"]},
+            "heatType": {"type": ["string", "null"]},
+            "numberOfAdults": {"type": ["integer", "null"]},
+            "numberOfChildren": {"type": ["integer", "null"]},
+            "squareFeet": {"type": ["integer", "null"]},
         },
-    },
-    ("fuelType", "resolution", "unit", "reads"),
+        ("customerId",),
+    ),
 )
 
-_BILL = _object(
-    {"startDate": _DATE, "endDate": _DATE, "usage": _NUMBER, "cost": _NUMBER},
-    ("startDate", "endDate", "usage", "cost"),
-)
-BILL_COMPARISON = _object(
-    {
-        "accountId": {"type": "integer"},
-        "utilityAccountId": {"type": "string"},
-        "fuelType": _FUEL,
-        "unit": _UNIT,
-        "currency": {"type": "string"},
-        "asOf": _DATE,
-        "comparisonBill": {"type": "string", "enum": ["PREVIOUS", "YEAR_AGO"]},
-        "fallbackApplied": {"type": "boolean"},
-        "currentBill": _BILL,
-        "comparedBill": _BILL,
-        "usageDifference": _NUMBER,
-        "costDifference": _NUMBER,
-    },
-    ("accountId", "asOf", "currentBill", "comparedBill"),
-)
-
-BILL_FORECAST = _object(
-    {
-        "customerId": {"type": "integer"},
-        "asOf": _DATE,
-        "currency": {"type": "string"},
-        "forecasts": {
-            "type": "array",
-            "items": _object(
-                {
-                    "accountId": {"type": "integer"},
-                    "utilityAccountId": {"type": "string"},
-                    "fuelType": _FUEL,
-                    "unit": _UNIT,
-                    "billPeriodStart": _DATE,
-                    "billPeriodEnd": _DATE,
-                    "usageToDate": _NUMBER,
-                    "costToDate": _NUMBER,
-                    "projectedUsage": _NUMBER,
-                    "projectedCost": _NUMBER,
-                },
-                ("accountId", "billPeriodStart", "billPeriodEnd", "projectedCost"),
-            ),
+USAGE = _component(
+    "Usage",
+    _object(
+        {
+            "utilityCustomerId": {"type": "string"},
+            "fuelType": _FUEL,
+            "resolution": {"type": "string", "enum": ["raw", "day", "billing"]},
+            "unit": _UNIT,
+            "reads": {
+                "type": "array",
+                "items": _component(
+                    "UsageRead",
+                    _object(
+                        {"startTime": _INSTANT, "endTime": _INSTANT, "value": _NUMBER},
+                        ("startTime", "endTime", "value"),
+                    ),
+                ),
+            },
         },
-    },
-    ("asOf", "forecasts"),
+        ("fuelType", "resolution", "unit", "reads"),
+    ),
 )
 
-NEIGHBOR_COMPARISON = _object(
-    {
-        "customerId": {"type": "integer"},
-        "asOf": _DATE,
-        "comparisons": {
-            "type": "array",
-            "items": _object(
-                {
-                    "fuelType": _FUEL,
-                    "unit": _UNIT,
-                    "billPeriodStart": _DATE,
-                    "billPeriodEnd": _DATE,
-                    "you": _NUMBER,
-                    "averageNeighbors": _NUMBER,
-                    "efficientNeighbors": _NUMBER,
-                    "rating": {"type": "string", "enum": ["GREAT", "GOOD", "ABOVE_AVERAGE"]},
-                },
-                ("fuelType", "you", "averageNeighbors", "efficientNeighbors", "rating"),
-            ),
+_BILL = _component(
+    "Bill",
+    _object(
+        {"startDate": _DATE, "endDate": _DATE, "usage": _NUMBER, "cost": _NUMBER},
+        ("startDate", "endDate", "usage", "cost"),
+    ),
+)
+BILL_COMPARISON = _component(
+    "BillComparison",
+    _object(
+        {
+            "accountId": {"type": "integer"},
+            "utilityAccountId": {"type": "string"},
+            "fuelType": _FUEL,
+            "unit": _UNIT,
+            "currency": {"type": "string"},
+            "asOf": _DATE,
+            "comparisonBill": {"type": "string", "enum": ["PREVIOUS", "YEAR_AGO"]},
+            "fallbackApplied": {"type": "boolean"},
+            "currentBill": _BILL,
+            "comparedBill": _BILL,
+            "usageDifference": _NUMBER,
+            "costDifference": _NUMBER,
         },
-    },
-    ("asOf", "comparisons"),
+        ("accountId", "asOf", "currentBill", "comparedBill"),
+    ),
 )
 
-THRESHOLD = _object(
-    {
-        "threshold": {"type": "number", "minimum": 0},
-        "percentage": {"type": "integer", "minimum": 0, "maximum": 1000},
-    },
-    ("threshold", "percentage"),
+BILL_FORECAST = _component(
+    "BillForecast",
+    _object(
+        {
+            "customerId": {"type": "integer"},
+            "asOf": _DATE,
+            "currency": {"type": "string"},
+            "forecasts": {
+                "type": "array",
+                "items": _component(
+                    "BillForecastItem",
+                    _object(
+                        {
+                            "accountId": {"type": "integer"},
+                            "utilityAccountId": {"type": "string"},
+                            "fuelType": _FUEL,
+                            "unit": _UNIT,
+                            "billPeriodStart": _DATE,
+                            "billPeriodEnd": _DATE,
+                            "usageToDate": _NUMBER,
+                            "costToDate": _NUMBER,
+                            "projectedUsage": _NUMBER,
+                            "projectedCost": _NUMBER,
+                        },
+                        ("accountId", "billPeriodStart", "billPeriodEnd", "projectedCost"),
+                    ),
+                ),
+            },
+        },
+        ("asOf", "forecasts"),
+    ),
+)
+
+NEIGHBOR_COMPARISON = _component(
+    "NeighborComparison",
+    _object(
+        {
+            "customerId": {"type": "integer"},
+            "asOf": _DATE,
+            "comparisons": {
+                "type": "array",
+                "items": _component(
+                    "NeighborComparisonPeriod",
+                    _object(
+                        {
+                            "fuelType": _FUEL,
+                            "unit": _UNIT,
+                            "billPeriodStart": _DATE,
+                            "billPeriodEnd": _DATE,
+                            "you": _NUMBER,
+                            "averageNeighbors": _NUMBER,
+                            "efficientNeighbors": _NUMBER,
+                            "rating": {
+                                "type": "string",
+                                "enum": ["GREAT", "GOOD", "ABOVE_AVERAGE"],
+                            },
+                        },
+                        ("fuelType", "you", "averageNeighbors", "efficientNeighbors", "rating"),
+                    ),
+                ),
+            },
+        },
+        ("asOf", "comparisons"),
+    ),
+)
+
+THRESHOLD = _component(
+    "Threshold",
+    _object(
+        {
+            "threshold": {"type": "number", "minimum": 0},
+            "percentage": {"type": "integer", "minimum": 0, "maximum": 1000},
+        },
+        ("threshold", "percentage"),
+    ),
 )
 
 # One example per answer, shown in the docs page and the document.

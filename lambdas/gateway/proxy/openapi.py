@@ -13,7 +13,8 @@ from typing import Any
 
 from gateway import schemas
 from gateway.api_responses import NOT_FOUND_MESSAGE
-from gateway.routes import ROUTES, Body, BodyField, Operation, Param, Route
+from gateway.proxy import validation
+from gateway.routes import ROUTES, TEXT_PATTERN, Body, BodyField, Operation, Param, Route
 
 API_VERSION = "1.1.0"
 OPENAPI_PATH = "/v1/openapi.json"
@@ -63,7 +64,7 @@ def _param_schema(param: Param) -> dict[str, Any]:
 def _field_schema(spec: BodyField) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": spec.kind, "description": spec.description}
     if spec.kind == "string":
-        schema.update(minLength=1, maxLength=spec.max_length)
+        schema.update(minLength=1, maxLength=spec.max_length, pattern=TEXT_PATTERN)
         if spec.values:
             schema["enum"] = list(spec.values)
     if spec.minimum is not None:
@@ -106,6 +107,29 @@ def _error_response(status: str, description: str) -> dict[str, Any]:
     return answer
 
 
+def _description(param: Param) -> str:
+    """The parameter's description, with the rules JSON Schema cannot state (relative to
+    today): the validation's own bounds, so that the two never disagree."""
+    if param.kind == "date":
+        return (
+            f"{param.description}. Served from {validation.AS_OF_HISTORY_DAYS} days before"
+            f" today to {validation.AS_OF_AHEAD_DAYS} days after (400 outside)"
+        )
+    return param.description
+
+
+def _usage_rules() -> str:
+    history = validation.HISTORY_DAYS
+    caps = "; ".join(message for _, _, message in validation.PER_REQUEST.values())
+    return (
+        f"Opower serves raw (15-minute) usage for the last {history['raw']} days, daily usage"
+        f" for the last {history['day']} days and bills for the last {history['billing']}"
+        f" days, up to {validation.USAGE_AHEAD_DAYS} days ahead. Limits: {caps}."
+        " 'start' must be before 'end', and offsets are whole quarter hours."
+        " A request breaking one of these rules is answered 400 naming it."
+    )
+
+
 def _operation(route: Route, op: Operation) -> dict[str, Any]:
     parameters = [
         {
@@ -121,7 +145,7 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
             "name": name,
             "in": "query",
             "required": param.required,
-            "description": param.description,
+            "description": _description(param),
             "schema": _param_schema(param),
         }
         for name, param in op.query.items()
@@ -143,6 +167,7 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     document: dict[str, Any] = {
         "operationId": operation_id(route, op),
         "summary": op.summary,
+        **({"description": _usage_rules()} if "usage_window" in op.checks else {}),
         "tags": [route.name.replace("_", " ")],
         "parameters": parameters,
         "responses": responses,
@@ -231,7 +256,7 @@ def document() -> dict[str, Any]:
                     "description": "Your session token from your utility's sign-in",
                 }
             },
-            "schemas": {"Error": error_schema},
+            "schemas": {**schemas.COMPONENTS, "Error": error_schema},
             "headers": {
                 "Retry-After": {
                     "description": "Seconds to wait before retrying",

@@ -23,7 +23,7 @@ from gateway.api_responses import (
     UNSUPPORTED_MEDIA_TYPE_MESSAGE,
 )
 from gateway.auth_context import BindingView
-from gateway.routes import ROUTES, BodyField, Operation, Param, Route
+from gateway.routes import ROUTES, TEXT_PATTERN, BodyField, Operation, Param, Route
 
 ROUTES_BY_PATH: Mapping[str, Route] = {route.path: route for route in ROUTES}
 
@@ -36,6 +36,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # of a date-time can only have been a "+".
 _SPACE_FOR_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$")
 _ACCOUNT_ID = re.compile(r"[0-9]{1,19}")
+_TEXT = re.compile(TEXT_PATTERN)
 _JSON_TYPES = {"application/json"}
 _LARGEST_EXACT_INTEGER = 2**53
 
@@ -259,7 +260,7 @@ def _usage_window(values: Mapping[str, str], now: datetime) -> None:
         raise bad_request(f"{resolution} usage is served from {served}: 'start' is too early")
     if end > latest:
         raise bad_request(f"{resolution} usage is served from {served}: 'end' is too late")
-    limit, measure, message = _PER_REQUEST[resolution]
+    limit, measure, message = PER_REQUEST[resolution]
     if measure(start, end) > limit:
         raise bad_request(message)
 
@@ -275,7 +276,7 @@ def _whole_months(start: datetime, end: datetime) -> int:
 
 
 # Opower's per-request caps: the limit, how a window is measured, what to say.
-_PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] = {
+PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] = {
     "raw": (
         100,
         lambda start, end: math.ceil((end - start) / _QUARTER_HOUR),
@@ -346,7 +347,7 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
     if spec.kind == "string":
         if not isinstance(value, str) or not value or len(value) > spec.max_length:
             raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
-        if not value.isprintable():
+        if not _TEXT.match(value):
             raise bad_request(f"'{name}' must be printable text (no control characters)")
         if spec.values and value not in spec.values:
             raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")

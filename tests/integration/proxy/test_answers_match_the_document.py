@@ -35,8 +35,14 @@ CUSTOMERS = {
 }
 
 
+def rooted(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with the document's components beside it, for its #/components refs."""
+    return {**schema, "components": DOCUMENT["components"]}
+
+
 def schema_of(path: str, method: str = "get") -> dict[str, Any]:
-    return dict(DOCUMENT["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"])  # fmt: skip  # noqa: E501
+    content = DOCUMENT["paths"][path][method]["responses"]["200"]["content"]
+    return rooted(content["application/json"]["schema"])
 
 
 def assert_conforms(path: str, response: dict[str, Any]) -> None:
@@ -56,8 +62,9 @@ def test_every_get_operation_has_a_response_schema_and_an_example_that_conforms(
         if path == openapi.OPENAPI_PATH:
             continue
         content = operations["get"]["responses"]["200"]["content"]["application/json"]
-        assert content["schema"].get("type") in {"object", "array"}, path
-        Draft202012Validator(content["schema"], format_checker=FormatChecker()).validate(
+        schema = content["schema"]
+        assert schema.get("type") == "array" or "$ref" in schema, path  # a named model
+        Draft202012Validator(rooted(schema), format_checker=FormatChecker()).validate(
             content["example"]
         )
 

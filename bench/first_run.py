@@ -1,0 +1,122 @@
+"""A new user's first run: a fresh clone, `make dev`, and the first `curl` it prints
+answered 200. How long it takes, and where the time goes.
+
+The clone is of the repository's HEAD (committed work only), in a temporary directory,
+with no .venv: `make dev` creates it and installs requirements-local.txt (pip's own
+download cache is whatever this machine has, as for a user who has used pip before).
+Phases: setup (from `make dev` to the stack's first line of output: venv and pip),
+start (to the banner with the sample customers' curls), first answer (the first curl
+printed, sent until it answers 200). Target: under 90 s in all.
+
+    make bench-first-run       # or python -m bench.first_run
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import urllib3
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_S = 90.0
+CURL = re.compile(r"curl -s -H 'Authorization: Bearer ([^']+)' (http://\S+)")
+TIMEOUT_S = 600.0
+
+
+def _environment() -> dict[str, str]:
+    """A user's shell: none of this process's virtualenv, make or AWS settings."""
+    dropped = ("AWS_", "POWERTOOLS_", "MAKE", "MFLAGS", "VIRTUAL_ENV", "PYTHONPATH")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if "/.venv/" not in p + "/"
+    )
+    # Free ports chosen by the stack: a running `make dev` elsewhere must not matter.
+    env.update(GATEWAY_PORT="0", SANDBOX_PORT="0", IDP_PORT="0", AWS_PORT="0")
+    return env
+
+
+def _size_mb(path: Path) -> float:
+    total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+    return round(total / 1e6, 1)
+
+
+def run() -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="first-run-"))
+    clone = workdir / "opower-gateway"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)  # noqa: S607
+    lines: list[tuple[float, str]] = []
+    started = time.monotonic()
+    process = subprocess.Popen(
+        ["make", "dev"],  # noqa: S607 - the user's command, from PATH
+        cwd=clone, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    ready = threading.Event()
+    found: dict[str, str] = {}
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+            match = CURL.search(line)
+            if match and not found:
+                found.update(token=match.group(1), url=match.group(2))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        if not ready.wait(TIMEOUT_S) or not found:
+            tail = "\n".join(text for _, text in lines[-30:])
+            raise RuntimeError(f"make dev printed no curl within {TIMEOUT_S} s:\n{tail}")
+        banner_s = time.monotonic() - started
+        http = urllib3.PoolManager()
+        while True:
+            response = http.request(
+                "GET", found["url"], headers={"Authorization": f"Bearer {found['token']}"},
+                retries=False, timeout=10,
+            )  # fmt: skip
+            if response.status == 200:
+                break
+            if time.monotonic() - started > TIMEOUT_S:
+                raise RuntimeError(f"the first curl answered {response.status}")
+            time.sleep(0.1)
+        answered_s = time.monotonic() - started
+        installing = [t for t, text in lines if text.startswith("Installing")]
+        stack_first = next(
+            (t for t, text in lines if text.startswith("Opower Gateway is running")), banner_s
+        )
+        setup_s = stack_first if installing else 0.0
+        return {
+            "benchmark": "first_run",
+            "setup_s": round(setup_s, 1),
+            "start_s": round(banner_s - setup_s, 1),
+            "first_answer_s": round(answered_s - banner_s, 2),
+            "total_s": round(answered_s, 1),
+            "target_s": TARGET_S,
+            "venv_mb": _size_mb(clone / ".venv"),
+            "packages_collected": sum(1 for _, text in lines if text.strip().startswith("Collecting")),
+            "met": answered_s <= TARGET_S,
+        }
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run()))
