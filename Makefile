@@ -129,6 +129,10 @@ bench: $(PY_STAMP) ## Every benchmark (JSON lines + table); writes docs/performa
 bench-tokens: $(PY_STAMP) ## Fleet token benchmark: N brokers, one token per lifetime (N=50)
 	@$(PY) -m bench.tokens
 
+.PHONY: bench-first-run
+bench-first-run: $(PY_STAMP) ## A new user's first run: fresh clone of HEAD, make dev, first curl (target < 90 s)
+	@$(PY) -m bench.first_run
+
 .PHONY: bench-faults
 bench-faults: $(PY_STAMP) ## Token broker under token-endpoint faults: fleets of 10 and 30 processes (~11 min)
 	@$(PY) -m bench.token_faults

@@ -1,5 +1,7 @@
 """The Lambda asset, built without Docker: the code of ``lambdas/`` plus its dependencies
-installed by pip as Linux/arm64 wheels for the runtime's Python version."""
+installed by pip as Linux/arm64 wheels for the runtime's Python version, then compiled to
+bytecode for that Python (infra/compile_bytecode.mjs: CPython as WebAssembly, from the
+npm package `pyodide` pinned in package.json), so that no cold start compiles it."""
 
 from __future__ import annotations
 
@@ -20,7 +22,11 @@ REQUIREMENTS = LAMBDA_ROOT / "requirements.txt"
 LOCK = LAMBDA_ROOT / "requirements.lock"
 # Matches ARM_64 in infra.functions; manylinux2014 wheels run on Lambda's Amazon Linux 2023.
 PIP_PLATFORM = "manylinux2014_aarch64"
-# Never shipped: build caches and anything that is not the handlers' code.
+COMPILER = ROOT / "infra" / "compile_bytecode.mjs"
+# Imported from the compiled asset by the compiler, to prove it loads.
+HANDLERS = ("handlers.proxy", "handlers.authorizer")
+# Never shipped: build caches and anything that is not the handlers' code (the asset's
+# own bytecode is compiled after the copy, for the runtime's Python).
 ASSET_EXCLUDES = (
     "__pycache__",
     "*.pyc",
@@ -78,7 +84,23 @@ class PipLocalBundling:
             ],
             check=True,
         )
+        compile_bytecode(out, self._python_version)
         return True
+
+
+def compile_bytecode(asset: Path, python_version: str) -> None:
+    """`*.cpython-3XX.pyc` beside every module of the asset, for the runtime's Python."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "pyodide").is_dir():
+        raise RuntimeError(
+            "compiling the Lambda asset needs Node.js and the pinned pyodide in node_modules: "
+            "run `npm ci` (make synth/deploy do it)"
+        )
+    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [node, str(COMPILER), str(asset), python_version, *HANDLERS],
+        cwd=ROOT,
+        check=True,
+    )
 
 
 def lambda_code(runtime: lambda_.Runtime) -> lambda_.Code:

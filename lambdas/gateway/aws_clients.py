@@ -1,8 +1,12 @@
 """boto3 clients, made once per process on first use.
 
-boto3 is imported lazily (it costs ~250 ms of cold start, paid only by the first request
-that needs AWS) and clients are made under a lock: boto3's default session is not safe
-to share between threads, the clients it makes are.
+Clients are botocore's, which is what boto3's clients are: importing boto3 on top adds
+its resource layer and s3transfer (about 70 ms of every cold start, `make bench`
+cold_start_*) for nothing the functions use. Every client comes from one botocore
+session, made under a lock on first use: a session is not safe to share between threads
+for making clients (the clients it makes are), and a session per client would load the
+endpoint and service data and resolve credentials once per client. Credentials, region
+and endpoint (`AWS_ENDPOINT_URL*`) are resolved by botocore either way.
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ if TYPE_CHECKING:
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+_session: list[Any] = []  # the one botocore session, once made
 
 
 def _client(service: str) -> Any:
     with _lock:
         if service not in _clients:
-            import boto3
             from botocore.config import Config
+            from botocore.session import Session
 
             # These services sit on the request path as caches or credential sources:
             # fail fast and let the caller degrade rather than hold a customer request.
@@ -32,8 +37,9 @@ def _client(service: str) -> Any:
                 read_timeout=2,
                 retries={"max_attempts": 2, "mode": "standard"},
             )
-            session = boto3.session.Session()
-            _clients[service] = session.client(service, config=config)  # type: ignore[call-overload]
+            if not _session:
+                _session.append(Session())
+            _clients[service] = _session[0].create_client(service, config=config)
         return _clients[service]
 
 
@@ -53,3 +59,4 @@ def clear() -> None:
     """Forget every client (tests that move the endpoint)."""
     with _lock:
         _clients.clear()
+        _session.clear()

@@ -32,10 +32,12 @@ class Param:
     required: bool = False
 
 
-# Text fields: anything but control characters (C0, DEL, C1), which have no place in a
-# home profile and are how log and header injection starts. One pattern for the document
+# Text fields: anything but control characters (C0, DEL, C1) and the invisible formatting
+# characters used to spoof text (zero-width, bidi embeddings, overrides and isolates, line
+# and paragraph separators, BOM, interlinear annotation): none belongs in a home profile,
+# and they are how log injection and display spoofing start. One pattern for the document
 # (ECMA-262 and Python read it alike) and for the check.
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
 
 
 @dataclass(frozen=True)

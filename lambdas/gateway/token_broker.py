@@ -222,13 +222,24 @@ class TokenBroker:
             return self._keep(published)
         current = _newest(published, usable)
         latency = self._fleet.latency(state)
+        ahead_of = self._ahead_of(usable)
         outcome = self._fetcher.fetch(
-            until=self._fetch_until(usable, deadline, latency),
-            ahead=usable is not None,
+            until=self._fetch_until(ahead_of, deadline, latency),
+            ahead=ahead_of is not None,
             latency_s=latency,
             renew=self._fleet.renew_lease,
         )
         return self._conclude(outcome, current, usable, state or self._fleet.local)
+
+    def _ahead_of(self, usable: Token | None) -> Token | None:
+        """The token a refresh runs ahead of; none when half its remaining life is less
+        than a request may take: bounding the refresh by it would send no request at all
+        (NoTimeLeft) and leave the caller with an expired token. The refresh then runs
+        as without a token, within the caller's deadline."""
+        if usable is None:
+            return None
+        half_life = (usable.expires_at - self._clock.now()) / 2
+        return usable if half_life >= self._fetcher.settings.min_request_s else None
 
     def _conclude(
         self, outcome: object, current: Token | None, usable: Token | None, state: SharedState

@@ -90,7 +90,7 @@ def test_schemathesis_all_checks_all_phases_finds_nothing(
     }
 
     run = subprocess.run(  # noqa: S603 (our own venv's schemathesis)
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False
     )
 
     output = run.stdout + run.stderr

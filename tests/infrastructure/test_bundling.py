@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
-from infra.bundling import LOCK, REQUIREMENTS, PipLocalBundling
+from infra.bundling import COMPILER, HANDLERS, LOCK, REQUIREMENTS, ROOT, PipLocalBundling
+from infra.functions import RUNTIME
 
 pytestmark = pytest.mark.infrastructure
 
@@ -34,7 +39,7 @@ def test_every_locked_package_has_the_hash_of_its_wheel() -> None:
 
 
 def test_the_asset_build_installs_the_lock_in_hash_checking_mode(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     commands: list[list[str]] = []
 
@@ -44,7 +49,49 @@ def test_the_asset_build_installs_the_lock_in_hash_checking_mode(
     monkeypatch.setattr("infra.bundling.subprocess.run", run)
     PipLocalBundling(python_version="3.14").try_bundle(str(tmp_path))
 
-    (command,) = commands
-    assert "--require-hashes" in command
-    assert command[command.index("-r") + 1] == str(LOCK)
-    assert "--no-deps" not in command  # pip must find every dependency in the lock
+    pip, compiler = commands
+    assert "--require-hashes" in pip
+    assert pip[pip.index("-r") + 1] == str(LOCK)
+    assert "--no-deps" not in pip  # pip must find every dependency in the lock
+    # then bytecode for the runtime's Python, proven by importing the handlers
+    assert compiler[1:] == [str(COMPILER), str(tmp_path), "3.14", *HANDLERS]
+
+
+def _compile(directory: Path, version: str, *modules: str) -> subprocess.CompletedProcess[str]:
+    node = shutil.which("node")
+    assert node is not None
+    return subprocess.run(  # noqa: S603 - our compiler script
+        [node, str(COMPILER), str(directory), version, *modules],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_compiler_writes_checked_bytecode_of_the_runtimes_python(tmp_path: Path) -> None:
+    """What the asset build runs (under Node, CPython as WebAssembly): pycs of the
+    runtime's Python version beside every module, which then import from them."""
+    runtime = RUNTIME.name.removeprefix("python")  # "3.14"
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "mod.py").write_text("VALUE = 42\n")
+
+    run = _compile(tmp_path, runtime, "pkg.mod")
+
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    tag = "cpython-" + runtime.replace(".", "")
+    assert report["tag"] == tag
+    assert report["pycs"] == 2
+    pyc = tmp_path / "pkg" / "__pycache__" / f"mod.{tag}.pyc"
+    data = pyc.read_bytes()
+    assert data[:4].hex() == report["magic"]
+    # PEP 552 flags: hash-based, unchecked (the asset is immutable; file times are not kept)
+    assert int.from_bytes(data[4:8], "little") == 0b01
+
+
+def test_the_compiler_refuses_another_python_than_the_runtimes(tmp_path: Path) -> None:
+    (tmp_path / "mod.py").write_text("")
+
+    run = _compile(tmp_path, "3.9")
+
+    assert run.returncode != 0
+    assert "the runtime is Python 3.9" in run.stderr

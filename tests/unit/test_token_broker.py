@@ -402,3 +402,19 @@ def test_a_refused_token_handed_back_by_the_endpoint_is_no_token(fleet: Fleet) -
         broker.get_token()  # backing off: no second request
 
     assert len(fleet.issuer.requests) == 2
+
+
+def test_a_token_too_close_to_expiry_to_bound_a_refresh_is_refreshed_as_if_absent() -> None:
+    """Half of its remaining life is less than a request may take (FetchSettings
+    min_request_s): a refresh bounded by it would send nothing and hand the caller a token
+    about to expire. Found as a flaky fleet test with 2 s tokens (test_broker_concurrency)."""
+    fleet = Fleet(lifetime_s=10)
+    broker = fleet.broker()
+    first = broker.get_token()
+    fleet.clock.advance(8.5)  # 1.5 s left: usable (margin 1 s), half-life 0.75 s
+
+    refreshed = broker.get_token(deadline=fleet.clock.now() + 20)
+
+    assert refreshed.value != first.value
+    assert len(fleet.issuer.requests) == 2
+    assert fleet.issuer.timeouts[-1] >= fleet.settings.fetch.min_request_s

@@ -348,7 +348,9 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
         if not isinstance(value, str) or not value or len(value) > spec.max_length:
             raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
         if not _TEXT.match(value):
-            raise bad_request(f"'{name}' must be printable text (no control characters)")
+            raise bad_request(
+                f"'{name}' must be printable text (no control or invisible formatting characters)"
+            )
         if spec.values and value not in spec.values:
             raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")
         return
