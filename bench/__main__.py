@@ -265,8 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-faults", action="store_true", help="skip the fault benchmark (~11 minutes)"
     )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="render the table (and with --write the report) from a run's JSON lines",
+    )
     args = parser.parse_args(argv)
-    results = collect(args.requests, args.containers, faults=not args.no_faults)
+    if args.results:
+        lines = args.results.read_text().splitlines()
+        results = [json.loads(line) for line in lines if line.startswith('{"benchmark"')]
+    else:
+        results = collect(args.requests, args.containers, faults=not args.no_faults)
     stdout = getattr(sys.stdout, "_stream", sys.stdout)  # past the EMF filter, if any
     for result in results:
         stdout.write(json.dumps(result) + "\n")

@@ -27,8 +27,10 @@ class World:
 
 @contextlib.contextmanager
 def embedded_world(**settings: Any) -> Iterator[World]:
-    """Everything the handlers need, on free loopback ports; Opower's rate limits lifted
-    (the benchmarks measure the gateway, not the limits) unless a setting says otherwise."""
+    """Everything the handlers need, on free loopback ports; Opower's rate limits, the
+    fleet budget and the per-customer limits lifted (the benchmarks measure the gateway,
+    not the limits: bench/customer_limits.py measures those) unless a setting says
+    otherwise."""
     from gateway.settings import RuntimeSettings
 
     sandbox_config = SandboxConfig(port=0, rate_per_second=10**6, rate_per_day=10**9)
@@ -56,6 +58,8 @@ def embedded_world(**settings: Any) -> Iterator[World]:
                 "auth_audience": idp.audience,
                 "auth_jwks_url": idp.jwks_url,
                 "budget_per_second": 10**6,
+                "budget_per_customer_per_minute": 10**6,
+                "budget_per_customer_per_day": 10**9,
                 **settings,
             }
         )

@@ -30,7 +30,9 @@ def run(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
         "GATEWAY_PORT": "0", "SANDBOX_PORT": "0", "IDP_PORT": "0", "AWS_PORT": "0",
-        "GATEWAY_CONFIG": json.dumps({"budget_per_second": 100_000, "log_level": "WARNING"}),
+        "GATEWAY_CONFIG": json.dumps({"budget_per_second": 100_000, "log_level": "WARNING",
+                                      "budget_per_customer_per_minute": 10**6,
+                                      "budget_per_customer_per_day": 10**9}),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "PYTHONPATH": f"{ROOT / 'lambdas'}{os.pathsep}{ROOT}",
     }  # fmt: skip

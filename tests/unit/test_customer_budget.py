@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -39,8 +40,13 @@ class SharedCounts:
             return self.day[customer, day], count
 
 
+def inline(share: Callable[[], None]) -> None:
+    """Shares at once, in the caller's thread: the counting, without the timing."""
+    share()
+
+
 def containers(n: int, store: SharedCounts, clock: FakeClock) -> list[CustomerBudget]:
-    return [CustomerBudget(store, limits=LIMITS, clock=clock) for _ in range(n)]
+    return [CustomerBudget(store, limits=LIMITS, clock=clock, background=inline) for _ in range(n)]
 
 
 @pytest.fixture
@@ -130,7 +136,7 @@ def test_dynamodb_failing_does_not_punish_the_customer(clock: FakeClock) -> None
     store = SharedCounts()
     store.down = True
     metrics = RecordingMetrics()
-    budget = CustomerBudget(store, limits=LIMITS, clock=clock, metrics=metrics)
+    budget = CustomerBudget(store, limits=LIMITS, clock=clock, metrics=metrics, background=inline)
 
     assert all(budget.acquire("c").allowed for _ in range(30))
     assert metrics.counts["CustomerLimited"] == 0
@@ -139,3 +145,53 @@ def test_dynamodb_failing_does_not_punish_the_customer(clock: FakeClock) -> None
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         CustomerLimits(per_minute=0)
+
+
+class BlockingCounts(SharedCounts):
+    """A DynamoDB that answers only when told to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer = threading.Event()
+        self.started = threading.Event()
+
+    def add(
+        self, customer: str, *, day: str, minute: int, calls: int, expires_at: float
+    ) -> tuple[int, int]:
+        self.started.set()
+        assert self.answer.wait(10)
+        return super().add(customer, day=day, minute=minute, calls=calls, expires_at=expires_at)
+
+
+def test_a_share_far_from_the_limits_runs_beside_the_request(clock: FakeClock) -> None:
+    store = BlockingCounts()
+    budget = CustomerBudget(store, limits=LIMITS, clock=clock)  # its own share thread
+
+    verdicts = [budget.acquire("c") for _ in range(LIMITS.share_every)]
+
+    # the sixth call shared its count, and was admitted before DynamoDB answered
+    assert all(v.allowed for v in verdicts)
+    assert store.started.wait(5)
+    assert store.calls == 0
+    store.answer.set()
+    for _ in range(500):  # the share completes once DynamoDB answers
+        if store.calls:
+            break
+        threading.Event().wait(0.01)
+    assert store.calls == 1
+    assert store.day[("c", next(iter(store.day))[1])] == LIMITS.share_every
+
+
+def test_fleet_totals_from_a_share_beside_refuse_the_next_calls(clock: FakeClock) -> None:
+    store = SharedCounts()
+    store.minute["c"] = (int(clock.now() // 60), LIMITS.per_minute)  # others spent it
+    shares: list[Callable[[], None]] = []
+    budget = CustomerBudget(store, limits=LIMITS, clock=clock, background=shares.append)
+
+    assert all(budget.acquire("c").allowed for _ in range(LIMITS.share_every))
+    (share,) = shares
+    share()  # DynamoDB answers: the fleet is past the minute's limit
+
+    refused = budget.acquire("c")
+    assert not refused.allowed
+    assert refused.reason == "customer_minute"

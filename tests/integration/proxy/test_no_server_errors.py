@@ -86,21 +86,33 @@ def usage_window(draw: st.DrawFn) -> dict[str, list[str]]:
 
 
 @st.composite
-def requests(draw: st.DrawFn, route: Route) -> dict[str, Any]:
-    operation = draw(st.sampled_from(route.operations))
+def servable(draw: st.DrawFn, route: Route) -> dict[str, Any]:
+    """A GET Opower serves for the customer: one request in four of every route, so that
+    the property also covers the answers that reach Opower; the rest is hostile."""
+    (operation,) = [op for op in route.operations if op.method == "GET"]
     path = route.path
-    servable = "usage_window" in operation.checks and draw(st.integers(0, 3)) == 0
-    if servable:
-        # One request in four of the usage route is one Opower serves (the customer's
-        # fuel, a daily window within the caps), so that the property also covers the
-        # answers that reach Opower; the rest is as hostile as the other routes'.
-        path = path.replace("{resolution}", "day").replace("{fuel}", "ELECTRICITY")
+    for name, param in route.path_params.items():
+        value = draw(st.sampled_from(list(param.values) or ["2000001", "2000002"]))
+        if name == "fuel":
+            value = "ELECTRICITY"  # UC-0001's only fuel
+        path = path.replace("{" + name + "}", value)
+    query: dict[str, list[str]] = {}
+    if "usage_window" in operation.checks:
+        path = path.replace("/raw/", "/day/")  # a window of days fits daily usage's cap
         window = draw(usage_window())
         start = datetime.fromisoformat(window["start"][0].replace("Z", "+00:00"))
-        end = min(datetime.fromisoformat(window["end"][0].replace("Z", "+00:00")),
-                  start + timedelta(days=30))  # fmt: skip
-        return {"method": operation.method, "path": path, "body": None, "headers": {},
-                "query": {"start": [start.isoformat()], "end": [end.isoformat()]}}  # fmt: skip
+        end = datetime.fromisoformat(window["end"][0].replace("Z", "+00:00"))
+        query = {"start": [start.isoformat()],
+                 "end": [min(end, start + timedelta(days=30)).isoformat()]}  # fmt: skip
+    return {"method": "GET", "path": path, "query": query, "body": None, "headers": {}}
+
+
+@st.composite
+def requests(draw: st.DrawFn, route: Route) -> dict[str, Any]:
+    if draw(st.integers(0, 3)) == 0:
+        return draw(servable(route))
+    operation = draw(st.sampled_from(route.operations))
+    path = route.path
     for name, param in route.path_params.items():
         value = draw(_param_values(param).filter(lambda v: "/" not in v and v != ""))
         path = path.replace("{" + name + "}", value)
