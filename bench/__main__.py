@@ -123,7 +123,7 @@ def table(results: list[dict[str, Any]]) -> str:
         rows.append(
             (
                 "Cost per million customer requests (default settings)",
-                f"${k['total_per_million_usd']} ({k['prices_as_of']}; see Cost below), "
+                f"${k['total_per_million_usd']} ({k['prices_as_of']}; the Cost section), "
                 f"plus ${sum(k['fixed_monthly_usd'].values()):.2f} a month fixed",
                 "reported",
                 True,
