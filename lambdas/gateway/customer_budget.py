@@ -147,32 +147,45 @@ class CustomerBudget:
             self._run_beside(lambda: self._share_beside(customer, seen, calls, now))
             return CustomerVerdict(True)
         try:
-            day_total, minute_total = self._store.add(
-                customer,
-                day=_day_name(now),
-                minute=minute,
-                calls=calls,
-                expires_at=(day + 2) * 86_400,
-            )
+            totals = self._share(customer, calls, now)
         except BudgetStoreError:
             # The fleet-wide limits still hold: do not punish the customer for DynamoDB.
             return CustomerVerdict(True)
         self._metrics.add_metric(CUSTOMER_BUDGET_SHARED, "Count", 1)
         with self._lock:
-            # The fleet's count, plus what this container admitted since it was taken.
-            seen.minute_total, seen.day_total = (
-                minute_total + seen.unshared,
-                day_total + seen.unshared,
-            )
-            if day_total > limits.per_day:
-                seen.blocked_until = (day + 1) * 86_400
-                seen.blocked_reason = "customer_day"
-            elif minute_total > limits.per_minute:
-                seen.blocked_until = (minute + 1) * 60
-                seen.blocked_reason = "customer_minute"
-            else:
-                return CustomerVerdict(True)
-            return self._refuse(seen, now)
+            if self._learn(seen, totals, now):
+                return self._refuse(seen, now)
+            return CustomerVerdict(True)
+
+    def _share(self, customer: str, calls: int, now: float) -> tuple[int, int]:
+        """Add this container's unshared calls; the fleet's (day, minute) totals."""
+        day = int(now // 86_400)
+        return self._store.add(
+            customer,
+            day=_day_name(now),
+            minute=int(now // 60),
+            calls=calls,
+            expires_at=(day + 2) * 86_400,
+        )
+
+    def _learn(self, seen: _Seen, totals: tuple[int, int], now: float) -> bool:
+        """Take the fleet's totals (under the lock); True when they block the customer."""
+        day_total, minute_total = totals
+        minute, day = int(now // 60), int(now // 86_400)
+        if seen.minute != minute:
+            return False  # a later minute: these totals are history
+        # The fleet's count, plus what this container admitted since it was taken.
+        seen.minute_total = max(seen.minute_total, minute_total + seen.unshared)
+        seen.day_total = max(seen.day_total, day_total + seen.unshared)
+        if day_total > self._limits.per_day:
+            seen.blocked_until = (day + 1) * 86_400
+            seen.blocked_reason = "customer_day"
+        elif minute_total > self._limits.per_minute:
+            seen.blocked_until = (minute + 1) * 60
+            seen.blocked_reason = "customer_minute"
+        else:
+            return False
+        return True
 
     def _run_beside(self, share: Callable[[], None]) -> None:
         with self._background_lock:
@@ -183,31 +196,15 @@ class CustomerBudget:
         run(share)
 
     def _share_beside(self, customer: str, seen: _Seen, calls: int, now: float) -> None:
-        minute, day = int(now // 60), int(now // 86_400)
         try:
-            day_total, minute_total = self._store.add(
-                customer,
-                day=_day_name(now),
-                minute=minute,
-                calls=calls,
-                expires_at=(day + 2) * 86_400,
-            )
+            totals = self._share(customer, calls, now)
         except BudgetStoreError:
             return  # the fleet-wide limits still hold; the next share tries again
         except Exception:  # noqa: BLE001 - a thread of its own: nothing may escape it
             logger.warning("customer budget share failed", exc_info=False)
             return
         with self._lock:
-            if seen.minute != minute:
-                return  # a later minute: these totals are history
-            seen.minute_total = max(seen.minute_total, minute_total + seen.unshared)
-            seen.day_total = max(seen.day_total, day_total + seen.unshared)
-            if day_total > self._limits.per_day:
-                seen.blocked_until = (day + 1) * 86_400
-                seen.blocked_reason = "customer_day"
-            elif minute_total > self._limits.per_minute:
-                seen.blocked_until = (minute + 1) * 60
-                seen.blocked_reason = "customer_minute"
+            self._learn(seen, totals, now)
 
     def _refuse(self, seen: _Seen, now: float) -> CustomerVerdict:
         self._metrics.add_metric(CUSTOMER_LIMITED, "Count", 1)

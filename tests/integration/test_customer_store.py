@@ -11,7 +11,6 @@ associated with requesting a return value").
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -46,19 +45,7 @@ def test_totals_over_minutes_and_days(store: DynamoDbCustomerStore) -> None:
     assert add(who, day="20261130", minute=1500, calls=1, expires_at=EXPIRES) == (1, 1)
 
 
-def test_concurrent_containers_never_lose_a_call(store: DynamoDbCustomerStore) -> None:
-    who = customer()
-    totals: list[tuple[int, int]] = []
-
-    def container() -> None:
-        for _ in range(5):
-            totals.append(store.add(who, day=DAY, minute=200, calls=2, expires_at=EXPIRES))
-
-    threads = [threading.Thread(target=container) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert max(totals) == (60, 60)
-    assert len({day for day, _ in totals}) == len(totals)  # every add saw its own total
+# Not tested here: concurrent adds. DynamoDB applies a conditional update atomically per
+# item ("Condition expressions"); moto server does not (two first-of-the-minute updates
+# can both pass `attribute_not_exists(m)`), so a concurrency test here tests moto. The
+# counting under concurrency is tested with fakes in tests/unit/test_customer_budget.py.
