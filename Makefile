@@ -133,6 +133,10 @@ bench-tokens: $(PY_STAMP) ## Fleet token benchmark: N brokers, one token per lif
 bench-first-run: $(PY_STAMP) ## A new user's first run: fresh clone of HEAD, make dev, first curl (target < 90 s)
 	@$(PY) -m bench.first_run
 
+.PHONY: bench-capacity
+bench-capacity: $(PY_STAMP) ## Customers a day within Opower's quota, cache on and off (PROFILE=typical|engaged)
+	@$(PY) -m bench.capacity --customers 200 --profile $(or $(PROFILE),typical)
+
 .PHONY: bench-faults
 bench-faults: $(PY_STAMP) ## Token broker under token-endpoint faults: fleets of 10 and 30 processes (~11 min)
 	@$(PY) -m bench.token_faults

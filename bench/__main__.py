@@ -30,6 +30,7 @@ def machine() -> str:
 
 def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]]:
     from bench import (
+        capacity,
         coldstart,
         cost,
         customer_limits,
@@ -48,6 +49,7 @@ def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]
     results.append({"benchmark": "fleet_tokens", **fleet})
     results.append(throughput.run())
     results.append(customer_limits.run())
+    results += capacity.run_profiles()
     if faults:
         results.append(token_faults.run())
     return results
@@ -105,6 +107,21 @@ def table(results: list[dict[str, Any]]) -> str:
                 all(r["dynamodb_calls_per_request"] <= 0.1 for r in light),
             )
         )
+    for k in (r for r in results if r["benchmark"] == "capacity"):
+        on, off = k["customers_per_day"]["on"], k["customers_per_day"]["off"]
+        modes = {m["mode"]: m for m in k["modes"]}
+        rows.append(
+            (
+                f"Capacity, {k['profile']} customers: active customers a day in 99,000 calls",
+                f"{on:,} with the cache, {off:,} without ({k['ratio']} x); Opower calls per "
+                f"customer {modes['on']['calls_per_customer']} / "
+                f"{modes['off']['calls_per_customer']}; hit p50 "
+                f"{k['memory_hit_p50_ms']} ms (memory), "
+                f"{modes['on']['dynamodb_gets_per_shared_hit']} DynamoDB read (shared)",
+                ">= 3 x; hit p50 <= 1 ms; <= 1 read",
+                k["met"],
+            )
+        )
     if "token_faults" in by:
         k = by["token_faults"]
         small, large = (f"token_requests_{n}" for n in k["fleets"])
@@ -151,6 +168,13 @@ containers as separate processes running the proxy handler, one request every 2 
 
 {faults_table(found[0])}
 """
+
+
+def capacity_section(results: list[dict[str, Any]]) -> str:
+    from bench.capacity import explain
+
+    found = [r for r in results if r["benchmark"] == "capacity"]
+    return explain(found) if found else ""
 
 
 def cold_start_section(results: list[dict[str, Any]]) -> str:
@@ -247,7 +271,8 @@ Measured with `make bench` on {when}, on {machine()}. Everything runs on one mac
 absolute figures are pessimistic; the ratios and counts are what to compare.
 
 {table(results)}
-{cold_start_section(results)}{cost_section(results)}{faults_section(results)}
+{capacity_section(results)}{cold_start_section(results)}{cost_section(results)}\
+{faults_section(results)}
 What each benchmark does is in its module's docstring (`bench/`). Raw results (one JSON
 line per benchmark):
 

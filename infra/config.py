@@ -41,6 +41,7 @@ API_GATEWAY_INTEGRATION_TIMEOUT_S = 29
 STACK_FILLED_RUNTIME_SETTINGS = {
     "table_name": "the table is created by the stack",
     "kms_key_id": "the key is created by the stack",
+    "cache_table_name": "the cache table is created by the stack",
     "opower_secret_id": "use opower_secret_arn or opower_secret_name",
     "auth_introspection_secret_id": "use introspection_secret_arn",
 }
@@ -263,6 +264,7 @@ class GatewayConfig:
         *,
         table_name: str,
         kms_key_id: str,
+        cache_table_name: str = "",
         opower_secret_id: str = "",
         introspection_secret_id: str = "",
         company_secret_ids: Mapping[str, str] | None = None,
@@ -279,6 +281,7 @@ class GatewayConfig:
             self.runtime,
             table_name=table_name,
             kms_key_id=kms_key_id,
+            cache_table_name=cache_table_name,
             opower_secret_id=opower_secret_id,
             auth_introspection_secret_id=introspection_secret_id,
             companies=companies,

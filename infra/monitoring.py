@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
@@ -16,6 +17,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from gateway import observability as m
+from gateway.budget import OPOWER_CALLS_TODAY
 from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
 from infra.waf import RATE_RULE_NAMES, GatewayWaf
 
@@ -30,7 +32,12 @@ LATENCY_P99_MS = 5000
 # The shared tiers (DynamoDB, KMS, Secrets Manager) failing: the gateway keeps serving
 # from memory, which hides the outage from customers but not forever (a cold container has
 # no memory; budgets become per-container guesses). Sustained for two periods.
-STORE_DEGRADED_METRICS = ("TokenStoreDegraded", "BudgetStoreDegraded", "BindingStoreDegraded")
+STORE_DEGRADED_METRICS = (
+    "TokenStoreDegraded",
+    "BudgetStoreDegraded",
+    "BindingStoreDegraded",
+    "CacheStoreDegraded",
+)
 SECRETS_DEGRADED_METRICS = ("SecretsDegraded", "SecretsUnavailable")
 
 BROKER_COUNTS = (
@@ -45,6 +52,17 @@ DEGRADED_COUNTS = (*STORE_DEGRADED_METRICS, *SECRETS_DEGRADED_METRICS, "GatewayM
 UPSTREAM_COUNTS = ("UpstreamRetry", "BudgetShed", "CustomerLimited", "UpstreamRouteUnauthorized")
 AUTH_OUTCOMES = ("AuthAllowed", "Auth_unauthorized", "Auth_denied", "Auth_unavailable")
 ROUTE_CLASSES = ("2xx", "4xx", "5xx")
+# The response cache (gateway.response_cache): totals, and per route Cache_<route>_<outcome>
+CACHE_COUNTS = (
+    "CacheHitMemory",
+    "CacheHitShared",
+    "CacheMiss",
+    "CacheStale",
+    "CacheInvalidated",
+    "CacheCollapsed",
+)
+CACHE_OUTCOMES = ("Hit", "Miss", "Stale", "Invalidated")
+QUOTA_PERIOD = cdk.Duration.minutes(5)
 
 
 class GatewayMonitoring(Construct):
@@ -65,6 +83,9 @@ class GatewayMonitoring(Construct):
         alarm_topic: bool,
         alarm_email: str,
         companies: Sequence[str] = (),
+        daily_budgets: Mapping[str, int] | None = None,
+        quota_alarm_fraction: float = 0.8,
+        cached_routes: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._namespace = metrics_namespace
@@ -165,6 +186,24 @@ class GatewayMonitoring(Construct):
                 description="p99 latency of the API above 5 s for 15 minutes.",
             ),
         ]
+        # The day's Opower calls against the quota: one alarm per company's budget (one for
+        # a single company), before the day's budget runs out and customers see 429s
+        # that the cache cannot cover.
+        self._daily_budgets = dict(daily_budgets or {})
+        self._group = len(companies) > 1
+        for code, per_day in self._daily_budgets.items():
+            self.alarms.append(
+                self._alarm(
+                    f"DailyQuota{code if self._group else ''}",
+                    self._calls_today(code),
+                    threshold=math.floor(per_day * quota_alarm_fraction),
+                    periods=1,
+                    description=f"Opower calls of the day ({code}) reached "
+                    f"{quota_alarm_fraction:.0%} of budget_per_day ({per_day}): at this pace "
+                    "the day's budget runs out before midnight UTC. Look at the cache's hit "
+                    "ratio and the busiest customers on the dashboard.",
+                )
+            )
         rate_blocked = None
         if waf is not None:
             blocked = {
@@ -195,6 +234,7 @@ class GatewayMonitoring(Construct):
             route_names=route_names,
             rate_blocked=rate_blocked,
         )
+        self._cache_widgets(cached_routes, quota_alarm_fraction)
         if len(companies) > 1:
             self._company_widgets(companies)
 
@@ -210,6 +250,65 @@ class GatewayMonitoring(Construct):
 
     def _count(self, name: str) -> cloudwatch.Metric:
         return self._metric(name, "Sum")
+
+    def _calls_today(self, code: str, *, labelled: bool = False) -> cloudwatch.Metric:
+        """The fleet's reserved count of the day: a gauge, its Maximum per period."""
+        dimensions = {"service": self._service}
+        if self._group:
+            dimensions[COMPANY_DIMENSION] = code
+        return cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name=OPOWER_CALLS_TODAY,
+            dimensions_map=dimensions,
+            statistic="Maximum",
+            period=QUOTA_PERIOD,
+            label=f"Opower calls today ({code})" if labelled else None,
+        )
+
+    def _cache_widgets(self, cached_routes: Sequence[str], fraction: float) -> None:
+        """A row for the response cache: outcomes, hit ratio, each route's outcomes, and
+        the day's Opower calls against the quota."""
+        hits = self._count("CacheHit")
+        misses = self._count("CacheMiss")
+        ratio = cloudwatch.MathExpression(
+            expression="IF(hits + misses > 0, 100 * hits / (hits + misses), 0)",
+            using_metrics={"hits": hits, "misses": misses},
+            label="hit ratio %",
+            period=PERIOD,
+        )
+        graph = cloudwatch.GraphWidget
+        per_day = max(self._daily_budgets.values(), default=0)
+        self.dashboard.add_widgets(
+            graph(
+                title="Response cache",
+                left=[self._count(n) for n in CACHE_COUNTS],
+                right=[ratio],
+                width=8,
+            ),
+            graph(
+                title="Opower calls today vs the day's budget",
+                left=[self._calls_today(code, labelled=True) for code in self._daily_budgets],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=per_day, label="budget_per_day"),
+                    cloudwatch.HorizontalAnnotation(
+                        value=math.floor(per_day * fraction), label="DailyQuota alarm"
+                    ),
+                ]
+                if per_day
+                else None,
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            *[
+                graph(
+                    title=f"Cache {name}",
+                    left=[self._count(f"Cache_{name}_{o}") for o in CACHE_OUTCOMES],
+                    width=6,
+                )
+                for name in cached_routes
+            ]
+        )
 
     def _sum(self, names: Sequence[str], label: str) -> cloudwatch.MathExpression:
         using = {f"m{i}": self._count(name) for i, name in enumerate(names)}
@@ -296,7 +395,7 @@ class GatewayMonitoring(Construct):
                             namespace=self._namespace,
                             metric_name=name,
                             dimensions_map={"service": self._service, COMPANY_DIMENSION: code},
-                            statistic="Sum",
+                            statistic="Maximum" if name == OPOWER_CALLS_TODAY else "Sum",
                             period=PERIOD,
                             label=code,
                         )

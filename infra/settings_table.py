@@ -14,6 +14,7 @@ from pathlib import Path
 # The runtime model lives in the Lambda asset root (as in app.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
+from gateway.routes import ROUTES
 from gateway.settings import describe
 from infra.config import STACK_FILLED_RUNTIME_SETTINGS, describe_deploy
 
@@ -37,5 +38,26 @@ def render() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
+def render_cache_lifetimes() -> str:
+    """The response cache's lifetimes by cache name (``cache_fresh_s`` overrides them)."""
+    rows = ["| cache name | fresh for | why |", "|---|---|---|"]
+    for route in ROUTES:
+        get = route.operation("GET")
+        if get is None or get.cache is None:
+            continue
+        if get.cache.by_param:
+            for value, seconds in get.cache.per_value.items():
+                rows.append(f"| `{route.name}/{value}` | {_duration(seconds)} | {get.cache.why} |")
+        else:
+            rows.append(f"| `{route.name}` | {_duration(get.cache.fresh_s)} | {get.cache.why} |")
+    return "\n".join(rows) + "\n"
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.stdout.write(render_cache_lifetimes() if "--cache" in sys.argv else render())

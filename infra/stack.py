@@ -61,6 +61,7 @@ class GatewayStack(cdk.Stack):
             environment=config.lambda_environment(
                 table_name=self.store.table.table_name,
                 kms_key_id=self.store.key.key_arn,
+                cache_table_name=self.store.cache_table.table_name,
                 opower_secret_id="" if config.is_group else self.credentials.secret_id,
                 introspection_secret_id=config.introspection_secret_arn,
                 company_secret_ids={
@@ -79,6 +80,8 @@ class GatewayStack(cdk.Stack):
             self.store.grant_use(fn.role)
             for credentials in self.company_credentials.values():
                 credentials.grant_read(fn.role)
+        self.store.grant_cache(self.functions.proxy.role)
+        self.store.grant_cache(self.functions.authorizer.role, seed_only=True)
         if config.introspection_secret_arn:
             grant_secret_read(
                 self.functions.authorizer.role,
@@ -149,6 +152,13 @@ class GatewayStack(cdk.Stack):
             alarm_topic=config.alarm_topic_wanted,
             alarm_email=config.alarm_email,
             companies=[c.utility_code for c in config.runtime.company_list()],
+            daily_budgets={c.utility_code: c.budget_per_day for c in config.runtime.company_list()},
+            quota_alarm_fraction=config.runtime.quota_alarm_fraction,
+            cached_routes=[
+                route.name
+                for route in ROUTES
+                if any(op.cache is not None for op in route.operations)
+            ],
         )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the API")
@@ -160,6 +170,7 @@ class GatewayStack(cdk.Stack):
                 description=f"Secret holding the Opower client_id / client_secret of {code}",
             )
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
+        cdk.CfnOutput(self, "CacheTableName", value=self.store.cache_table.table_name)
         cdk.CfnOutput(
             self,
             "DashboardUrl",

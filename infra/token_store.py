@@ -21,6 +21,17 @@ TABLE_ACTIONS = (
     "dynamodb:DeleteItem",
 )
 KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
+# The response cache's shared tier (gateway.response_cache): by key, and a Query of one
+# customer's partition to invalidate a route's entries after a write (the proxy only).
+CACHE_SORT_KEY = "sk"
+CACHE_READ_WRITE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+)
+# The authorizer only puts the accounts answer it looked up for a binding.
+CACHE_SEED_ACTIONS = ("dynamodb:PutItem",)
 
 
 class TokenStore(Construct):
@@ -63,6 +74,25 @@ class TokenStore(Construct):
             ),
             removal_policy=removal_policy,
         )
+        # The per-customer response cache: customers' Opower answers, under the same key
+        # (DynamoDB encrypts every item at rest with it; it caches the table key, so a
+        # read is no KMS call of ours), partitioned by customer, expiring by TTL.
+        self.cache_table = dynamodb.Table(
+            self,
+            "CacheTable",
+            partition_key=dynamodb.Attribute(
+                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=CACHE_SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            removal_policy=removal_policy,
+        )
         if not point_in_time_recovery:
             acknowledge(
                 self.table,
@@ -70,6 +100,13 @@ class TokenStore(Construct):
                 reason="The table is a cache: every item (token, lease, binding, budget) "
                 "expires within minutes and is rebuilt from Opower on a miss, so there is "
                 "nothing to restore. Enable with table_point_in_time_recovery=true.",
+            )
+            acknowledge(
+                self.cache_table,
+                "AwsSolutions-DDB3",
+                reason="The response cache: every item is a copy of an Opower answer that "
+                "expires within a day and is fetched again on a miss, so there is nothing "
+                "to restore. Enable with table_point_in_time_recovery=true.",
             )
 
     def grant_use(self, grantee: iam.IGrantable) -> None:
@@ -79,4 +116,13 @@ class TokenStore(Construct):
         )
         iam.Grant.add_to_principal(
             grantee=grantee, actions=list(KEY_ACTIONS), resource_arns=[self.key.key_arn]
+        )
+
+    def grant_cache(self, grantee: iam.IGrantable, *, seed_only: bool = False) -> None:
+        """The cache table: read, write, invalidate (the proxy), or put only (the
+        authorizer's accounts seed). The key is granted by ``grant_use``."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(CACHE_SEED_ACTIONS if seed_only else CACHE_READ_WRITE_ACTIONS),
+            resource_arns=[self.cache_table.table_arn],
         )

@@ -398,6 +398,7 @@ class ApiGatewayEmulator(HttpService):
             payload = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
         except (KeyError, TypeError, ValueError):
             return self._gateway_response("INTEGRATION_FAILURE", request_id, headers)
+        out_headers = remap_integration_headers(out_headers)
         out_headers.setdefault("x-amzn-RequestId", request_id)
         return status, out_headers, payload
 
@@ -518,6 +519,35 @@ def group_headers(
         single[shown] = value
         multi.setdefault(shown, []).append(value)
     return single, multi
+
+
+# What a REST API does to the headers of a Lambda proxy integration's response ("Amazon
+# API Gateway important notes", REST APIs: "Headers that are dropped, remapped or
+# otherwise modified"; https://docs.aws.amazon.com/apigateway/latest/developerguide/
+# api-gateway-known-issues.html): these are renamed x-amzn-Remapped-<name>; Date and
+# Server are renamed and API Gateway writes its own; these are dropped. Everything else,
+# Age and Cache-Status among them, passes through.
+REMAPPED_RESPONSE_HEADERS = frozenset(
+    {"authorization", "connection", "content-md5", "max-forwards", "user-agent",
+     "www-authenticate", "date", "server"}
+)  # fmt: skip
+DROPPED_RESPONSE_HEADERS = frozenset(
+    {"expect", "host", "proxy-authenticate", "te", "transfer-encoding", "trailer", "upgrade",
+     "via"}
+)  # fmt: skip
+
+
+def remap_integration_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in DROPPED_RESPONSE_HEADERS:
+            continue
+        if lowered in REMAPPED_RESPONSE_HEADERS:
+            out[f"x-amzn-Remapped-{name}"] = value
+        else:
+            out[name] = value
+    return out
 
 
 def multi_of(

@@ -1,7 +1,8 @@
 """Create the gateway's AWS resources on an endpoint that has none (the embedded moto).
 
-The resources mirror the stack's: one table keyed by ``pk`` with TTL on ``ttl``, a
-symmetric KMS key, and the Opower secret. The deployed stack creates them with CDK.
+The resources mirror the stack's: one table keyed by ``pk`` with TTL on ``ttl``, the
+response cache's table keyed by ``pk`` and ``sk``, a symmetric KMS key, and the Opower
+secret. The deployed stack creates them with CDK.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 TABLE_KEY = "pk"
 TTL_ATTRIBUTE = "ttl"
+CACHE_SORT_KEY = "sk"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,30 @@ def create_table(table_name: str, *, client: DynamoDBClient | None = None) -> No
         TableName=table_name,
         KeySchema=[{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": TABLE_KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.get_waiter("table_exists").wait(
+        TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 10}
+    )
+    dynamodb.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    )
+
+
+def create_cache_table(table_name: str, *, client: DynamoDBClient | None = None) -> None:
+    """The response cache's shared tier: ``pk`` (customer) and ``sk`` (request), TTL."""
+    dynamodb = client or boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=table_name,
+        KeySchema=[
+            {"AttributeName": TABLE_KEY, "KeyType": "HASH"},
+            {"AttributeName": CACHE_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": TABLE_KEY, "AttributeType": "S"},
+            {"AttributeName": CACHE_SORT_KEY, "AttributeType": "S"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.get_waiter("table_exists").wait(

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -22,7 +23,7 @@ from local.aws import EmbeddedAws
 from local.emulator import ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
-from local.provision import create_key, create_table, put_secret
+from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
 from local.service import Service
@@ -126,6 +127,9 @@ class LocalStack(Service):
         table = f"{service}-local"
         with contextlib.suppress(Exception):  # a restarted moto may still have it
             create_table(table)
+        cache_table = self.cache_table = f"{service}-local-cache"
+        with contextlib.suppress(Exception):
+            create_cache_table(cache_table)
         key = create_key(f"{service} local token key")
         self.opower_secret_name = f"{service}/opower"
         secret = put_secret(
@@ -163,6 +167,7 @@ class LocalStack(Service):
         environment = self.config.lambda_environment(
             table_name=table,
             kms_key_id=key,
+            cache_table_name=cache_table,
             company_secret_ids={UTILITY_CODE: secret, SECOND_UTILITY_CODE: second_secret},
             introspection_secret_id=introspection_secret,
         )
@@ -194,10 +199,39 @@ class LocalStack(Service):
         )
 
     def _faults(self, switches: dict[str, Any]) -> dict[str, Any]:
-        """`POST /_local/faults {"aws_unavailable": ["dynamodb", ...]}`: an AWS outage."""
+        """`POST /_local/faults`: `{"aws_unavailable": ["dynamodb", ...]}` an AWS outage;
+        `{"cache_expired": true}` every cached answer past its freshness at once, as if
+        its lifetime had passed (a one-shot action, to see stale-if-error in minutes)."""
         if "aws_unavailable" in switches:
             self.aws.set_unavailable(switches["aws_unavailable"] or [])
-        return {"aws_unavailable": sorted(self.aws.unavailable)}
+        expired = 0
+        if switches.get("cache_expired"):
+            expired = self._expire_cache()
+        return {"aws_unavailable": sorted(self.aws.unavailable), "cache_expired": expired}
+
+    def _expire_cache(self) -> int:
+        """Both tiers' entries made stale now (they stay usable for stale-if-error)."""
+        import boto3
+
+        from gateway import wiring
+        from handlers.observability import metrics
+
+        now = time.time()
+        wiring.response_cache(metrics).expire_all()
+        dynamodb = boto3.client("dynamodb")
+        expired = 0
+        for page in dynamodb.get_paginator("scan").paginate(
+            TableName=self.cache_table, ProjectionExpression="pk, sk"
+        ):
+            for item in page.get("Items", []):
+                dynamodb.update_item(
+                    TableName=self.cache_table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET fresh = :now",
+                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
+                )
+                expired += 1
+        return expired
 
     def stop(self) -> None:
         self._exit.close()

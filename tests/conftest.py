@@ -21,7 +21,7 @@ from gateway import wiring
 from gateway.settings import RuntimeSettings
 from local.aws import EmbeddedAws
 from local.idp import DevIdentityProvider
-from local.provision import create_key, create_table, put_secret
+from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_UTILITY_CODE
 from tests import leakcheck
@@ -88,6 +88,7 @@ class AwsResources:
     table_name: str
     kms_key_arn: str
     secret_name: str
+    cache_table_name: str
 
 
 @pytest.fixture
@@ -96,12 +97,15 @@ def aws_resources(embedded_aws: EmbeddedAws, sandbox: OpowerSandbox) -> AwsResou
     suffix = uuid.uuid4().hex[:8]
     table_name = f"gateway-{suffix}"
     create_table(table_name)
+    create_cache_table(f"{table_name}-cache")
     secret_name = f"opower/{suffix}"
     put_secret(
         secret_name,
         {"client_id": sandbox.config.client_id, "client_secret": sandbox.current_client_secret},
     )
-    return AwsResources(table_name, create_key(f"test {suffix}"), secret_name)
+    return AwsResources(
+        table_name, create_key(f"test {suffix}"), secret_name, f"{table_name}-cache"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +132,10 @@ def gateway_settings(
             "opower_secret_id": aws_resources.secret_name,
             "table_name": aws_resources.table_name,
             "kms_key_id": aws_resources.kms_key_arn,
+            # The response cache's table is there; the cache itself is off, so that each
+            # test sees every call reach Opower. Its own tests turn it on (cache_on).
+            "cache_table_name": aws_resources.cache_table_name,
+            "cache_enabled": False,
             "auth_issuer": idp.issuer,
             "auth_audience": idp.audience,
             "auth_jwks_url": idp.jwks_url,

@@ -29,7 +29,7 @@ COMMON_HEADERS: Mapping[str, str] = MappingProxyType(
     }
 )
 # The response headers a browser script may read (CORS hides the others).
-EXPOSED_HEADERS = "X-Request-Id, Retry-After, WWW-Authenticate"
+EXPOSED_HEADERS = "X-Request-Id, Retry-After, WWW-Authenticate, Age, Cache-Status"
 # The CORS preflight (an OPTIONS mock on each resource, only with cors_allow_origins).
 PREFLIGHT_ALLOW_HEADERS = ("Authorization", "Content-Type")
 PREFLIGHT_MAX_AGE_S = 3600

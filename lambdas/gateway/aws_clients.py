@@ -55,6 +55,20 @@ def secretsmanager() -> SecretsManagerClient:
     return _client("secretsmanager")  # type: ignore[no-any-return]
 
 
+class DynamoDbTable:
+    """A store kept in one DynamoDB table: its name, and the client, made on first use
+    (given: tests and benchmarks count or fail its calls)."""
+
+    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def _ddb(self) -> DynamoDBClient:
+        if self._dynamodb is None:
+            self._dynamodb = dynamodb()
+        return self._dynamodb
+
+
 def clear() -> None:
     """Forget every client (tests that move the endpoint)."""
     with _lock:

@@ -31,7 +31,7 @@ import threading
 import time as _time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from gateway import aws_clients
 from gateway.clock import Clock
@@ -68,6 +68,16 @@ class Verdict:
     reason: str = ""
 
 
+class DayGrant(NamedTuple):
+    granted: int
+    used: int  # the fleet's reserved count for the day, this grant included
+
+
+# The fleet's reserved count of the day (a gauge: read it as Maximum), emitted on each
+# reservation; the DailyQuota alarm watches it against budget_per_day.
+OPOWER_CALLS_TODAY = "OpowerCallsToday"
+
+
 class BudgetStore(Protocol):
     def lease_rate(
         self, owner: str, want: float, *, now: float, until: float, limit: float
@@ -83,8 +93,9 @@ class BudgetStore(Protocol):
         """Count one call in this wall-clock second's shared counter, if under ``cap``."""
         ...
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
-        """Reserve up to ``amount`` of the day's count; how many were granted."""
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
+        """Reserve up to ``amount`` of the day's count: how many were granted, and the
+        fleet's count for the day once they were."""
         ...
 
 
@@ -232,12 +243,14 @@ class Budget:
             # and little lost for the day when a recycled container leaves some unspent.
             size = int(min(1000, max(10, math.ceil(self._demand * 10))))
             try:
-                self._day_left = self._store.reserve_day(
+                grant = self._store.reserve_day(
                     day,
                     size,
                     limit=self._settings.per_day,
                     expires_at=now + 2 * 86_400,
                 )
+                self._day_left = grant.granted
+                self._metrics.add_metric(OPOWER_CALLS_TODAY, "Count", grant.used)
             except BudgetStoreError:
                 self._degrade(now)
         if now < self._degraded_until:
@@ -273,7 +286,7 @@ def _seconds_to_midnight(now: float) -> int:
     return math.ceil((midnight - moment).total_seconds())
 
 
-class DynamoDbBudgetStore:
+class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
     """Budget items in the gateway's table (see the module docstring for the layout)."""
 
     def __init__(
@@ -283,18 +296,12 @@ class DynamoDbBudgetStore:
         prefix: str = "budget#",
         dynamodb: DynamoDBClient | None = None,
     ) -> None:
-        self._table = table_name
+        super().__init__(table_name, dynamodb=dynamodb)
         self._prefix = prefix
-        self._dynamodb = dynamodb
 
     @property
     def _rate_key(self) -> str:
         return f"{self._prefix}rate"
-
-    def _ddb(self) -> DynamoDBClient:
-        if self._dynamodb is None:
-            self._dynamodb = aws_clients.dynamodb()
-        return self._dynamodb
 
     def lease_rate(
         self, owner: str, want: float, *, now: float, until: float, limit: float
@@ -368,14 +375,14 @@ class DynamoDbBudgetStore:
     def count_second(self, second: int, *, cap: int, expires_at: float) -> bool:
         return self._count(f"{self._prefix}sec#{second}", limit=cap, expires_at=expires_at)
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
         from botocore.exceptions import BotoCoreError, ClientError
 
         key = {"pk": {"S": f"{self._prefix}day#{day}"}}
         try:
             for _ in range(2):
                 try:
-                    self._ddb().update_item(
+                    updated = self._ddb().update_item(
                         TableName=self._table,
                         Key=key,
                         UpdateExpression="SET used = if_not_exists(used, :zero) + :n, #ttl = :t",
@@ -387,19 +394,20 @@ class DynamoDbBudgetStore:
                             ":most": {"N": str(limit - amount)},
                             ":t": {"N": str(int(expires_at))},
                         },
+                        ReturnValues="UPDATED_NEW",
                     )
-                    return amount
+                    return DayGrant(amount, int(updated["Attributes"]["used"]["N"]))
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") != (
                         "ConditionalCheckFailedException"
                     ):
                         raise
                 item = self._ddb().get_item(TableName=self._table, Key=key, ConsistentRead=True)
-                left = limit - int(item.get("Item", {}).get("used", {}).get("N", "0"))
-                if left <= 0:
-                    return 0
-                amount = min(amount, left)
-            return 0
+                used = int(item.get("Item", {}).get("used", {}).get("N", "0"))
+                if limit - used <= 0:
+                    return DayGrant(0, used)
+                amount = min(amount, limit - used)
+            return DayGrant(0, limit)
         except (BotoCoreError, ClientError) as exc:
             raise BudgetStoreError("reserve_day") from exc
 

@@ -44,7 +44,7 @@ from gateway.errors import BudgetStoreError
 from gateway.observability import MetricsSink, NullMetrics
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -218,16 +218,7 @@ def _day_name(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
 
 
-class DynamoDbCustomerStore:
-    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
-        self._table = table_name
-        self._dynamodb = dynamodb
-
-    def _ddb(self) -> DynamoDBClient:
-        if self._dynamodb is None:
-            self._dynamodb = aws_clients.dynamodb()
-        return self._dynamodb
-
+class DynamoDbCustomerStore(aws_clients.DynamoDbTable):
     def add(
         self, customer: str, *, day: str, minute: int, calls: int, expires_at: float
     ) -> tuple[int, int]:

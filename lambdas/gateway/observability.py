@@ -26,7 +26,14 @@ class NullMetrics:
 # The metrics a group of operating companies sees per company too (dimension `utility`):
 # each company's token requests and its budget.
 PER_COMPANY = frozenset(
-    {"TokenFetch", "TokenFetchFailure", "BudgetShed", "CustomerLimited", "OpowerCall"}
+    {
+        "TokenFetch",
+        "TokenFetchFailure",
+        "BudgetShed",
+        "CustomerLimited",
+        "OpowerCall",
+        "OpowerCallsToday",
+    }
 )
 COMPANY_DIMENSION = "utility"
 

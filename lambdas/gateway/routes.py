@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
+from urllib.parse import quote
 
 from gateway import schemas
 
@@ -60,6 +61,22 @@ class Body:
 
 
 @dataclass(frozen=True)
+class Caching:
+    """How long a GET's answer stays fresh in the per-customer response cache.
+
+    ``fresh_s`` is the default lifetime, in seconds, of the cache name (the route's name);
+    a route whose answers age differently by a path parameter names it in ``by_param`` and
+    gives each value its lifetime (cache names ``route/value``). Every lifetime can be
+    changed, or set to 0 (not cached), with the ``cache_fresh_s`` setting.
+    """
+
+    fresh_s: int
+    why: str
+    by_param: str = ""
+    per_value: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     summary: str
@@ -68,6 +85,11 @@ class Operation:
     # Named checks over the validated parameters (see gateway.proxy.validation.CHECKS).
     checks: tuple[str, ...] = ()
     response: Mapping[str, Any] | None = None  # JSON schema of a 200 answer, for OpenAPI
+    # GET: kept in the per-customer response cache (gateway.response_cache) this long.
+    cache: Caching | None = None
+    # PUT / DELETE: the routes whose cached answers of this customer the write can change;
+    # they are removed before the write is answered.
+    invalidates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,7 +107,16 @@ class Route:
     def operation(self, method: str) -> Operation | None:
         return next((op for op in self.operations if op.method == method), None)
 
+    def cache_name(self, path_values: Mapping[str, str]) -> str:
+        """The name of this route's cache lifetime for these path values."""
+        get = self.operation("GET")
+        if get is None or get.cache is None or not get.cache.by_param:
+            return self.name
+        return f"{self.name}/{path_values.get(get.cache.by_param, '')}"
 
+
+_MINUTE = 60
+_HOUR = 3600
 _AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default today")
 _ISO = (
     "ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; "
@@ -113,6 +144,11 @@ ROUTES: tuple[Route, ...] = (
                 "GET",
                 "Your utility accounts",
                 response=schemas.UTILITY_ACCOUNTS,
+                cache=Caching(
+                    12 * _HOUR,
+                    "Utility accounts change when service starts or stops at an address, "
+                    "loaded from the CIS in Opower's daily batch",
+                ),
             ),
         ),
     ),
@@ -121,11 +157,21 @@ ROUTES: tuple[Route, ...] = (
         path="/v1/me/home-profile",
         upstream="customer-data-v2/{U}/customers/{customerId}/home_profile",
         operations=(
-            Operation("GET", "Your home profile", response=schemas.HOME_PROFILE),
+            Operation(
+                "GET",
+                "Your home profile",
+                response=schemas.HOME_PROFILE,
+                cache=Caching(
+                    10 * _MINUTE,
+                    "The customer's own answers; a write through the gateway removes it at "
+                    "once, the lifetime bounds what another channel's write leaves unseen",
+                ),
+            ),
             Operation(
                 "PUT",
                 "Update your home profile",
                 body=Body(fields=_HOME_PROFILE_FIELDS, bound={"customerId": "customerId"}),
+                invalidates=("home_profile",),
             ),
         ),
     ),
@@ -151,6 +197,14 @@ ROUTES: tuple[Route, ...] = (
                 },
                 checks=("usage_window",),
                 response=schemas.USAGE,
+                cache=Caching(
+                    _HOUR,
+                    "Meter reads arrive in batches through the day: 15-minute intervals "
+                    "within minutes to hours, daily totals once the day's reads are in, "
+                    "billing periods once a bill",
+                    by_param="resolution",
+                    per_value={"raw": 15 * _MINUTE, "day": _HOUR, "billing": 12 * _HOUR},
+                ),
             ),
         ),
     ),
@@ -175,6 +229,7 @@ ROUTES: tuple[Route, ...] = (
                     "fallbackToPreviousPeriod": Param("bool", "Fall back to the previous period"),
                 },
                 response=schemas.BILL_COMPARISON,
+                cache=Caching(12 * _HOUR, "Changes when a bill posts, once a billing period"),
             ),
         ),
     ),
@@ -188,6 +243,7 @@ ROUTES: tuple[Route, ...] = (
                 "Forecast of your current bill",
                 query={"asOf": _AS_OF},
                 response=schemas.BILL_FORECAST,
+                cache=Caching(6 * _HOUR, "Recomputed from the day's meter reads"),
             ),
         ),
     ),
@@ -201,6 +257,9 @@ ROUTES: tuple[Route, ...] = (
                 "How your usage compares with similar homes",
                 query={"asOf": _AS_OF},
                 response=schemas.NEIGHBOR_COMPARISON,
+                cache=Caching(
+                    12 * _HOUR, "Computed per billing period against a group of similar homes"
+                ),
             ),
         ),
     ),
@@ -209,7 +268,16 @@ ROUTES: tuple[Route, ...] = (
         path="/v1/me/threshold",
         upstream="threshold-v1/external/{U}/customers/{utilityCustomerId}/threshold",
         operations=(
-            Operation("GET", "Your bill threshold alert", response=schemas.THRESHOLD),
+            Operation(
+                "GET",
+                "Your bill threshold alert",
+                response=schemas.THRESHOLD,
+                cache=Caching(
+                    10 * _MINUTE,
+                    "The customer's own setting; a write through the gateway removes it at "
+                    "once, the lifetime bounds what another channel's write leaves unseen",
+                ),
+            ),
             Operation(
                 "PUT",
                 "Set your bill threshold alert",
@@ -231,10 +299,40 @@ ROUTES: tuple[Route, ...] = (
                         ),
                     }
                 ),
+                invalidates=("threshold",),
             ),
-            Operation("DELETE", "Remove your bill threshold alert"),
+            Operation("DELETE", "Remove your bill threshold alert", invalidates=("threshold",)),
         ),
     ),
 )
 
 ROUTES_BY_NAME: Mapping[str, Route] = MappingProxyType({r.name: r for r in ROUTES})
+
+
+def upstream_path(route: Route, slots: Mapping[str, str]) -> str:
+    """The route's Opower path with every ``{slot}`` filled (percent-encoded)."""
+    return "/apis/" + "/".join(
+        quote(slots[p[1:-1]], safe="") if p.startswith("{") else p
+        for p in route.upstream.split("/")
+    )
+
+
+def written_routes() -> frozenset[str]:
+    """The routes some write can change (their cached answers are checked in the shared
+    tier on every hit)."""
+    return frozenset(name for r in ROUTES for op in r.operations for name in op.invalidates)
+
+
+def cache_lifetimes() -> dict[str, int]:
+    """Every cache name with its default freshness lifetime in seconds."""
+    lifetimes: dict[str, int] = {}
+    for route in ROUTES:
+        get = route.operation("GET")
+        if get is None or get.cache is None:
+            continue
+        if get.cache.by_param:
+            for value, seconds in get.cache.per_value.items():
+                lifetimes[f"{route.name}/{value}"] = seconds
+        else:
+            lifetimes[route.name] = get.cache.fresh_s
+    return lifetimes

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 AuthMode = Literal["jwt", "introspection"]
+Durations = tuple[tuple[str, int], ...]
 
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str) -> Any:
@@ -125,7 +127,17 @@ class RuntimeSettings:
         doc="Session claim naming the customer's operating company (required with several "
         "companies)",
     )
-    binding_ttl_s: int = setting(900, doc="How long a customer's Opower binding is cached")
+    binding_ttl_s: int = setting(
+        86_400,
+        doc="Longest a customer's Opower binding is used before it is looked up again "
+        "(the session's claims are part of its key: a changed claim is a new binding)",
+    )
+    binding_refresh_after_s: int = setting(
+        72_000,
+        doc="A binding older than this is served and looked up again beside the request, "
+        "so an active customer never waits for it and Opower's changes show within this "
+        "(at most binding_ttl_s)",
+    )
     binding_negative_ttl_s: int = setting(
         60, doc="How long a session that binds to no customer is remembered as such"
     )
@@ -151,6 +163,35 @@ class RuntimeSettings:
     budget_per_customer_per_day: int = setting(
         500,
         doc="Opower calls per customer per UTC day (0 = no limit): 0.5 % of the fleet's day",
+    )
+    cache_enabled: bool = setting(
+        True, doc="The per-customer response cache of GET routes (false: every GET goes to Opower)"
+    )
+    cache_table_name: str = setting(
+        "",
+        doc="DynamoDB table of the cache's shared tier (pk, sk, TTL on ttl); empty: "
+        "memory tier only",
+    )
+    cache_fresh_s: tuple[tuple[str, int], ...] = setting(
+        (),
+        doc="Freshness lifetimes in seconds by cache name, overriding the route table's, "
+        'e.g. {"usage/raw": 600, "threshold": 0} (0: not cached); names in the README',
+    )
+    cache_max_stale_s: int = setting(
+        86_400,
+        doc="How long past its freshness a cached answer may still be served while Opower "
+        "fails or the budget is spent (stale-if-error; 0: never)",
+    )
+    cache_memory_bytes: int = setting(
+        16 * 1024 * 1024, doc="Bound of the warm container's memory tier (LRU), in bytes"
+    )
+    cache_max_entry_bytes: int = setting(
+        128 * 1024, doc="Answers larger than this are not cached (DynamoDB items are <= 400 KB)"
+    )
+    quota_alarm_fraction: float = setting(
+        0.8,
+        doc="The DailyQuota alarm fires when the day's Opower calls reach this share of "
+        "budget_per_day",
     )
     budget_customer_share_every: int = setting(
         6,
@@ -204,6 +245,20 @@ class RuntimeSettings:
         for name in ("auth_jwks_url", "auth_introspection_url"):
             if getattr(self, name):
                 validate_url(getattr(self, name), setting=name.upper())
+        if not 0 < self.quota_alarm_fraction <= 1:
+            raise ConfigurationError("QUOTA_ALARM_FRACTION must be in (0, 1]")
+        if self.cache_max_entry_bytes > 300 * 1024:
+            raise ConfigurationError(
+                "CACHE_MAX_ENTRY_BYTES must be at most 307200 (a DynamoDB item holds 400 KB)"
+            )
+        from gateway.routes import cache_lifetimes
+
+        unknown = sorted({name for name, _ in self.cache_fresh_s} - set(cache_lifetimes()))
+        if unknown:
+            raise ConfigurationError(
+                f"CACHE_FRESH_S names no cached route: {', '.join(unknown)} "
+                f"(known: {', '.join(cache_lifetimes())})"
+            )
         if self.authorizer_cache_ttl_s > 3600:
             raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
 
@@ -231,6 +286,8 @@ class RuntimeSettings:
             value = getattr(self, f.name)
             if f.name == "companies":
                 env["COMPANIES"] = companies_json(value) if value else ""
+            elif f.name == "cache_fresh_s":
+                env["CACHE_FRESH_S"] = json.dumps(dict(value), sort_keys=True) if value else ""
             elif isinstance(value, tuple):
                 env[f.name.upper()] = ",".join(value)
             else:
@@ -252,6 +309,15 @@ class RuntimeSettings:
             )
             for company in listed
         )
+
+    def cache_lifetime(self, name: str) -> int:
+        """Seconds a cached answer of cache name ``name`` stays fresh (0: not cached)."""
+        from gateway.routes import cache_lifetimes
+
+        if not self.cache_enabled:
+            return 0
+        overrides = dict(self.cache_fresh_s)
+        return overrides.get(name, cache_lifetimes().get(name, 0))
 
     def require(self, *names: str) -> None:
         """Fail clearly when a setting a handler needs was left empty."""
@@ -294,6 +360,8 @@ def convert(hint: Any, raw: Any) -> Any:
         return hint(raw)
     if hint == tuple[Company, ...]:
         return parse_companies(raw)
+    if hint == Durations:
+        return _durations(raw)
     if hint == tuple[str, ...]:
         items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
         return tuple(str(i).strip() for i in items if str(i).strip())
@@ -313,9 +381,29 @@ def _convert(name: str, hint: Any, raw: Any) -> Any:
         ) from None
 
 
+def _durations(raw: Any) -> Durations:
+    """A JSON object (or its text) of names to whole seconds >= 0, as sorted pairs."""
+    if isinstance(raw, str):
+        if not raw.strip():
+            return ()
+        raw = json.loads(raw)
+    if isinstance(raw, (list, tuple)):
+        raw = dict(raw)
+    if not isinstance(raw, Mapping):
+        raise ValueError(raw)
+    pairs = []
+    for name, seconds in raw.items():
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise ValueError(seconds)
+        pairs.append((str(name), seconds))
+    return tuple(sorted(pairs))
+
+
 def kind_of(hint: Any) -> str:
     if hint == tuple[Company, ...]:
         return "a list of companies"
+    if hint == Durations:
+        return "a JSON object of names to whole seconds"
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from gateway.clock import SYSTEM_CLOCK
+from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.companies import Company
 from gateway.credentials import SecretsManagerCredentials
 from gateway.errors import ConfigurationError
@@ -27,10 +27,22 @@ from gateway.token_store import DynamoDbTokenStore
 if TYPE_CHECKING:
     from gateway.auth.authorizer import Authorizer
     from gateway.proxy.entry import Proxy
+    from gateway.response_cache import ResponseCache
 
 # functools.cache may build twice under concurrent first calls (the local emulator serves
 # requests on threads), and two brokers would mean two memory caches: build under a lock.
 _lock = threading.RLock()
+# The clock every edge is built with: the system's, except in a simulation that walks a
+# day through in minutes (bench/capacity.py), set with use_clock.
+_clock: Clock = SYSTEM_CLOCK
+
+
+def use_clock(clock: Clock) -> None:
+    """Build every edge from now on with ``clock`` (and forget the ones built)."""
+    global _clock
+    with _lock:
+        _clock = clock
+        reset()
 
 
 @functools.cache
@@ -59,7 +71,7 @@ def _broker(metrics: MetricsSink, base_url: str, secret_id: str) -> TokenBroker:
     return TokenBroker(
         endpoint=TokenEndpoint(
             base_url,
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             connect_timeout_s=s.http_connect_timeout_s,
             read_timeout_s=s.http_read_timeout_s,
             missing_expires_in_s=s.token_missing_expires_in_s,
@@ -68,7 +80,7 @@ def _broker(metrics: MetricsSink, base_url: str, secret_id: str) -> TokenBroker:
             secret_id, max_age_s=s.secret_max_age_s, metrics=metrics
         ),
         store=DynamoDbTokenStore(s.table_name, s.kms_key_id),
-        clock=SYSTEM_CLOCK,
+        clock=_clock,
         settings=BrokerSettings(
             refresh_fraction=s.token_refresh_fraction,
             refresh_min_s=s.token_refresh_min_s,
@@ -118,7 +130,7 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
                 per_day=s.budget_per_customer_per_day or 10**9,
                 share_every=s.budget_customer_share_every,
             ),
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             metrics=metrics,
         )
     clients = {}
@@ -136,7 +148,7 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
         budget = Budget(
             DynamoDbBudgetStore(s.table_name, prefix=prefix),
             owner=uuid.uuid4().hex,
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             settings=BudgetSettings(
                 per_second=company.budget_per_second, per_day=company.budget_per_day
             ),
@@ -145,7 +157,7 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
         clients[company.utility_code] = OpowerClient(
             company.opower_base_url,
             _broker(token_metrics, company.opower_base_url, company.opower_secret_id),
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             connect_timeout_s=s.http_connect_timeout_s,
             read_timeout_s=s.http_read_timeout_s,
             retry=RetryPolicy(max_attempts=s.upstream_max_attempts),
@@ -171,27 +183,37 @@ def opower_client(metrics: MetricsSink) -> OpowerClient:
 def _authorizer(metrics: MetricsSink) -> Authorizer:
     # Imported here: PyJWT and cryptography are the authorizer's alone.
     from gateway.auth.authorizer import Authorizer
-    from gateway.auth.binding import BindingResolver, BindingStore
+    from gateway.auth.binding import AccountsSeed, BindingResolver, BindingStore
 
     s = settings()
     clients = _opower_clients(metrics)
     store = BindingStore(s.table_name)
+    # The binding's utility_accounts answer is the accounts route's answer: kept in the
+    # cache's shared tier, the customer's first GET /v1/me/accounts costs Opower nothing.
+    accounts_fresh_s = s.cache_lifetime("accounts")
+    seed = (
+        AccountsSeed(_response_cache(metrics), fresh_s=accounts_fresh_s)
+        if s.cache_enabled and s.cache_table_name and accounts_fresh_s
+        else None
+    )
     resolvers = {
         code: BindingResolver(
             client,
             utility_code=code,
             store=store,
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             ttl_s=s.binding_ttl_s,
+            refresh_after_s=s.binding_refresh_after_s,
             negative_ttl_s=s.binding_negative_ttl_s,
             metrics=metrics,
+            seed=seed,
         )
         for code, client in clients.items()
     }
     return Authorizer(
         verify=_session_verifier(s),
         resolvers=resolvers,
-        clock=SYSTEM_CLOCK,
+        clock=_clock,
         customer_claim=s.claim_utility_customer_id,
         accounts_claim=s.claim_account_numbers,
         company_claim=s.claim_utility_code,
@@ -205,14 +227,38 @@ def authorizer(metrics: MetricsSink) -> Authorizer:
 
 
 @functools.cache
+def _response_cache(metrics: MetricsSink) -> ResponseCache:
+    """The per-customer response cache of this container (each function has its own
+    memory tier; the shared tier is the cache table)."""
+    from gateway.response_cache import DynamoDbCacheStore, ResponseCache
+
+    s = settings()
+    return ResponseCache(
+        store=DynamoDbCacheStore(s.cache_table_name) if s.cache_table_name else None,
+        clock=_clock,
+        memory_bytes=s.cache_memory_bytes,
+        max_entry_bytes=s.cache_max_entry_bytes,
+        max_stale_s=s.cache_max_stale_s,
+        metrics=metrics,
+    )
+
+
+def response_cache(metrics: MetricsSink) -> ResponseCache:
+    with _lock:
+        return _response_cache(metrics)
+
+
+@functools.cache
 def _proxy(metrics: MetricsSink) -> Proxy:
     from gateway.proxy.entry import Proxy
 
+    s = settings()
     return Proxy(
         clients=_opower_clients(metrics),
-        settings=settings(),
-        clock=SYSTEM_CLOCK,
+        settings=s,
+        clock=_clock,
         metrics=metrics,
+        cache=_response_cache(metrics) if s.cache_enabled else None,
     )
 
 
@@ -231,7 +277,7 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
         return Introspector(
             s.auth_introspection_url,
             SecretsManagerCredentials(s.auth_introspection_secret_id, max_age_s=s.secret_max_age_s),
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             cache_max_s=s.auth_introspection_cache_s,
             negative_cache_s=s.auth_introspection_negative_cache_s,
             issuer=s.auth_issuer,
@@ -241,7 +287,7 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
     return JwtVerifier(
         JwksCache(
             s.auth_jwks_url,
-            clock=SYSTEM_CLOCK,
+            clock=_clock,
             min_refresh_s=s.auth_jwks_min_refresh_s,
         ),
         issuer=s.auth_issuer,
@@ -258,6 +304,13 @@ def reset() -> None:
     from gateway import aws_clients
 
     with _lock:
-        for cached in (settings, _broker, _opower_clients, _authorizer, _proxy):
+        for cached in (
+            settings,
+            _broker,
+            _opower_clients,
+            _authorizer,
+            _proxy,
+            _response_cache,
+        ):
             cached.cache_clear()
         aws_clients.clear()

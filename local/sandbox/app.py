@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from local.sandbox import control
 from local.sandbox.api import TOKEN_ROUTE, DataApi, classify
 from local.sandbox.config import SandboxConfig
-from local.sandbox.data import DEFAULT, SECOND, Directory
+from local.sandbox.data import DEFAULT, SECOND, Directory, with_population
 from local.sandbox.errors import ApiError, not_found
 from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
 from local.sandbox.messages import Request, Response
@@ -66,7 +66,7 @@ class SandboxApp:
             config.utility_code,
             config.client_id,
             config.client_secret,
-            DEFAULT,
+            with_population(DEFAULT, config.population),
             self._limits,
             self.history,
         )

@@ -53,6 +53,9 @@ class SandboxConfig:
     second_utility_code: str | None = None
     second_client_id: str = SECOND_CLIENT_ID
     second_client_secret: str = SECOND_CLIENT_SECRET
+    # Synthetic customers added to the first utility's (data.with_population): capacity
+    # benchmarks simulate a utility's day with them.
+    population: int = 0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

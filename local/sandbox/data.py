@@ -182,6 +182,44 @@ class Directory:
 
 DEFAULT = Directory(CUSTOMERS, UTILITY_ACCOUNTS, SEED_HOME_PROFILES, SEED_THRESHOLDS)
 
+POPULATION_FIRST_ID = 1_100_000
+
+
+def population_customer(index: int) -> tuple[str, str]:
+    """(utilityCustomerId, account number) of the population's customer ``index``."""
+    return f"UC-P{index:06d}", f"42{index:08d}"
+
+
+def with_population(directory: Directory, size: int) -> Directory:
+    """``directory`` and ``size`` more customers, for capacity simulations: customer
+    ``i`` is Opower id 1100000+i, ``UC-P<i>``, account number ``42<i>``, one electric
+    utility account 2100000+i; every third has a home profile, none a threshold."""
+    if size <= 0:
+        return directory
+    customers, accounts, profiles = [], [], dict(directory.home_profiles)
+    for index in range(size):
+        customer_id = POPULATION_FIRST_ID + index
+        utility_customer_id, number = population_customer(index)
+        customers.append(
+            Customer(customer_id, utility_customer_id, f"Customer {index}",
+                     f"CUSTOMER {index}", f"CIS-P{index}", None, (number,))
+        )  # fmt: skip
+        accounts.append(
+            UtilityAccount(2_100_000 + index, customer_id, number, f"SP-P{index}", ELEC,
+                           date(2020, 1, 1))
+        )  # fmt: skip
+        if index % 3 == 0:
+            profiles[customer_id] = {"customerId": customer_id, "dwellingType": "APARTMENT",
+                                     "heatType": "GAS", "numberOfAdults": 2,
+                                     "numberOfChildren": 0, "squareFeet": 1000}  # fmt: skip
+    return Directory(
+        customers=directory.customers + tuple(customers),
+        accounts=directory.accounts + tuple(accounts),
+        home_profiles=MappingProxyType(profiles),
+        thresholds=directory.thresholds,
+    )
+
+
 _SECOND_CUSTOMERS = (
     Customer(3000001, "UC-0001", "Nikola Tesla", "NIKOLA TESLA", "NW-101", None,
              ("4100000001",)),

@@ -34,6 +34,9 @@ E2E_CONFIG = {
     "budget_per_customer_per_day": 10_000_000,
     # rows are independent: a route's refusal of one row must not outlive the row
     "upstream_route_unauthorized_hold_s": 1,
+    # The fault matrix's forwarding rows ask for the accounts, which must reach Opower;
+    # its cache rows use bill_forecast (stale after a second) and neighbor_comparison.
+    "cache_fresh_s": {"accounts": 0, "bill_forecast": 1},
 }
 
 

@@ -8,6 +8,11 @@ sandbox), which bounds every retry: no row may cause a retry storm.
 Rows are independent: each starts from a reset sandbox and a warm gateway (authorizer
 decision cached, a valid Opower token in the broker's memory), and its cleanup resets
 the sandbox, clears AWS outages, restores the secret and waits out any fleet back-off.
+
+The forwarding rows ask for the accounts, which the e2e stack does not cache; the cache
+rows warm the response cache with another route first, and show what it answers while
+Opower fails: a fresh answer with no call, a stale one (stale-if-error) with Age and
+Cache-Status saying why.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ PROXY_DEADLINE_S = E2E_CONFIG["proxy_timeout_s"] - 0.5
 SHORT_LIFETIME_S = 5
 REFRESH_DUE_AFTER_S = 2.7
 SLOW_S = 10  # longer than every deadline and than the token endpoint's read timeout (8 s)
+FORECAST = "/v1/me/bill-forecast"  # cached for 1 s in the e2e stack (E2E_CONFIG)
+NEIGHBORS = "/v1/me/neighbor-comparison"  # cached for its default 12 h
+STALE_AFTER_S = 1.3  # the forecast warmed before the faults is stale by then
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class Expect:
     token_requests: tuple[int, int] = (0, 0)  # this request's token requests: min, max
     data_requests: int = 1  # this request's data requests (counted on arrival)
     pause_before_s: float = 0.0
+    cache: str | None = None  # a parameter the answer's Cache-Status must carry
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class Row:
     answered: dict[str, dict[str, int]] | None = None
     metric: str | None = None  # an EMF metric the stack must print during the row
     xfail: str | None = None
+    path: str = PATH  # what the row's requests ask for
+    warm_path: str | None = None  # asked once before the faults: in the response cache
 
 
 def _ok(**overrides: Any) -> Expect:
@@ -235,6 +246,77 @@ ROWS = [
         answered={ROUTE: {"401": 1, "200": 2}, "token": {"200": 1}},
         metric="TokenStoreDegraded",
     ),
+    # -- the response cache while Opower fails ------------------------------------------
+    Row(
+        name="cache-fresh-data-5xx",
+        warm_path=NEIGHBORS,
+        path=NEIGHBORS,
+        faults={"data_endpoints": "5xx"},
+        requests=(_ok(data_requests=0, cache="hit"),),
+        answered={},
+    ),
+    Row(
+        name="cache-stale-data-5xx",
+        warm_path=FORECAST,
+        path=FORECAST,
+        faults={"data_endpoints": "5xx"},
+        requests=(
+            _ok(
+                data_requests=3,
+                max_s=PROXY_DEADLINE_S,
+                pause_before_s=STALE_AFTER_S,
+                cache='detail="upstream-error"',
+            ),
+        ),
+        answered={"bill_forecast": {"503": 3}},
+        metric="CacheStale",
+    ),
+    Row(
+        name="cache-stale-data-hanging",
+        warm_path=FORECAST,
+        path=FORECAST,
+        faults={"data_endpoints": "hanging"},
+        requests=(
+            _ok(
+                min_s=PROXY_DEADLINE_S - 0.6,
+                max_s=E2E_CONFIG["proxy_timeout_s"],
+                pause_before_s=STALE_AFTER_S,
+                cache='detail="upstream-timeout"',
+            ),
+        ),
+    ),
+    Row(
+        name="cache-stale-data-429",
+        warm_path=FORECAST,
+        path=FORECAST,
+        faults={"data_endpoints": "429", "retry_after_s": 1},
+        requests=(
+            _ok(
+                data_requests=3,
+                min_s=1.9,
+                max_s=PROXY_DEADLINE_S,
+                pause_before_s=STALE_AFTER_S,
+                cache='detail="upstream-throttled"',
+            ),
+        ),
+        answered={"bill_forecast": {"429": 3}},
+    ),
+    Row(
+        name="cache-stale-token-down-none-cached",
+        warm_path=FORECAST,
+        path=FORECAST,
+        faults={"token_endpoint": "down", "revoke_tokens": True},
+        requests=(
+            _ok(
+                max_s=PROXY_DEADLINE_S,
+                token_requests=(1, 2),
+                pause_before_s=STALE_AFTER_S,
+                cache='detail="token-unavailable"',
+            ),
+            # the fleet backs off: no token request, no data request, still the stale answer
+            _ok(max_s=1.0, data_requests=0, cache='detail="token-unavailable"'),
+        ),
+    ),
     Row(
         name="secretsmanager-unavailable-credentials-cached",
         aws_unavailable=("secretsmanager",),
@@ -267,7 +349,7 @@ def _aws_unavailable(stack: RunningStack, services: list[str]) -> None:
         "POST", f"{stack.gateway}/_local/faults", json={"aws_unavailable": services}, timeout=10
     )
     assert response.status == 200, response.data
-    assert response.json() == {"aws_unavailable": sorted(services)}
+    assert response.json()["aws_unavailable"] == sorted(services)
 
 
 def _stats(stack: RunningStack) -> dict[str, Any]:
@@ -325,6 +407,8 @@ def test_fault_matrix(e2e: RunningStack, original_secret: str, row: Row) -> None
     if row.short_lived_token:
         e2e.sandbox_control("POST", "faults", {"token_lifetime_s": SHORT_LIFETIME_S})
     _served(e2e, within_s=5.0)
+    if row.warm_path is not None:
+        assert e2e.call("GET", row.warm_path, customer=CUSTOMER).status == 200
     warmed_at = time.monotonic()  # the warm token was issued before this
     try:
         if row.rotate_secret:
@@ -344,7 +428,7 @@ def test_fault_matrix(e2e: RunningStack, original_secret: str, row: Row) -> None
                 time.sleep(max(0.0, warmed_at + expect.pause_before_s - time.monotonic()))
             before = _stats(e2e)
             started = time.monotonic()
-            response = e2e.call("GET", PATH, customer=CUSTOMER)
+            response = e2e.call("GET", row.path, customer=CUSTOMER)
             elapsed = time.monotonic() - started
             after = _stats(e2e)
 
@@ -358,6 +442,10 @@ def test_fault_matrix(e2e: RunningStack, original_secret: str, row: Row) -> None
             else:
                 assert "Retry-After" not in response.headers
             assert expect.min_s <= elapsed < expect.max_s, elapsed
+            if expect.cache is not None:
+                status = response.headers["Cache-Status"]
+                assert expect.cache in status.split("; "), status
+                assert int(response.headers["Age"]) >= 0
             token_requests = after["token_requests"] - before["token_requests"]
             low, high = expect.token_requests
             assert low <= token_requests <= high, after

@@ -187,3 +187,52 @@ def test_what_the_sandbox_saw_never_includes_the_customers_token(e2e: RunningSta
     stats = json.dumps(e2e.sandbox_control("GET", "stats"))
 
     assert e2e.token("UC-0001") not in stats
+
+
+def test_the_tour_of_the_cache_a_hit_then_a_stale_answer_while_opower_is_down(
+    e2e: RunningStack,
+) -> None:
+    """The README's cache tour: a miss stored, a hit, then with Opower's data APIs down
+    and the entries past their freshness, the stale answer in place of a 502; an answer
+    never cached is the 502."""
+    path = "/v1/me/neighbor-comparison"
+    customer = "UC-0003"  # asked for by no other test of this stack
+    first = e2e.call("GET", path, customer=customer)
+    second = e2e.call("GET", path, customer=customer)
+    assert first.status == second.status == 200
+    assert first.headers["Cache-Status"] == "OpowerGateway; fwd=miss; fwd-status=200; stored"
+    assert second.headers["Cache-Status"].startswith("OpowerGateway; hit; ttl=")
+    assert second.data == first.data
+    # Browsers and shared caches still keep nothing.
+    assert second.headers["Cache-Control"] == "private, no-store"
+    try:
+        e2e.sandbox_control("POST", "faults", {"data_endpoints": "5xx"})
+        assert (
+            e2e.call("GET", path, customer=customer)
+            .headers["Cache-Status"]
+            .startswith("OpowerGateway; hit")
+        )
+        expired = e2e.http.request(
+            "POST", f"{e2e.gateway}/_local/faults", json={"cache_expired": True}, timeout=10
+        )
+        assert expired.json()["cache_expired"] >= 1
+        time.sleep(1.1)
+        stale = e2e.call("GET", path, customer=customer)
+        never = e2e.call(
+            "GET",
+            "/v1/me/usage/raw/ELECTRICITY",
+            customer=customer,
+            fields={"start": "2026-10-01T00:00:00-05:00", "end": "2026-10-01T06:00:00-05:00"},
+        )
+    finally:
+        e2e.sandbox_control("POST", "reset")
+
+    assert stale.status == 200
+    assert stale.data == first.data
+    status = stale.headers["Cache-Status"].split("; ")
+    assert status[:3] == ["OpowerGateway", "fwd=stale", "fwd-status=503"]
+    assert status[-1] == 'detail="upstream-error"'
+    assert int(status[3].removeprefix("ttl=")) < 0
+    assert int(stale.headers["Age"]) >= 1
+    assert never.status == 502
+    assert never.json()["error"]["code"] == "upstream_error"

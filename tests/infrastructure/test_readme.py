@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings_table import render
+from infra.settings_table import render, render_cache_lifetimes
 
 pytestmark = pytest.mark.infrastructure
 
@@ -19,4 +19,10 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_readme_holds_the_current_settings_table() -> None:
     assert render() in README.read_text(), (
         "README.md is stale: paste the output of `.venv/bin/python -m infra.settings_table`"
+    )
+
+
+def test_readme_holds_the_current_cache_lifetimes() -> None:
+    assert render_cache_lifetimes() in README.read_text(), (
+        "README.md is stale: paste the output of `.venv/bin/python -m infra.settings_table --cache`"
     )

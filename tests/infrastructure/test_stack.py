@@ -13,7 +13,7 @@ from gateway.routes import ROUTES
 from gateway.settings import RuntimeSettings
 from infra.api import OPENAPI_PATH
 from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
-from infra.token_store import KEY_ACTIONS, TABLE_ACTIONS
+from infra.token_store import CACHE_READ_WRITE_ACTIONS, KEY_ACTIONS, TABLE_ACTIONS
 from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME
 from tests.infrastructure.conftest import Synthesized
 
@@ -63,7 +63,7 @@ def test_resource_counts(synthesized: Synthesized) -> None:
     # the proxy, the authorizer and the account-role custom resource's function
     t.resource_count_is("AWS::Lambda::Function", 3)
     t.resource_count_is("AWS::IAM::Role", 4)
-    t.resource_count_is("AWS::DynamoDB::Table", 1)
+    t.resource_count_is("AWS::DynamoDB::Table", 2)  # token store, response cache
     t.resource_count_is("AWS::KMS::Key", 1)
     t.resource_count_is("AWS::SecretsManager::Secret", 1)
     t.resource_count_is("AWS::ApiGateway::RestApi", 1)
@@ -76,7 +76,7 @@ def test_resource_counts(synthesized: Synthesized) -> None:
     # proxy, authorizer, custom resource, access log, execution log, WAF log
     t.resource_count_is("AWS::Logs::LogGroup", 6)
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    t.resource_count_is("AWS::CloudWatch::Alarm", 10)
+    t.resource_count_is("AWS::CloudWatch::Alarm", 11)  # ... and DailyQuota
     t.resource_count_is("AWS::SNS::Topic", 0)  # only with alarm_topic_enabled / alarm_email
 
 
@@ -207,6 +207,15 @@ def test_each_role_holds_exactly_what_its_function_needs(
             "Resource": getatt(stack.store.table),
         },
         {"Action": sorted(KEY_ACTIONS), "Effect": "Allow", "Resource": getatt(stack.store.key)},
+        # The response cache: the proxy reads, writes and invalidates; the authorizer only
+        # puts the accounts answer of a binding it looked up.
+        {
+            "Action": "dynamodb:PutItem"
+            if function == "authorizer"
+            else sorted(CACHE_READ_WRITE_ACTIONS),
+            "Effect": "Allow",
+            "Resource": getatt(stack.store.cache_table),
+        },
         {
             "Action": "secretsmanager:GetSecretValue",
             "Effect": "Allow",
@@ -230,6 +239,56 @@ def test_the_only_wildcard_resource_is_x_ray_which_requires_it(synthesized: Synt
             if statement["Resource"] == "*":
                 assert sorted(statement["Action"]) == XRAY_ACTIONS
             assert "*" not in json.dumps(statement["Action"])
+
+
+def test_the_cache_table_is_per_customer_with_ttl_and_encrypted_with_the_stacks_key(
+    synthesized: Synthesized,
+) -> None:
+    """The shared tier of the response cache: partition per customer, sort key per request,
+    TTL, encrypted at rest with the stack's customer-managed key (DynamoDB caches the table
+    key it derives from it, so reads are no KMS call of the functions: "How Amazon DynamoDB
+    uses AWS KMS", https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html)."""
+    key_id = synthesized.logical_id(synthesized.stack.store.key)
+    synthesized.template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "SSESpecification": {
+                "SSEEnabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+            },
+        },
+    )
+    env = synthesized.template.find_resources("AWS::Lambda::Function")
+    names = {
+        json.dumps(r["Properties"]["Environment"]["Variables"].get("CACHE_TABLE_NAME"))
+        for r in env.values()
+        if "Environment" in r["Properties"]
+    }
+    assert json.dumps({"Ref": synthesized.logical_id(synthesized.stack.store.cache_table)}) in names
+
+
+def test_the_daily_quota_alarm_fires_before_the_days_budget_is_spent(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "OpowerCallsToday",
+            "Statistic": "Maximum",
+            "Threshold": 79_200,  # 80 % of budget_per_day (99,000)
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        },
+    )
+    dashboard = json.dumps(synthesized.template.find_resources("AWS::CloudWatch::Dashboard"))
+    for name in ("Cache_bill_forecast_Stale", "Cache_threshold_Invalidated", "CacheHitShared"):
+        assert name in dashboard
 
 
 def test_table_is_keyed_by_pk_on_demand_with_ttl_and_encrypted_with_the_rotating_cmk(

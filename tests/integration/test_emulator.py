@@ -357,3 +357,31 @@ def test_two_authorization_headers_reach_the_authorizer_as_api_gateway_sends_the
         "Bearer valid"
     ]
     assert script.authorizer_calls == 2
+
+
+# "Amazon API Gateway important notes", REST APIs, the table of headers that are dropped,
+# remapped or otherwise modified (https://docs.aws.amazon.com/apigateway/latest/
+# developerguide/api-gateway-known-issues.html): a Lambda proxy's WWW-Authenticate reaches
+# the client as x-amzn-Remapped-WWW-Authenticate, Via is dropped, Age passes through; a
+# header the table does not list (Cache-Status) passes through too.
+def test_lambda_response_headers_are_remapped_as_api_gateway_does(
+    emulator: str, script: Script
+) -> None:
+    script.proxy_answer = {
+        "statusCode": 200,
+        "headers": {
+            "WWW-Authenticate": 'Bearer error="invalid_token"',
+            "Via": "1.1 proxy",
+            "Age": "12",
+            "Cache-Status": "OpowerGateway; hit; ttl=30",
+        },
+        "body": "{}",
+    }
+
+    response = get(emulator, "/v1/me/accounts")
+
+    assert "WWW-Authenticate" not in response.headers
+    assert response.headers["x-amzn-Remapped-WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert "Via" not in response.headers
+    assert response.headers["Age"] == "12"
+    assert response.headers["Cache-Status"] == "OpowerGateway; hit; ttl=30"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.budget import Budget, BudgetSettings
+from gateway.budget import Budget, BudgetSettings, DayGrant
 from gateway.errors import BudgetStoreError
 from tests.fakes import FakeClock, RecordingMetrics
 
@@ -44,11 +44,11 @@ class MemoryBudgetStore:
         self.seconds[second] = self.seconds.get(second, 0) + 1
         return True
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> int:
+    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
         self._call()
         granted = max(0, min(amount, limit - self.days.get(day, 0)))
         self.days[day] = self.days.get(day, 0) + granted
-        return granted
+        return DayGrant(granted, self.days[day])
 
 
 @pytest.fixture

@@ -8,6 +8,18 @@ container and in DynamoDB (item ``bind#<hash>``, TTL); so is a refusal (no custo
 matches, or several), for ``negative_ttl_s``: a token whose claims bind to nobody costs
 Opower its lookups once, not on every call. The lookups spend the customer's own share
 of the Opower budget.
+
+How long is safe: the key is made of the session's verified claims (company, customer id,
+account numbers), so the utility's identity provider stays the authority on which
+accounts a customer holds: a claim that changes is another binding. What the cache can
+hold back is only Opower's side (a utility account added to or closed for that same
+customer, a re-keyed customer), so a binding is used for up to ``ttl_s`` (a day) and,
+used once older than ``refresh_after_s`` (20 hours), looked up again beside the request
+that used it: an active customer never waits for the lookup. Each lookup is two Opower
+calls, so the refresh comes late in the day's life, not early.
+
+The second lookup's answer (``utility_accounts``) is the accounts route's answer too:
+``seed`` puts it in the response cache's shared tier.
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,9 +42,10 @@ from gateway.clock import Clock
 from gateway.errors import CustomerBudgetExceededError, GatewayError
 from gateway.observability import MetricsSink, NullMetrics
 from gateway.opower_client import OpowerClient
+from gateway.routes import ROUTES_BY_NAME, upstream_path
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    from gateway.response_cache import ResponseCache
 
 logger = logging.getLogger(__name__)
 _MEMORY_ENTRIES = 1024
@@ -53,20 +68,12 @@ class Binding:
         return cls(str(data["c"]), str(data["u"]), tuple(str(a) for a in data["a"]))
 
 
-class BindingStore:
+class BindingStore(aws_clients.DynamoDbTable):
     """The DynamoDB tier of the binding cache."""
 
-    def __init__(self, table_name: str, *, dynamodb: DynamoDBClient | None = None) -> None:
-        self._table = table_name
-        self._dynamodb = dynamodb
-
-    def _ddb(self) -> DynamoDBClient:
-        if self._dynamodb is None:
-            self._dynamodb = aws_clients.dynamodb()
-        return self._dynamodb
-
-    def read(self, key: str, now: float) -> Binding | str | None:
-        """The binding, or the reason it was refused, while still valid."""
+    def read(self, key: str, now: float) -> tuple[Binding | str, float, float] | None:
+        """The binding (or the reason it was refused), its expiry and when it was looked
+        up, while still valid."""
         item = (
             self._ddb()
             .get_item(TableName=self._table, Key={"pk": {"S": f"bind#{key}"}})
@@ -74,11 +81,13 @@ class BindingStore:
         )
         if not item or float(item["until"]["N"]) <= now:
             return None
+        until = float(item["until"]["N"])
+        at = float(item["at"]["N"]) if "at" in item else now
         if "denied" in item:
-            return str(item["denied"]["S"])
-        return Binding.from_json(item["binding"]["S"])
+            return str(item["denied"]["S"]), until, at
+        return Binding.from_json(item["binding"]["S"]), until, at
 
-    def write(self, key: str, binding: Binding | str, until: float) -> None:
+    def write(self, key: str, binding: Binding | str, until: float, *, at: float) -> None:
         answer = (
             {"denied": {"S": binding}}
             if isinstance(binding, str)
@@ -90,9 +99,30 @@ class BindingStore:
                 "pk": {"S": f"bind#{key}"},
                 **answer,
                 "until": {"N": f"{until:.3f}"},
+                "at": {"N": f"{at:.3f}"},
                 "ttl": {"N": str(int(until) + 60)},
             },
         )
+
+
+class AccountsSeed:
+    """Puts a binding's utility_accounts answer in the response cache, as the proxy would
+    have stored the customer's GET /v1/me/accounts."""
+
+    def __init__(self, cache: ResponseCache, *, fresh_s: float) -> None:
+        self._cache = cache
+        self._fresh_s = fresh_s
+
+    def __call__(self, utility_code: str, binding: Binding, path: str, body: bytes) -> None:
+        from gateway.response_cache import cache_key, customer_scope
+
+        try:
+            text = body.decode("utf-8")
+            json.loads(text)
+        except (ValueError, RecursionError):
+            return
+        scope = customer_scope(utility_code, binding.customer_id, binding.utility_customer_id)
+        self._cache.store(cache_key(scope, "accounts", path), text, fresh_s=self._fresh_s)
 
 
 class BindingResolver:
@@ -103,9 +133,12 @@ class BindingResolver:
         utility_code: str,
         store: BindingStore | None,
         clock: Clock,
-        ttl_s: float = 900,
+        ttl_s: float = 86_400,
+        refresh_after_s: float | None = None,
         negative_ttl_s: float = 60,
         metrics: MetricsSink | None = None,
+        seed: Callable[[str, Binding, str, bytes], None] | None = None,
+        background: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self._client = client
         self._prefix = f"/apis/customer-data-v2/{quote(utility_code, safe='')}/customers"
@@ -115,7 +148,12 @@ class BindingResolver:
         self._ttl_s = ttl_s
         self._negative_ttl_s = negative_ttl_s
         self._metrics = metrics or NullMetrics()
-        self._memory: OrderedDict[str, tuple[float, Binding | str]] = OrderedDict()
+        self._refresh_after_s = min(ttl_s, ttl_s if refresh_after_s is None else refresh_after_s)
+        self._seed = seed
+        self._background = background
+        # key -> (valid until, looked up at, binding or refusal)
+        self._memory: OrderedDict[str, tuple[float, float, Binding | str]] = OrderedDict()
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def resolve(
@@ -127,29 +165,71 @@ class BindingResolver:
             cached = self._memory.get(key)
         if cached is not None and cached[0] > now:
             self._metrics.add_metric("BindingCacheHitMemory", "Count", 1)
-            return _answer(cached[1])
+            self._maybe_refresh(key, identity, cached, customer_key)
+            return _answer(cached[2])
         stored = self._read_store(key, now)
         if stored is not None:
             self._metrics.add_metric("BindingCacheHitDynamoDb", "Count", 1)
-            ttl = self._negative_ttl_s if isinstance(stored, str) else self._ttl_s
-            self._remember(key, stored, now + ttl)
-            return _answer(stored)
+            answer, until, at = stored
+            # Not past what the store says, nor past this container's own bound.
+            ttl = self._negative_ttl_s if isinstance(answer, str) else self._ttl_s
+            entry = (min(until, at + ttl), at, answer)
+            self._remember(key, entry)
+            self._maybe_refresh(key, identity, entry, customer_key)
+            return _answer(answer)
+        return _answer(self._resolve_now(key, identity, deadline, customer_key))
+
+    def _resolve_now(
+        self, key: str, identity: SessionIdentity, deadline: float, customer_key: str | None
+    ) -> Binding | str:
+        now = self._clock.now()
         try:
             binding: Binding | str = self._lookup(identity, deadline, customer_key)
         except AccessDeniedError as refused:
             binding = refused.reason
         self._metrics.add_metric("BindingResolved", "Count", 1)
         until = now + (self._negative_ttl_s if isinstance(binding, str) else self._ttl_s)
-        self._remember(key, binding, until)
-        self._write_store(key, binding, until)
-        return _answer(binding)
+        self._remember(key, (until, now, binding))
+        self._write_store(key, binding, until, at=now)
+        return binding
+
+    def _maybe_refresh(
+        self,
+        key: str,
+        identity: SessionIdentity,
+        entry: tuple[float, float, Binding | str],
+        customer_key: str | None,
+    ) -> None:
+        """A binding past ``refresh_after_s`` is looked up again beside the request (once
+        per container at a time); the request is answered with the one held."""
+        if isinstance(entry[2], str) or self._clock.now() - entry[1] < self._refresh_after_s:
+            return
+        with self._lock:
+            if key in self._refreshing:
+                return
+            self._refreshing.add(key)
+            if self._background is None:
+                executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="binding")
+                self._background = executor.submit
+
+        def refresh() -> None:
+            try:
+                self._metrics.add_metric("BindingRefreshAhead", "Count", 1)
+                self._resolve_now(key, identity, self._clock.now() + 5.0, customer_key)
+            except Exception:  # noqa: BLE001 - the held binding stays until its expiry
+                logger.warning("binding refresh failed; the held binding stays in use")
+            finally:
+                with self._lock:
+                    self._refreshing.discard(key)
+
+        self._background(refresh)
 
     def _lookup(
         self, identity: SessionIdentity, deadline: float, customer_key: str | None
     ) -> Binding:
         matches: set[str] = set()
         for number in identity.account_numbers:
-            customers = self._get(
+            customers, _ = self._get(
                 self._prefix, deadline, customer_key, query=[("accountNumber", number)]
             )
             for customer in customers if isinstance(customers, list) else []:
@@ -164,17 +244,23 @@ class BindingResolver:
         if len(matches) > 1:
             raise AccessDeniedError("ambiguous_customer")
         (customer_id,) = matches
-        accounts = self._get(
-            f"{self._prefix}/{quote(customer_id, safe='')}/utility_accounts",
-            deadline,
-            customer_key,
+        # The accounts route's own upstream path (gateway.routes): one answer for both.
+        accounts_path = upstream_path(
+            ROUTES_BY_NAME["accounts"], {"U": self._utility_code, "customerId": customer_id}
         )
+        accounts, raw = self._get(accounts_path, deadline, customer_key)
         account_ids = sorted(
             {str(a["id"]) for a in accounts if isinstance(a, dict) and a.get("id") is not None}
             if isinstance(accounts, list)
             else set()
         )
-        return Binding(customer_id, identity.utility_customer_id, tuple(account_ids))
+        binding = Binding(customer_id, identity.utility_customer_id, tuple(account_ids))
+        if self._seed is not None and raw is not None:
+            try:
+                self._seed(self._utility_code, binding, accounts_path, raw)
+            except Exception:  # noqa: BLE001 - a cache write; the binding stands without it
+                logger.warning("could not keep the accounts answer in the response cache")
+        return binding
 
     def _get(
         self,
@@ -182,7 +268,8 @@ class BindingResolver:
         deadline: float,
         customer_key: str | None,
         query: list[tuple[str, str]] | None = None,
-    ) -> Any:
+    ) -> tuple[Any, bytes | None]:
+        """Opower's answer, parsed, and its body (None for a 404, read as no match)."""
         try:
             response = self._client.request(
                 "GET", path, query=query or (), deadline=deadline, customer_key=customer_key
@@ -193,12 +280,12 @@ class BindingResolver:
             self._metrics.add_metric("BindingUpstreamFailure", "Count", 1)
             raise IdentityUnavailableError(f"opower_{exc.code}") from None
         if response.status == 404:
-            return []
+            return [], None
         if response.status != 200:
             self._metrics.add_metric("BindingUpstreamFailure", "Count", 1)
             raise IdentityUnavailableError(f"opower_status_{response.status}")
         try:
-            return json.loads(response.body)
+            return json.loads(response.body), response.body
         except (ValueError, RecursionError):
             raise IdentityUnavailableError("opower_malformed") from None
 
@@ -210,14 +297,14 @@ class BindingResolver:
         )
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
-    def _remember(self, key: str, binding: Binding | str, until: float) -> None:
+    def _remember(self, key: str, entry: tuple[float, float, Binding | str]) -> None:
         with self._lock:
-            self._memory[key] = (until, binding)
+            self._memory[key] = entry
             self._memory.move_to_end(key)
             while len(self._memory) > _MEMORY_ENTRIES:
                 self._memory.popitem(last=False)
 
-    def _read_store(self, key: str, now: float) -> Binding | str | None:
+    def _read_store(self, key: str, now: float) -> tuple[Binding | str, float, float] | None:
         if self._store is None:
             return None
         try:
@@ -227,11 +314,11 @@ class BindingResolver:
             logger.warning("binding store unavailable; resolving from Opower")
             return None
 
-    def _write_store(self, key: str, binding: Binding | str, until: float) -> None:
+    def _write_store(self, key: str, binding: Binding | str, until: float, *, at: float) -> None:
         if self._store is None:
             return
         try:
-            self._store.write(key, binding, until)
+            self._store.write(key, binding, until, at=at)
         except Exception:  # noqa: BLE001 - the binding is served from memory meanwhile
             self._metrics.add_metric("BindingStoreDegraded", "Count", 1)
             logger.warning("binding store unavailable; binding kept in memory only")

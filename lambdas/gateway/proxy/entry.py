@@ -37,6 +37,15 @@ from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
+from gateway.response_cache import (
+    Entry,
+    Lookup,
+    ResponseCache,
+    cache_key,
+    cache_status,
+    customer_scope,
+)
+from gateway.routes import written_routes
 from gateway.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
@@ -96,12 +105,51 @@ FAILURES: Mapping[type[GatewayError], Failure] = {
 }
 
 
+# Why a stale answer was served instead of the failure (Cache-Status detail): Opower could
+# not answer, or the budget would not let the gateway ask.
+STALE_REASONS: Mapping[type[GatewayError], str] = {
+    BudgetExceededError: "budget-spent",
+    CustomerBudgetExceededError: "customer-limited",
+    TokenUnavailableError: "token-unavailable",
+    CredentialsUnavailableError: "credentials-unavailable",
+    UpstreamTimeoutError: "upstream-timeout",
+    UpstreamAuthError: "upstream-refused",
+    UpstreamError: "upstream-error",
+}
+# Exceptions raised before anything was sent to Opower (the answer is a cache "hit").
+_NOT_SENT = (BudgetExceededError, CustomerBudgetExceededError, TokenUnavailableError,
+             CredentialsUnavailableError)  # fmt: skip
+# Opower's answers that a stale entry may stand in for.
+_STALE_FOR_STATUS = {429: "upstream-throttled", 500: "upstream-error", 502: "upstream-error",
+                     503: "upstream-error", 504: "upstream-timeout"}  # fmt: skip
+
+
+def _stale_reason(exc: GatewayError) -> str | None:
+    for cls in type(exc).__mro__:
+        if cls in STALE_REASONS:
+            return STALE_REASONS[cls]
+    return None
+
+
 def failure_for(exc: GatewayError) -> Failure:
     for cls in type(exc).__mro__:
         found = FAILURES.get(cls)
         if found is not None:
             return found
     return FAILURES[GatewayError]
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One validated request on its way to Opower: the company's client, the upstream
+    request, the customer (their budget key and cache scope) and the deadline."""
+
+    client: OpowerClient
+    upstream: Upstream
+    request_id: str
+    deadline: float
+    customer_key: str
+    scope: str
 
 
 class Proxy:
@@ -112,11 +160,14 @@ class Proxy:
         settings: RuntimeSettings,
         clock: Clock,
         metrics: MetricsSink,
+        cache: ResponseCache | None = None,
     ) -> None:
         self._clients = clients
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
+        self._cache = cache if settings.cache_enabled else None
+        self._written = written_routes()
 
     def handle(self, event: Mapping[str, Any], *, remaining_ms: int) -> dict[str, Any]:
         context = event.get("requestContext") or {}
@@ -144,7 +195,18 @@ class Proxy:
                 utility_code=utility_code,
                 now=datetime.now(UTC),
             )
-            answer = self._forward(client, upstream, request_id, remaining_ms, binding.customer_key)
+            answer = self._respond(
+                Forward(
+                    client=client,
+                    upstream=upstream,
+                    request_id=request_id,
+                    deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
+                    customer_key=binding.customer_key,
+                    scope=customer_scope(
+                        utility_code, binding.customer_id, binding.utility_customer_id
+                    ),
+                )
+            )
         except RequestError as exc:
             answer = error(
                 exc.status, exc.code, exc.message, request_id=request_id, headers=exc.headers
@@ -160,7 +222,9 @@ class Proxy:
         except GatewayError as exc:
             answer = self._failure(exc, request_id)
         answer["headers"].update(cors)
-        self._record(route_name, method, answer["statusCode"], started)
+        self._record(
+            route_name, method, answer["statusCode"], started, answer["headers"].get("Cache-Status")
+        )
         return answer
 
     def _company(self, utility_code: str) -> tuple[str, OpowerClient]:
@@ -173,31 +237,149 @@ class Proxy:
             raise BindingContextError("unauthenticated", "A session token is required")
         return utility_code, client
 
-    def _forward(
-        self,
-        client: OpowerClient,
-        upstream: Upstream,
-        request_id: str,
-        remaining_ms: int,
-        customer_key: str,
-    ) -> dict[str, Any]:
-        headers = {"X-Request-Id": request_id}
+    def _respond(self, call: Forward) -> dict[str, Any]:
+        operation = call.upstream.operation
+        if operation.method == "GET" and self._cache is not None:
+            route = call.upstream.route
+            fresh_s = self._settings.cache_lifetime(route.cache_name(call.upstream.path_values))
+            if fresh_s > 0:
+                return self._cached(call, fresh_s)
+            answer = self._answer(self._send(call), call.request_id)
+            answer["headers"]["Cache-Status"] = cache_status(hit=False, forward="bypass")
+            return answer
+        try:
+            result = self._send(call)
+        finally:
+            # Whatever the outcome, the write may have reached Opower: the customer's
+            # answers it can change go, before anything is answered.
+            if operation.invalidates and self._cache is not None:
+                self._invalidate(call.scope, operation.invalidates)
+        if operation.method == "DELETE" and result.status == 404 and result.attempts > 1:
+            # A retried DELETE finding nothing: an earlier attempt did the deleting.
+            return response(204, None, request_id=call.request_id)
+        return self._answer(result, call.request_id)
+
+    @staticmethod
+    def _send(call: Forward) -> UpstreamResponse:
+        upstream = call.upstream
+        headers = {"X-Request-Id": call.request_id}
         if upstream.body is not None:
             headers["Content-Type"] = "application/json"
-        result = client.request(
+        return call.client.request(
             upstream.operation.method,
             upstream.path,
             query=upstream.query,
             body=upstream.body,
             headers=headers,
-            deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
-            customer_key=customer_key,
+            deadline=call.deadline,
+            customer_key=call.customer_key,
             route=upstream.route.name,
         )
-        if upstream.operation.method == "DELETE" and result.status == 404 and result.attempts > 1:
-            # A retried DELETE finding nothing: an earlier attempt did the deleting.
-            return response(204, None, request_id=request_id)
-        return self._answer(result, request_id)
+
+    # -- the per-customer response cache -------------------------------------------------
+    def _cached(self, call: Forward, fresh_s: int) -> dict[str, Any]:
+        assert self._cache is not None
+        cache, upstream, request_id = self._cache, call.upstream, call.request_id
+        route = upstream.route.name
+        key = cache_key(call.scope, route, upstream.path, self._cache_query(upstream))
+        found = cache.lookup(key, shared_only=route in self._written)
+        now = self._clock.now()
+        if found.fresh and found.entry is not None:
+            self._count(route, "Hit")
+            self._metrics.add_metric(
+                "CacheHitMemory" if found.tier == "memory" else "CacheHitShared", "Count", 1
+            )
+            return self._from_cache(found.entry, request_id, cache_status(
+                hit=True, ttl_s=found.entry.fresh_until - now))  # fmt: skip
+        forward = "stale" if found.entry is not None else "miss"
+        try:
+            result, collapsed = cache.flights.run(
+                key, lambda: self._send(call), deadline=call.deadline
+            )
+        except GatewayError as exc:
+            reason = _stale_reason(exc)
+            if reason is not None and found.entry is not None:
+                sent = not isinstance(exc, _NOT_SENT)
+                return self._stale(
+                    found, request_id, reason, route=route, forward="stale" if sent else ""
+                )
+            self._count(route, "Miss")
+            raise
+        if collapsed:
+            self._metrics.add_metric("CacheCollapsed", "Count", 1)
+        stale_for = _STALE_FOR_STATUS.get(result.status)
+        if stale_for is not None and found.entry is not None:
+            return self._stale(found, request_id, stale_for, route=route, forward="stale",
+                               status=result.status)  # fmt: skip
+        answer = self._answer(result, request_id)
+        stored = False
+        if answer["statusCode"] == 200 and answer["body"] and not collapsed:
+            stored = cache.store(key, answer["body"], fresh_s=fresh_s)
+        self._count(route, "Miss")
+        answer["headers"]["Cache-Status"] = cache_status(
+            hit=False,
+            forward=forward,
+            forward_status=result.status,
+            stored=stored,
+            collapsed=collapsed,
+        )
+        return answer
+
+    def _cache_query(self, upstream: Upstream) -> list[tuple[str, str]]:
+        query = list(upstream.query)
+        if "asOf" in upstream.operation.query and not any(n == "asOf" for n, _ in query):
+            # "As of today" is another answer tomorrow: the day is part of the key.
+            today = datetime.fromtimestamp(self._clock.now(), UTC).date().isoformat()
+            query.append(("asOf~today", today))
+        return query
+
+    def _stale(
+        self,
+        found: Lookup,
+        request_id: str,
+        reason: str,
+        *,
+        route: str,
+        forward: str,
+        status: int | None = None,
+    ) -> dict[str, Any]:
+        assert found.entry is not None
+        entry = found.entry
+        self._count(route, "Stale")
+        self._metrics.add_metric(f"CacheStale_{reason}", "Count", 1)
+        logger.warning("served a stale answer", extra={"reason": reason,
+                       "age_s": entry.age(self._clock.now())})  # fmt: skip
+        return self._from_cache(
+            entry,
+            request_id,
+            cache_status(
+                hit=not forward,
+                forward=forward,
+                forward_status=status,
+                ttl_s=entry.fresh_until - self._clock.now(),
+                detail=reason,
+            ),
+        )
+
+    def _from_cache(self, entry: Entry, request_id: str, status: str) -> dict[str, Any]:
+        return response(
+            200,
+            entry.body,
+            request_id=request_id,
+            headers={"Age": str(entry.age(self._clock.now())), "Cache-Status": status},
+        )
+
+    def _invalidate(self, scope: str, routes: tuple[str, ...]) -> None:
+        assert self._cache is not None
+        removed = self._cache.invalidate(scope, routes)
+        for route in routes:
+            self._count(route, "Invalidated")
+        self._metrics.add_metric("CacheInvalidation", "Count", 1)
+        self._metrics.add_metric("CacheEntriesRemoved", "Count", removed)
+
+    def _count(self, route: str, outcome: str) -> None:
+        self._metrics.add_metric(f"Cache{outcome}", "Count", 1)
+        self._metrics.add_metric(f"Cache_{route}_{outcome}", "Count", 1)
 
     def _answer(self, result: UpstreamResponse, request_id: str) -> dict[str, Any]:
         status = result.status
@@ -240,7 +422,9 @@ class Proxy:
             failure.status, failure.code, failure.message, request_id=request_id, headers=headers
         )
 
-    def _record(self, route: str, method: str, status: int, started: float) -> None:
+    def _record(
+        self, route: str, method: str, status: int, started: float, cached: str | None
+    ) -> None:
         status_class = f"{status // 100}xx"
         self._metrics.add_metric(f"Route_{route}_{status_class}", "Count", 1)
         self._metrics.add_metric(f"Status_{status_class}", "Count", 1)
@@ -251,6 +435,7 @@ class Proxy:
                 "method": method,
                 "status": status,
                 "duration_ms": round((self._clock.now() - started) * 1000, 1),
+                **({"cache": cached.partition("; ")[2]} if cached else {}),
             },
         )
 

@@ -155,7 +155,15 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         content: dict[str, Any] = {"schema": dict(op.response or {})}
         if route.name in schemas.EXAMPLES:
             content["example"] = schemas.EXAMPLES[route.name]
-        responses["200"] = {"description": "OK", "content": {"application/json": content}}
+        responses["200"] = {
+            "description": "OK: from Opower, or from your cache (see Cache-Status and Age; "
+            "a stale answer stands in while Opower cannot answer)",
+            "content": {"application/json": content},
+            "headers": {
+                "Cache-Status": {"$ref": "#/components/headers/Cache-Status"},
+                "Age": {"$ref": "#/components/headers/Age"},
+            },
+        }
         if route.name in _LINKS:
             responses["200"]["links"] = _LINKS[route.name]
     else:
@@ -240,7 +248,10 @@ def document() -> dict[str, Any]:
                 "one message per code and cause; 429 and 503 say when to retry "
                 "(Retry-After). A path the API does not have is 404 not_found, whatever "
                 "the method; a method a path does not have is 405 method_not_allowed with "
-                "Allow; a body whose Content-Type the API does not take is 415."
+                "Allow; a body whose Content-Type the API does not take is 415. Answers of "
+                "GET operations are cached for you alone (Cache-Status and Age say when an "
+                "answer is from the cache, and how old it is); your own changes (PUT, "
+                "DELETE) are seen at once."
             ),
         },
         # Relative to this document (served at /v1/openapi.json): the API's base URL,
@@ -265,6 +276,21 @@ def document() -> dict[str, Any]:
                 "WWW-Authenticate": {
                     "description": "Bearer, with error=invalid_token",
                     "schema": {"type": "string"},
+                },
+                "Cache-Status": {
+                    "description": "How the answer was made (RFC 9211): `OpowerGateway; hit; "
+                    "ttl=N` from your cache, fresh for N more seconds; `fwd=miss; stored` "
+                    "asked of Opower and kept; `fwd=stale` or `hit` with a negative ttl and "
+                    '`detail="upstream-error"` (upstream-timeout, upstream-throttled, '
+                    "token-unavailable, budget-spent, customer-limited...): a stale answer "
+                    "served because Opower could not answer; `fwd=bypass`: not cached",
+                    "schema": {"type": "string"},
+                    "example": "OpowerGateway; hit; ttl=3412",
+                },
+                "Age": {
+                    "description": "Seconds since Opower gave this answer (0 when it just "
+                    "did): the data is as of now minus Age",
+                    "schema": {"type": "integer", "minimum": 0},
                 },
             },
         },

@@ -12,11 +12,11 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
+from gateway import routes
 from gateway.api_responses import (
     METHOD_NOT_ALLOWED_MESSAGE,
     NOT_FOUND_MESSAGE,
@@ -68,6 +68,7 @@ class Upstream:
     path: str  # /apis/…, every segment percent-encoded
     query: tuple[tuple[str, str], ...]
     body: bytes | None
+    path_values: Mapping[str, str] = field(default_factory=dict)  # validated path params
 
 
 def match(
@@ -126,10 +127,7 @@ def build_upstream(
         "utilityCustomerId": binding.utility_customer_id,
         **values,
     }
-    upstream_path = "/apis/" + "/".join(
-        quote(slots[p[1:-1]], safe="") if p.startswith("{") else p
-        for p in route.upstream.split("/")
-    )
+    upstream_path = routes.upstream_path(route, slots)
     upstream_query = tuple(
         (name, _upstream_value(operation.query[name], value))
         for name, value in query_values.items()
@@ -140,6 +138,7 @@ def build_upstream(
         path=upstream_path,
         query=upstream_query,
         body=_body(operation, body, content_type, binding),
+        path_values=values,
     )
 
 

@@ -5,6 +5,7 @@ be handed. Hypothesis generates; anything it finds is shrunk to a minimal exampl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import string
 from datetime import UTC, datetime, timedelta
@@ -16,12 +17,20 @@ from hypothesis import strategies as st
 
 from gateway.auth.entry import Unauthorized
 from gateway.routes import ROUTES, Param, Route
+from gateway.settings import RuntimeSettings
 from handlers.authorizer import handler as authorizer_handler
 from handlers.proxy import handler as proxy_handler
 from tests.events import LambdaContext, authorizer_event
 from tests.integration.proxy.conftest import Call
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def gateway_settings(gateway_settings: RuntimeSettings) -> RuntimeSettings:
+    """As deployed: the response cache on (its keys are built from what is generated)."""
+    return dataclasses.replace(gateway_settings, cache_enabled=True)
+
 
 SETTINGS = settings(
     max_examples=60,

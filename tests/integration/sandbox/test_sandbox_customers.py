@@ -230,3 +230,23 @@ def test_data_calls_need_a_valid_bearer_token(
     assert response.status == 401
     assert response.json()["serviceErrorCode"] == "UNAUTHORIZED"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_population_adds_customers_with_their_own_accounts_and_data() -> None:
+    """The capacity benchmark's customers: each bound like any other, with data."""
+    from local.sandbox import OpowerSandbox, SandboxConfig
+    from local.sandbox.data import population_customer
+
+    with OpowerSandbox(SandboxConfig(port=0, population=3)) as sandbox:
+        client = SandboxClient(sandbox.base_url)
+        token = client.token()
+        utility_customer_id, number = population_customer(2)
+        found = client.get(CUSTOMERS, token, accountNumber=number).json()
+        assert [(c["id"], c["utilityCustomerId"]) for c in found] == [
+            (1100002, utility_customer_id)
+        ]
+        accounts = client.get(f"{CUSTOMERS}/1100002/utility_accounts", token).json()
+        assert [a["id"] for a in accounts] == [2100002]
+        forecast = client.get(f"billforecast-v2/{U}/customers/1100002/bill_forecast", token)
+        assert forecast.status == 200
+        assert client.get(CUSTOMERS, token, accountNumber="4100000001").json()[0]["id"] == 1000001
