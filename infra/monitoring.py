@@ -17,6 +17,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from gateway import observability as m
+from gateway import response_cache as rc
 from gateway.budget import OPOWER_CALLS_TODAY
 from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
 from infra.waf import RATE_RULE_NAMES, GatewayWaf
@@ -54,14 +55,11 @@ AUTH_OUTCOMES = ("AuthAllowed", "Auth_unauthorized", "Auth_denied", "Auth_unavai
 ROUTE_CLASSES = ("2xx", "4xx", "5xx")
 # The response cache (gateway.response_cache): totals, and per route Cache_<route>_<outcome>
 CACHE_COUNTS = (
-    "CacheHitMemory",
-    "CacheHitShared",
-    "CacheMiss",
-    "CacheStale",
-    "CacheInvalidated",
-    "CacheCollapsed",
+    rc.CACHE_HIT_MEMORY,
+    rc.CACHE_HIT_SHARED,
+    *(rc.outcome_metric(o) for o in rc.OUTCOMES if o != "Hit"),
+    rc.CACHE_COLLAPSED,
 )
-CACHE_OUTCOMES = ("Hit", "Miss", "Stale", "Invalidated")
 QUOTA_PERIOD = cdk.Duration.minutes(5)
 
 
@@ -202,6 +200,9 @@ class GatewayMonitoring(Construct):
                     f"{quota_alarm_fraction:.0%} of budget_per_day ({per_day}): at this pace "
                     "the day's budget runs out before midnight UTC. Look at the cache's hit "
                     "ratio and the busiest customers on the dashboard.",
+                    # The gauge is sent on each reservation of a slice of the day: a quiet
+                    # period says nothing about the day's count, so it keeps the state.
+                    missing=cloudwatch.TreatMissingData.IGNORE,
                 )
             )
         rate_blocked = None
@@ -268,8 +269,8 @@ class GatewayMonitoring(Construct):
     def _cache_widgets(self, cached_routes: Sequence[str], fraction: float) -> None:
         """A row for the response cache: outcomes, hit ratio, each route's outcomes, and
         the day's Opower calls against the quota."""
-        hits = self._count("CacheHit")
-        misses = self._count("CacheMiss")
+        hits = self._count(rc.outcome_metric("Hit"))
+        misses = self._count(rc.outcome_metric("Miss"))
         ratio = cloudwatch.MathExpression(
             expression="IF(hits + misses > 0, 100 * hits / (hits + misses), 0)",
             using_metrics={"hits": hits, "misses": misses},
@@ -303,7 +304,7 @@ class GatewayMonitoring(Construct):
             *[
                 graph(
                     title=f"Cache {name}",
-                    left=[self._count(f"Cache_{name}_{o}") for o in CACHE_OUTCOMES],
+                    left=[self._count(rc.outcome_metric(o, name)) for o in rc.OUTCOMES],
                     width=6,
                 )
                 for name in cached_routes
@@ -341,6 +342,7 @@ class GatewayMonitoring(Construct):
         threshold: float,
         periods: int,
         description: str,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -351,7 +353,7 @@ class GatewayMonitoring(Construct):
             datapoints_to_alarm=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             # No traffic is not a failure.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         if self.topic is not None:

@@ -379,6 +379,7 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
         from botocore.exceptions import BotoCoreError, ClientError
 
         key = {"pk": {"S": f"{self._prefix}day#{day}"}}
+        used = 0
         try:
             for _ in range(2):
                 try:
@@ -407,7 +408,7 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
                 if limit - used <= 0:
                     return DayGrant(0, used)
                 amount = min(amount, limit - used)
-            return DayGrant(0, limit)
+            return DayGrant(0, used)  # raced twice: nothing granted this time
         except (BotoCoreError, ClientError) as exc:
             raise BudgetStoreError("reserve_day") from exc
 

@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import threading
 import zlib
 from collections import OrderedDict
@@ -51,17 +52,18 @@ _ENTRY_OVERHEAD_BYTES = 256  # key, timestamps and bookkeeping of a memory entry
 _DYNAMODB_ITEM_LIMIT = 400 * 1024
 T = TypeVar("T")
 
-# Metrics (per route too: Cache_<route>_<outcome>)
-CACHE_HIT = "CacheHit"
+# Metrics: Cache<outcome> in total and Cache_<route>_<outcome> per route, for each of
+# OUTCOMES (the proxy counts them), and these.
+OUTCOMES = ("Hit", "Miss", "Stale", "Invalidated")
 CACHE_HIT_MEMORY = "CacheHitMemory"
 CACHE_HIT_SHARED = "CacheHitShared"
-CACHE_MISS = "CacheMiss"
-CACHE_STALE = "CacheStaleServed"
-CACHE_INVALIDATION = "CacheInvalidation"
 CACHE_COLLAPSED = "CacheCollapsed"
 CACHE_TOO_LARGE = "CacheEntryTooLarge"
 CACHE_STORE_DEGRADED = "CacheStoreDegraded"
-OUTCOMES = ("Hit", "Miss", "Stale", "Invalidated")
+
+
+def outcome_metric(outcome: str, route: str | None = None) -> str:
+    return f"Cache_{route}_{outcome}" if route else f"Cache{outcome}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return len(self.body) + _ENTRY_OVERHEAD_BYTES
+        return len(self.body.encode("utf-8")) + _ENTRY_OVERHEAD_BYTES
 
 
 class MemoryTier:
@@ -138,12 +140,12 @@ class MemoryTier:
             return entry
 
     def put(self, key: CacheKey, entry: Entry) -> None:
-        if entry.size > self._max:
-            return
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.size
+            if entry.size > self._max:
+                return  # larger than the whole tier: not kept (nor the older answer)
             self._entries[key] = entry
             self._bytes += entry.size
             while self._bytes > self._max:
@@ -155,6 +157,12 @@ class MemoryTier:
             for key, entry in self._entries.items():
                 if entry.fresh_until > now:
                     self._entries[key] = dataclasses.replace(entry, fresh_until=now)
+
+    def discard(self, key: CacheKey) -> None:
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
 
     def drop(self, scope: str, routes: Sequence[str]) -> int:
         with self._lock:
@@ -218,6 +226,17 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
             )
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("put") from exc
+
+    def delete(self, key: CacheKey) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._ddb().delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"c#{key.scope}"}, "sk": {"S": key.sort_key}},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheStoreError("delete") from exc
 
     def delete_routes(self, scope: str, routes: Sequence[str]) -> int:
         """Remove every entry of these routes in the customer's partition."""
@@ -368,9 +387,11 @@ class ResponseCache:
         return Lookup(held, False)
 
     def store(self, key: CacheKey, body: str, *, fresh_s: float) -> bool:
-        """Keep an answer Opower just gave; False when it is too large to cache."""
+        """Keep an answer Opower just gave; False when it is too large to cache (and
+        then no older answer stays in its place)."""
         if len(body.encode("utf-8")) > self._max_entry:
             self._metrics.add_metric(CACHE_TOO_LARGE, "Count", 1)
+            self.forget(key)
             return False
         now = self._clock.now()
         entry = Entry(body, now, now + fresh_s, now + fresh_s + self._max_stale_s)
@@ -379,6 +400,7 @@ class ResponseCache:
             compressed = zlib.compress(body.encode("utf-8"), 6)
             if len(compressed) > _DYNAMODB_ITEM_LIMIT - 1024:
                 self._metrics.add_metric(CACHE_TOO_LARGE, "Count", 1)
+                self._forget_shared(key)
                 return True  # kept in memory only
             try:
                 self._store.put(key, entry, compressed)
@@ -386,6 +408,21 @@ class ResponseCache:
                 self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
                 logger.warning("cache store unavailable; answer kept in memory only")
         return True
+
+    def forget(self, key: CacheKey) -> None:
+        """Opower's latest word is that there is no such answer (404, or an empty one):
+        no older answer may stand in for it later."""
+        self._memory.discard(key)
+        self._forget_shared(key)
+
+    def _forget_shared(self, key: CacheKey) -> None:
+        if self._store is None:
+            return
+        try:
+            self._store.delete(key)
+        except CacheStoreError:
+            self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
+            logger.warning("cache store unavailable; an answer may outlive its removal")
 
     def invalidate(self, scope: str, routes: Sequence[str]) -> int:
         """Remove the customer's entries of these routes from both tiers."""
@@ -422,7 +459,7 @@ def cache_status(
     if forward_status is not None:
         parts.append(f"fwd-status={forward_status}")
     if ttl_s is not None:
-        parts.append(f"ttl={int(ttl_s)}")
+        parts.append(f"ttl={math.floor(ttl_s)}")
     if stored:
         parts.append("stored")
     if collapsed:

@@ -134,9 +134,9 @@ class RuntimeSettings:
     )
     binding_refresh_after_s: int = setting(
         72_000,
-        doc="A binding older than this is served and looked up again beside the request, "
-        "so an active customer never waits for it and Opower's changes show within this "
-        "(at most binding_ttl_s)",
+        doc="A binding used when older than this is looked up again with that request "
+        "(a failed lookup keeps the held one until binding_ttl_s), so Opower's changes show "
+        "within this (at most binding_ttl_s)",
     )
     binding_negative_ttl_s: int = setting(
         60, doc="How long a session that binds to no customer is remembered as such"

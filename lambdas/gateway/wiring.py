@@ -258,7 +258,8 @@ def _proxy(metrics: MetricsSink) -> Proxy:
         settings=s,
         clock=_clock,
         metrics=metrics,
-        cache=_response_cache(metrics) if s.cache_enabled else None,
+        # Off, the cache is still the table that writes invalidate (when there is one).
+        cache=_response_cache(metrics) if s.cache_enabled or s.cache_table_name else None,
     )
 
 

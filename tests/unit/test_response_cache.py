@@ -84,9 +84,12 @@ def test_too_large_answers_are_not_kept() -> None:
         max_stale_s=0, metrics=metrics,
     )  # fmt: skip
     key = cache_key("s", "usage", "/p")
+    assert cache.store(key, "[]", fresh_s=60)
+    # A larger answer replaces nothing: the older one does not stay as if it were current.
     assert not cache.store(key, json.dumps(list(range(100))), fresh_s=60)
     assert cache.lookup(key).entry is None
     assert metrics.counts["CacheEntryTooLarge"] == 1
+    assert cache.memory.bytes == 0
 
 
 def test_invalidation_removes_only_that_customers_routes() -> None:
@@ -163,6 +166,8 @@ def test_a_follower_waits_no_longer_than_its_deadline() -> None:
 
 def test_cache_status_follows_rfc_9211() -> None:
     assert cache_status(hit=True, ttl_s=42.7) == "OpowerGateway; hit; ttl=42"
+    # Stale by under a second is stale: the ttl is negative, never 0.
+    assert cache_status(hit=True, ttl_s=-0.4) == "OpowerGateway; hit; ttl=-1"
     assert (
         cache_status(hit=False, forward="miss", forward_status=200, stored=True)
         == "OpowerGateway; fwd=miss; fwd-status=200; stored"
@@ -223,7 +228,7 @@ class _Opower:
         return UpstreamResponse(200, json.dumps(body).encode(), "application/json", None, 1)
 
 
-def test_a_binding_is_refreshed_ahead_beside_the_request_and_used_until_its_ttl() -> None:
+def test_a_binding_is_refreshed_ahead_of_its_ttl_with_the_request_that_uses_it() -> None:
     clock = FakeClock()
     opower = _Opower()
     seeded: list[tuple[str, str]] = []
@@ -235,7 +240,6 @@ def test_a_binding_is_refreshed_ahead_beside_the_request_and_used_until_its_ttl(
         ttl_s=1000,
         refresh_after_s=100,
         seed=lambda code, binding, path, body: seeded.append((path, body.decode())),
-        background=lambda run: run(),  # inline: the refresh's effect is seen at once
     )
     identity = SessionIdentity("s", "UC-1", ("4100000001",), 0.0)
 
@@ -247,11 +251,12 @@ def test_a_binding_is_refreshed_ahead_beside_the_request_and_used_until_its_ttl(
     assert resolver.resolve(identity, deadline=1e12) == first
     assert opower.calls == 2
 
-    clock.advance(60)  # past refresh_after: answered with the held one, looked up again
-    held = resolver.resolve(identity, deadline=1e12)
-    assert held == first
+    clock.advance(60)  # past refresh_after: looked up again with this request
+    refreshed = resolver.resolve(identity, deadline=1e12)
+    assert refreshed.account_ids == ("74",)
     assert opower.calls == 4
-    assert resolver.resolve(identity, deadline=1e12).account_ids == ("74",)
+    assert resolver.resolve(identity, deadline=1e12) == refreshed
+    assert opower.calls == 4
 
 
 def test_a_failed_refresh_keeps_the_held_binding() -> None:
@@ -260,7 +265,6 @@ def test_a_failed_refresh_keeps_the_held_binding() -> None:
     resolver = BindingResolver(
         opower,  # type: ignore[arg-type]
         utility_code="UTX", store=None, clock=clock, ttl_s=1000, refresh_after_s=100,
-        background=lambda run: run(),
     )  # fmt: skip
     identity = SessionIdentity("s", "UC-1", ("4100000001",), 0.0)
     first = resolver.resolve(identity, deadline=1e12)
@@ -271,6 +275,14 @@ def test_a_failed_refresh_keeps_the_held_binding() -> None:
     opower.request = down  # type: ignore[method-assign]
     clock.advance(200)
     assert resolver.resolve(identity, deadline=1e12) == first
+    calls = []
+    opower.request = lambda *a, **k: calls.append(1) or down()  # type: ignore[method-assign]
+    clock.advance(60)  # within the retry pause: no new attempt
+    assert resolver.resolve(identity, deadline=1e12) == first
+    assert calls == []
+    clock.advance(300)  # the pause over: tried again, held again
+    assert resolver.resolve(identity, deadline=1e12) == first
+    assert calls == [1]
     clock.advance(900)  # past the TTL: no binding without Opower
     from gateway.auth.errors import IdentityUnavailableError
 

@@ -14,9 +14,12 @@ account numbers), so the utility's identity provider stays the authority on whic
 accounts a customer holds: a claim that changes is another binding. What the cache can
 hold back is only Opower's side (a utility account added to or closed for that same
 customer, a re-keyed customer), so a binding is used for up to ``ttl_s`` (a day) and,
-used once older than ``refresh_after_s`` (20 hours), looked up again beside the request
-that used it: an active customer never waits for the lookup. Each lookup is two Opower
-calls, so the refresh comes late in the day's life, not early.
+used once older than ``refresh_after_s`` (20 hours), looked up again with that request
+(within ``_REFRESH_BUDGET_S``): a refresh that fails keeps the held binding until its
+expiry, so an active customer is not refused for an Opower hiccup. Each lookup is two
+Opower calls, so the refresh comes late in the day's life, not early. (Not on a thread
+beside the request: Lambda freezes the environment once the handler returns, and the
+handler's metrics are flushed from the same dictionaries.)
 
 The second lookup's answer (``utility_accounts``) is the accounts route's answer too:
 ``seed`` puts it in the response cache's shared tier.
@@ -30,7 +33,6 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -49,6 +51,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _MEMORY_ENTRIES = 1024
+# A refresh ahead of expiry may take this much of the request's time (two Opower calls),
+# and is tried again this long after a failure.
+_REFRESH_BUDGET_S = 3.0
+_REFRESH_RETRY_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,6 @@ class BindingResolver:
         negative_ttl_s: float = 60,
         metrics: MetricsSink | None = None,
         seed: Callable[[str, Binding, str, bytes], None] | None = None,
-        background: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self._client = client
         self._prefix = f"/apis/customer-data-v2/{quote(utility_code, safe='')}/customers"
@@ -150,10 +155,9 @@ class BindingResolver:
         self._metrics = metrics or NullMetrics()
         self._refresh_after_s = min(ttl_s, ttl_s if refresh_after_s is None else refresh_after_s)
         self._seed = seed
-        self._background = background
-        # key -> (valid until, looked up at, binding or refusal)
+        # key -> (valid until, looked up at (or when a failed refresh is due again),
+        # binding or refusal)
         self._memory: OrderedDict[str, tuple[float, float, Binding | str]] = OrderedDict()
-        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def resolve(
@@ -165,8 +169,7 @@ class BindingResolver:
             cached = self._memory.get(key)
         if cached is not None and cached[0] > now:
             self._metrics.add_metric("BindingCacheHitMemory", "Count", 1)
-            self._maybe_refresh(key, identity, cached, customer_key)
-            return _answer(cached[2])
+            return _answer(self._refreshed(key, identity, cached, deadline, customer_key))
         stored = self._read_store(key, now)
         if stored is not None:
             self._metrics.add_metric("BindingCacheHitDynamoDb", "Count", 1)
@@ -175,8 +178,7 @@ class BindingResolver:
             ttl = self._negative_ttl_s if isinstance(answer, str) else self._ttl_s
             entry = (min(until, at + ttl), at, answer)
             self._remember(key, entry)
-            self._maybe_refresh(key, identity, entry, customer_key)
-            return _answer(answer)
+            return _answer(self._refreshed(key, identity, entry, deadline, customer_key))
         return _answer(self._resolve_now(key, identity, deadline, customer_key))
 
     def _resolve_now(
@@ -193,36 +195,32 @@ class BindingResolver:
         self._write_store(key, binding, until, at=now)
         return binding
 
-    def _maybe_refresh(
+    def _refreshed(
         self,
         key: str,
         identity: SessionIdentity,
         entry: tuple[float, float, Binding | str],
+        deadline: float,
         customer_key: str | None,
-    ) -> None:
-        """A binding past ``refresh_after_s`` is looked up again beside the request (once
-        per container at a time); the request is answered with the one held."""
-        if isinstance(entry[2], str) or self._clock.now() - entry[1] < self._refresh_after_s:
-            return
-        with self._lock:
-            if key in self._refreshing:
-                return
-            self._refreshing.add(key)
-            if self._background is None:
-                executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="binding")
-                self._background = executor.submit
-
-        def refresh() -> None:
-            try:
-                self._metrics.add_metric("BindingRefreshAhead", "Count", 1)
-                self._resolve_now(key, identity, self._clock.now() + 5.0, customer_key)
-            except Exception:  # noqa: BLE001 - the held binding stays until its expiry
-                logger.warning("binding refresh failed; the held binding stays in use")
-            finally:
-                with self._lock:
-                    self._refreshing.discard(key)
-
-        self._background(refresh)
+    ) -> Binding | str:
+        """The held binding, or, once it is older than ``refresh_after_s``, the one Opower
+        gives now (within a short part of the request's time). A refresh that fails keeps
+        the held binding, and is tried again in ``_REFRESH_RETRY_S``."""
+        now = self._clock.now()
+        held = entry[2]
+        if isinstance(held, str) or now - entry[1] < self._refresh_after_s:
+            return held
+        self._metrics.add_metric("BindingRefreshAhead", "Count", 1)
+        try:
+            return self._resolve_now(
+                key, identity, min(deadline, now + _REFRESH_BUDGET_S), customer_key
+            )
+        except (IdentityUnavailableError, CustomerLimitedError):
+            self._metrics.add_metric("BindingRefreshFailed", "Count", 1)
+            logger.warning("binding refresh failed; the held binding stays in use")
+            retry_at = now - self._refresh_after_s + _REFRESH_RETRY_S
+            self._remember(key, (entry[0], retry_at, held))
+            return held
 
     def _lookup(
         self, identity: SessionIdentity, deadline: float, customer_key: str | None

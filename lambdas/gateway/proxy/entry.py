@@ -38,12 +38,16 @@ from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_af
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
 from gateway.response_cache import (
+    CACHE_COLLAPSED,
+    CACHE_HIT_MEMORY,
+    CACHE_HIT_SHARED,
     Entry,
     Lookup,
     ResponseCache,
     cache_key,
     cache_status,
     customer_scope,
+    outcome_metric,
 )
 from gateway.routes import written_routes
 from gateway.settings import RuntimeSettings
@@ -167,6 +171,7 @@ class Proxy:
         self._clock = clock
         self._metrics = metrics
         self._cache = cache if settings.cache_enabled else None
+        self._invalidator = cache
         self._written = written_routes()
 
     def handle(self, event: Mapping[str, Any], *, remaining_ms: int) -> dict[str, Any]:
@@ -251,8 +256,9 @@ class Proxy:
             result = self._send(call)
         finally:
             # Whatever the outcome, the write may have reached Opower: the customer's
-            # answers it can change go, before anything is answered.
-            if operation.invalidates and self._cache is not None:
+            # answers it can change go, before anything is answered (also while caching
+            # is turned off: the table's answers must not outlive the write once it is on).
+            if operation.invalidates and self._invalidator is not None:
                 self._invalidate(call.scope, operation.invalidates)
         if operation.method == "DELETE" and result.status == 404 and result.attempts > 1:
             # A retried DELETE finding nothing: an earlier attempt did the deleting.
@@ -287,7 +293,7 @@ class Proxy:
         if found.fresh and found.entry is not None:
             self._count(route, "Hit")
             self._metrics.add_metric(
-                "CacheHitMemory" if found.tier == "memory" else "CacheHitShared", "Count", 1
+                CACHE_HIT_MEMORY if found.tier == "memory" else CACHE_HIT_SHARED, "Count", 1
             )
             return self._from_cache(found.entry, request_id, cache_status(
                 hit=True, ttl_s=found.entry.fresh_until - now))  # fmt: skip
@@ -306,15 +312,20 @@ class Proxy:
             self._count(route, "Miss")
             raise
         if collapsed:
-            self._metrics.add_metric("CacheCollapsed", "Count", 1)
+            self._metrics.add_metric(CACHE_COLLAPSED, "Count", 1)
         stale_for = _STALE_FOR_STATUS.get(result.status)
         if stale_for is not None and found.entry is not None:
             return self._stale(found, request_id, stale_for, route=route, forward="stale",
                                status=result.status)  # fmt: skip
         answer = self._answer(result, request_id)
         stored = False
-        if answer["statusCode"] == 200 and answer["body"] and not collapsed:
-            stored = cache.store(key, answer["body"], fresh_s=fresh_s)
+        if answer["statusCode"] == 200 and answer["body"]:
+            if not collapsed:
+                stored = cache.store(key, answer["body"], fresh_s=fresh_s)
+            answer["headers"]["Age"] = "0"  # just given by Opower
+        elif result.status == 404 or (200 <= result.status < 300 and not answer["body"]):
+            # Opower says there is nothing (any more): no older answer may stand in later.
+            cache.forget(key)
         self._count(route, "Miss")
         answer["headers"]["Cache-Status"] = cache_status(
             hit=False,
@@ -370,16 +381,15 @@ class Proxy:
         )
 
     def _invalidate(self, scope: str, routes: tuple[str, ...]) -> None:
-        assert self._cache is not None
-        removed = self._cache.invalidate(scope, routes)
+        assert self._invalidator is not None
+        removed = self._invalidator.invalidate(scope, routes)
         for route in routes:
             self._count(route, "Invalidated")
-        self._metrics.add_metric("CacheInvalidation", "Count", 1)
         self._metrics.add_metric("CacheEntriesRemoved", "Count", removed)
 
     def _count(self, route: str, outcome: str) -> None:
-        self._metrics.add_metric(f"Cache{outcome}", "Count", 1)
-        self._metrics.add_metric(f"Cache_{route}_{outcome}", "Count", 1)
+        self._metrics.add_metric(outcome_metric(outcome), "Count", 1)
+        self._metrics.add_metric(outcome_metric(outcome, route), "Count", 1)
 
     def _answer(self, result: UpstreamResponse, request_id: str) -> dict[str, Any]:
         status = result.status

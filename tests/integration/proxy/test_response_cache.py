@@ -23,6 +23,7 @@ from local.sandbox import OpowerSandbox
 from tests.conftest import AwsResources
 from tests.events import proxy_event
 from tests.integration.proxy.conftest import CUSTOMERS, Call, forwarded
+from tests.integration.sandbox.sandbox_client import SandboxClient
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +67,7 @@ def test_a_second_get_is_a_hit_with_age_and_cache_status(
     assert second["body"] == first["body"]
     assert calls_to(sandbox, "bill_forecast") == 1
     assert status_of(first) == {"fwd": "miss", "fwd-status": "200", "stored": ""}
+    assert first["headers"]["Age"] == "0"
     hit = status_of(second)
     assert "hit" in hit
     assert 0 < int(hit["ttl"]) <= 6 * 3600
@@ -384,3 +386,46 @@ def test_the_shared_tier_holds_no_id_in_its_keys(call: Call, aws_resources: AwsR
         assert re.fullmatch(r"c#[0-9a-f]{32}[a-z_]+#[0-9a-f]{32}", key), key
         assert not any(i in key for i in ids)
         assert set(item) == {"pk", "sk", "body", "at", "fresh", "stale", "ttl"}
+
+
+def test_an_answer_opower_no_longer_has_cannot_come_back_stale(
+    call: Call, sandbox: OpowerSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The threshold removed by another channel: Opower's 404 removes the cached answer,
+    so a later outage cannot bring the old threshold back as a stale answer."""
+    monkeypatch.setenv("CACHE_FRESH_S", json.dumps({"threshold": 1}))
+    wiring.reset()
+    headers = {"Content-Type": "application/json"}
+    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 80, "percentage": 90}),
+         headers=headers)  # fmt: skip
+    assert call("GET", "/v1/me/threshold")["statusCode"] == 200
+    # Another channel (the utility's own tools) removes it at Opower directly.
+    opower = SandboxClient(sandbox.base_url)
+    removed = opower.api(
+        "DELETE", "threshold-v1/external/UTX/customers/UC-0001/threshold", token=opower.token()
+    )
+    assert removed.status == 204
+    time.sleep(1.2)
+
+    assert call("GET", "/v1/me/threshold")["statusCode"] == 404
+    sandbox.set_faults(data_endpoints="5xx")
+    assert call("GET", "/v1/me/threshold")["statusCode"] == 502
+
+
+def test_writes_invalidate_while_caching_is_off(
+    call: Call, sandbox: OpowerSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turned off and on again, the cache holds no answer older than a write made while
+    it was off."""
+    headers = {"Content-Type": "application/json"}
+    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 80, "percentage": 90}),
+         headers=headers)  # fmt: skip
+    assert json.loads(call("GET", "/v1/me/threshold")["body"])["threshold"] == 80
+    monkeypatch.setenv("CACHE_ENABLED", "false")
+    wiring.reset()
+    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 95, "percentage": 90}),
+         headers=headers)  # fmt: skip
+    monkeypatch.setenv("CACHE_ENABLED", "true")
+    wiring.reset()
+
+    assert json.loads(call("GET", "/v1/me/threshold")["body"])["threshold"] == 95
