@@ -224,6 +224,8 @@ class LocalStack(Service):
             TableName=self.cache_table, ProjectionExpression="pk, sk"
         ):
             for item in page.get("Items", []):
+                if item["sk"]["S"].endswith("#!"):
+                    continue  # a write's marker, not an answer
                 dynamodb.update_item(
                     TableName=self.cache_table,
                     Key={"pk": item["pk"], "sk": item["sk"]},

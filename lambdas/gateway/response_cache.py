@@ -15,9 +15,10 @@ Two tiers:
   Answers larger than ``max_entry_bytes`` are not cached.
 
 Routes a customer can write (threshold, home profile) are read from the shared tier on
-every hit (one consistent GetItem), never from memory alone: a write in any container
-removes the customer's entries there before it is answered, and the next read anywhere
-sees that.
+every hit, never from memory alone: a write in any container removes the customer's
+entries there before it is answered and leaves a marker with its time (``<route>#!``);
+the read is one consistent Query of the route's items, and an entry asked of Opower
+before the last write (stored after it by a request already on its way) is no entry.
 
 An entry stays fresh for its route's lifetime; past it, it is kept ``max_stale_s`` more
 and served only when Opower cannot answer (stale-if-error). Every answer says which it
@@ -34,9 +35,9 @@ import math
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import aws_clients
 from gateway.clock import Clock
@@ -179,7 +180,9 @@ class CacheStoreError(Exception):
 class DynamoDbCacheStore(aws_clients.DynamoDbTable):
     """The shared tier: one item per entry, in the customer's partition."""
 
-    def get(self, key: CacheKey, *, consistent: bool) -> Entry | None:
+    def get(self, key: CacheKey) -> Entry | None:
+        """The entry (an eventually consistent read: half the cost; a route that writes
+        change is read with ``get_written``)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -188,23 +191,38 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
                 .get_item(
                     TableName=self._table,
                     Key={"pk": {"S": f"c#{key.scope}"}, "sk": {"S": key.sort_key}},
-                    ConsistentRead=consistent,
                 )
                 .get("Item")
             )
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("get") from exc
-        if not item:
-            return None
+        return _entry(item) if item else None
+
+    def get_written(self, key: CacheKey) -> tuple[Entry | None, float]:
+        """The entry and the time of the customer's last write to its route (0: none), in
+        one consistent Query of the route's items (its entries and the write marker)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            return Entry(
-                body=zlib.decompress(item["body"]["B"]).decode("utf-8"),
-                stored_at=float(item["at"]["N"]),
-                fresh_until=float(item["fresh"]["N"]),
-                stale_until=float(item["stale"]["N"]),
+            answer = self._ddb().query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :route)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"c#{key.scope}"},
+                    ":route": {"S": f"{key.route}#"},
+                },
+                ConsistentRead=True,
             )
-        except (KeyError, ValueError, zlib.error):
-            return None  # not an entry this code wrote: a miss
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheStoreError("get") from exc
+        entry, written_at = None, 0.0
+        for item in answer.get("Items", []):
+            sort_key = item["sk"]["S"]
+            if sort_key == _marker(key.route):
+                written_at = float(item["at"]["N"])
+            elif sort_key == key.sort_key:
+                entry = _entry(item)
+        return entry, written_at
 
     def put(self, key: CacheKey, entry: Entry, compressed: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -238,13 +256,23 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("delete") from exc
 
-    def delete_routes(self, scope: str, routes: Sequence[str]) -> int:
-        """Remove every entry of these routes in the customer's partition."""
+    def delete_routes(self, scope: str, routes: Sequence[str], *, at: float, keep_s: float) -> int:
+        """Remove every entry of these routes in the customer's partition, and mark each
+        route written at ``at`` (the marker outlives any entry asked for before it)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         removed = 0
         try:
             for route in routes:
+                self._ddb().put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": f"c#{scope}"},
+                        "sk": {"S": _marker(route)},
+                        "at": {"N": f"{at:.3f}"},
+                        "ttl": {"N": str(int(at + keep_s))},
+                    },
+                )
                 pages = (
                     self._ddb()
                     .get_paginator("query")
@@ -261,6 +289,8 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
                 )
                 for page in pages:
                     for item in page.get("Items", []):
+                        if item["sk"]["S"] == _marker(route):
+                            continue
                         self._ddb().delete_item(
                             TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}
                         )
@@ -268,6 +298,23 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("delete") from exc
         return removed
+
+
+def _marker(route: str) -> str:
+    """The sort key of a route's write marker (no request hash ends in "!")."""
+    return f"{route}#!"
+
+
+def _entry(item: Mapping[str, Any]) -> Entry | None:
+    try:
+        return Entry(
+            body=zlib.decompress(item["body"]["B"]).decode("utf-8"),
+            stored_at=float(item["at"]["N"]),
+            fresh_until=float(item["fresh"]["N"]),
+            stale_until=float(item["stale"]["N"]),
+        )
+    except (KeyError, ValueError, zlib.error):
+        return None  # not an entry this code wrote: a miss
 
 
 @dataclass(frozen=True)
@@ -358,43 +405,73 @@ class ResponseCache:
     def lookup(self, key: CacheKey, *, shared_only: bool = False) -> Lookup:
         """The freshest entry of the two tiers. ``shared_only``: a route the customer can
         write, whose memory copy another container's write may have made wrong."""
+        if shared_only:
+            return self._lookup_written(key)
         now = self._clock.now()
-        held = None if shared_only else self._memory.get(key)
+        held = self._memory.get(key)
         if held is not None and held.fresh(now):
             return Lookup(held, True, "memory")
         if self._store is not None:
             try:
-                stored = self._store.get(key, consistent=shared_only)
+                stored = self._store.get(key)
             except CacheStoreError:
-                self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
-                logger.warning("cache store unavailable; using the memory tier only")
+                self._degraded("using the memory tier only")
                 stored = None
-                if shared_only:
-                    held = self._memory.get(key)
             if stored is not None:
                 if stored.fresh(now):
-                    if not shared_only:
-                        self._memory.put(key, stored)
+                    self._memory.put(key, stored)
                     return Lookup(stored, True, "shared")
                 if held is None or stored.stored_at > held.stored_at:
                     held = stored
-        elif shared_only:
-            held = self._memory.get(key)
+        return self._stale_only(held, now)
+
+    def _lookup_written(self, key: CacheKey) -> Lookup:
+        """A route some write changes: the shared tier's entry and the time of the last
+        write, in one consistent read; an answer fetched before that write is no answer
+        (it may have been stored after the write's invalidation, by a request that was
+        already on its way to Opower)."""
+        now = self._clock.now()
+        held = self._memory.get(key)
+        if self._store is None:
             if held is not None and held.fresh(now):
                 return Lookup(held, True, "memory")
-        if held is not None and not held.usable_stale(now):
+            return self._stale_only(held, now)
+        try:
+            stored, written_at = self._store.get_written(key)
+        except CacheStoreError:
+            self._degraded("using the memory tier only")
+            return self._stale_only(held, now)  # not fresh: another write may be unseen
+        if held is not None and held.stored_at < written_at:
+            self._memory.discard(key)
             held = None
-        return Lookup(held, False)
+        if stored is not None and stored.stored_at < written_at:
+            stored = None
+        if stored is not None and stored.fresh(now):
+            return Lookup(stored, True, "shared")
+        if stored is not None and (held is None or stored.stored_at > held.stored_at):
+            held = stored
+        return self._stale_only(held, now)
 
-    def store(self, key: CacheKey, body: str, *, fresh_s: float) -> bool:
-        """Keep an answer Opower just gave; False when it is too large to cache (and
-        then no older answer stays in its place)."""
+    @staticmethod
+    def _stale_only(held: Entry | None, now: float) -> Lookup:
+        return Lookup(held if held is not None and held.usable_stale(now) else None, False)
+
+    def _degraded(self, what: str) -> None:
+        self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
+        logger.warning("cache store unavailable; %s", what)
+
+    def store(
+        self, key: CacheKey, body: str, *, fresh_s: float, asked_at: float | None = None
+    ) -> bool:
+        """Keep an answer Opower just gave to a request sent at ``asked_at`` (its age
+        counts from then); False when it is too large to cache (and then no older answer
+        stays in its place)."""
         if len(body.encode("utf-8")) > self._max_entry:
             self._metrics.add_metric(CACHE_TOO_LARGE, "Count", 1)
             self.forget(key)
             return False
-        now = self._clock.now()
-        entry = Entry(body, now, now + fresh_s, now + fresh_s + self._max_stale_s)
+        at = self._clock.now() if asked_at is None else asked_at
+        entry = Entry(body, at, at + fresh_s, at + fresh_s + self._max_stale_s)
         self._memory.put(key, entry)
         if self._store is not None:
             compressed = zlib.compress(body.encode("utf-8"), 6)
@@ -425,11 +502,14 @@ class ResponseCache:
             logger.warning("cache store unavailable; an answer may outlive its removal")
 
     def invalidate(self, scope: str, routes: Sequence[str]) -> int:
-        """Remove the customer's entries of these routes from both tiers."""
+        """Remove the customer's entries of these routes from both tiers, and record the
+        write's time, so that an answer asked for before it and stored after is no answer."""
         removed = self._memory.drop(scope, routes)
         if self._store is not None:
             try:
-                removed += self._store.delete_routes(scope, routes)
+                removed += self._store.delete_routes(
+                    scope, routes, at=self._clock.now(), keep_s=self._max_stale_s + 86_400
+                )
             except CacheStoreError:
                 # Nothing to fall back on: the shared tier may still hold the old answer,
                 # and it ages out at the route's (short) lifetime. Counted and alarmed.

@@ -298,6 +298,7 @@ class Proxy:
             return self._from_cache(found.entry, request_id, cache_status(
                 hit=True, ttl_s=found.entry.fresh_until - now))  # fmt: skip
         forward = "stale" if found.entry is not None else "miss"
+        asked_at = self._clock.now()
         try:
             result, collapsed = cache.flights.run(
                 key, lambda: self._send(call), deadline=call.deadline
@@ -321,7 +322,7 @@ class Proxy:
         stored = False
         if answer["statusCode"] == 200 and answer["body"]:
             if not collapsed:
-                stored = cache.store(key, answer["body"], fresh_s=fresh_s)
+                stored = cache.store(key, answer["body"], fresh_s=fresh_s, asked_at=asked_at)
             answer["headers"]["Age"] = "0"  # just given by Opower
         elif result.status == 404 or (200 <= result.status < 300 and not answer["body"]):
             # Opower says there is nothing (any more): no older answer may stand in later.

@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from gateway import wiring
+from gateway.response_cache import cache_key, customer_scope
 from gateway.settings import RuntimeSettings
 from handlers.observability import metrics
 from local.aws import EmbeddedAws
@@ -429,3 +430,29 @@ def test_writes_invalidate_while_caching_is_off(
     wiring.reset()
 
     assert json.loads(call("GET", "/v1/me/threshold")["body"])["threshold"] == 95
+
+
+def test_an_answer_asked_for_before_a_write_is_not_served_after_it(call: Call) -> None:
+    """A GET already on its way to Opower when the customer's PUT lands (in another
+    container) stores the older answer after the PUT's invalidation: the write's marker
+    makes it no answer, in every container."""
+    headers = {"Content-Type": "application/json"}
+    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 100, "percentage": 90}),
+         headers=headers)  # fmt: skip
+    old = call("GET", "/v1/me/threshold")
+    asked_at = time.time()  # the slow GET leaves now...
+    time.sleep(0.05)
+    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 250, "percentage": 90}),
+         headers=headers)  # fmt: skip
+    # ... and its answer (the old threshold) is stored after the write.
+    key = cache_key(
+        customer_scope("UTX", "1000001", "UC-0001"),
+        "threshold",
+        "/apis/threshold-v1/external/UTX/customers/UC-0001/threshold",
+    )
+    wiring.response_cache(metrics).store(key, old["body"], fresh_s=600, asked_at=asked_at)
+    wiring.reset()  # and read in another container
+
+    after = call("GET", "/v1/me/threshold")
+    assert json.loads(after["body"])["threshold"] == 250
+    assert status_of(after)["fwd"] == "miss"
