@@ -14,7 +14,7 @@ from pathlib import Path
 # The runtime model lives in the Lambda asset root (as in app.py).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
-from gateway.routes import ROUTES
+from gateway.routes import cache_names
 from gateway.settings import describe
 from infra.config import STACK_FILLED_RUNTIME_SETTINGS, describe_deploy
 
@@ -47,15 +47,7 @@ def _duration(seconds: int) -> str:
 def render_cache_lifetimes() -> str:
     """The response cache's lifetimes by cache name (``cache_fresh_s`` overrides them)."""
     rows = ["| cache name | fresh for | why |", "|---|---|---|"]
-    for route in ROUTES:
-        get = route.operation("GET")
-        if get is None or get.cache is None:
-            continue
-        if get.cache.by_param:
-            for value, seconds in get.cache.per_value.items():
-                rows.append(f"| `{route.name}/{value}` | {_duration(seconds)} | {get.cache.why} |")
-        else:
-            rows.append(f"| `{route.name}` | {_duration(get.cache.fresh_s)} | {get.cache.why} |")
+    rows += [f"| `{name}` | {_duration(s)} | {why} |" for name, s, why in cache_names()]
     return "\n".join(rows) + "\n"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -59,40 +61,16 @@ class TokenStore(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            partition_key=dynamodb.Attribute(
-                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=TTL_ATTRIBUTE,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=point_in_time_recovery
-            ),
+        table = functools.partial(
+            self._table,
             removal_policy=removal_policy,
+            point_in_time_recovery=point_in_time_recovery,
         )
+        self.table = table("Table")
         # The per-customer response cache: customers' Opower answers, under the same key
         # (DynamoDB encrypts every item at rest with it; it caches the table key, so a
         # read is no KMS call of ours), partitioned by customer, expiring by TTL.
-        self.cache_table = dynamodb.Table(
-            self,
-            "CacheTable",
-            partition_key=dynamodb.Attribute(
-                name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
-            ),
-            sort_key=dynamodb.Attribute(name=CACHE_SORT_KEY, type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute=TTL_ATTRIBUTE,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self.key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=point_in_time_recovery
-            ),
-            removal_policy=removal_policy,
-        )
+        self.cache_table = table("CacheTable", sort_key=CACHE_SORT_KEY)
         if not point_in_time_recovery:
             acknowledge(
                 self.table,
@@ -108,6 +86,31 @@ class TokenStore(Construct):
                 "expires within a day and is fetched again on a miss, so there is nothing "
                 "to restore. Enable with table_point_in_time_recovery=true.",
             )
+
+    def _table(
+        self,
+        construct_id: str,
+        *,
+        removal_policy: cdk.RemovalPolicy,
+        point_in_time_recovery: bool,
+        sort_key: str | None = None,
+    ) -> dynamodb.Table:
+        """On demand, keyed by ``pk`` (and ``sort_key``), TTL on ``ttl``, under the key."""
+        string = dynamodb.AttributeType.STRING
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=sort_key, type=string) if sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            removal_policy=removal_policy,
+        )
 
     def grant_use(self, grantee: iam.IGrantable) -> None:
         """Read and write items by key, and encrypt/decrypt with the key: nothing else."""

@@ -323,16 +323,23 @@ def written_routes() -> frozenset[str]:
     return frozenset(name for r in ROUTES for op in r.operations for name in op.invalidates)
 
 
-def cache_lifetimes() -> dict[str, int]:
-    """Every cache name with its default freshness lifetime in seconds."""
-    lifetimes: dict[str, int] = {}
+def cache_names() -> list[tuple[str, int, str]]:
+    """Every cache name with its default freshness lifetime in seconds and the reason."""
+    names = []
     for route in ROUTES:
         get = route.operation("GET")
         if get is None or get.cache is None:
             continue
         if get.cache.by_param:
-            for value, seconds in get.cache.per_value.items():
-                lifetimes[f"{route.name}/{value}"] = seconds
+            names += [
+                (f"{route.name}/{value}", seconds, get.cache.why)
+                for value, seconds in get.cache.per_value.items()
+            ]
         else:
-            lifetimes[route.name] = get.cache.fresh_s
-    return lifetimes
+            names.append((route.name, get.cache.fresh_s, get.cache.why))
+    return names
+
+
+def cache_lifetimes() -> dict[str, int]:
+    """Every cache name with its default freshness lifetime in seconds."""
+    return {name: seconds for name, seconds, _ in cache_names()}
