@@ -1,0 +1,205 @@
+"""The gateway as one construct: API Gateway, the authorizer and proxy Lambdas, the token
+store and response cache, the secrets, WAF and monitoring, composed and granted where
+they meet. ``infra.stack.GatewayStack`` deploys it alone; a utility's own CDK app can add
+it to a stack of its own::
+
+    from infra.config import GatewayConfig
+    from infra.gateway import OpowerGateway
+
+    gateway = OpowerGateway(stack, "Opower", config=GatewayConfig.from_node(app.node))
+    gateway.url  # the API's base URL; gateway.api is the RestApi
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from constructs import Construct
+
+from gateway.proxy import openapi
+from gateway.routes import ROUTES
+from infra.account_logging import ApiGatewayAccountRole
+from infra.api import GatewayApi
+from infra.bundling import lambda_code
+from infra.config import GatewayConfig
+from infra.functions import ARCHITECTURE, RUNTIME, GatewayFunctions
+from infra.monitoring import GatewayMonitoring
+from infra.nag import acknowledge
+from infra.secrets import OpowerCredentials, grant_secret_read
+from infra.token_store import TokenStore
+from infra.waf import GatewayWaf
+
+
+class OpowerGateway(Construct):
+    """Configured by the same typed settings as the stack (``GatewayConfig``); exposes
+    ``api`` (the RestApi), ``url`` and each part (``store``, ``functions``, ``waf``,
+    ``monitoring`` ...)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        stack = cdk.Stack.of(self)
+
+        self.store = TokenStore(
+            self,
+            "TokenStore",
+            removal_policy=config.cdk_removal_policy,
+            point_in_time_recovery=config.table_point_in_time_recovery,
+        )
+        # One secret per operating company (a single company keeps the names it had).
+        self.company_credentials: dict[str, OpowerCredentials] = {}
+        for secret in config.secrets():
+            suffix = secret.utility_code if config.is_group else ""
+            self.company_credentials[secret.utility_code] = OpowerCredentials(
+                self,
+                f"OpowerCredentials{suffix}",
+                secret_arn=secret.secret_arn,
+                secret_name=secret.secret_name,
+                kms_key_arn=secret.kms_key_arn,
+                removal_policy=config.cdk_removal_policy,
+                output_suffix=suffix,
+                description=f"Opower OAuth client credentials of {secret.utility_code}",
+            )
+        self.credentials = next(iter(self.company_credentials.values()))
+        self.functions = GatewayFunctions(
+            self,
+            "Functions",
+            code=lambda_code(RUNTIME),
+            memory_mb=config.lambda_memory_mb,
+            proxy_timeout_s=config.proxy_timeout_s,
+            authorizer_timeout_s=config.authorizer_timeout_s,
+            environment=config.lambda_environment(
+                table_name=self.store.table.table_name,
+                kms_key_id=self.store.key.key_arn,
+                cache_table_name=self.store.cache_table.table_name,
+                opower_secret_id="" if config.is_group else self.credentials.secret_id,
+                introspection_secret_id=config.introspection_secret_arn,
+                company_secret_ids={
+                    code: credentials.secret_id
+                    for code, credentials in self.company_credentials.items()
+                },
+            ),
+            log_level=config.log_level,
+            system_log_level=config.system_log_level,
+            log_retention=config.retention,
+            removal_policy=config.cdk_removal_policy,
+        )
+        # Both functions run the token broker (the authorizer to resolve bindings through
+        # Opower), so both read the Opower secret and use the store.
+        for fn in (self.functions.authorizer, self.functions.proxy):
+            self.store.grant_use(fn.role)
+            for credentials in self.company_credentials.values():
+                credentials.grant_read(fn.role)
+        self.store.grant_cache(self.functions.proxy.role)
+        self.store.grant_cache(self.functions.authorizer.role, seed_only=True)
+        if config.introspection_secret_arn:
+            grant_secret_read(
+                self.functions.authorizer.role,
+                config.introspection_secret_arn,
+                kms_key_arn=config.introspection_secret_kms_key_arn,
+            )
+
+        self.api = GatewayApi(
+            self,
+            "Api",
+            api_name=stack.stack_name,
+            routes=ROUTES,
+            proxy=self.functions.proxy.function,
+            authorizer=self.functions.authorizer.function,
+            authorizer_cache_ttl_s=config.runtime.authorizer_cache_ttl_s,
+            openapi_document=openapi.compact(),
+            stage_name=config.stage_name,
+            throttle_rate_limit=config.throttle_rate_limit,
+            throttle_burst_limit=config.throttle_burst_limit,
+            cors_allow_origins=config.runtime.cors_allow_origins,
+            log_retention=config.retention,
+            removal_policy=config.cdk_removal_policy,
+        )
+        # Access logging needs API Gateway's account-wide CloudWatch role: set it first,
+        # if the account has none (infra/account_logging.py says why not CDK's own).
+        self.account_role: ApiGatewayAccountRole | None = None
+        if config.api_gateway_account_role == "create_if_missing":
+            self.account_role = ApiGatewayAccountRole(
+                self,
+                "ApiGatewayAccount",
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                log_retention=config.retention,
+                removal_policy=config.cdk_removal_policy,
+            )
+            self.api.stage.node.add_dependency(self.account_role.resource)
+        self.waf: GatewayWaf | None = None
+        if config.waf_enabled:
+            self.waf = GatewayWaf(
+                self,
+                "Waf",
+                stage_arn=self.api.stage.stage_arn,
+                rate_limit_per_5min=config.waf_rate_limit_per_5min,
+                rate_limit_per_session_per_5min=config.waf_rate_limit_per_session_per_5min,
+                metric_prefix=config.service,
+                logging=config.waf_logging_enabled,
+                log_retention=config.retention,
+                removal_policy=config.cdk_removal_policy,
+            )
+        else:
+            acknowledge(
+                self.api.stage,
+                "AwsSolutions-APIG3",
+                reason="WAF turned off by the operator (waf_enabled=false), e.g. for a "
+                "short-lived test stack; the stage throttling still applies.",
+            )
+
+        self.monitoring = GatewayMonitoring(
+            self,
+            "Monitoring",
+            stage=self.api.stage,
+            proxy=self.functions.proxy.function,
+            authorizer=self.functions.authorizer.function,
+            route_names=[route.name for route in ROUTES],
+            metrics_namespace=config.metrics_namespace,
+            service_name=config.service,
+            waf=self.waf,
+            alarm_topic=config.alarm_topic_wanted,
+            alarm_email=config.alarm_email,
+            companies=[c.utility_code for c in config.runtime.company_list()],
+            daily_budgets={c.utility_code: c.budget_per_day for c in config.runtime.company_list()},
+            quota_alarm_fraction=config.runtime.quota_alarm_fraction,
+            cached_routes=[
+                route.name
+                for route in ROUTES
+                if any(op.cache is not None for op in route.operations)
+            ],
+        )
+
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the API")
+        for code, credentials in self.company_credentials.items():
+            cdk.CfnOutput(
+                self,
+                f"OpowerSecretArn{code if config.is_group else ''}",
+                value=credentials.secret_arn,
+                description=f"Secret holding the Opower client_id / client_secret of {code}",
+            )
+        cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
+        cdk.CfnOutput(self, "CacheTableName", value=self.store.cache_table.table_name)
+        cdk.CfnOutput(
+            self,
+            "DashboardUrl",
+            value=cdk.Fn.join(
+                "",
+                [
+                    "https://console.aws.amazon.com/cloudwatch/home?region=",
+                    stack.region,
+                    "#dashboards:name=",
+                    self.monitoring.dashboard.dashboard_name,
+                ],
+            ),
+        )
+
+    @property
+    def rest_api(self) -> apigw.RestApi:
+        return self.api.api
+
+    @property
+    def url(self) -> str:
+        """The base URL of the API (its deployment stage)."""
+        return self.api.api.url
