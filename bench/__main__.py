@@ -259,12 +259,14 @@ answers {a["authorizer_cache_hit_rate"]:.0%} of them, one cold start per
 API Gateway is almost half of it; the proxy's duration is mostly waiting for Opower. What
 the gateway adds of its own (DynamoDB, KMS, its own milliseconds) is a few cents.
 
-These figures are for requests that all go to Opower (the response cache off, as the
-benchmarks of the forwarding path run). With the cache (the default), a miss adds one
-eventually consistent read and one write of the compressed answer to the cache table
-(0.5 RRU + 1 to 3 WRU: about $0.70 to $1.90 per million misses); a hit costs one read
-from the shared tier ($0.06 per million) or nothing from memory, and saves the wait for
-Opower, about $1.67 per million hits of Lambda duration at the assumed Opower latency.
+These figures are for requests that all go to Opower (the response cache off, every
+other setting at its default, as the benchmarks of the forwarding path run). With the
+cache (the default), a miss adds one read (eventually consistent, 0.5 RRU; a consistent
+Query, 1 RRU, for the threshold and home profile) and one write of the compressed answer
+to the cache table (1 to 3 WRU: about $0.70 to $1.90 per million misses); a hit costs one
+read from the shared tier ($0.06 to $0.13 per million) or nothing from memory, and saves
+the wait for Opower, about $1.67 per million hits of Lambda duration at the assumed
+Opower latency.
 """
 
 

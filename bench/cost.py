@@ -44,7 +44,7 @@ FIXED_MONTHLY = {
     "WAF rules (4)": 4.00,
     "KMS key": 1.00,
     "Secrets Manager secret": 0.40,
-    "CloudWatch alarms (8 standard)": 0.80,
+    "CloudWatch alarms (11 standard, with WAF)": 1.10,
 }
 MEMORY_GB = 0.5  # lambda_memory_mb default, 512
 OPOWER_MS = 250.0

@@ -7,7 +7,7 @@ it to a stack of its own::
     from infra.gateway import OpowerGateway
 
     gateway = OpowerGateway(stack, "Opower", config=GatewayConfig.from_node(app.node))
-    gateway.url  # the API's base URL; gateway.api is the RestApi
+    gateway.url  # the API's base URL; gateway.rest_api is the RestApi
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from infra.waf import GatewayWaf
 
 class OpowerGateway(Construct):
     """Configured by the same typed settings as the stack (``GatewayConfig``); exposes
-    ``api`` (the RestApi), ``url`` and each part (``store``, ``functions``, ``waf``,
-    ``monitoring`` ...)."""
+    ``rest_api`` (the RestApi), ``url`` and each part (``api``: the GatewayApi with its
+    stage and authorizer; ``store``, ``functions``, ``waf``, ``monitoring`` ...)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: GatewayConfig) -> None:
         super().__init__(scope, construct_id)

@@ -82,9 +82,10 @@ class TokenStore(Construct):
             acknowledge(
                 self.cache_table,
                 "AwsSolutions-DDB3",
-                reason="The response cache: every item is a copy of an Opower answer that "
-                "expires within a day and is fetched again on a miss, so there is nothing "
-                "to restore. Enable with table_point_in_time_recovery=true.",
+                reason="The response cache: every item is a copy of an Opower answer kept at "
+                "most its freshness plus cache_max_stale_s (36 h by default; a write's "
+                "marker two days) and fetched again on a miss, so there is nothing to "
+                "restore. Enable with table_point_in_time_recovery=true.",
             )
 
     def _table(
