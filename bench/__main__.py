@@ -139,7 +139,7 @@ def table(results: list[dict[str, Any]]) -> str:
         k = by["cost_per_million_requests"]
         rows.append(
             (
-                "Cost per million customer requests (default settings)",
+                "Cost per million customer requests to Opower (defaults, cache off)",
                 f"${k['total_per_million_usd']} ({k['prices_as_of']}; the Cost section), "
                 f"plus ${sum(k['fixed_monthly_usd'].values()):.2f} a month fixed",
                 "reported",
