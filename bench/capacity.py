@@ -47,6 +47,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.environment import CountingDynamoDb, SimulatedClock
+
 DAY_S = 86_400
 DAILY_BUDGET = 99_000
 PER_SECOND_BUDGET = 19
@@ -74,19 +76,6 @@ PROFILES = {
 }
 
 
-class SimulatedClock:
-    """The gateway's clock for the run: set by the simulation, never slept on for real."""
-
-    def __init__(self, start: float) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
 class CountingMetrics:
     """A metrics sink per function: counts what the gateway reports (OpowerCall ...)."""
 
@@ -100,26 +89,6 @@ class CountingMetrics:
 
     def __hash__(self) -> int:
         return hash(self.name)
-
-
-class CountingDynamoDb:
-    """The cache store's DynamoDB client, counting its reads (GetItem, and the Query of a
-    route that writes change)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.gets = 0
-
-    def get_item(self, **kwargs: Any) -> Any:
-        self.gets += 1
-        return self._client.get_item(**kwargs)
-
-    def query(self, **kwargs: Any) -> Any:
-        self.gets += 1
-        return self._client.query(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
 
 
 @dataclass
@@ -260,7 +229,8 @@ def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
                 counter = None
                 cache = proxy._cache
                 if cache is not None and cache._store is not None:
-                    counter = CountingDynamoDb(cache._store._ddb())
+                    # Its reads: GetItem, and the Query of a route that writes change.
+                    counter = CountingDynamoDb(cache._store._ddb(), "get_item", "query")
                     cache._store._dynamodb = counter  # type: ignore[assignment]
                 fleet.append((proxy, proxy_metrics, authorizer, auth_metrics, counter))
             rng = random.Random(workload.seed + 1)
@@ -292,17 +262,17 @@ def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
                     body=request.body,
                     headers={"Content-Type": "application/json"} if request.body else None,
                 )
-                gets_before = counter.gets if counter else 0
+                gets_before = counter.calls if counter else 0
                 started = time.perf_counter()
                 response = proxy.handle(event, remaining_ms=10_000)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 statuses[response["statusCode"]] += 1
                 status = response["headers"].get("Cache-Status", "")
                 if "; hit" in status and "detail" not in status:
-                    tier = "memory" if counter is None or counter.gets == gets_before else "shared"
+                    tier = "memory" if counter is None or counter.calls == gets_before else "shared"
                     latency[tier].append(elapsed_ms)
                     if tier == "shared" and counter is not None:
-                        gets_per_shared_hit.append(counter.gets - gets_before)
+                        gets_per_shared_hit.append(counter.calls - gets_before)
                 elif request.method == "GET":
                     latency["miss"].append(elapsed_ms)
             proxy_calls = sum(m.counts.get("OpowerCall", 0) for _, m, _, _, _ in fleet)

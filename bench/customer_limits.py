@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 
+from bench.environment import CountingDynamoDb, SimulatedClock
 from local.aws import EmbeddedAws
 from local.provision import create_table
 
@@ -27,33 +28,10 @@ VISIT_CALLS = 7
 MINUTES = 5
 
 
-class CountingDynamoDb:
-    """A boto3 DynamoDB client that counts the calls made through it."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.calls = 0
-
-    def update_item(self, **kwargs: Any) -> Any:
-        self.calls += 1
-        return self._client.update_item(**kwargs)
-
-
-class SimulatedClock:
-    def __init__(self) -> None:
-        self.t = 1_800_000_000.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
 def _run(active: int, hot: bool, table: str) -> dict[str, Any]:
     from gateway.customer_budget import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
 
-    dynamodb = CountingDynamoDb(boto3.client("dynamodb"))
+    dynamodb = CountingDynamoDb(boto3.client("dynamodb"), "update_item")
     clock = SimulatedClock()
     store = DynamoDbCustomerStore(table, dynamodb=dynamodb)  # type: ignore[arg-type]
     # Shares run at once (not beside the request): counted the same, without the timing.

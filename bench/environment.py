@@ -84,3 +84,38 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+class SimulatedClock:
+    """The gateway's clock in a simulation: set (or slept forward) by the simulation,
+    never waited on for real, so minutes or a day play out in seconds."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class CountingDynamoDb:
+    """A DynamoDB client counting the calls of the named operations (``calls``); every
+    other call passes through uncounted."""
+
+    def __init__(self, client: Any, *operations: str) -> None:
+        self._client = client
+        self._operations = frozenset(operations)
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if name not in self._operations:
+            return method
+
+        def counted(**kwargs: Any) -> Any:
+            self.calls += 1
+            return method(**kwargs)
+
+        return counted
