@@ -284,7 +284,9 @@ def test_the_daily_quota_alarm_fires_before_the_days_budget_is_spent(
             "Statistic": "Maximum",
             "Threshold": 79_200,  # 80 % of budget_per_day (99,000)
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            # A gauge sent on each reservation: a quiet period keeps the alarm's state.
+            # A gauge sent on each reservation: a quiet period keeps the alarm's state
+            # ("Configuring how CloudWatch alarms treat missing data": ignore, the current
+            # alarm state is maintained; PutMetricAlarm TreatMissingData).
             "TreatMissingData": "ignore",
         },
     )
