@@ -60,6 +60,10 @@ venv: $(PY_STAMP) ## Create or update .venv (everything; `make dev` installs onl
 dev: $(LOCAL_STAMP) ## Run the whole gateway locally on 127.0.0.1:@GATEWAY_PORT@ (Ctrl-C stops)
 	@$(PY) -m local.dev
 
+.PHONY: service-call
+service-call: $(LOCAL_STAMP) ## A SigV4-signed service API call to the running `make dev`: make service-call CUSTOMER=UC-0001 [ROUTE=/bill-forecast] [COMPANY=UTY]
+	@$(PY) -m local.service_call $(CUSTOMER) $(if $(ROUTE),--route $(ROUTE)) $(if $(METHOD),--method $(METHOD)) $(if $(COMPANY),--company $(COMPANY)) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(BODY),--body '$(BODY)')
+
 .PHONY: token
 token: $(LOCAL_STAMP) ## A token the running `make dev` accepts: make -s token CUSTOMER=UC-0001 [COMPANY=UTY]
 	@$(PY) -m local.token $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY))

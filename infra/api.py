@@ -20,8 +20,9 @@ from gateway.api_responses import (
     gateway_response_headers,
     static_headers,
 )
-from gateway.routes import Route
+from gateway.routes import Route, service_path
 from infra.nag import acknowledge
+from infra.service import resource_policy
 from infra.vtl import error_envelope, literal_template
 
 AUTHORIZATION_HEADER = "Authorization"
@@ -59,6 +60,13 @@ CUSTOM_AUTHORIZER_REASON = (
 )
 
 
+SERVICE_AUTH_REASON = (
+    "The service API is for the utility's own AWS workloads (Step Functions, Lambda): "
+    "AWS IAM (SigV4) authorizes them, and the resource policy admits only the principals "
+    "the utility named; there is no end user to sign in with Cognito."
+)
+
+
 class GatewayApi(Construct):
     """Exposes ``api``, ``stage``, ``authorizer`` and ``access_logs``."""
 
@@ -79,6 +87,8 @@ class GatewayApi(Construct):
         cors_allow_origins: Sequence[str],
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        service_principals: Sequence[str] = (),
+        service_tag: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(
@@ -92,6 +102,8 @@ class GatewayApi(Construct):
             rest_api_name=api_name,
             description="Opower Gateway: each customer reaches only their own Opower data",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # The service API admits only the principals the utility named (infra/service.py).
+            policy=resource_policy(principals=service_principals, tag=service_tag),
             # The account-wide CloudWatch role is shared by every API of the account: the
             # stack sets it only when none is set (infra/account_logging.py), never this way.
             cloud_watch_role=False,
@@ -149,6 +161,18 @@ class GatewayApi(Construct):
                 acknowledge(added, "AwsSolutions-COG4", reason=CUSTOM_AUTHORIZER_REASON)
             if cors:
                 self._add_preflight(resource, methods=route.methods, origins=cors)
+            # The same route for the utility's own workloads: AWS IAM, the customer named
+            # in headers (gateway.service). No CORS: no browser calls it.
+            service = self.api.root.resource_for_path(service_path(route))
+            for method in route.methods:
+                added = service.add_method(
+                    method,
+                    integration,
+                    authorization_type=apigw.AuthorizationType.IAM,
+                    request_validator=self.validator,
+                    request_parameters=_required_parameters(route, method),
+                )
+                acknowledge(added, "AwsSolutions-COG4", reason=SERVICE_AUTH_REASON)
         self.openapi = self._add_openapi(openapi_document, cors)
         self._add_catch_alls(routes, cors)
         self._add_gateway_responses(cors)
@@ -175,6 +199,7 @@ class GatewayApi(Construct):
         """ANY on every resource and on ``/{proxy+}``: a path or method the API lacks is
         404 or 405 in the envelope (gateway.api_responses.catch_alls says why)."""
         resources = {route.path: route.methods for route in routes}
+        resources.update({service_path(route): route.methods for route in routes})
         resources[OPENAPI_PATH] = ("GET",)
         for catch_all in catch_alls(resources):
             resource = (

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from gateway.proxy import openapi
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, SERVICE_PREFIX
 from infra.account_logging import ApiGatewayAccountRole
 from infra.api import GatewayApi
 from infra.bundling import lambda_code
@@ -26,6 +27,7 @@ from infra.functions import ARCHITECTURE, RUNTIME, GatewayFunctions
 from infra.monitoring import GatewayMonitoring
 from infra.nag import acknowledge
 from infra.secrets import OpowerCredentials, grant_secret_read
+from infra.service import INVOKE, TAG_KEY, tag_value, taggable
 from infra.token_store import TokenStore
 from infra.waf import GatewayWaf
 
@@ -114,6 +116,8 @@ class OpowerGateway(Construct):
             cors_allow_origins=config.runtime.cors_allow_origins,
             log_retention=config.retention,
             removal_policy=config.cdk_removal_policy,
+            service_principals=config.runtime.service_principals,
+            service_tag=tag_value(self),
         )
         # Access logging needs API Gateway's account-wide CloudWatch role: set it first,
         # if the account has none (infra/account_logging.py says why not CDK's own).
@@ -162,7 +166,14 @@ class OpowerGateway(Construct):
             alarm_topic=config.alarm_topic_wanted,
             alarm_email=config.alarm_email,
             companies=[c.utility_code for c in config.runtime.company_list()],
-            daily_budgets={c.utility_code: c.budget_per_day for c in config.runtime.company_list()},
+            # The customers' share of each day (all of it without the service API).
+            daily_budgets={
+                c.utility_code: config.runtime.budget_shares(c)["customer"][1]
+                for c in config.runtime.company_list()
+            },
+            service_budget_per_day=(
+                config.runtime.service_budget_per_day if config.runtime.service_api else 0
+            ),
             quota_alarm_fraction=config.runtime.quota_alarm_fraction,
             cached_routes=[
                 route.name
@@ -194,6 +205,37 @@ class OpowerGateway(Construct):
                 ],
             ),
         )
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` (a role or user made in a CDK app: a state machine, a function)
+        call the service API: ``execute-api:Invoke`` on ``/v1/service/*`` in its identity
+        policy, and the gateway's tag on its role, which the API's resource policy admits
+        (infra/service.py says why a tag). Both are written in the grantee's stack."""
+        if not self.config.runtime.service_api:
+            raise ValueError(
+                "grant_invoke needs the service API turned on: set service_enabled (or list "
+                "service_principals) in the gateway's settings, which carves the service "
+                "budget out of the customers'"
+            )
+        principal = grantee.grant_principal
+        tagged = taggable(principal)
+        if tagged is None:
+            raise ValueError(
+                "grant_invoke tags the grantee's role or user, and this one was not made in "
+                "this CDK app (imported?): list its ARN in service_principals instead"
+            )
+        cdk.Tags.of(tagged).add(TAG_KEY, tag_value(self))
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[INVOKE],
+            resource_arns=[
+                self.rest_api.arn_for_execute_api("*", f"{SERVICE_PREFIX}/*", self.stage_name)
+            ],
+        )
+
+    @property
+    def stage_name(self) -> str:
+        return self.config.stage_name
 
     @property
     def rest_api(self) -> apigw.RestApi:

@@ -61,6 +61,10 @@ CACHE_COUNTS = (
     rc.CACHE_COLLAPSED,
 )
 QUOTA_PERIOD = cdk.Duration.minutes(5)
+# The service API's row (gateway.service; its budget's metrics are renamed Service…).
+SERVICE_COUNTS = ("ServiceCalls", "ServiceStatus_2xx", "ServiceStatus_4xx", "ServiceStatus_5xx")
+SERVICE_BUDGET_COUNTS = ("ServiceBudgetShed", "ServiceBudgetShed_per_second",
+                         "ServiceBudgetShed_per_day")  # fmt: skip
 
 
 class GatewayMonitoring(Construct):
@@ -84,6 +88,7 @@ class GatewayMonitoring(Construct):
         daily_budgets: Mapping[str, int] | None = None,
         quota_alarm_fraction: float = 0.8,
         cached_routes: Sequence[str] = (),
+        service_budget_per_day: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         self._namespace = metrics_namespace
@@ -236,8 +241,52 @@ class GatewayMonitoring(Construct):
             rate_blocked=rate_blocked,
         )
         self._cache_widgets(cached_routes, quota_alarm_fraction)
+        if service_budget_per_day:
+            self._service_api(service_budget_per_day, quota_alarm_fraction)
         if len(companies) > 1:
             self._company_widgets(companies)
+
+    def _service_api(self, per_day: int, fraction: float) -> None:
+        """The service API's own alarm (its share of the day nearly spent) and a row of
+        its calls, outcomes, sheds and day's count (gateway.service)."""
+        calls_today = cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name=f"Service{OPOWER_CALLS_TODAY}",
+            dimensions_map={"service": self._service},
+            statistic="Maximum",
+            period=QUOTA_PERIOD,
+            label="Service API: Opower calls today",
+        )
+        self.alarms.append(
+            self._alarm(
+                "ServiceDailyQuota",
+                calls_today,
+                threshold=math.floor(per_day * fraction),
+                periods=1,
+                description=f"The service API's Opower calls of the day reached "
+                f"{fraction:.0%} of service_budget_per_day ({per_day}): past it, service "
+                "calls get 429 until midnight UTC (customers keep their share). See the "
+                "ServiceCalls_<principal> metrics for the busiest workload.",
+                missing=cloudwatch.TreatMissingData.IGNORE,
+            )
+        )
+        graph = cloudwatch.GraphWidget
+        self.dashboard.add_widgets(
+            graph(
+                title="Service API: calls and outcomes",
+                left=[self._count(n) for n in SERVICE_COUNTS],
+                width=8,
+            ),
+            graph(
+                title="Service API: budget",
+                left=[self._count(n) for n in SERVICE_BUDGET_COUNTS],
+                right=[calls_today],
+                right_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=per_day, label="service_budget_per_day")
+                ],
+                width=8,
+            ),
+        )
 
     # -- metrics and alarms ------------------------------------------------------------
     def _metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:

@@ -53,11 +53,12 @@ from gateway.api_responses import (
 )
 from gateway.proxy import openapi
 from gateway.proxy.openapi import OPENAPI_PATH
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, SERVICE_PREFIX, service_path
 from infra.vtl import error_envelope, literal_template
 from local import docs
 from local.docs import DOCS_PATH
 from local.service import HttpService
+from local.sigv4 import LocalPrincipal, Refusal, admitted, verify
 from local.vtl import render
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ _MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 _FAMILIES = {
     "INTEGRATION_FAILURE": ("DEFAULT_5_XX", 502, "Internal server error"),
     "REQUEST_TOO_LARGE": ("DEFAULT_4_XX", 413, "Request Too Long"),
+    # Not a documented type: an Authorization header that is not SigV4 on an IAM method.
+    "INCOMPLETE_SIGNATURE": ("DEFAULT_4_XX", 403, "The Authorization header is not SigV4"),
 }
 
 
@@ -119,7 +122,8 @@ SUPPORTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 class Resource:
     template: str
     methods: tuple[str, ...]  # its explicit methods
-    authorized: bool = True
+    authorized: bool = True  # the session authorizer (CUSTOM), unless iam
+    iam: bool = False  # AWS_IAM: SigV4 and the resource policy (the service API)
     mock: bool = False  # its explicit methods are a MOCK integration, else the proxy
     catch_all: CatchAll | None = None  # its ANY method, a MOCK (the stack's catch-alls)
     preflight: bool = False  # an OPTIONS mock when the stack has CORS origins
@@ -129,6 +133,8 @@ def resources() -> list[Resource]:
     """The stack's API resources: the route table's paths, the OpenAPI document, and the
     catch-alls (an ANY method on every resource, path prefixes and ``/{proxy+}``)."""
     explicit = {route.path: route.methods for route in ROUTES}
+    service = {service_path(route): route.methods for route in ROUTES}
+    explicit.update(service)
     explicit[OPENAPI_PATH] = ("GET",)
     found = []
     for catch_all in catch_alls(explicit):
@@ -138,9 +144,10 @@ def resources() -> list[Resource]:
                 catch_all.path,
                 methods,
                 authorized=catch_all.path != OPENAPI_PATH,
+                iam=catch_all.path in service,
+                preflight=bool(methods) and catch_all.path not in service,
                 mock=catch_all.path == OPENAPI_PATH,
                 catch_all=catch_all,
-                preflight=bool(methods),
             )
         )
     return found
@@ -198,6 +205,9 @@ class ApiGatewayEmulator(HttpService):
         workers: int = 16,
         control: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         explain_unauthorized: bool = False,
+        iam_principals: Mapping[str, LocalPrincipal] | None = None,
+        service_principals: tuple[str, ...] = (),
+        service_tag: tuple[str, str] = ("", ""),
     ) -> None:
         super().__init__((host, port), name="emulator")
         # A custom domain's base path mapping ("/base" → the stage): requests carry it,
@@ -212,6 +222,11 @@ class ApiGatewayEmulator(HttpService):
         self._control = control
         # `make dev` says why a token was refused in the 401 itself (API Gateway cannot).
         self._explain_unauthorized = explain_unauthorized
+        # The service API: the access keys the embedded AWS knows, and the resource
+        # policy's admitted principals (listed ARNs, or the gateway's tag).
+        self._iam_principals = dict(iam_principals or {})
+        self._service_principals = service_principals
+        self._service_tag = service_tag
         self._openapi_template = literal_template(openapi.compact())
         self._cache: dict[str, _CachedPolicy] = {}
         self._cache_lock = threading.Lock()
@@ -266,6 +281,15 @@ class ApiGatewayEmulator(HttpService):
         if method not in SUPPORTED_METHODS:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, headers)
         resource, path_params = resolve(api_path)
+        if api_path.startswith(SERVICE_PREFIX + "/") and not (
+            resource.iam and method in resource.methods
+        ):
+            # The resource policy denies /v1/service/* to every principal it does not
+            # admit, and a method without IAM auth (a catch-all) has an anonymous caller:
+            # API Gateway answers 403 before the MOCK runs (infra/service.py).
+            return self._gateway_response(
+                "ACCESS_DENIED", request_id, headers, reason="anonymous caller on /v1/service"
+            )
         if method == "OPTIONS" and self._cors and resource.preflight:
             return self._preflight(resource, headers)
         if method not in resource.methods:
@@ -281,7 +305,14 @@ class ApiGatewayEmulator(HttpService):
         if resource.mock:
             return self._mock(request_id, headers, self._openapi_template)
         context = self._request_context(method, path, resource, request_id)
-        if resource.authorized:
+        if resource.iam:
+            signer = self._authenticate(method, target, headers, body)
+            if isinstance(signer, Refusal):
+                return self._gateway_response(
+                    signer.type, request_id, headers, reason=signer.reason
+                )
+            context["identity"].update(_identity(signer))
+        elif resource.authorized:
             outcome = self._authorize(method, api_path, resource, headers, multi, context)
             if isinstance(outcome, tuple):
                 kind, reason = outcome
@@ -378,6 +409,20 @@ class ApiGatewayEmulator(HttpService):
         return {**flat, "principalId": str(cached.answer.get("principalId", "")),
                 "integrationLatency": 0}  # fmt: skip
 
+    def _authenticate(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> LocalPrincipal | Refusal:
+        """An AWS_IAM method: the SigV4 signature (local.sigv4), then the resource
+        policy's explicit Deny of every principal it does not admit."""
+        signer = verify(
+            method, target, headers, body, principals=self._iam_principals, region=REGION
+        )
+        if isinstance(signer, Refusal):
+            return signer
+        if not admitted(signer, arns=self._service_principals, tag=self._service_tag):
+            return Refusal("ACCESS_DENIED", "the resource policy does not admit this principal")
+        return signer
+
     def _invoke_proxy(
         self, event: dict[str, Any], request_id: str, headers: Mapping[str, str]
     ) -> tuple[int, dict[str, str], bytes]:
@@ -412,7 +457,7 @@ class ApiGatewayEmulator(HttpService):
         response = BY_TYPE[family]
         status = response.status or own_status
         message = response.message or own_message
-        if reason and self._explain_unauthorized and kind == "UNAUTHORIZED":
+        if reason and self._explain_unauthorized and kind in _EXPLAINED:
             # Local runs only: API Gateway's 401 is static (the reason is in the log).
             message = f"{message} (local run: {reason})"
         body = json.dumps(
@@ -566,7 +611,28 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 # The x-amzn-ErrorType API Gateway sends with each response type it was seen to send.
+# Refusals whose reason a local run adds to the message (API Gateway's are static).
+_EXPLAINED = frozenset(
+    {"UNAUTHORIZED", "ACCESS_DENIED", "INVALID_SIGNATURE", "INCOMPLETE_SIGNATURE"}
+)
+
+
+def _identity(principal: LocalPrincipal) -> dict[str, Any]:
+    """requestContext.identity of a SigV4 caller: the effective user's ARN (an assumed
+    role's session ARN), its account, the access key, and caller as role-id:session."""
+    session = principal.user_arn.rsplit("/", 1)[-1]
+    return {
+        "accessKey": principal.access_key,
+        "accountId": principal.account,
+        "caller": f"AROALOCAL:{session}",
+        "user": f"AROALOCAL:{session}",
+        "userArn": principal.user_arn,
+    }
+
+
 _ERROR_TYPES = {
+    "INVALID_SIGNATURE": "InvalidSignatureException",
+    "INCOMPLETE_SIGNATURE": "IncompleteSignatureException",
     "AUTHORIZER_CONFIGURATION_ERROR": "AuthorizerConfigurationException",
     "UNAUTHORIZED": "UnauthorizedException",
     "ACCESS_DENIED": "AccessDeniedException",

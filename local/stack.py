@@ -19,17 +19,49 @@ from pathlib import Path
 from typing import Any, Self
 
 from gateway.companies import Company
+from infra.service import TAG_KEY
 from local.aws import EmbeddedAws
-from local.emulator import ApiGatewayEmulator
+from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
 from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
 from local.service import Service
+from local.sigv4 import LocalPrincipal
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".dev"
+
+# The service API's callers locally. The embedded AWS's own credentials (what `make dev`
+# exports for boto3) sign as a role listed in service_principals; a workload tagged by
+# grant_invoke; and a principal the resource policy does not admit.
+SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/opower-local-service"
+SERVICE_TAG = "local:OpowerGateway/Default"
+LOCAL_PRINCIPALS = {
+    p.access_key: p
+    for p in (
+        LocalPrincipal(
+            "testing",
+            "testing",
+            user_arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/opower-local-service/make-dev",
+            principal_arn=SERVICE_ROLE_ARN,
+        ),
+        LocalPrincipal(
+            "AKIALOCALWORKFLOW001",
+            "local-workflow-secret-key-0000000000000",
+            user_arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/high-bill-alerts/execution-1",
+            principal_arn=f"arn:aws:iam::{ACCOUNT}:role/high-bill-alerts",
+            tags={TAG_KEY: SERVICE_TAG},
+        ),
+        LocalPrincipal(
+            "AKIALOCALSTRANGER01",
+            "local-stranger-secret-key-000000000000",
+            user_arn=f"arn:aws:iam::{ACCOUNT}:user/stranger",
+            principal_arn=f"arn:aws:iam::{ACCOUNT}:user/stranger",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -162,6 +194,7 @@ class LocalStack(Service):
                 auth_introspection_url=self.idp.introspection_url,
                 utility_code="",
                 companies=(Company(UTILITY_CODE), Company(SECOND_UTILITY_CODE)),
+                service_principals=(*runtime.service_principals, SERVICE_ROLE_ARN),
             ),
         )
         environment = self.config.lambda_environment(
@@ -195,6 +228,9 @@ class LocalStack(Service):
                 cors_allow_origins=self.config.runtime.cors_allow_origins,
                 control=self._faults,
                 explain_unauthorized=True,
+                iam_principals=LOCAL_PRINCIPALS,
+                service_principals=self.config.runtime.service_principals,
+                service_tag=(TAG_KEY, SERVICE_TAG),
             )
         )
 
@@ -270,6 +306,7 @@ class LocalStack(Service):
             "utility_code_claim": runtime.claim_utility_code,
             "companies": [UTILITY_CODE, SECOND_UTILITY_CODE],
             "customers": self.customers(),
+            "region": REGION,
         }
 
     def summary(self) -> dict[str, Any]:

@@ -133,6 +133,40 @@ def proxy_event(
     }
 
 
+def signed_identity(
+    user_arn: str = f"arn:aws:sts::{ACCOUNT}:assumed-role/high-bill-alerts/execution-1",
+) -> dict[str, Any]:
+    """``requestContext.identity`` of a SigV4 (AWS_IAM) caller, an assumed role by default:
+    ``userArn`` is the session's ARN, ``caller`` and ``user`` the role id and session, as
+    events of real APIs show them (AWS documents the fields, not an assumed role's values:
+    "$context variables for data models, authorizers, mapping templates and access logging")."""
+    session = user_arn.rsplit("/", 1)[-1]
+    return {
+        "sourceIp": "198.51.100.9",
+        "userAgent": "aws-sdk-python/1.35",
+        "accessKey": "ASIAEXAMPLEEXAMPLE01",
+        "accountId": ACCOUNT,
+        "caller": f"AROAEXAMPLEEXAMPLE01:{session}",
+        "user": f"AROAEXAMPLEEXAMPLE01:{session}",
+        "userArn": user_arn,
+    }
+
+
+def service_event(
+    method: str,
+    path: str,
+    *,
+    identity: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """A proxy event of the service API (``/v1/service/...``, AWS_IAM): no authorizer
+    context, the signed caller in ``requestContext.identity``."""
+    event = proxy_event(method, path, headers=headers, **options)
+    event["requestContext"]["identity"] = dict(signed_identity() if identity is None else identity)
+    return event
+
+
 def match_path(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
     """The proxy's route match for a request path: API Gateway's resource selection (as
     the emulator does it), then the proxy's own checks. No resource: a 404."""

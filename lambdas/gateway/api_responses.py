@@ -71,8 +71,37 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
         "Missing or invalid session token",
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     ),
-    GatewayResponse("ACCESS_DENIED", 403, "forbidden", "Not allowed for this session"),
-    GatewayResponse("MISSING_AUTHENTICATION_TOKEN", 404, "not_found", NOT_FOUND_MESSAGE),
+    # A session's Deny (the authorizer), and a SigV4 caller the resource policy refuses
+    # or whose access key is unknown (the service API: x-amzn-ErrorType
+    # AccessDeniedException, "How do I troubleshoot HTTP 403 errors from API Gateway?").
+    GatewayResponse(
+        "ACCESS_DENIED", 403, "forbidden", "Not allowed for this session or this caller"
+    ),
+    # No such path or method (the catch-alls leave few), and a service route called
+    # without a SigV4 signature: API Gateway picks this type for both, so one answer.
+    GatewayResponse(
+        "MISSING_AUTHENTICATION_TOKEN",
+        404,
+        "not_found",
+        f"{NOT_FOUND_MESSAGE} (service routes take SigV4-signed requests only)",
+    ),
+    # The service API (AWS_IAM): a signature that does not match, or is more than five
+    # minutes off the clock ("Signature expired", x-amzn-ErrorType InvalidSignatureException;
+    # "AWS Signature Version 4 for API requests": within five minutes of the time stamp).
+    GatewayResponse(
+        "INVALID_SIGNATURE",
+        403,
+        "invalid_signature",
+        "The request's SigV4 signature does not match or has expired: sign for service "
+        "execute-api in the API's region, with the caller's current credentials and a clock "
+        "within 5 minutes",
+    ),
+    GatewayResponse(
+        "EXPIRED_TOKEN",
+        403,
+        "expired_token",
+        "The caller's AWS security token has expired: sign with fresh credentials",
+    ),
     GatewayResponse(
         "THROTTLED",
         429,

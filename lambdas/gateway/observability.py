@@ -64,6 +64,27 @@ class CompanyMetrics:
         )
 
 
+class ServiceMetrics:
+    """The service API's budget (gateway.service): its sheds and its day's count named
+    ``Service…`` so that they are never read as the customers' (``BudgetShed`` alarms,
+    ``OpowerCallsToday`` against the customers' share); every other metric as is."""
+
+    RENAMED = ("BudgetShed", "OpowerCallsToday")
+
+    def __init__(self, sink: MetricsSink) -> None:
+        self._sink = sink
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        renamed = f"Service{name}" if name.startswith(self.RENAMED) else name
+        self._sink.add_metric(renamed, unit, value)
+
+    def __hash__(self) -> int:
+        return hash(("service", self._sink))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServiceMetrics) and other._sink == self._sink
+
+
 def fingerprint(secret: str) -> str:
     """A short, non-reversible name for a secret value, safe to log and to compare."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16]

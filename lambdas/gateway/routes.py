@@ -308,6 +308,21 @@ ROUTES: tuple[Route, ...] = (
 
 ROUTES_BY_NAME: Mapping[str, Route] = MappingProxyType({r.name: r for r in ROUTES})
 
+# The service API (gateway.service): the same routes for the utility's own workloads,
+# authorized with AWS IAM, the customer named by the caller rather than by a session.
+CUSTOMER_PREFIX = "/v1/me"
+SERVICE_PREFIX = "/v1/service"
+
+
+def service_path(route: Route) -> str:
+    """The service API's path of a customer route: ``/v1/me/x`` -> ``/v1/service/x``."""
+    assert route.path.startswith(CUSTOMER_PREFIX + "/"), route.path
+    return SERVICE_PREFIX + route.path[len(CUSTOMER_PREFIX) :]
+
+
+def is_service_path(resource: str) -> bool:
+    return resource.startswith(SERVICE_PREFIX + "/")
+
 
 def upstream_path(route: Route, slots: Mapping[str, str]) -> str:
     """The route's Opower path with every ``{slot}`` filled (percent-encoded)."""

@@ -32,6 +32,10 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 AuthMode = Literal["jwt", "introspection"]
 Durations = tuple[tuple[str, int], ...]
+# An IAM role or user (the resource policy's aws:PrincipalArn), with an optional path.
+_PRINCIPAL_ARN = re.compile(
+    r"arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)(/[\w+=,.@-]+)*/[\w+=,.@-]{1,64}"
+)
 
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str) -> Any:
@@ -193,6 +197,28 @@ class RuntimeSettings:
         doc="The DailyQuota alarm fires when the day's Opower calls reach this share of "
         "budget_per_day",
     )
+    # Service API (the utility's own workloads, AWS IAM)
+    service_enabled: bool = setting(
+        False,
+        doc="Turn the service API (/v1/service/..., AWS IAM) on, for principals given to "
+        "grant_invoke; listing service_principals turns it on too. On, it carves the "
+        "service budget out of each company's",
+    )
+    service_principals: tuple[str, ...] = setting(
+        (),
+        doc="IAM role or user ARNs (arn:aws:iam::<account>:role/<name>) admitted to the "
+        "service API by the REST API's resource policy; grant_invoke admits more",
+    )
+    service_budget_per_second: float = setting(
+        2.0,
+        doc="Opower calls per second kept for the service API, out of each company's "
+        "budget_per_second (customers keep the rest, whatever the services do)",
+    )
+    service_budget_per_day: int = setting(
+        10_000,
+        doc="Opower calls per UTC day kept for the service API, out of each company's "
+        "budget_per_day",
+    )
     budget_customer_share_every: int = setting(
         6,
         doc="A container shares a customer's count with the fleet (one DynamoDB update) after "
@@ -259,6 +285,29 @@ class RuntimeSettings:
                 f"CACHE_FRESH_S names no cached route: {', '.join(unknown)} "
                 f"(known: {', '.join(cache_lifetimes())})"
             )
+        for arn in self.service_principals:
+            if not _PRINCIPAL_ARN.fullmatch(arn):
+                raise ConfigurationError(
+                    "SERVICE_PRINCIPALS must list IAM role or user ARNs like "
+                    "arn:aws:iam::123456789012:role/name"
+                )
+        if self.service_api:
+            if self.service_budget_per_second <= 0 or self.service_budget_per_day <= 0:
+                raise ConfigurationError(
+                    "SERVICE_BUDGET_PER_SECOND and SERVICE_BUDGET_PER_DAY must be positive "
+                    "while the service API is enabled"
+                )
+            for company in self.company_list():
+                if (
+                    company.budget_per_second - self.service_budget_per_second < 1
+                    or company.budget_per_day - self.service_budget_per_day < 1
+                ):
+                    raise ConfigurationError(
+                        f"SERVICE_BUDGET_PER_SECOND / SERVICE_BUDGET_PER_DAY leave customers "
+                        f"of {company.utility_code} nothing: they must stay below the "
+                        f"company's budget_per_second ({company.budget_per_second:g}) and "
+                        f"budget_per_day ({company.budget_per_day}) by at least 1"
+                    )
         if self.authorizer_cache_ttl_s > 3600:
             raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
 
@@ -309,6 +358,25 @@ class RuntimeSettings:
             )
             for company in listed
         )
+
+    @property
+    def service_api(self) -> bool:
+        """Whether the service API is on: turned on, or principals listed for it."""
+        return self.service_enabled or bool(self.service_principals)
+
+    def budget_shares(self, company: Company) -> dict[str, tuple[float, int]]:
+        """Each pool's (per second, per day) of ``company``'s budget: customers alone, or,
+        with the service API, the service's share carved out and the rest for customers."""
+        if not self.service_api:
+            return {"customer": (company.budget_per_second, company.budget_per_day)}
+        service = (self.service_budget_per_second, self.service_budget_per_day)
+        return {
+            "customer": (
+                company.budget_per_second - service[0],
+                company.budget_per_day - service[1],
+            ),
+            "service": service,
+        }
 
     def cache_lifetime(self, name: str) -> int:
         """Seconds a cached answer of cache name ``name`` stays fresh (0: not cached)."""

@@ -17,7 +17,7 @@ from gateway.clock import SYSTEM_CLOCK, Clock
 from gateway.companies import Company
 from gateway.credentials import SecretsManagerCredentials
 from gateway.errors import ConfigurationError
-from gateway.observability import CompanyMetrics, MetricsSink
+from gateway.observability import CompanyMetrics, MetricsSink, ServiceMetrics
 from gateway.opower_client import OpowerClient, RetryPolicy
 from gateway.settings import RuntimeSettings
 from gateway.token_broker import BrokerSettings, TokenBroker
@@ -26,8 +26,10 @@ from gateway.token_store import DynamoDbTokenStore
 
 if TYPE_CHECKING:
     from gateway.auth.authorizer import Authorizer
+    from gateway.auth.binding import BindingResolver
     from gateway.proxy.entry import Proxy
     from gateway.response_cache import ResponseCache
+    from gateway.service import ServiceApi
 
 # functools.cache may build twice under concurrent first calls (the local emulator serves
 # requests on threads), and two brokers would mean two memory caches: build under a lock.
@@ -110,8 +112,11 @@ def _company_metrics(metrics: MetricsSink, company: Company) -> MetricsSink:
 
 
 @functools.cache
-def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
-    """The Opower client of each operating company, by utility code."""
+def _opower_clients(metrics: MetricsSink, pool: str = "customer") -> Mapping[str, OpowerClient]:
+    """The Opower client of each operating company, by utility code, spending ``pool``'s
+    share of the company's budget: ``customer`` (sessions: the proxy's customer API and
+    the authorizer's bindings) or ``service`` (the service API, gateway.service). Both
+    pools share the company's token broker."""
     import uuid
 
     from gateway.budget import Budget, BudgetSettings, DynamoDbBudgetStore
@@ -122,7 +127,7 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
     # Each customer's share: one limiter, keyed by the customer's hash, which names their
     # company (gateway.auth_context.customer_hash).
     customers = None
-    if s.budget_per_customer_per_minute or s.budget_per_customer_per_day:
+    if pool == "customer" and (s.budget_per_customer_per_minute or s.budget_per_customer_per_day):
         customers = CustomerBudget(
             DynamoDbCustomerStore(s.table_name),
             limits=CustomerLimits(
@@ -145,14 +150,16 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
         # its data APIs, the proxy's and the authorizer's binding lookups alike (token
         # requests, one per lifetime, fit in the headroom below Opower's limit).
         prefix = "budget#" if len(companies) == 1 else f"budget#{company.utility_code}#"
+        # The service API's pool has items of its own ("~" is in no utility code).
+        per_second, per_day = s.budget_shares(company)[pool]
         budget = Budget(
-            DynamoDbBudgetStore(s.table_name, prefix=prefix),
+            DynamoDbBudgetStore(
+                s.table_name, prefix=prefix if pool == "customer" else f"{prefix}~svc#"
+            ),
             owner=uuid.uuid4().hex,
             clock=_clock,
-            settings=BudgetSettings(
-                per_second=company.budget_per_second, per_day=company.budget_per_day
-            ),
-            metrics=company_metrics,
+            settings=BudgetSettings(per_second=per_second, per_day=per_day),
+            metrics=company_metrics if pool == "customer" else ServiceMetrics(company_metrics),
         )
         clients[company.utility_code] = OpowerClient(
             company.opower_base_url,
@@ -169,9 +176,9 @@ def _opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
     return MappingProxyType(clients)
 
 
-def opower_clients(metrics: MetricsSink) -> Mapping[str, OpowerClient]:
+def opower_clients(metrics: MetricsSink, pool: str = "customer") -> Mapping[str, OpowerClient]:
     with _lock:
-        return _opower_clients(metrics)
+        return _opower_clients(metrics, pool)
 
 
 def opower_client(metrics: MetricsSink) -> OpowerClient:
@@ -183,10 +190,27 @@ def opower_client(metrics: MetricsSink) -> OpowerClient:
 def _authorizer(metrics: MetricsSink) -> Authorizer:
     # Imported here: PyJWT and cryptography are the authorizer's alone.
     from gateway.auth.authorizer import Authorizer
+
+    s = settings()
+    return Authorizer(
+        verify=_session_verifier(s),
+        resolvers=_resolvers(metrics, _opower_clients(metrics)),
+        clock=_clock,
+        customer_claim=s.claim_utility_customer_id,
+        accounts_claim=s.claim_account_numbers,
+        company_claim=s.claim_utility_code,
+        max_session_age_s=s.auth_max_session_age_s,
+    )
+
+
+def _resolvers(
+    metrics: MetricsSink, clients: Mapping[str, OpowerClient]
+) -> dict[str, BindingResolver]:
+    """Each company's binding resolver, looking customers up with ``clients`` (the
+    authorizer's for sessions, the service pool's for service calls: one binding store)."""
     from gateway.auth.binding import AccountsSeed, BindingResolver, BindingStore
 
     s = settings()
-    clients = _opower_clients(metrics)
     store = BindingStore(s.table_name)
     # The binding's utility_accounts answer is the accounts route's answer: kept in the
     # cache's shared tier, the customer's first GET /v1/me/accounts costs Opower nothing.
@@ -196,7 +220,7 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
         if s.cache_enabled and s.cache_table_name and accounts_fresh_s
         else None
     )
-    resolvers = {
+    return {
         code: BindingResolver(
             client,
             utility_code=code,
@@ -210,15 +234,6 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
         )
         for code, client in clients.items()
     }
-    return Authorizer(
-        verify=_session_verifier(s),
-        resolvers=resolvers,
-        clock=_clock,
-        customer_claim=s.claim_utility_customer_id,
-        accounts_claim=s.claim_account_numbers,
-        company_claim=s.claim_utility_code,
-        max_session_age_s=s.auth_max_session_age_s,
-    )
 
 
 def authorizer(metrics: MetricsSink) -> Authorizer:
@@ -260,7 +275,16 @@ def _proxy(metrics: MetricsSink) -> Proxy:
         metrics=metrics,
         # Off, the cache is still the table that writes invalidate (when there is one).
         cache=_response_cache(metrics) if s.cache_enabled or s.cache_table_name else None,
+        service=_service_api(metrics) if s.service_api else None,
     )
+
+
+def _service_api(metrics: MetricsSink) -> ServiceApi:
+    """The service API's door: the service pool's clients and their binding resolvers."""
+    from gateway.service import ServiceApi
+
+    clients = _opower_clients(metrics, "service")
+    return ServiceApi(clients=clients, resolvers=_resolvers(metrics, clients), metrics=metrics)
 
 
 def proxy(metrics: MetricsSink) -> Proxy:

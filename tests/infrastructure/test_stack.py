@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from gateway.api_responses import GATEWAY_RESPONSES, MOCK_MEDIA_TYPES, catch_alls
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, service_path
 from gateway.settings import RuntimeSettings
 from infra.api import OPENAPI_PATH
 from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
@@ -88,12 +88,21 @@ def test_every_route_and_method_of_the_route_table_is_behind_the_authorizer(
     proxy = synthesized.logical_id(synthesized.stack.functions.proxy.function)
     expected = {(route.path, m) for route in ROUTES for m in route.methods}
 
+    service = {(service_path(route), m) for route in ROUTES for m in route.methods}
+
     explicit = {key for key in methods if key[1] != "ANY"}
-    assert explicit == expected | {(OPENAPI_PATH, "GET")}
+    assert explicit == expected | service | {(OPENAPI_PATH, "GET")}
     for key in expected:
         props = methods[key]
         assert props["AuthorizationType"] == "CUSTOM", key
         assert props["AuthorizerId"] == {"Ref": authorizer}, key
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert proxy in json.dumps(props["Integration"]["Uri"])
+    # The service API: the same routes, AWS IAM (SigV4), the same proxy (gateway.service).
+    for key in service:
+        props = methods[key]
+        assert props["AuthorizationType"] == "AWS_IAM", key
+        assert "AuthorizerId" not in props, key
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert proxy in json.dumps(props["Integration"]["Uri"])
 
@@ -104,7 +113,11 @@ def test_every_resource_and_every_other_path_has_a_catch_all_mock(
     from local.vtl import render
 
     methods = _methods(synthesized)
-    resources = {route.path: route.methods for route in ROUTES} | {OPENAPI_PATH: ("GET",)}
+    resources = (
+        {route.path: route.methods for route in ROUTES}
+        | {service_path(route): route.methods for route in ROUTES}
+        | {OPENAPI_PATH: ("GET",)}
+    )
     expected = {c.path: c for c in catch_alls(resources)}
 
     # every resource of the API has one, and the greedy path catches every other path

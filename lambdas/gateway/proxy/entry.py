@@ -49,7 +49,15 @@ from gateway.response_cache import (
     customer_scope,
     outcome_metric,
 )
-from gateway.routes import written_routes
+from gateway.routes import is_service_path, written_routes
+from gateway.service import (
+    NamedCustomer,
+    ServiceApi,
+    ServiceCaller,
+    audit,
+    caller_from_context,
+    named_customer,
+)
 from gateway.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
@@ -165,8 +173,10 @@ class Proxy:
         clock: Clock,
         metrics: MetricsSink,
         cache: ResponseCache | None = None,
+        service: ServiceApi | None = None,
     ) -> None:
         self._clients = clients
+        self._service = service
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -181,14 +191,29 @@ class Proxy:
         cors = cors_headers(headers.get("origin"), self._settings.cors_allow_origins)
         method = str(event.get("httpMethod", ""))
         started = self._clock.now()
+        deadline = started + remaining_ms / 1000 - _DEADLINE_MARGIN_S
         route_name = "unmatched"
+        service_call = is_service_path(str(event.get("resource") or ""))
+        caller: ServiceCaller | None = None
+        named: NamedCustomer | None = None
         try:
             route, operation, path_params = match(
                 event.get("resource"), event.get("pathParameters"), method
             )
             route_name = route.name
-            binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
-            utility_code, client = self._company(binding.utility_code)
+            if service_call:
+                # The utility's own workload, authorized by IAM: it names the customer,
+                # who is bound as a session would be (gateway.service).
+                service = self._service_api()
+                caller = caller_from_context(context)
+                named = named_customer(
+                    event.get("headers"), event.get("multiValueHeaders"), service.companies
+                )
+                binding = service.bind(named, deadline=deadline)
+                utility_code, client = named.utility_code, service.clients[named.utility_code]
+            else:
+                binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
+                utility_code, client = self._company(binding.utility_code)
             upstream = build_upstream(
                 route,
                 operation,
@@ -205,7 +230,7 @@ class Proxy:
                     client=client,
                     upstream=upstream,
                     request_id=request_id,
-                    deadline=self._clock.now() + remaining_ms / 1000 - _DEADLINE_MARGIN_S,
+                    deadline=deadline,
                     customer_key=binding.customer_key,
                     scope=customer_scope(
                         utility_code, binding.customer_id, binding.utility_customer_id
@@ -230,7 +255,27 @@ class Proxy:
         self._record(
             route_name, method, answer["statusCode"], started, answer["headers"].get("Cache-Status")
         )
+        if service_call:
+            audit(
+                caller,
+                route=route_name,
+                method=method,
+                customer=named,
+                status=answer["statusCode"],
+                outcome=_outcome(answer),
+                metrics=self._metrics,
+            )
         return answer
+
+    def _service_api(self) -> ServiceApi:
+        if self._service is None:
+            raise RequestError(
+                403,
+                "service_api_disabled",
+                "The service API is not enabled on this gateway (service_principals or "
+                "grant_invoke turn it on)",
+            )
+        return self._service
 
     def _company(self, utility_code: str) -> tuple[str, OpowerClient]:
         """The company the binding names (the only one, for a decision that names none).
@@ -449,6 +494,16 @@ class Proxy:
                 **({"cache": cached.partition("; ")[2]} if cached else {}),
             },
         )
+
+
+def _outcome(answer: Mapping[str, Any]) -> str:
+    """``ok``, or the error code of the envelope (the audit line's outcome)."""
+    if answer["statusCode"] < 400:
+        return "ok"
+    try:
+        return str(json.loads(answer["body"])["error"]["code"])
+    except (TypeError, ValueError, KeyError):
+        return "error"
 
 
 def _lower(headers: Any) -> dict[str, str]:

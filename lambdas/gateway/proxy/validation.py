@@ -25,7 +25,11 @@ from gateway.api_responses import (
 from gateway.auth_context import BindingView
 from gateway.routes import ROUTES, TEXT_PATTERN, BodyField, Operation, Param, Route
 
-ROUTES_BY_PATH: Mapping[str, Route] = {route.path: route for route in ROUTES}
+# The customer API's paths and the service API's (the same routes, gateway.service).
+ROUTES_BY_PATH: Mapping[str, Route] = {
+    **{route.path: route for route in ROUTES},
+    **{routes.service_path(route): route for route in ROUTES},
+}
 
 MAX_QUERY_VALUE_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")

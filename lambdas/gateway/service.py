@@ -1,0 +1,261 @@
+"""The service API: the utility's own workloads reach Opower through the gateway.
+
+A Step Functions workflow, a scheduled Lambda or an EventBridge-driven job calls the same
+routes as customers, under ``/v1/service`` instead of ``/v1/me``, signed with AWS SigV4.
+API Gateway authorizes the call (``AWS_IAM`` on every service method, and the REST API's
+resource policy admits only the principals the utility named: ``infra/service.py``); the
+function sees the caller in ``requestContext.identity``.
+
+There is no session to bind, so the caller names the customer, as a session's claims do:
+
+* ``Opower-Utility-Customer-Id``: the utility's customer id (required);
+* ``Opower-Account-Number``: one of that customer's account numbers (required);
+* ``Opower-Utility-Code``: their operating company (required in a group of companies).
+
+The customer is then bound exactly as a session is (``gateway.auth.binding``: the account
+number's Opower customers, kept only when their utilityCustomerId is the one named, then
+their utility accounts), so a service call reaches only the Opower ids of the customer it
+names, through the same route table, validation, envelope, token broker and cache.
+
+Budget: service calls spend a pool of their own (``service_budget_per_second`` /
+``_per_day``), carved out of each company's budget; customers keep the rest, so a batch
+job can never make a customer see a 429 (``RuntimeSettings.budget_shares``).
+
+Audit: every service call is logged (principal ARN, role, route, customer hash, status,
+outcome) and counted per principal (``ServiceCalls_<role or user name>``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.auth.binding import BindingResolver
+from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
+from gateway.auth.session import SessionIdentity
+from gateway.auth_context import BindingView, customer_hash
+from gateway.observability import MetricsSink
+from gateway.opower_client import OpowerClient
+from gateway.proxy.validation import RequestError, bad_request
+
+logger = logging.getLogger(__name__)
+
+CUSTOMER_HEADER = "Opower-Utility-Customer-Id"
+ACCOUNT_HEADER = "Opower-Account-Number"
+COMPANY_HEADER = "Opower-Utility-Code"
+SERVICE_HEADERS = (CUSTOMER_HEADER, ACCOUNT_HEADER, COMPANY_HEADER)
+MAX_CUSTOMER_ID_LENGTH = 128
+MAX_ACCOUNT_NUMBER_LENGTH = 64
+
+# Metrics: every service call, and each principal's (name below).
+SERVICE_CALLS = "ServiceCalls"
+
+# What API Gateway puts in requestContext.identity.userArn for a SigV4 caller: an IAM
+# user, an account's root, or an assumed role's session
+# (arn:aws:sts::<account>:assumed-role/<role>/<session>).
+_USER_ARN = re.compile(
+    r"arn:(?P<partition>aws(?:-[a-z]+)*):(?P<service>iam|sts)::(?P<account>\d{12}):"
+    r"(?P<kind>user|root|assumed-role|role|federated-user)(?P<rest>[\w+=,.@/-]*)"
+)
+_METRIC_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_RETRY_AFTER_S = 5
+
+
+@dataclass(frozen=True)
+class ServiceCaller:
+    """The signed caller, as API Gateway authenticated it."""
+
+    arn: str  # requestContext.identity.userArn: an assumed role's session ARN, a user's ARN
+    principal: str  # the role or user behind it (what the resource policy admits)
+    name: str  # the role's or user's name: its metrics
+
+    @property
+    def metric(self) -> str:
+        return f"{SERVICE_CALLS}_{_METRIC_NAME.sub('_', self.name)[:64]}"
+
+
+def caller_from_context(request_context: Any) -> ServiceCaller:
+    """The SigV4 caller of a service request. Without one, API Gateway did not authorize
+    the request with IAM (a misconfigured method): refused, never served."""
+    identity = request_context.get("identity") if isinstance(request_context, Mapping) else None
+    arn = identity.get("userArn") if isinstance(identity, Mapping) else None
+    found = _USER_ARN.fullmatch(arn) if isinstance(arn, str) and len(arn) <= 2048 else None
+    if found is None:
+        raise RequestError(403, "forbidden", "The service API takes SigV4-signed requests only")
+    assert isinstance(arn, str)
+    partition, account, kind = found["partition"], found["account"], found["kind"]
+    parts = [p for p in found["rest"].split("/") if p]
+    if kind == "assumed-role" and len(parts) >= 2:
+        # The session name changes per execution; the role is the principal (the resource
+        # policy's aws:PrincipalArn is the role's ARN too). The role's path is not in the
+        # session ARN: counted and admitted by name.
+        return ServiceCaller(arn, f"arn:{partition}:iam::{account}:role/{parts[0]}", parts[0])
+    if kind == "root":
+        return ServiceCaller(arn, f"arn:{partition}:iam::{account}:root", "root")
+    name = parts[-1] if parts else kind
+    return ServiceCaller(arn, arn, name)
+
+
+@dataclass(frozen=True)
+class NamedCustomer:
+    utility_code: str
+    utility_customer_id: str
+    account_number: str
+
+    @property
+    def customer_key(self) -> str:
+        return customer_hash(self.utility_code, self.utility_customer_id)
+
+
+def named_customer(
+    headers: Mapping[str, Any] | None,
+    multi_value_headers: Mapping[str, Any] | None,
+    companies: tuple[str, ...],
+) -> NamedCustomer:
+    """The customer the caller names, from the ``Opower-*`` headers; a 400 saying what
+    to fix when a header is missing, repeated, empty, too long or not printable."""
+    customer = _header(headers, multi_value_headers, CUSTOMER_HEADER, MAX_CUSTOMER_ID_LENGTH)
+    number = _header(headers, multi_value_headers, ACCOUNT_HEADER, MAX_ACCOUNT_NUMBER_LENGTH)
+    company = _header(headers, multi_value_headers, COMPANY_HEADER, 16)
+    if not customer or not number:
+        raise bad_request(
+            f"Name the customer with the {CUSTOMER_HEADER} and {ACCOUNT_HEADER} headers"
+            + (f" (and {COMPANY_HEADER})" if len(companies) > 1 else "")
+        )
+    if company is None:
+        if len(companies) > 1:
+            raise bad_request(
+                f"This gateway serves several operating companies: name the customer's with "
+                f"the {COMPANY_HEADER} header (one of {', '.join(companies)})"
+            )
+        company = companies[0]
+    elif company not in companies:
+        raise bad_request(f"{COMPANY_HEADER} must be one of {', '.join(companies)}")
+    return NamedCustomer(company, customer, number)
+
+
+def _header(
+    headers: Mapping[str, Any] | None,
+    multi_value_headers: Mapping[str, Any] | None,
+    name: str,
+    max_length: int,
+) -> str | None:
+    wanted = name.lower()
+    values: list[str] = []
+    for given, value in (multi_value_headers or {}).items():
+        if str(given).lower() == wanted:
+            values += [str(v) for v in (value if isinstance(value, list) else [value])]
+    if not values:
+        values = [str(v) for k, v in (headers or {}).items() if str(k).lower() == wanted]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise bad_request(f"Send the {name} header once")
+    value = values[0].strip()
+    if not value or len(value) > max_length or not value.isprintable():
+        raise bad_request(f"{name} must be 1-{max_length} printable characters")
+    return value
+
+
+class ServiceApi:
+    """Binds a service call's named customer, with the service pool's Opower clients."""
+
+    def __init__(
+        self,
+        *,
+        clients: Mapping[str, OpowerClient],
+        resolvers: Mapping[str, BindingResolver],
+        metrics: MetricsSink,
+    ) -> None:
+        if set(clients) != set(resolvers) or not clients:
+            raise ValueError("one client and one resolver per operating company")
+        self.clients = clients
+        self._resolvers = resolvers
+        self._metrics = metrics
+        self.companies = tuple(clients)
+
+    def bind(self, customer: NamedCustomer, *, deadline: float) -> BindingView:
+        """The named customer's binding, or a RequestError: 404 when no Opower customer
+        matches, 409 when several do, 429 / 503 when Opower could not be asked."""
+        identity = SessionIdentity(
+            subject=customer.customer_key,
+            utility_customer_id=customer.utility_customer_id,
+            account_numbers=(customer.account_number,),
+            expires_at=math.inf,
+        )
+        resolver = self._resolvers[customer.utility_code]
+        try:
+            binding = resolver.resolve(
+                identity, deadline=deadline, customer_key=customer.customer_key
+            )
+        except AccessDeniedError as refused:
+            self._metrics.add_metric(f"ServiceBinding_{refused.reason}", "Count", 1)
+            if refused.reason == "ambiguous_customer":
+                raise RequestError(
+                    409,
+                    "ambiguous_customer",
+                    "Several Opower customers match this utility customer id and account "
+                    "number; name another of the customer's account numbers",
+                ) from None
+            raise RequestError(
+                404,
+                "customer_not_found",
+                "No customer has this utility customer id and account number",
+            ) from None
+        except (IdentityUnavailableError, CustomerLimitedError) as failed:
+            self._metrics.add_metric("ServiceBindingUnavailable", "Count", 1)
+            if failed.reason in {"opower_too_many_requests", "customer_rate_limited"}:
+                raise RequestError(
+                    429,
+                    "too_many_requests",
+                    "The service API's Opower budget is used up for now; retry later",
+                    {"Retry-After": "1"},
+                ) from None
+            raise RequestError(
+                503,
+                "upstream_unavailable",
+                "Opower could not be asked who this customer is; retry later",
+                {"Retry-After": str(_RETRY_AFTER_S)},
+            ) from None
+        return BindingView(
+            customer_id=binding.customer_id,
+            utility_customer_id=binding.utility_customer_id,
+            account_ids=frozenset(binding.account_ids),
+            customer_key=customer.customer_key,
+            utility_code=customer.utility_code,
+        )
+
+
+def audit(
+    caller: ServiceCaller | None,
+    *,
+    route: str,
+    method: str,
+    customer: NamedCustomer | None,
+    status: int,
+    outcome: str,
+    metrics: MetricsSink,
+) -> None:
+    """The audit line of one service call, and its counts (every call, and the caller's)."""
+    metrics.add_metric(SERVICE_CALLS, "Count", 1)
+    metrics.add_metric(f"ServiceStatus_{status // 100}xx", "Count", 1)
+    if caller is not None:
+        metrics.add_metric(caller.metric, "Count", 1)
+    logger.info(
+        "service call",
+        extra={
+            "audit": "service_call",
+            "principal_arn": caller.arn if caller else "",
+            "principal": caller.principal if caller else "",
+            "route": route,
+            "method": method,
+            "utility": customer.utility_code if customer else "",
+            "customer": customer.customer_key if customer else "",
+            "status": status,
+            "outcome": outcome,
+        },
+    )

@@ -1,0 +1,120 @@
+"""`make service-call CUSTOMER=<utilityCustomerId> [ROUTE=/accounts] [METHOD=GET]
+[COMPANY=<code>] [ACCOUNT=<account number>] [BODY='{...}']`: one SigV4-signed call to the
+running local gateway's service API, as a utility's own workload makes it.
+
+It signs with botocore's SigV4 signer (what boto3 and the AWS SDKs use) and the embedded
+AWS's credentials, which the local run admits as the role in ``service_principals``;
+``--as-stranger`` signs as a principal the resource policy refuses. The customer is named
+in the ``Opower-*`` headers (gateway.service); their first account number is used unless
+``ACCOUNT`` names another. A deployed gateway takes the same request, signed with the
+workload's own credentials for region and service ``execute-api``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from typing import Any
+
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
+from local.stack import LOCAL_PRINCIPALS
+from local.token import NotRunningError, running_stack
+
+
+def signed_request(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    body: bytes,
+    credentials: Credentials,
+    region: str,
+) -> dict[str, str]:
+    """``headers`` with the SigV4 ones added (Authorization, X-Amz-Date, ...)."""
+    request = AWSRequest(method=method, url=url, headers=headers, data=body)
+    SigV4Auth(credentials, "execute-api", region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def call(
+    running: dict[str, Any],
+    *,
+    route: str,
+    method: str,
+    customer: str,
+    company: str,
+    account: str,
+    body: str,
+    access_key: str,
+) -> tuple[int, str]:
+    principal = LOCAL_PRINCIPALS[access_key]
+    url = f"{running['gateway']}/v1/service/{route.lstrip('/')}"
+    headers = {CUSTOMER_HEADER: customer, ACCOUNT_HEADER: account, COMPANY_HEADER: company}
+    if body:
+        headers["Content-Type"] = "application/json"
+    signed = signed_request(
+        method,
+        url,
+        headers=headers,
+        body=body.encode(),
+        credentials=Credentials(principal.access_key, principal.secret_key),
+        region=running["region"],
+    )
+    answer = urllib3.request(method, url, headers=signed, body=body.encode() or None)
+    return answer.status, answer.data.decode("utf-8", "replace")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make service-call", description=__doc__)
+    parser.add_argument("customer", nargs="?", default="", help="utilityCustomerId")
+    parser.add_argument("--route", default="/accounts", help="path after /v1/service")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--company", default="", help="operating company (utility code)")
+    parser.add_argument("--account", default="", help="account number (default: the first)")
+    parser.add_argument("--body", default="", help="JSON body of a PUT")
+    parser.add_argument("--as-stranger", action="store_true", help="sign as a refused principal")
+    args = parser.parse_args(argv)
+    try:
+        running = running_stack()
+    except NotRunningError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    customers = [
+        c
+        for c in running["customers"]
+        if c["utilityCustomerId"] == args.customer
+        and (not args.company or c["utilityCode"] == args.company)
+    ]
+    if not customers:
+        names = ", ".join(
+            f"{c['utilityCode']}/{c['utilityCustomerId']}" for c in running["customers"]
+        )
+        print(f"name a sample customer: CUSTOMER=<id> [COMPANY=<code>] ({names})", file=sys.stderr)
+        return 2
+    customer = customers[0]
+    stranger = next(k for k, p in LOCAL_PRINCIPALS.items() if p.principal_arn.endswith("/stranger"))
+    status, text = call(
+        running,
+        route=args.route,
+        method=args.method.upper(),
+        customer=customer["utilityCustomerId"],
+        company=customer["utilityCode"],
+        account=args.account or customer["accountNumbers"][0],
+        body=args.body,
+        access_key=stranger if args.as_stranger else "testing",
+    )
+    with contextlib.suppress(ValueError):
+        text = json.dumps(json.loads(text), indent=2)
+    print(f"HTTP {status}\n{text}")
+    return 0 if status < 400 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

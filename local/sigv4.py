@@ -1,0 +1,119 @@
+"""SigV4 as API Gateway checks it on an ``AWS_IAM`` method, for the local emulator.
+
+The signature is computed again with botocore's own signer (the one every AWS SDK for
+Python signs with) from the request as received, for the credentials of the access key it
+names, and compared in constant time. What AWS answers, with sources (cited in
+``tests/integration/test_service_api.py`` and infra/README.md):
+
+* no ``Authorization`` header: 403 MissingAuthenticationTokenException
+  (gateway response MISSING_AUTHENTICATION_TOKEN);
+* an Authorization header that is not SigV4 (a Bearer token): 403
+  IncompleteSignatureException (no documented gateway response type: the DEFAULT_4XX
+  family);
+* a signature that does not match, or a time stamp more than five minutes off: 403
+  InvalidSignatureException (INVALID_SIGNATURE; "AWS Signature Version 4 for API
+  requests": "a request must reach AWS within five minutes of the time stamp");
+* an access key AWS does not know: 403 "The security token included in the request is
+  invalid." (AccessDeniedException: ACCESS_DENIED).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+SERVICE = "execute-api"
+MAX_SKEW_S = 300
+_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/\s,]+)/(?P<date>\d{8})/(?P<region>[a-z0-9-]+)/"
+    r"(?P<service>[a-z0-9-]+)/aws4_request, ?SignedHeaders=(?P<signed>[a-z0-9;-]+), ?"
+    r"Signature=(?P<signature>[0-9a-f]{64})"
+)
+
+
+@dataclass(frozen=True)
+class LocalPrincipal:
+    """An IAM principal of the local run: its credentials and who API Gateway says it is."""
+
+    access_key: str
+    secret_key: str
+    user_arn: str  # requestContext.identity.userArn (an assumed role's session ARN)
+    principal_arn: str  # aws:PrincipalArn (the role)
+    tags: Mapping[str, str] = field(default_factory=dict)  # aws:PrincipalTag/...
+
+    @property
+    def account(self) -> str:
+        return self.user_arn.split(":")[4]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A gateway response type and, local runs only, why."""
+
+    type: str
+    reason: str
+
+
+def verify(
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    principals: Mapping[str, LocalPrincipal],
+    region: str,
+    now: datetime | None = None,
+) -> LocalPrincipal | Refusal:
+    """The principal that signed this request, or why API Gateway would refuse it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    authorization = lowered.get("authorization", "").strip()
+    if not authorization:
+        return Refusal("MISSING_AUTHENTICATION_TOKEN", "no SigV4 signature")
+    found = _AUTHORIZATION.fullmatch(authorization)
+    if found is None:
+        return Refusal("INCOMPLETE_SIGNATURE", "the Authorization header is not SigV4")
+    principal = principals.get(found["key"])
+    if principal is None:
+        return Refusal("ACCESS_DENIED", "unknown access key")
+    signed = found["signed"].split(";")
+    if "host" not in signed or any(name not in lowered for name in signed):
+        return Refusal("INVALID_SIGNATURE", "a signed header is missing")
+    stamp = lowered.get("x-amz-date", "")
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return Refusal("INVALID_SIGNATURE", "no valid X-Amz-Date")
+    if abs(((now or datetime.now(UTC)) - moment).total_seconds()) > MAX_SKEW_S:
+        return Refusal("INVALID_SIGNATURE", "signature expired (more than 5 minutes off)")
+    if found["date"] != stamp[:8] or found["service"] != SERVICE or found["region"] != region:
+        return Refusal("INVALID_SIGNATURE", "credential scope is not this API's")
+    request = AWSRequest(
+        method=method,
+        url=f"http://{lowered['host']}{target}",
+        headers={name: lowered[name] for name in signed},
+        data=body,
+    )
+    request.context["timestamp"] = stamp
+    token = lowered.get("x-amz-security-token")
+    signer = SigV4Auth(
+        Credentials(principal.access_key, principal.secret_key, token), SERVICE, region
+    )
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, found["signature"]):
+        return Refusal("INVALID_SIGNATURE", "signature does not match")
+    return principal
+
+
+def admitted(principal: LocalPrincipal, *, arns: tuple[str, ...], tag: tuple[str, str]) -> bool:
+    """The resource policy's Deny on the service API (infra/service.py), evaluated: a
+    principal is admitted when its ARN is listed or it carries the gateway's tag."""
+    key, value = tag
+    return principal.principal_arn in arns or principal.tags.get(key) == value

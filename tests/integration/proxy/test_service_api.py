@@ -1,0 +1,301 @@
+"""The service API (gateway.service) through the real proxy handler: the Opower sandbox
+over HTTP, moto server for DynamoDB, API Gateway's AWS_IAM event shape.
+
+A service caller names the customer in headers; the customer is bound as a session is,
+so the caller reaches that customer's Opower ids and nobody else's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gateway import wiring
+from gateway.settings import RuntimeSettings
+from handlers.proxy import handler as proxy_handler
+from local.sandbox import OpowerSandbox
+from tests.events import ACCOUNT, LambdaContext, service_event, signed_identity
+from tests.integration.proxy.conftest import CUSTOMERS, Call, forwarded
+
+Service = Callable[..., dict[str, Any]]
+_AUDIT_FIELDS = {"principal_arn", "principal", "route", "method", "utility", "customer",
+                 "status", "outcome"}  # fmt: skip
+ROLE = "high-bill-alerts"
+
+
+@pytest.fixture
+def service_env(
+    gateway_env: RuntimeSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RuntimeSettings]:
+    settings = dataclasses.replace(
+        gateway_env, service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",)
+    )
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    yield settings
+    wiring.reset()
+
+
+@pytest.fixture
+def service(service_env: RuntimeSettings) -> Service:
+    """A service call as API Gateway hands it to the proxy, naming ``customer`` by one of
+    their account numbers (the first, unless ``account`` is given)."""
+
+    def invoke(
+        method: str,
+        path: str,
+        *,
+        customer: str | None = "UC-0001",
+        account: str | None = None,
+        headers: dict[str, str] | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        named = dict(headers or {})
+        if customer is not None:
+            named.setdefault("Opower-Utility-Customer-Id", customer)
+            named.setdefault("Opower-Account-Number", account or CUSTOMERS[customer][0][0])
+        event = service_event(method, path, headers=named, **options)
+        return proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    return invoke
+
+
+def _error(answer: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(answer["body"])["error"])
+
+
+def test_a_service_call_gets_the_named_customers_answer_as_their_session_would(
+    service: Service, call: Call
+) -> None:
+    by_service = service("GET", "/v1/service/accounts")
+    by_session = call("GET", "/v1/me/accounts", customer="UC-0001")
+
+    assert by_service["statusCode"] == 200
+    assert json.loads(by_service["body"]) == json.loads(by_session["body"])
+    assert {a["id"] for a in json.loads(by_service["body"])} == {2000001, 2000002}
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/v1/service/accounts", None),
+        ("/v1/service/bill-forecast", None),
+        ("/v1/service/neighbor-comparison", None),
+        ("/v1/service/threshold", None),
+        ("/v1/service/home-profile", None),
+        ("/v1/service/accounts/2000002/bill-comparison", None),
+        (
+            "/v1/service/usage/day/ELECTRICITY",
+            {"start": ["2026-01-01T00:00:00Z"], "end": ["2026-01-10T00:00:00Z"]},
+        ),
+    ],
+)
+def test_every_route_reaches_only_the_named_customers_opower_ids(
+    service: Service, sandbox: OpowerSandbox, path: str, query: dict[str, list[str]] | None
+) -> None:
+    answer = service("GET", path, query=query)
+
+    assert answer["statusCode"] in {200, 404}, answer["body"]  # 404: no such data
+    others = {
+        str(v)
+        for name, (_, opower_id, accounts) in CUSTOMERS.items()
+        if name != "UC-0001"
+        for v in (name, opower_id, *accounts)
+    }
+    sent = [r.path for r in forwarded(sandbox)]
+    assert sent, "nothing reached Opower"
+    for upstream in sent:
+        segments = set(upstream.split("/"))
+        assert not segments & others, upstream
+
+
+def test_an_account_id_of_another_customer_is_404_and_never_reaches_opower(
+    service: Service, sandbox: OpowerSandbox
+) -> None:
+    # UC-0002's utility account, asked for by a caller naming UC-0001
+    answer = service("GET", "/v1/service/accounts/2000003/bill-comparison")
+
+    assert answer["statusCode"] == 404
+    assert forwarded(sandbox) == []
+
+
+def test_naming_a_customer_with_someone_elses_account_number_binds_no_one(
+    service: Service, sandbox: OpowerSandbox
+) -> None:
+    # UC-0002's account number with UC-0001's id: no Opower customer has both
+    answer = service("GET", "/v1/service/accounts", account="4100000003")
+
+    assert answer["statusCode"] == 404
+    assert _error(answer)["code"] == "customer_not_found"
+    assert forwarded(sandbox) == []
+
+
+def test_an_account_number_two_customers_share_binds_only_the_one_named(service: Service) -> None:
+    # 4100000004 is an account number of UC-0003 and of UC-0005 (a move-in)
+    third = service("GET", "/v1/service/accounts", customer="UC-0003")
+    fifth = service("GET", "/v1/service/accounts", customer="UC-0005")
+
+    assert {a["id"] for a in json.loads(third["body"])} == {2000005}
+    assert {a["id"] for a in json.loads(fifth["body"])} == {2000006}
+
+
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ({}, "Name the customer with the Opower-Utility-Customer-Id and Opower-Account-Number"),
+        ({"Opower-Utility-Customer-Id": "UC-0001"}, "Opower-Account-Number"),
+        (
+            {"Opower-Utility-Customer-Id": "UC-0001", "Opower-Account-Number": "4" * 65},
+            "Opower-Account-Number must be 1-64 printable characters",
+        ),
+        (
+            {"Opower-Utility-Customer-Id": "UC\x000001", "Opower-Account-Number": "4100000001"},
+            "Opower-Utility-Customer-Id must be 1-128 printable characters",
+        ),
+        (
+            {
+                "Opower-Utility-Customer-Id": "UC-0001",
+                "Opower-Account-Number": "4100000001",
+                "Opower-Utility-Code": "NOPE",
+            },
+            "Opower-Utility-Code must be one of UTX",
+        ),
+    ],
+)
+def test_a_customer_not_named_properly_is_a_400_saying_what_to_fix(
+    service: Service, sandbox: OpowerSandbox, headers: dict[str, str], says: str
+) -> None:
+    answer = service("GET", "/v1/service/accounts", customer=None, headers=headers)
+
+    assert answer["statusCode"] == 400
+    assert says in _error(answer)["message"]
+    assert forwarded(sandbox) == []
+
+
+def test_a_header_sent_twice_is_refused(service_env: RuntimeSettings) -> None:
+    event = service_event(
+        "GET",
+        "/v1/service/accounts",
+        headers={"Opower-Utility-Customer-Id": "UC-0001", "Opower-Account-Number": "4100000001"},
+    )
+    event["multiValueHeaders"]["Opower-Utility-Customer-Id"] = ["UC-0001", "UC-0002"]
+
+    answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 400
+    assert "Send the Opower-Utility-Customer-Id header once" in _error(answer)["message"]
+
+
+def test_a_request_without_a_signed_caller_is_refused(
+    service_env: RuntimeSettings, sandbox: OpowerSandbox
+) -> None:
+    """Only reachable if a service method were not AWS_IAM: the proxy refuses it anyway."""
+    event = service_event(
+        "GET",
+        "/v1/service/accounts",
+        identity={"sourceIp": "198.51.100.9"},
+        headers={"Opower-Utility-Customer-Id": "UC-0001", "Opower-Account-Number": "4100000001"},
+    )
+
+    answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 403
+    assert sandbox.received() == []
+
+
+def test_with_the_service_api_off_a_service_call_is_refused(
+    gateway_env: RuntimeSettings, sandbox: OpowerSandbox
+) -> None:
+    event = service_event(
+        "GET",
+        "/v1/service/accounts",
+        headers={"Opower-Utility-Customer-Id": "UC-0001", "Opower-Account-Number": "4100000001"},
+    )
+
+    answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 403
+    assert _error(answer)["code"] == "service_api_disabled"
+    assert sandbox.received() == []
+
+
+def test_a_write_is_scoped_to_the_named_customer(service: Service, sandbox: OpowerSandbox) -> None:
+    answer = service(
+        "PUT",
+        "/v1/service/threshold",
+        customer="UC-0002",
+        body=json.dumps({"threshold": 120, "percentage": 80}),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert answer["statusCode"] in {200, 204}, answer["body"]
+    (put,) = [r for r in forwarded(sandbox) if r.method == "PUT"]
+    assert "/customers/UC-0002/threshold" in put.path
+
+
+def test_every_service_call_leaves_an_audit_line_and_is_counted_per_principal(
+    service: Service, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.service")
+    service("GET", "/v1/service/bill-forecast", customer="UC-0003")
+    service("GET", "/v1/service/accounts", account="4100000003")  # no such customer
+
+    audits = [
+        {k: v for k, v in vars(r).items() if k in _AUDIT_FIELDS}
+        for r in caplog.records
+        if getattr(r, "audit", "") == "service_call"
+    ]
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    assert [(a["route"], a["status"], a["outcome"]) for a in audits] == [
+        ("bill_forecast", 200, "ok"),
+        ("accounts", 404, "customer_not_found"),
+    ]
+    for audit in audits:
+        assert audit["principal_arn"] == signed_identity()["userArn"]
+        assert audit["principal"] == f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+        assert audit["method"] == "GET"
+        assert len(audit["customer"]) == 20  # the customer's hash, never their ids
+        text = json.dumps(audit)
+        assert "UC-0003" not in text
+        assert "UC-0001" not in text
+        assert "41000000" not in text
+    metrics = [line for line in lines if "_aws" in line]
+    names = {m["Name"] for line in metrics for d in line["_aws"]["CloudWatchMetrics"]
+             for m in d["Metrics"]}  # fmt: skip
+    assert {"ServiceCalls", f"ServiceCalls_{ROLE}", "ServiceStatus_2xx",
+            "ServiceStatus_4xx"} <= names  # fmt: skip
+
+
+def test_a_service_call_and_the_customers_session_share_the_cache(
+    gateway_env: RuntimeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: OpowerSandbox,
+    call: Call,
+) -> None:
+    settings = dataclasses.replace(
+        gateway_env,
+        cache_enabled=True,
+        service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",),
+    )
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    headers = {"Opower-Utility-Customer-Id": "UC-0003", "Opower-Account-Number": "4100000004"}
+
+    first = proxy_handler(
+        service_event("GET", "/v1/service/bill-forecast", headers=headers),
+        LambdaContext(),  # type: ignore[arg-type]
+    )
+    second = call("GET", "/v1/me/bill-forecast", customer="UC-0003")
+
+    assert first["statusCode"] == second["statusCode"] == 200
+    assert second["headers"]["Cache-Status"].startswith("OpowerGateway; hit")
+    assert len([r for r in forwarded(sandbox) if r.path.endswith("bill_forecast")]) == 1
