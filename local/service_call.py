@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import urllib3
@@ -24,7 +26,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
-from local.stack import LOCAL_PRINCIPALS
+from local.stack import LOCAL_PRINCIPALS, STATE_DIR
 from local.token import NotRunningError, running_stack
 
 
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-stranger", action="store_true", help="sign as a refused principal")
     args = parser.parse_args(argv)
     try:
-        running = running_stack()
+        running = running_stack(Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR))
     except NotRunningError as exc:
         print(exc, file=sys.stderr)
         return 1

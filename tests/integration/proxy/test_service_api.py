@@ -10,16 +10,22 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from gateway import wiring
+from gateway.clock import SYSTEM_CLOCK
 from gateway.settings import RuntimeSettings
 from handlers.proxy import handler as proxy_handler
 from local.sandbox import OpowerSandbox
-from tests.events import ACCOUNT, LambdaContext, service_event, signed_identity
+from tests.events import ACCOUNT, LambdaContext, proxy_event, service_event, signed_identity
+from tests.fakes import FakeClock
 from tests.integration.proxy.conftest import CUSTOMERS, Call, forwarded
 
 Service = Callable[..., dict[str, Any]]
@@ -299,3 +305,72 @@ def test_a_service_call_and_the_customers_session_share_the_cache(
     assert first["statusCode"] == second["statusCode"] == 200
     assert second["headers"]["Cache-Status"].startswith("OpowerGateway; hit")
     assert len([r for r in forwarded(sandbox) if r.path.endswith("bill_forecast")]) == 1
+
+
+def test_a_batch_job_never_makes_customers_see_a_429(
+    gateway_env: RuntimeSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    session: Callable[[str], dict[str, Any]],
+    sandbox: OpowerSandbox,
+) -> None:
+    """Budget shares under a mixed load: 6 calls a second and 100 a day for the company,
+    2 and 20 of them the service API's. Each simulated second a batch job sends 10 service
+    calls before 4 customers send one each (their whole share). Every customer call is
+    served; the job gets 2 a second and 429s for the rest, never more than 6 Opower calls
+    in a second between them, and once its day's share is spent, only 429s. Simulated
+    time (gateway.wiring.use_clock): the budget's seconds are the clock's, not the
+    machine's."""
+    settings = dataclasses.replace(
+        gateway_env,
+        budget_per_second=6,
+        budget_per_day=100,
+        service_budget_per_second=2,
+        service_budget_per_day=20,
+        service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",),
+    )
+    for name, value in settings.to_env().items():
+        monkeypatch.setenv(name, value)
+    clock = FakeClock(start=float(math.floor(time.time())))
+    wiring.use_clock(clock)
+    try:
+        customers = ["UC-0001", "UC-0002", "UC-0003", "UC-0005"]
+        sessions = {c: session(c) for c in customers}  # bound now, in the customers' share
+        named = [
+            {"Opower-Utility-Customer-Id": c, "Opower-Account-Number": CUSTOMERS[c][0][0]}
+            for c in customers
+        ]
+        served: dict[str, Counter[int]] = {"customer": Counter(), "service": Counter()}
+        # Opower calls answered, by simulated second: (pool, second) -> count
+        per_second: Counter[tuple[str, int]] = Counter()
+        for second in range(12):
+            clock.t = max(clock.t, math.floor(clock.t) + 1.0)  # the next second begins
+            for i in range(10):
+                event = service_event("GET", "/v1/service/accounts", headers=named[i % 4])
+                answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+                served["service"][answer["statusCode"]] += 1
+                if answer["statusCode"] == 200:
+                    per_second["service", math.floor(clock.t)] += 1
+            for customer in customers:
+                event = proxy_event("GET", "/v1/me/accounts", authorizer=sessions[customer])
+                answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+                assert answer["statusCode"] == 200, (second, answer["body"])
+                served["customer"][answer["statusCode"]] += 1
+                per_second["customer", math.floor(clock.t)] += 1
+    finally:
+        wiring.use_clock(SYSTEM_CLOCK)
+
+    assert served["customer"] == Counter({200: 48})
+    assert set(served["service"]) == {200, 429}
+    # Its day's share exactly: 20, less the two lookups that bound UC-0001 by one account
+    # number (the others' bindings were the sessions', by the same claims: one store).
+    assert served["service"][200] == 20 - 2
+    seconds = {t for _, t in per_second}
+    assert max(per_second["service", t] for t in seconds) == 2  # its per-second share
+    assert max(per_second["service", t] + per_second["customer", t] for t in seconds) <= 6
+    items = boto3.client("dynamodb").scan(TableName=settings.table_name)["Items"]
+    days = {i["pk"]["S"].split("#day#")[0]: int(i["used"]["N"]) for i in items
+            if "#day#" in i["pk"]["S"]}  # fmt: skip
+    assert days["budget#~svc"] == 20  # the service pool's own item
+    assert days["budget"] <= 100 - 20  # the customers', within their share
+    answered = [r for r in forwarded(sandbox) if r.path.endswith("/utility_accounts")]
+    assert len(answered) == 48 + served["service"][200]

@@ -1,0 +1,234 @@
+"""The service API end to end on `make dev`'s own program: SigV4-signed requests over
+HTTP to the API Gateway emulator, which checks the signature and the resource policy as
+API Gateway does, then the real proxy, the sandbox and moto.
+
+What AWS answers, and where it says so:
+
+* unsigned: 403 MissingAuthenticationTokenException, gateway response type
+  MISSING_AUTHENTICATION_TOKEN ("Gateway response types for API Gateway"; "How do I
+  troubleshoot HTTP 403 errors from API Gateway?", re:Post Knowledge Center). The stack
+  customizes that type to its 404 envelope (it is also the answer for no such path).
+* a signature that does not match: 403 InvalidSignatureException, INVALID_SIGNATURE
+  (same pages); more than five minutes off the clock: "Signature expired", also
+  InvalidSignatureException ("AWS Signature Version 4 for API requests": "a request must
+  reach AWS within five minutes of the time stamp in the request").
+* a principal the resource policy denies explicitly, or an unknown access key: 403
+  AccessDeniedException (Knowledge Center, above); the ACCESS_DENIED type is the closest
+  documented one ("...authorization failure").
+* same account: an identity policy's Allow is enough unless the resource policy denies
+  explicitly ("How API Gateway resource policies affect authorization workflow", table A),
+  hence the stack's explicit Deny (infra/service.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from unittest import mock
+
+import urllib3
+from botocore.credentials import Credentials
+
+from local.service_call import signed_request
+from local.stack import LOCAL_PRINCIPALS, SERVICE_ROLE_ARN
+from tests.e2e.conftest import ROOT, RunningStack
+
+REGION = "us-east-1"
+LISTED = LOCAL_PRINCIPALS["testing"]  # the embedded AWS's credentials: a listed role
+TAGGED = next(p for p in LOCAL_PRINCIPALS.values() if p.tags)  # admitted by grant_invoke's tag
+STRANGER = next(p for p in LOCAL_PRINCIPALS.values() if p.user_arn.endswith("/stranger"))
+# `make dev` serves a group of two companies: the company is named too.
+UC1 = {
+    "Opower-Utility-Customer-Id": "UC-0001",
+    "Opower-Account-Number": "4100000001",
+    "Opower-Utility-Code": "UTX",
+}
+
+
+def _signed(
+    e2e: RunningStack,
+    method: str,
+    path: str,
+    *,
+    principal: Any = LISTED,
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    secret: str | None = None,
+    at: datetime | None = None,
+) -> urllib3.BaseHTTPResponse:
+    url = e2e.gateway + path
+    credentials = Credentials(principal.access_key, secret or principal.secret_key)
+    if at is None:
+        signed = signed_request(
+            method, url, headers=dict(headers or {}), body=body, credentials=credentials,
+            region=REGION,
+        )  # fmt: skip
+    else:
+        # botocore's signer stamps the request with get_current_datetime()
+        with mock.patch("botocore.auth.get_current_datetime", return_value=at):
+            signed = signed_request(
+                method, url, headers=dict(headers or {}), body=body, credentials=credentials,
+                region=REGION,
+            )  # fmt: skip
+    return e2e.http.request(method, url, headers=signed, body=body or None, retries=False)
+
+
+def _error(response: urllib3.BaseHTTPResponse) -> dict[str, Any]:
+    return dict(response.json()["error"])
+
+
+def test_a_listed_principal_gets_the_named_customers_data(e2e: RunningStack) -> None:
+    by_service = _signed(e2e, "GET", "/v1/service/accounts", headers=UC1)
+    by_session = e2e.call("GET", "/v1/me/accounts", customer="UC-0001")
+
+    assert by_service.status == 200, by_service.data
+    assert by_service.json() == by_session.json()
+
+
+def test_a_principal_tagged_by_grant_invoke_is_admitted(e2e: RunningStack) -> None:
+    response = _signed(e2e, "GET", "/v1/service/bill-forecast", principal=TAGGED, headers=UC1)
+
+    assert response.status == 200, response.data
+
+
+def test_a_principal_not_listed_is_refused_before_any_lambda_runs(e2e: RunningStack) -> None:
+    before = e2e.local_stats()["invocations"]["proxy"]
+
+    response = _signed(e2e, "GET", "/v1/service/accounts", principal=STRANGER, headers=UC1)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert _error(response)["code"] == "forbidden"
+    assert e2e.local_stats()["invocations"]["proxy"] == before
+    assert e2e.sandbox_control("GET", "stats")["requests"] == {}
+
+
+def test_an_unsigned_request_is_refused_as_api_gateway_refuses_it(e2e: RunningStack) -> None:
+    response = e2e.call("GET", "/v1/service/accounts", headers=UC1)
+
+    assert response.status == 404  # MISSING_AUTHENTICATION_TOKEN, customized by the stack
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert "SigV4" in _error(response)["message"]
+
+
+def test_a_session_token_is_no_signature_and_is_never_echoed(e2e: RunningStack) -> None:
+    token = e2e.token("UC-0001")
+
+    response = e2e.call("GET", "/v1/service/accounts", token=token, headers=UC1)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "IncompleteSignatureException"
+    assert token not in response.data.decode()
+
+
+def test_a_wrong_signature_is_refused(e2e: RunningStack) -> None:
+    response = _signed(e2e, "GET", "/v1/service/accounts", headers=UC1, secret="not-the-secret-key")
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert _error(response)["code"] == "invalid_signature"
+
+
+def test_a_signature_more_than_five_minutes_old_is_refused(e2e: RunningStack) -> None:
+    at = datetime.now(UTC) - timedelta(minutes=6)
+
+    response = _signed(e2e, "GET", "/v1/service/accounts", headers=UC1, at=at)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+
+def test_a_signed_request_altered_on_the_way_is_refused(e2e: RunningStack) -> None:
+    url = e2e.gateway + "/v1/service/accounts"
+    signed = signed_request(
+        "GET", url, headers=dict(UC1), body=b"",
+        credentials=Credentials(LISTED.access_key, LISTED.secret_key), region=REGION,
+    )  # fmt: skip
+    signed["Opower-Utility-Customer-Id"] = "UC-0002"  # another customer, after signing
+
+    response = e2e.http.request("GET", url, headers=signed, retries=False)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+
+def test_another_method_on_a_service_path_is_denied_by_the_resource_policy(
+    e2e: RunningStack,
+) -> None:
+    response = _signed(e2e, "POST", "/v1/service/accounts", headers=UC1)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+
+
+def test_cross_customer_probes_reach_no_other_customers_ids(e2e: RunningStack) -> None:
+    # UC-0002's utility account asked for while naming UC-0001; UC-0002's account
+    # number with UC-0001's id; then a write naming UC-0002 must touch only UC-0002.
+    probe = _signed(e2e, "GET", "/v1/service/accounts/2000003/bill-comparison", headers=UC1)
+    mixed = _signed(
+        e2e,
+        "GET",
+        "/v1/service/accounts",
+        headers={**UC1, "Opower-Account-Number": "4100000003"},
+    )
+
+    assert probe.status == 404
+    assert mixed.status == 404
+    assert _error(mixed)["code"] == "customer_not_found"
+    requests = e2e.sandbox_control("GET", "stats")["requests"]
+    assert not any("2000003" in path or "1000002" in path for path in requests)
+
+
+def test_a_group_needs_the_company_named_and_serves_each(e2e: RunningStack) -> None:
+    customers = e2e.summary["customers"]
+    second = next(c for c in customers if c["utilityCode"] != "UTX")
+    named = {  # no Opower-Utility-Code
+        "Opower-Utility-Customer-Id": second["utilityCustomerId"],
+        "Opower-Account-Number": second["accountNumbers"][0],
+    }
+
+    unnamed = _signed(e2e, "GET", "/v1/service/accounts", headers=named)
+    served = _signed(
+        e2e,
+        "GET",
+        "/v1/service/accounts",
+        headers={**named, "Opower-Utility-Code": second["utilityCode"]},
+    )
+
+    assert unnamed.status == 400
+    assert "Opower-Utility-Code" in _error(unnamed)["message"]
+    assert served.status == 200, served.data
+
+
+def test_the_audit_line_names_the_principal_route_customer_hash_and_outcome(
+    e2e: RunningStack,
+) -> None:
+    _signed(e2e, "GET", "/v1/service/neighbor-comparison", headers=UC1)
+
+    audits = [
+        line for line in e2e.output if "service call" in line and "neighbor_comparison" in line
+    ]
+    assert audits, "".join(e2e.output[-20:])
+    line = audits[-1]
+    assert f"principal_arn={LISTED.user_arn}" in line
+    assert f"principal={SERVICE_ROLE_ARN}" in line
+    assert "outcome=ok" in line
+    assert "status=200" in line
+    assert "UC-0001" not in line
+    assert "4100000001" not in line
+
+
+def test_make_service_call_signs_and_prints_the_answer(e2e: RunningStack) -> None:
+    env = e2e.token_command_env()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "local.service_call", "UC-0001", "--route", "/accounts"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+    status, _, body = result.stdout.partition("\n")
+    assert status == "HTTP 200"
+    assert {a["id"] for a in json.loads(body)} == {2000001, 2000002}
