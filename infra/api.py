@@ -30,13 +30,16 @@ OPENAPI_PATH = "/v1/openapi.json"
 JSON = "application/json"
 
 # Every field the on-call needs to follow one request: who failed (WAF, authorizer,
-# integration), how, and how long it took. No identity of the customer is logged.
+# integration), how, and how long it took. No identity of the customer is logged (a
+# service call's caller is a workload's IAM principal, not a customer).
 ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
     "extendedRequestId": "$context.extendedRequestId",
     "xrayTraceId": "$context.xrayTraceId",
     "requestTime": "$context.requestTimeEpoch",
     "ip": "$context.identity.sourceIp",
+    # The service API's SigV4 caller (an IAM role or user; empty for customers).
+    "caller": "$context.identity.userArn",
     "userAgent": "$context.identity.userAgent",
     "method": "$context.httpMethod",
     "resource": "$context.resourcePath",

@@ -177,7 +177,8 @@ class GatewayConfig:
     )
     waf_logging_enabled: bool = deploy_setting(
         True,
-        doc="WAF logs to CloudWatch Logs (aws-waf-logs-*), Authorization and Cookie redacted, "
+        doc="WAF logs to CloudWatch Logs (aws-waf-logs-*), credentials and the service API's "
+        "customer headers redacted, "
         "kept log_retention_days",
     )
     lambda_memory_mb: int = deploy_setting(

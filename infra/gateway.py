@@ -12,6 +12,8 @@ it to a stack of its own::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
@@ -30,6 +32,8 @@ from infra.secrets import OpowerCredentials, grant_secret_read
 from infra.service import INVOKE, TAG_KEY, tag_value, taggable
 from infra.token_store import TokenStore
 from infra.waf import GatewayWaf
+
+_METHODS = frozenset({"GET", "PUT", "DELETE", "*"})
 
 
 class OpowerGateway(Construct):
@@ -206,11 +210,20 @@ class OpowerGateway(Construct):
             ),
         )
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_invoke(
+        self, grantee: iam.IGrantable, *, routes: Sequence[tuple[str, str]] = ()
+    ) -> iam.Grant:
         """Let ``grantee`` (a role or user made in a CDK app: a state machine, a function)
-        call the service API: ``execute-api:Invoke`` on ``/v1/service/*`` in its identity
-        policy, and the gateway's tag on its role, which the API's resource policy admits
+        call the service API: ``execute-api:Invoke`` in its identity policy, on every
+        service route or only on ``routes`` (``("GET", "/v1/service/bill-forecast")``...),
+        and the gateway's tag on its role, which the API's resource policy admits
         (infra/service.py says why a tag). Both are written in the grantee's stack."""
+        for method, path in routes:
+            if not path.startswith(SERVICE_PREFIX + "/") or method not in _METHODS:
+                raise ValueError(
+                    f"grant_invoke routes are (method, path) of the service API, e.g. "
+                    f"('GET', '{SERVICE_PREFIX}/bill-forecast'): got ({method!r}, {path!r})"
+                )
         if not self.config.runtime.service_api:
             raise ValueError(
                 "grant_invoke needs the service API turned on: set service_enabled (or list "
@@ -229,7 +242,8 @@ class OpowerGateway(Construct):
             grantee=grantee,
             actions=[INVOKE],
             resource_arns=[
-                self.rest_api.arn_for_execute_api("*", f"{SERVICE_PREFIX}/*", self.stage_name)
+                self.rest_api.arn_for_execute_api(method, path, self.stage_name)
+                for method, path in (routes or [("*", f"{SERVICE_PREFIX}/*")])
             ],
         )
 

@@ -255,7 +255,6 @@ class GatewayMonitoring(Construct):
             dimensions_map={"service": self._service},
             statistic="Maximum",
             period=QUOTA_PERIOD,
-            label="Service API: Opower calls today",
         )
         self.alarms.append(
             self._alarm(
@@ -280,7 +279,7 @@ class GatewayMonitoring(Construct):
             graph(
                 title="Service API: budget",
                 left=[self._count(n) for n in SERVICE_BUDGET_COUNTS],
-                right=[calls_today],
+                right=[calls_today.with_(label="Opower calls today")],
                 right_annotations=[
                     cloudwatch.HorizontalAnnotation(value=per_day, label="service_budget_per_day")
                 ],

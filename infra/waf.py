@@ -18,7 +18,15 @@ RATE_LIMITED_BODY_KEY = "RateLimited"
 # "Amazon CloudWatch Logs" (AWS WAF developer guide): a log group WAF logs to must be named
 # aws-waf-logs-...; redacted headers are matched by name without regard to case.
 LOG_GROUP_PREFIX = "aws-waf-logs-"
-REDACTED_HEADERS = ("authorization", "cookie")
+# Credentials (a session token; a SigV4 signature and STS session token), and the
+# customer a service call names (gateway.service): never in the WAF log.
+REDACTED_HEADERS = (
+    "authorization",
+    "cookie",
+    "x-amz-security-token",
+    "opower-utility-customer-id",
+    "opower-account-number",
+)
 
 
 def metric_name(prefix: str, rule: str | None = None) -> str:

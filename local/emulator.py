@@ -13,6 +13,11 @@ It does what the deployed API does, in the same order:
    and evaluate the policy against the request's method ARN (Deny → 403; "Unauthorized"
    → 401; any other raise, a timeout or an answer that is not a policy →
    AUTHORIZER_CONFIGURATION_ERROR);
+   For service routes (``/v1/service/...``, AWS_IAM): verify the SigV4 signature with
+   botocore's signer and the embedded AWS's credentials (``local.sigv4``), then the
+   resource policy's Deny (listed ARN or the gateway's tag, else ACCESS_DENIED; any other
+   method under ``/v1/service/`` has an anonymous caller and is denied too); the caller
+   goes into ``requestContext.identity`` as API Gateway puts it;
 4. run the real proxy handler with a REST proxy event (payload v1: ``resource`` the
    template, ``pathParameters`` raw, ``path`` with the base path) and a Lambda context
    whose remaining time counts down; a crash is 502, running out of time 504;

@@ -37,7 +37,7 @@ _RETRY_AFTER = {"429", "503"}
 _ERROR_EXAMPLES = {
     "400": ("bad_request", "'fuel' must be one of ELECTRICITY, GAS"),
     "401": ("unauthorized", "Missing or invalid session token"),
-    "403": ("forbidden", "Not allowed for this session"),
+    "403": ("forbidden", "Not allowed for this session or this caller"),
     "404": ("not_found", NOT_FOUND_MESSAGE),
     "413": ("payload_too_large", "The body is larger than 4096 bytes"),
     "415": ("unsupported_media_type", "The body must be application/json"),

@@ -1,0 +1,1 @@
+"""Examples of the utility's own workloads using the gateway (synthesized in tests)."""
