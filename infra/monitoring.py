@@ -202,7 +202,9 @@ class GatewayMonitoring(Construct):
                     threshold=math.floor(per_day * quota_alarm_fraction),
                     periods=1,
                     description=f"Opower calls of the day ({code}) reached "
-                    f"{quota_alarm_fraction:.0%} of budget_per_day ({per_day}): at this pace "
+                    f"{quota_alarm_fraction:.0%} of the customers' day budget ({per_day}: "
+                    "budget_per_day, less service_budget_per_day with the service API): at "
+                    "this pace "
                     "the day's budget runs out before midnight UTC. Look at the cache's hit "
                     "ratio and the busiest customers on the dashboard.",
                     # The gauge is sent on each reservation of a slice of the day: a quiet

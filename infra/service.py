@@ -1,26 +1,38 @@
 """Who may call the service API (``/v1/service/...``, gateway.service): the REST API's
 resource policy, and what ``OpowerGateway.grant_invoke`` gives a workload.
 
-Every service method is ``AWS_IAM``. In the API's own account, IAM auth lets through any
-principal whose identity policy allows ``execute-api:Invoke``, whatever the resource
-policy says, unless the resource policy denies it explicitly ("How API Gateway resource
-policies affect authorization workflow", table A: IAM policy Allow + resource policy
-"neither" = Allow). So the policy is:
+Every service method is ``AWS_IAM``. How API Gateway combines the resource policy with
+the caller's identity policy ("How API Gateway resource policies affect authorization
+workflow"): in the API's own account either one's Allow admits the caller unless one
+denies explicitly (table A); from another account both must allow (table B). So:
 
-* Allow ``execute-api:Invoke`` on ``execute-api:/*`` to ``*``: the customer API stays
-  as it is (its methods still need the session authorizer's Allow);
-* Deny it on ``execute-api:/*/*/v1/service/*`` unless the caller's ``aws:PrincipalArn``
-  is listed (``service_principals``) or the caller carries the gateway's tag
-  (``aws:PrincipalTag/opower-gateway:service``, put on a role or user by
-  ``grant_invoke``). Both keys are supported by API Gateway resource policies ("AWS
-  condition keys that can be used in API Gateway resource policies"); for an assumed role
-  ``aws:PrincipalArn`` is the role's ARN, not the session's ("AWS global condition
-  context keys").
+* Allow ``*`` on everything *but* ``/v1/service/*`` (``NotResource``): the customer API
+  as before (its methods still need the session authorizer's Allow), the OpenAPI
+  document and the catch-alls;
+* Allow ``/v1/service/*`` to the ARNs listed in ``service_principals`` (condition
+  ``aws:PrincipalArn``; from another account their own identity policy must allow too);
+* Deny ``/v1/service/*`` unless the caller's ``aws:PrincipalArn`` is listed or it carries
+  the gateway's tag (``aws:PrincipalTag/opower-gateway:service``, put on a role or user by
+  ``grant_invoke``);
+* Deny ``/v1/service/*`` to any other account's principal that is not listed
+  (``aws:PrincipalAccount``): a tag is only this account's word.
+
+A tagged principal has no Allow in the resource policy: its own identity policy must
+allow the route (``grant_invoke`` writes it, for every service route or only the ones
+given), so ``grant_invoke(routes=...)`` really narrows what it may call. The condition
+keys are supported by API Gateway resource policies with IAM authorization ("AWS
+condition keys that can be used in API Gateway resource policies"); for an assumed role
+``aws:PrincipalArn`` is the role's ARN, not the session's ("AWS global condition context
+keys").
 
 Why a tag rather than the grantee's ARN: a workload in another stack (a Step Functions
 state machine) needs the API's ARN for its own policy; if the API's policy named the
 workload's role, each stack would need the other's (a dependency cycle). The tag lives in
-the workload's stack; tagging a role is an administrator's act (``iam:TagRole``).
+the workload's stack. ``aws:PrincipalTag`` is also satisfied by a *session* tag: whoever
+may tag a role (``iam:TagRole``) or pass session tags when assuming one
+(``sts:TagSession`` in a role's trust policy) can claim it, within this account. Where
+that is a concern, deny ``sts:TagSession`` for the key ``opower-gateway:service`` with an
+SCP, or list ARNs in ``service_principals`` instead.
 """
 
 from __future__ import annotations
@@ -33,10 +45,21 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from gateway.routes import SERVICE_PREFIX
+from gateway.service import TAG_KEY
 
-TAG_KEY = "opower-gateway:service"
+__all__ = ["INVOKE", "TAG_KEY", "resource_policy", "service_resource", "tag_value", "taggable"]
+
 INVOKE = "execute-api:Invoke"
-SERVICE_RESOURCE = f"execute-api:/*/*{SERVICE_PREFIX}/*"
+# Every stage and method of the service routes, as a full ARN (any API id: a policy is
+# only ever evaluated for its own API): the abbreviated "execute-api:/..." form is
+# documented for Resource, not for NotResource.
+SERVICE_PATTERN = f"*/*/*{SERVICE_PREFIX}/*"
+
+
+def service_resource() -> str:
+    return f"arn:{cdk.Aws.PARTITION}:execute-api:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:" + (
+        SERVICE_PATTERN
+    )
 
 
 def tag_value(gateway: Construct) -> str:
@@ -47,30 +70,51 @@ def tag_value(gateway: Construct) -> str:
 
 def resource_policy(*, principals: Sequence[str], tag: str) -> iam.PolicyDocument:
     refused_unless: dict[str, Any] = {f"aws:PrincipalTag/{TAG_KEY}": tag}
+    other_account: dict[str, Any] = {"aws:PrincipalAccount": cdk.Aws.ACCOUNT_ID}
     if principals:
         refused_unless["aws:PrincipalArn"] = list(principals)
-    return iam.PolicyDocument(
-        statements=[
+        other_account["aws:PrincipalArn"] = list(principals)
+    statements = [
+        iam.PolicyStatement(
+            sid="CustomersThroughTheSessionAuthorizer",
+            effect=iam.Effect.ALLOW,
+            principals=[iam.AnyPrincipal()],
+            actions=[INVOKE],
+            not_resources=[service_resource()],
+        ),
+        # Conditions of one operator are ANDed: denied when the ARN is none of the listed
+        # AND the tag is not this gateway's (a key the request lacks matches a negated
+        # operator: anonymous callers are denied too).
+        iam.PolicyStatement(
+            sid="ServiceApiOnlyForNamedPrincipals",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=[INVOKE],
+            resources=[service_resource()],
+            conditions={"StringNotEquals": refused_unless},
+        ),
+        iam.PolicyStatement(
+            sid="ServiceApiTagsOnlyFromThisAccount",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=[INVOKE],
+            resources=[service_resource()],
+            conditions={"StringNotEquals": other_account},
+        ),
+    ]
+    if principals:
+        statements.insert(
+            1,
             iam.PolicyStatement(
-                sid="CustomersThroughTheSessionAuthorizer",
+                sid="ServiceApiForListedPrincipals",
                 effect=iam.Effect.ALLOW,
                 principals=[iam.AnyPrincipal()],
                 actions=[INVOKE],
-                resources=["execute-api:/*"],
+                resources=[service_resource()],
+                conditions={"StringEquals": {"aws:PrincipalArn": list(principals)}},
             ),
-            iam.PolicyStatement(
-                sid="ServiceApiOnlyForNamedPrincipals",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=[INVOKE],
-                resources=[SERVICE_RESOURCE],
-                # Conditions of one operator are ANDed: denied when the ARN is none of
-                # the listed AND the tag is not this gateway's (an absent key matches a
-                # negated operator: anonymous callers are denied too).
-                conditions={"StringNotEquals": refused_unless},
-            ),
-        ]
-    )
+        )
+    return iam.PolicyDocument(statements=statements)
 
 
 def taggable(principal: iam.IPrincipal) -> IConstruct | None:

@@ -63,7 +63,7 @@ from infra.vtl import error_envelope, literal_template
 from local import docs
 from local.docs import DOCS_PATH
 from local.service import HttpService
-from local.sigv4 import LocalPrincipal, Refusal, admitted, verify
+from local.sigv4 import LocalPrincipal, Refusal, refused, verify
 from local.vtl import render
 
 logger = logging.getLogger(__name__)
@@ -417,15 +417,24 @@ class ApiGatewayEmulator(HttpService):
     def _authenticate(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> LocalPrincipal | Refusal:
-        """An AWS_IAM method: the SigV4 signature (local.sigv4), then the resource
-        policy's explicit Deny of every principal it does not admit."""
+        """An AWS_IAM method: the SigV4 signature (local.sigv4), then the resource policy
+        with the principal's identity policy (local.sigv4.refused)."""
         signer = verify(
             method, target, headers, body, principals=self._iam_principals, region=REGION
         )
         if isinstance(signer, Refusal):
             return signer
-        if not admitted(signer, arns=self._service_principals, tag=self._service_tag):
-            return Refusal("ACCESS_DENIED", "the resource policy does not admit this principal")
+        path = urlsplit(target).path[len(self._base_path) :]
+        reason = refused(
+            signer,
+            method,
+            path,
+            arns=self._service_principals,
+            tag=self._service_tag,
+            account=ACCOUNT,
+        )
+        if reason:
+            return Refusal("ACCESS_DENIED", reason)
         return signer
 
     def _invoke_proxy(

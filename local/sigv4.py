@@ -2,8 +2,9 @@
 
 The signature is computed again with botocore's own signer (the one every AWS SDK for
 Python signs with) from the request as received, for the credentials of the access key it
-names, and compared in constant time. What AWS answers, with sources (cited in
-``tests/integration/test_service_api.py`` and infra/README.md):
+names, and compared in constant time (a signed ``X-Amz-Content-SHA256`` must be the body's
+hash). What AWS answers, with sources (cited in ``tests/e2e/test_service_api.py`` and
+infra/README.md):
 
 * no ``Authorization`` header: 403 MissingAuthenticationTokenException
   (gateway response MISSING_AUTHENTICATION_TOKEN);
@@ -19,6 +20,8 @@ names, and compared in constant time. What AWS answers, with sources (cited in
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import hmac
 import re
 from collections.abc import Mapping
@@ -47,6 +50,8 @@ class LocalPrincipal:
     user_arn: str  # requestContext.identity.userArn (an assumed role's session ARN)
     principal_arn: str  # aws:PrincipalArn (the role)
     tags: Mapping[str, str] = field(default_factory=dict)  # aws:PrincipalTag/...
+    # What its identity policy allows: "<METHOD><path>" patterns (grant_invoke writes them)
+    invoke: tuple[str, ...] = ()
 
     @property
     def account(self) -> str:
@@ -94,6 +99,10 @@ def verify(
         return Refusal("INVALID_SIGNATURE", "signature expired (more than 5 minutes off)")
     if found["date"] != stamp[:8] or found["service"] != SERVICE or found["region"] != region:
         return Refusal("INVALID_SIGNATURE", "credential scope is not this API's")
+    claimed = lowered.get("x-amz-content-sha256")
+    if claimed is not None and claimed != hashlib.sha256(body).hexdigest():
+        # botocore would trust the header: the body must be the one that was signed
+        return Refusal("INVALID_SIGNATURE", "the payload hash does not match the body")
     request = AWSRequest(
         method=method,
         url=f"http://{lowered['host']}{target}",
@@ -112,8 +121,30 @@ def verify(
     return principal
 
 
-def admitted(principal: LocalPrincipal, *, arns: tuple[str, ...], tag: tuple[str, str]) -> bool:
-    """The resource policy's Deny on the service API (infra/service.py), evaluated: a
-    principal is admitted when its ARN is listed or it carries the gateway's tag."""
+def refused(
+    principal: LocalPrincipal,
+    method: str,
+    path: str,
+    *,
+    arns: tuple[str, ...],
+    tag: tuple[str, str],
+    account: str,
+) -> str:
+    """Why the stack's resource policy (infra/service.py) and the principal's identity
+    policy refuse ``method path`` on the service API ("" when allowed), evaluated as
+    "How API Gateway resource policies affect authorization workflow" says: an explicit
+    Deny wins; in the API's account either policy's Allow admits; from another account
+    both must allow."""
     key, value = tag
-    return principal.principal_arn in arns or principal.tags.get(key) == value
+    listed = principal.principal_arn in arns
+    if not listed and principal.tags.get(key) != value:
+        return "the resource policy denies a principal neither listed nor tagged"
+    same_account = principal.account == account
+    if not listed and not same_account:
+        return "the resource policy denies another account's unlisted principal"
+    identity_allows = any(fnmatch.fnmatchcase(f"{method}{path}", p) for p in principal.invoke)
+    if listed and (same_account or identity_allows):
+        return ""  # the resource policy allows listed ARNs (and, across accounts, theirs)
+    if same_account and identity_allows:
+        return ""
+    return "no policy allows this route for this principal"

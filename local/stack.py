@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from gateway.companies import Company
-from infra.service import TAG_KEY
+from gateway.service import TAG_KEY
 from local.aws import EmbeddedAws
 from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
@@ -35,7 +35,8 @@ STATE_DIR = ROOT / ".dev"
 
 # The service API's callers locally. The embedded AWS's own credentials (what `make dev`
 # exports for boto3) sign as a role listed in service_principals; a workload tagged by
-# grant_invoke; and a principal the resource policy does not admit.
+# grant_invoke for two routes; a principal the resource policy does not admit; another
+# account's role carrying the tag.
 SERVICE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/opower-local-service"
 SERVICE_TAG = "local:OpowerGateway/Default"
 LOCAL_PRINCIPALS = {
@@ -53,12 +54,23 @@ LOCAL_PRINCIPALS = {
             user_arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/high-bill-alerts/execution-1",
             principal_arn=f"arn:aws:iam::{ACCOUNT}:role/high-bill-alerts",
             tags={TAG_KEY: SERVICE_TAG},
+            # grant_invoke(role, routes=[("GET", "/v1/service/bill-forecast"), ...])
+            invoke=("GET/v1/service/bill-forecast", "GET/v1/service/accounts"),
         ),
         LocalPrincipal(
             "AKIALOCALSTRANGER01",
             "local-stranger-secret-key-000000000000",
             user_arn=f"arn:aws:iam::{ACCOUNT}:user/stranger",
             principal_arn=f"arn:aws:iam::{ACCOUNT}:user/stranger",
+            invoke=("*",),  # its own policy allows everything: the resource policy denies
+        ),
+        LocalPrincipal(
+            "AKIAOTHERACCOUNT0001",
+            "other-account-secret-key-0000000000000",
+            user_arn="arn:aws:sts::111111111111:assumed-role/copycat/session",
+            principal_arn="arn:aws:iam::111111111111:role/copycat",
+            tags={TAG_KEY: SERVICE_TAG},  # the tag is guessable: another account's word
+            invoke=("*",),
         ),
     )
 }

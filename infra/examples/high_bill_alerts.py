@@ -8,7 +8,9 @@ with Step Functions"). ``gateway.grant_invoke`` lets that role in: the identity 
 the gateway's tag, both in this stack, so this stack depends on the gateway's and not the
 other way round. The header values are arrays, as the integration requires.
 
-Input: ``{"utilityCustomerId": "...", "accountNumber": "...", "alertAt": 150}``.
+Input: ``{"utilityCode": "...", "utilityCustomerId": "...", "accountNumber": "...",
+"alertAt": 150}`` (the company is required by a group of companies; a single company
+takes its own code).
 The gateway's 429 (a share of the budget spent) and 503 (Opower unavailable) are retried
 with back-off; its 404 (no such customer or no forecast) ends the execution as a failure
 the caller can see.
@@ -30,7 +32,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from gateway.routes import SERVICE_PREFIX
-from gateway.service import ACCOUNT_HEADER, CUSTOMER_HEADER
+from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
 from infra.gateway import OpowerGateway
 from infra.nag import acknowledge
 
@@ -59,6 +61,7 @@ class HighBillAlerts(cdk.Stack):
                         sfn.JsonPath.string_at("$.utilityCustomerId")
                     ),
                     ACCOUNT_HEADER: sfn.JsonPath.array(sfn.JsonPath.string_at("$.accountNumber")),
+                    COMPANY_HEADER: sfn.JsonPath.array(sfn.JsonPath.string_at("$.utilityCode")),
                 }
             ),
             auth_type=tasks.AuthType.IAM_ROLE,

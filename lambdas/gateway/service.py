@@ -51,6 +51,10 @@ SERVICE_HEADERS = (CUSTOMER_HEADER, ACCOUNT_HEADER, COMPANY_HEADER)
 MAX_CUSTOMER_ID_LENGTH = 128
 MAX_ACCOUNT_NUMBER_LENGTH = 64
 
+# The IAM tag that admits a principal of the API's account (infra/service.py: the
+# resource policy; OpowerGateway.grant_invoke puts it on the grantee's role).
+TAG_KEY = "opower-gateway:service"
+
 # Metrics: every service call, and each principal's (name below).
 SERVICE_CALLS = "ServiceCalls"
 
@@ -59,7 +63,7 @@ SERVICE_CALLS = "ServiceCalls"
 # (arn:aws:sts::<account>:assumed-role/<role>/<session>).
 _USER_ARN = re.compile(
     r"arn:(?P<partition>aws(?:-[a-z]+)*):(?P<service>iam|sts)::(?P<account>\d{12}):"
-    r"(?P<kind>user|root|assumed-role|role|federated-user)(?P<rest>[\w+=,.@/-]*)"
+    r"(?P<kind>root|user|assumed-role|federated-user)(?P<rest>(?:/[\w+=,.@-]+)*)"
 )
 _METRIC_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _RETRY_AFTER_S = 5
@@ -84,7 +88,7 @@ def caller_from_context(request_context: Any) -> ServiceCaller:
     identity = request_context.get("identity") if isinstance(request_context, Mapping) else None
     arn = identity.get("userArn") if isinstance(identity, Mapping) else None
     found = _USER_ARN.fullmatch(arn) if isinstance(arn, str) and len(arn) <= 2048 else None
-    if found is None:
+    if found is None or (found["kind"] == "root") == bool(found["rest"]):
         raise RequestError(403, "forbidden", "The service API takes SigV4-signed requests only")
     assert isinstance(arn, str)
     partition, account, kind = found["partition"], found["account"], found["kind"]
@@ -145,16 +149,18 @@ def _header(
     max_length: int,
 ) -> str | None:
     wanted = name.lower()
-    values: list[str] = []
+    values: list[Any] = []
     for given, value in (multi_value_headers or {}).items():
         if str(given).lower() == wanted:
-            values += [str(v) for v in (value if isinstance(value, list) else [value])]
+            values += value if isinstance(value, list) else [value]
     if not values:
-        values = [str(v) for k, v in (headers or {}).items() if str(k).lower() == wanted]
+        values = [v for k, v in (headers or {}).items() if str(k).lower() == wanted]
     if not values:
         return None
     if len(values) > 1:
         raise bad_request(f"Send the {name} header once")
+    if not isinstance(values[0], str):
+        raise bad_request(f"{name} must be 1-{max_length} printable characters")
     value = values[0].strip()
     if not value or len(value) > max_length or not value.isprintable():
         raise bad_request(f"{name} must be 1-{max_length} printable characters")
@@ -208,18 +214,21 @@ class ServiceApi:
             ) from None
         except (IdentityUnavailableError, CustomerLimitedError) as failed:
             self._metrics.add_metric("ServiceBindingUnavailable", "Count", 1)
+            wait = getattr(failed, "retry_after_s", None)
             if failed.reason in {"opower_too_many_requests", "customer_rate_limited"}:
+                # The budget said when: the next second, or midnight UTC for the day's.
                 raise RequestError(
                     429,
                     "too_many_requests",
-                    "The service API's Opower budget is used up for now; retry later",
-                    {"Retry-After": "1"},
+                    "The service API's Opower budget is used up for now; retry after the "
+                    "time in Retry-After",
+                    {"Retry-After": str(max(1, round(wait or 1)))},
                 ) from None
             raise RequestError(
                 503,
                 "upstream_unavailable",
                 "Opower could not be asked who this customer is; retry later",
-                {"Retry-After": str(_RETRY_AFTER_S)},
+                {"Retry-After": str(max(1, round(wait or _RETRY_AFTER_S)))},
             ) from None
         return BindingView(
             customer_id=binding.customer_id,

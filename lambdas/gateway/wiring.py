@@ -112,7 +112,7 @@ def _company_metrics(metrics: MetricsSink, company: Company) -> MetricsSink:
 
 
 @functools.cache
-def _opower_clients(metrics: MetricsSink, pool: str = "customer") -> Mapping[str, OpowerClient]:
+def _opower_clients(metrics: MetricsSink, pool: str) -> Mapping[str, OpowerClient]:
     """The Opower client of each operating company, by utility code, spending ``pool``'s
     share of the company's budget: ``customer`` (sessions: the proxy's customer API and
     the authorizer's bindings) or ``service`` (the service API, gateway.service). Both
@@ -194,7 +194,7 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
     s = settings()
     return Authorizer(
         verify=_session_verifier(s),
-        resolvers=_resolvers(metrics, _opower_clients(metrics)),
+        resolvers=_resolvers(metrics, _opower_clients(metrics, "customer")),
         clock=_clock,
         customer_claim=s.claim_utility_customer_id,
         accounts_claim=s.claim_account_numbers,
@@ -269,7 +269,7 @@ def _proxy(metrics: MetricsSink) -> Proxy:
 
     s = settings()
     return Proxy(
-        clients=_opower_clients(metrics),
+        clients=_opower_clients(metrics, "customer"),
         settings=s,
         clock=_clock,
         metrics=metrics,

@@ -40,6 +40,7 @@ REGION = "us-east-1"
 LISTED = LOCAL_PRINCIPALS["testing"]  # the embedded AWS's credentials: a listed role
 TAGGED = next(p for p in LOCAL_PRINCIPALS.values() if p.tags)  # admitted by grant_invoke's tag
 STRANGER = next(p for p in LOCAL_PRINCIPALS.values() if p.user_arn.endswith("/stranger"))
+COPYCAT = next(p for p in LOCAL_PRINCIPALS.values() if "/copycat/" in p.user_arn)
 # `make dev` serves a group of two companies: the company is named too.
 UC1 = {
     "Opower-Utility-Customer-Id": "UC-0001",
@@ -92,6 +93,32 @@ def test_a_principal_tagged_by_grant_invoke_is_admitted(e2e: RunningStack) -> No
     response = _signed(e2e, "GET", "/v1/service/bill-forecast", principal=TAGGED, headers=UC1)
 
     assert response.status == 200, response.data
+
+
+def test_a_tagged_principal_reaches_only_the_routes_its_grant_names(e2e: RunningStack) -> None:
+    """grant_invoke(routes=...) writes the identity policy, and for a tagged principal
+    the resource policy allows nothing more: a write it was not granted is refused."""
+    body = json.dumps({"threshold": 100, "percentage": 80}).encode()
+
+    write = _signed(
+        e2e,
+        "PUT",
+        "/v1/service/threshold",
+        principal=TAGGED,
+        headers={**UC1, "Content-Type": "application/json"},
+        body=body,
+    )
+
+    assert write.status == 403
+    assert write.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert e2e.sandbox_control("GET", "stats")["requests"] == {}
+
+
+def test_another_accounts_principal_with_the_tag_is_refused(e2e: RunningStack) -> None:
+    response = _signed(e2e, "GET", "/v1/service/accounts", principal=COPYCAT, headers=UC1)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException"
 
 
 def test_a_principal_not_listed_is_refused_before_any_lambda_runs(e2e: RunningStack) -> None:

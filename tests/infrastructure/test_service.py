@@ -5,6 +5,7 @@ example in a stack of its own (infra/service.py, infra/examples/high_bill_alerts
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import math
 from typing import Any
@@ -20,9 +21,9 @@ from infra.app import cdk_json_context, create_app
 from infra.config import GatewayConfig
 from infra.examples.high_bill_alerts import HighBillAlerts
 from infra.gateway import OpowerGateway
-from infra.service import SERVICE_RESOURCE, TAG_KEY, tag_value
+from infra.service import TAG_KEY, tag_value
 from infra.stack import GatewayStack
-from local.sigv4 import LocalPrincipal, admitted
+from local.sigv4 import LocalPrincipal, refused
 from tests.infrastructure.conftest import SKIP_BUNDLING, Synthesized
 
 pytestmark = pytest.mark.infrastructure
@@ -53,23 +54,93 @@ def _stack_with_service(tmp_path: Any) -> tuple[cdk.App, GatewayStack]:
     )
 
 
+ACCOUNT = "123456789012"
+OTHER = "111111111111"
+_PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT}
+
+
+def _resolve(value: Any) -> Any:
+    """The template's Fn::Join / pseudo-parameter Refs, as CloudFormation resolves them."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(_resolve(part)) for part in parts)
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return _PSEUDO[value["Ref"]]
+    if isinstance(value, dict):
+        return {k: _resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    return value
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(_resolve(_policy(template))["Statement"])
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _matches(patterns: Any, arn: str) -> bool:
+    return any(fnmatch.fnmatchcase(arn, p) for p in _listed(patterns))
+
+
+def _holds(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    """IAM's condition operators: the keys of one operator are ANDed, the values of one
+    key ORed; a key the request lacks fails StringEquals and satisfies StringNotEquals
+    ("IAM JSON policy elements: Condition operators"; "Condition with multiple context
+    keys or values")."""
+    for operator, keys in conditions.items():
+        for key, values in keys.items():
+            equal = key in context and context[key] in _listed(values)
+            if operator == "StringEquals" and not equal:
+                return False
+            if operator == "StringNotEquals" and equal:
+                return False
+    return True
+
+
+def _applies(statement: dict[str, Any], arn: str) -> bool:
+    if "Resource" in statement:
+        return _matches(statement["Resource"], arn)
+    return not _matches(statement["NotResource"], arn)
+
+
+def _decision(
+    statements: list[dict[str, Any]], arn: str, context: dict[str, str], identity_allows: bool
+) -> bool:
+    """The resource policy with the caller's identity policy, as "How API Gateway resource
+    policies affect authorization workflow" says: an explicit Deny wins; in the API's
+    account either Allow admits (table A); from another account both must (table B)."""
+    applicable = [
+        st for st in statements if _applies(st, arn) and _holds(st.get("Condition", {}), context)
+    ]
+    if any(st["Effect"] == "Deny" for st in applicable):
+        return False
+    resource_allows = any(st["Effect"] == "Allow" for st in applicable)
+    if context.get("aws:PrincipalAccount", ACCOUNT) == ACCOUNT:
+        return resource_allows or identity_allows
+    return resource_allows and identity_allows
+
+
+def _method_arn(method: str, path: str) -> str:
+    return f"arn:aws:execute-api:us-east-1:{ACCOUNT}:a1b2c3/prod/{method}{path}"
+
+
 def test_the_service_api_is_closed_by_default(synthesized: Synthesized) -> None:
-    """No principal listed, no grant: the Deny admits only the gateway's tag, which no
-    principal carries, and the proxy leaves the budget to customers."""
-    statements = _policy(synthesized.raw)["Statement"]
-    allow, deny = statements
-    assert allow["Effect"] == "Allow"
-    assert allow["Principal"] == {"AWS": "*"}
-    assert allow["Resource"] == "execute-api:/*"
-    assert deny["Effect"] == "Deny"
-    assert deny["Principal"] == {"AWS": "*"}
-    assert deny["Action"] == "execute-api:Invoke"
-    assert deny["Resource"] == SERVICE_RESOURCE == "execute-api:/*/*/v1/service/*"
-    assert deny["Condition"] == {
-        "StringNotEquals": {
-            f"aws:PrincipalTag/{TAG_KEY}": tag_value(synthesized.stack.gateway),
-        }
-    }
+    """No principal listed, no grant: only the gateway's tag could admit, which no
+    principal carries; the customer API and the catch-alls stay open to the authorizer;
+    the proxy leaves the whole budget to customers."""
+    statements = _statements(synthesized.raw)
+    tag = tag_value(synthesized.stack.gateway)
+    anyone = {"aws:PrincipalAccount": ACCOUNT, "aws:PrincipalArn": WORKFLOW_ROLE}
+    for path in ("/v1/me/accounts", "/v1/openapi.json", "/", "/anything/else"):
+        assert _decision(statements, _method_arn("GET", path), {}, False), path
+    service = _method_arn("GET", "/v1/service/accounts")
+    assert not _decision(statements, service, {}, False)  # anonymous
+    assert not _decision(statements, service, anyone, True)  # its own policy allows it
+    tagged = {**anyone, f"aws:PrincipalTag/{TAG_KEY}": tag}
+    assert _decision(statements, service, tagged, True)
     assert _environment(synthesized.raw, "SERVICE_ENABLED") == "False"
     assert _environment(synthesized.raw, "SERVICE_PRINCIPALS") == ""
     alarms = synthesized.template.find_resources("AWS::CloudWatch::Alarm")
@@ -81,8 +152,9 @@ def test_listed_principals_are_admitted_by_arn_and_get_their_share(tmp_path: Any
     app.synth()  # cdk-nag included
     raw = Template.from_stack(stack).to_json()
 
-    deny = _policy(raw)["Statement"][1]
-    assert deny["Condition"]["StringNotEquals"]["aws:PrincipalArn"] == [WORKFLOW_ROLE]
+    service = _method_arn("PUT", "/v1/service/threshold")
+    listed = {"aws:PrincipalAccount": ACCOUNT, "aws:PrincipalArn": WORKFLOW_ROLE}
+    assert _decision(_statements(raw), service, listed, False)  # no identity policy needed
     assert _environment(raw, "SERVICE_PRINCIPALS") == WORKFLOW_ROLE
     # The customers' DailyQuota watches their share; the service API has its own alarm.
     settings = RuntimeSettings()
@@ -91,34 +163,82 @@ def test_listed_principals_are_admitted_by_arn_and_get_their_share(tmp_path: Any
         for name, r in raw["Resources"].items()
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }
-    service = next(a for n, a in alarms.items() if n.startswith("ServiceDailyQuota"))
+    service_alarm = next(a for n, a in alarms.items() if n.startswith("ServiceDailyQuota"))
     daily = next(a for n, a in alarms.items() if n.startswith("DailyQuota"))
-    assert service["Threshold"] == math.floor(settings.service_budget_per_day * 0.8)
-    assert service["MetricName"] == "ServiceOpowerCallsToday"
+    assert service_alarm["Threshold"] == math.floor(settings.service_budget_per_day * 0.8)
+    assert service_alarm["MetricName"] == "ServiceOpowerCallsToday"
     assert daily["Threshold"] == math.floor(
         (settings.budget_per_day - settings.service_budget_per_day) * 0.8
     )
 
 
-def test_the_policy_is_what_the_emulator_evaluates() -> None:
-    """local.sigv4.admitted is the Deny's condition read as IAM reads it: StringNotEquals
-    over two keys is their AND, and a key the request lacks matches a negated operator
-    ("IAM JSON policy elements: Condition operators"; "Condition with multiple context
-    keys or values"). So a principal is admitted when its ARN is listed OR it has the tag."""
-    tag = "OpowerGateway:OpowerGateway/Default"
+JOB = f"arn:aws:iam::{ACCOUNT}:role/job"
+COPYCAT = f"arn:aws:iam::{OTHER}:role/copycat"
+PARTNER = f"arn:aws:iam::{OTHER}:role/partner"
 
-    def principal(arn: str, tags: dict[str, str] | None = None) -> LocalPrincipal:
-        return LocalPrincipal("k", "s", user_arn=arn, principal_arn=arn, tags=tags or {})
 
-    listed = principal(WORKFLOW_ROLE)
-    tagged = principal("arn:aws:iam::123456789012:role/other", {TAG_KEY: tag})
-    wrong_tag = principal("arn:aws:iam::123456789012:role/other", {TAG_KEY: "Another:Gateway"})
-    stranger = principal("arn:aws:iam::123456789012:role/other")
+@pytest.mark.parametrize(
+    ("arn", "tagged", "invoke", "method", "path", "admitted"),
+    [
+        (WORKFLOW_ROLE, False, (), "PUT", "/v1/service/threshold", True),
+        (JOB, True, ("GET/v1/service/accounts",), "GET", "/v1/service/accounts", True),
+        # grant_invoke(routes=...) narrows: the identity policy decides, not the tag
+        (JOB, True, ("GET/v1/service/accounts",), "PUT", "/v1/service/threshold", False),
+        (JOB, False, ("*",), "GET", "/v1/service/accounts", False),
+        # another account's role with the (guessable) tag and a policy of its own
+        (COPYCAT, True, ("*",), "GET", "/v1/service/accounts", False),
+        # another account's role listed by ARN: both policies must allow
+        (PARTNER, False, ("*",), "GET", "/v1/service/accounts", True),
+        (PARTNER, False, (), "GET", "/v1/service/accounts", False),
+    ],
+)
+def test_the_emulator_decides_as_the_synthesized_policy_does(
+    tmp_path: Any,
+    arn: str,
+    tagged: bool,
+    invoke: tuple[str, ...],
+    method: str,
+    path: str,
+    admitted: bool,
+) -> None:
+    """local.sigv4.refused (the emulator's model) and the template's own statements,
+    evaluated with IAM's rules, agree, and say what the README promises."""
+    app = cdk.App(
+        context={
+            **cdk_json_context(),
+            **SKIP_BUNDLING,
+            "service_principals": f"{WORKFLOW_ROLE},{PARTNER}",
+        },
+        outdir=str(tmp_path),
+    )
+    stack = GatewayStack(app, "OpowerGateway", config=GatewayConfig.from_node(app.node))
+    statements = _statements(Template.from_stack(stack).to_json())
+    tag = tag_value(stack.gateway)
+    account = arn.split(":")[4]
+    context = {"aws:PrincipalAccount": account, "aws:PrincipalArn": arn}
+    if tagged:
+        context[f"aws:PrincipalTag/{TAG_KEY}"] = tag
+    identity_allows = any(fnmatch.fnmatchcase(f"{method}{path}", p) for p in invoke)
+    principal = LocalPrincipal(
+        "key",
+        "secret",
+        user_arn=arn,
+        principal_arn=arn,
+        tags={TAG_KEY: tag} if tagged else {},
+        invoke=invoke,
+    )
 
-    assert admitted(listed, arns=(WORKFLOW_ROLE,), tag=(TAG_KEY, tag))
-    assert admitted(tagged, arns=(WORKFLOW_ROLE,), tag=(TAG_KEY, tag))
-    assert not admitted(wrong_tag, arns=(WORKFLOW_ROLE,), tag=(TAG_KEY, tag))
-    assert not admitted(stranger, arns=(WORKFLOW_ROLE,), tag=(TAG_KEY, tag))
+    by_template = _decision(statements, _method_arn(method, path), context, identity_allows)
+    by_emulator = not refused(
+        principal,
+        method,
+        path,
+        arns=(WORKFLOW_ROLE, PARTNER),
+        tag=(TAG_KEY, tag),
+        account=ACCOUNT,
+    )
+
+    assert by_template == by_emulator == admitted
 
 
 def test_a_step_functions_workflow_in_another_stack_calls_a_service_route(tmp_path: Any) -> None:

@@ -276,7 +276,9 @@ class BindingResolver:
             raise CustomerLimitedError("customer_rate_limited") from None
         except GatewayError as exc:
             self._metrics.add_metric("BindingUpstreamFailure", "Count", 1)
-            raise IdentityUnavailableError(f"opower_{exc.code}") from None
+            raise IdentityUnavailableError(
+                f"opower_{exc.code}", retry_after_s=getattr(exc, "retry_after_s", None)
+            ) from None
         if response.status == 404:
             return [], None
         if response.status != 200:

@@ -28,13 +28,15 @@ class AccessDeniedError(GatewayError):
 
 class IdentityUnavailableError(GatewayError):
     """A dependency (identity provider, Opower) failed: the caller gets a 503, nothing is
-    cached, and the next request tries again."""
+    cached, and the next request tries again (after ``retry_after_s``, when the budget
+    said when)."""
 
     code = "identity_unavailable"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 class CustomerLimitedError(GatewayError):
