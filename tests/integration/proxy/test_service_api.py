@@ -312,6 +312,7 @@ def test_a_batch_job_never_makes_customers_see_a_429(
     monkeypatch: pytest.MonkeyPatch,
     session: Callable[[str], dict[str, Any]],
     sandbox: OpowerSandbox,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Budget shares under a mixed load: 6 calls a second and 100 a day for the company,
     2 and 20 of them the service API's. Each simulated second a batch job sends 10 service
@@ -338,6 +339,7 @@ def test_a_batch_job_never_makes_customers_see_a_429(
     try:
         customers = ["UC-0001", "UC-0002", "UC-0003", "UC-0005"]
         sessions = {c: session(c) for c in customers}  # bound now, in the customers' share
+        capsys.readouterr()  # (binding 4 customers at once spends more than a second's share)
         named = [
             {"Opower-Utility-Customer-Id": c, "Opower-Account-Number": CUSTOMERS[c][0][0]}
             for c in customers
@@ -382,6 +384,14 @@ def test_a_batch_job_never_makes_customers_see_a_429(
             if "#day#" in i["pk"]["S"]}  # fmt: skip
     assert days["budget#~svc"] == 20  # the service pool's own item
     assert days["budget"] <= 100 - 20  # the customers', within their share
+    # The service pool's sheds and day count are its own metrics, never the customers'
+    # (whose BudgetShed alarm and DailyQuota gauge they would otherwise set off).
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith('{"_aws"')]  # fmt: skip
+    names = {m["Name"] for line in emitted for d in line["_aws"]["CloudWatchMetrics"]
+             for m in d["Metrics"]}  # fmt: skip
+    assert {"ServiceBudgetShed", "ServiceBudgetShed_per_day", "ServiceOpowerCallsToday"} <= names
+    assert "BudgetShed" not in names
     answered = [r for r in forwarded(sandbox) if r.path.endswith("/utility_accounts")]
     assert len(answered) == 48 + served["service"][200]
 
