@@ -167,6 +167,15 @@ def _header(
     return value
 
 
+@dataclass
+class ServiceRecord:
+    """What a service call has shown of itself so far (the audit line's, even when the
+    call is refused half way)."""
+
+    caller: ServiceCaller | None = None
+    customer: NamedCustomer | None = None
+
+
 class ServiceApi:
     """Binds a service call's named customer, with the service pool's Opower clients."""
 
@@ -183,6 +192,19 @@ class ServiceApi:
         self._resolvers = resolvers
         self._metrics = metrics
         self.companies = tuple(clients)
+
+    def admit(
+        self, event: Mapping[str, Any], *, deadline: float, record: ServiceRecord
+    ) -> tuple[BindingView, str, OpowerClient]:
+        """The signed caller, the customer it names and their binding, with the company's
+        client of the service pool; a RequestError (403, 400, 404, 409, 429, 503) else."""
+        record.caller = caller_from_context(event.get("requestContext"))
+        record.customer = named_customer(
+            event.get("headers"), event.get("multiValueHeaders"), self.companies
+        )
+        binding = self.bind(record.customer, deadline=deadline)
+        code = record.customer.utility_code
+        return binding, code, self.clients[code]
 
     def bind(self, customer: NamedCustomer, *, deadline: float) -> BindingView:
         """The named customer's binding, or a RequestError: 404 when no Opower customer
@@ -240,16 +262,16 @@ class ServiceApi:
 
 
 def audit(
-    caller: ServiceCaller | None,
+    record: ServiceRecord,
     *,
     route: str,
     method: str,
-    customer: NamedCustomer | None,
     status: int,
     outcome: str,
     metrics: MetricsSink,
 ) -> None:
     """The audit line of one service call, and its counts (every call, and the caller's)."""
+    caller, customer = record.caller, record.customer
     metrics.add_metric(SERVICE_CALLS, "Count", 1)
     metrics.add_metric(f"ServiceStatus_{status // 100}xx", "Count", 1)
     if caller is not None:

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import observability as m
 from gateway.auth_context import BindingContextError, binding_from_context
@@ -50,14 +50,11 @@ from gateway.response_cache import (
     outcome_metric,
 )
 from gateway.routes import is_service_path, written_routes
-from gateway.service import (
-    NamedCustomer,
-    ServiceApi,
-    ServiceCaller,
-    audit,
-    caller_from_context,
-    named_customer,
-)
+
+if TYPE_CHECKING:
+    # The service API's module is loaded by its first call (gateway.service): a customer
+    # request never needs it, and a cold start of the customer API does not pay for it.
+    from gateway.service import ServiceApi
 from gateway.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
@@ -194,8 +191,10 @@ class Proxy:
         deadline = started + remaining_ms / 1000 - _DEADLINE_MARGIN_S
         route_name = "unmatched"
         service_call = is_service_path(str(event.get("resource") or ""))
-        caller: ServiceCaller | None = None
-        named: NamedCustomer | None = None
+        if service_call:
+            from gateway import service
+
+            record = service.ServiceRecord()
         try:
             route, operation, path_params = match(
                 event.get("resource"), event.get("pathParameters"), method
@@ -204,13 +203,9 @@ class Proxy:
             if service_call:
                 # The utility's own workload, authorized by IAM: it names the customer,
                 # who is bound as a session would be (gateway.service).
-                service = self._service_api()
-                caller = caller_from_context(context)
-                named = named_customer(
-                    event.get("headers"), event.get("multiValueHeaders"), service.companies
+                binding, utility_code, client = self._service_api().admit(
+                    event, deadline=deadline, record=record
                 )
-                binding = service.bind(named, deadline=deadline)
-                utility_code, client = named.utility_code, service.clients[named.utility_code]
             else:
                 binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
                 utility_code, client = self._company(binding.utility_code)
@@ -256,11 +251,10 @@ class Proxy:
             route_name, method, answer["statusCode"], started, answer["headers"].get("Cache-Status")
         )
         if service_call:
-            audit(
-                caller,
+            service.audit(
+                record,
                 route=route_name,
                 method=method,
-                customer=named,
                 status=answer["statusCode"],
                 outcome=_outcome(answer),
                 metrics=self._metrics,

@@ -34,17 +34,32 @@ _AUDIT_FIELDS = {"principal_arn", "principal", "route", "method", "utility", "cu
 ROLE = "high-bill-alerts"
 
 
+def _with_service(
+    monkeypatch: pytest.MonkeyPatch, settings: RuntimeSettings, **changes: Any
+) -> RuntimeSettings:
+    """``settings`` with the service API on (and ``changes``), in the environment."""
+    changed = dataclasses.replace(
+        settings, service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",), **changes
+    )
+    for name, value in changed.to_env().items():
+        monkeypatch.setenv(name, value)
+    wiring.reset()
+    return changed
+
+
 @pytest.fixture
 def service_env(
     gateway_env: RuntimeSettings, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RuntimeSettings]:
-    settings = dataclasses.replace(
-        gateway_env, service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",)
-    )
-    for name, value in settings.to_env().items():
-        monkeypatch.setenv(name, value)
+    yield _with_service(monkeypatch, gateway_env)
     wiring.reset()
-    yield settings
+
+
+@pytest.fixture
+def cached_service_env(
+    gateway_env: RuntimeSettings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RuntimeSettings]:
+    yield _with_service(monkeypatch, gateway_env, cache_enabled=True)
     wiring.reset()
 
 
@@ -281,19 +296,8 @@ def test_every_service_call_leaves_an_audit_line_and_is_counted_per_principal(
 
 
 def test_a_service_call_and_the_customers_session_share_the_cache(
-    gateway_env: RuntimeSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    sandbox: OpowerSandbox,
-    call: Call,
+    cached_service_env: RuntimeSettings, sandbox: OpowerSandbox, call: Call
 ) -> None:
-    settings = dataclasses.replace(
-        gateway_env,
-        cache_enabled=True,
-        service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",),
-    )
-    for name, value in settings.to_env().items():
-        monkeypatch.setenv(name, value)
-    wiring.reset()
     headers = {"Opower-Utility-Customer-Id": "UC-0003", "Opower-Account-Number": "4100000004"}
 
     first = proxy_handler(
@@ -321,16 +325,14 @@ def test_a_batch_job_never_makes_customers_see_a_429(
     in a second between them, and once its day's share is spent, only 429s. Simulated
     time (gateway.wiring.use_clock): the budget's seconds are the clock's, not the
     machine's."""
-    settings = dataclasses.replace(
+    settings = _with_service(
+        monkeypatch,
         gateway_env,
         budget_per_second=6,
         budget_per_day=100,
         service_budget_per_second=2,
         service_budget_per_day=20,
-        service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",),
     )
-    for name, value in settings.to_env().items():
-        monkeypatch.setenv(name, value)
     now = math.floor(time.time())
     if now % 86_400 > 86_400 - 600:  # the simulated day must not end within the test
         now += 900
@@ -397,19 +399,8 @@ def test_a_batch_job_never_makes_customers_see_a_429(
 
 
 def test_a_service_write_removes_the_customers_cached_answer(
-    gateway_env: RuntimeSettings,
-    monkeypatch: pytest.MonkeyPatch,
-    sandbox: OpowerSandbox,
-    call: Call,
+    cached_service_env: RuntimeSettings, sandbox: OpowerSandbox, call: Call
 ) -> None:
-    settings = dataclasses.replace(
-        gateway_env,
-        cache_enabled=True,
-        service_principals=(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",),
-    )
-    for name, value in settings.to_env().items():
-        monkeypatch.setenv(name, value)
-    wiring.reset()
     headers = {
         "Opower-Utility-Customer-Id": "UC-0002",
         "Opower-Account-Number": "4100000003",
