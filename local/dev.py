@@ -62,26 +62,29 @@ def banner(stack: LocalStack) -> str:
         f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
         "the customer named in headers. Signed with the embedded AWS's credentials:",
         f"    make service-call CUSTOMER={first['utilityCustomerId']} ROUTE=/bill-forecast",
-        "or from Python (botocore's signer, as a Lambda or a script would):",
+        "or from Python (.venv/bin/python; botocore's signer, as a Lambda would sign):",
         *(f"    {line}" for line in service_snippet(gateway, first).splitlines()),
     ]
     return "\n".join(lines)
 
 
 def service_snippet(gateway: str, customer: dict[str, Any]) -> str:
-    """A signed service call in a few lines of Python (runs as printed, with the embedded
-    AWS's credentials in the environment: AWS_ACCESS_KEY_ID=testing ...)."""
+    """A signed service call in a few lines of Python, which runs as printed (with the
+    project's .venv/bin/python): signed with the embedded AWS's credentials, which the
+    local run admits as a listed role."""
     return "\n".join(
         [
-            "import boto3, urllib3",
+            "import urllib3",
             "from botocore.auth import SigV4Auth",
             "from botocore.awsrequest import AWSRequest",
+            "from botocore.credentials import Credentials",
             f'url = "{gateway}/v1/service/accounts"',
             f'request = AWSRequest("GET", url, headers={{"Opower-Utility-Customer-Id": '
             f'"{customer["utilityCustomerId"]}",',
             f'    "Opower-Account-Number": "{customer["accountNumbers"][0]}", '
             f'"Opower-Utility-Code": "{customer["utilityCode"]}"}})',
-            "credentials = boto3.Session().get_credentials()",
+            "# the embedded AWS's; in AWS, the workload's own: boto3.Session().get_credentials()",
+            'credentials = Credentials("testing", "testing")',
             'SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)',
             'print(urllib3.request("GET", url, headers=dict(request.headers)).data.decode())',
         ]

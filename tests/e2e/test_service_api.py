@@ -23,6 +23,7 @@ What AWS answers, and where it says so:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from unittest import mock
 import urllib3
 from botocore.credentials import Credentials
 
+from local.dev import service_snippet
 from local.service_call import signed_request
 from local.stack import LOCAL_PRINCIPALS, SERVICE_ROLE_ARN
 from tests.e2e.conftest import ROOT, RunningStack
@@ -259,3 +261,17 @@ def test_make_service_call_signs_and_prints_the_answer(e2e: RunningStack) -> Non
     status, _, body = result.stdout.partition("\n")
     assert status == "HTTP 200"
     assert {a["id"] for a in json.loads(body)} == {2000001, 2000002}
+
+
+def test_the_snippet_make_dev_prints_makes_a_signed_call(e2e: RunningStack) -> None:
+    """Run as printed, in a process without any AWS variable in its environment."""
+    customer = next(c for c in e2e.summary["customers"] if c["utilityCustomerId"] == "UC-0001")
+    snippet = service_snippet(e2e.gateway, customer)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+    result = subprocess.run(  # noqa: S603 - the snippet the gateway itself prints
+        [sys.executable, "-c", snippet],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+
+    assert {a["id"] for a in json.loads(result.stdout)} == {2000001, 2000002}
