@@ -16,6 +16,13 @@ infra/README.md):
   requests": "a request must reach AWS within five minutes of the time stamp");
 * an access key AWS does not know: 403 "The security token included in the request is
   invalid." (AccessDeniedException: ACCESS_DENIED).
+
+Not modelled: the session token of temporary credentials is part of the signature but
+not checked against an STS session (the local principals hold long-term keys); a
+request is canonicalized as botocore signs it, so a client that signs headers botocore
+leaves out (User-Agent) or encodes its query differently is refused here where AWS may
+accept it. Which headers a caller signs is the caller's: botocore and the AWS SDKs sign
+every header they are given, the ``Opower-*`` ones included.
 """
 
 from __future__ import annotations
