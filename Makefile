@@ -121,8 +121,9 @@ destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the deployed stack (ARGS passed to 
 	@$(CDK) destroy $(ARGS)
 
 .PHONY: openapi
-openapi: $(PY_STAMP) ## Write docs/openapi.json from the route table
+openapi: $(PY_STAMP) ## Write docs/openapi.json and docs/openapi-service.json from the route table
 	@$(PY) -m gateway.proxy.openapi > docs/openapi.json
+	@$(PY) -m gateway.proxy.openapi --service > docs/openapi-service.json
 
 # ---------------------------------------------------------------- benchmarks
 .PHONY: bench

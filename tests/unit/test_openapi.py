@@ -28,3 +28,30 @@ def test_the_document_is_openapi_3_1_and_json() -> None:
     assert document["openapi"] == "3.1.0"
     assert document["components"]["securitySchemes"]["session"]["scheme"] == "bearer"
     assert document["paths"]["/v1/openapi.json"]["get"]["security"] == []
+
+
+SERVICE_DOCS = DOCS.with_name("openapi-service.json")
+
+
+def test_the_service_apis_document_is_current_valid_and_signed() -> None:
+    from openapi_spec_validator import validate
+
+    from gateway.routes import service_path
+
+    document = openapi.service_document()
+    assert SERVICE_DOCS.read_text() == openapi.service_serialized(), "run `make openapi`"
+    validate(json.loads(SERVICE_DOCS.read_text()))
+    assert document["security"] == [{"sigv4": []}]
+    assert set(document["paths"]) == {service_path(route) for route in ROUTES}
+    for route in ROUTES:
+        for method in route.methods:
+            operation = document["paths"][service_path(route)][method.lower()]
+            headers = {p["name"]: p["required"] for p in operation["parameters"]
+                       if p["in"] == "header"}  # fmt: skip
+            assert headers == {
+                "Opower-Utility-Customer-Id": True,
+                "Opower-Account-Number": True,
+                "Opower-Utility-Code": False,
+            }
+            assert "401" not in operation["responses"]
+            assert {"403", "404", "409"} <= set(operation["responses"])

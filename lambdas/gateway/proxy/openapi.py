@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the customer API, generated from the route table.
 
 Served at ``GET /v1/openapi.json``; ``python -m gateway.proxy.openapi`` prints it (``make
-openapi`` writes docs/openapi.json, and a test checks that file is current).
+openapi`` writes docs/openapi.json, and a test checks that file is current). The service
+API's description (``--service``, docs/openapi-service.json) is derived from it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import Any
 from gateway import schemas
 from gateway.api_responses import NOT_FOUND_MESSAGE
 from gateway.proxy import validation
-from gateway.routes import ROUTES, TEXT_PATTERN, Body, BodyField, Operation, Param, Route
+from gateway.routes import (
+    ROUTES,
+    TEXT_PATTERN,
+    Body,
+    BodyField,
+    Operation,
+    Param,
+    Route,
+    service_path,
+)
 
 API_VERSION = "1.1.0"
 OPENAPI_PATH = "/v1/openapi.json"
@@ -297,9 +307,110 @@ def document() -> dict[str, Any]:
     }
 
 
+# -- the service API (gateway.service) ---------------------------------------------------
+_SERVICE_HEADERS = (
+    ("Opower-Utility-Customer-Id", True, "The utility's id of the customer the call is for"),
+    ("Opower-Account-Number", True, "One of that customer's account numbers"),
+    ("Opower-Utility-Code", False,
+     "The customer's operating company: required where the gateway serves several"),
+)  # fmt: skip
+_SERVICE_ERRORS = {
+    "400": "A customer header is missing, repeated, empty, too long or not printable, or "
+    "the request is invalid: the message names what to fix",
+    "403": "Not signed with SigV4 by a principal the gateway admits, or not for this route",
+    "404": "No such resource, no customer with this id and account number "
+    "(customer_not_found), or an id that is not the customer's",
+    "409": "Several Opower customers match this id and account number: name another "
+    "account number (ambiguous_customer)",
+}
+_SERVICE_SERVER = {
+    "url": "https://{api}.execute-api.{region}.amazonaws.com/{stage}",
+    "description": "The stack's ApiUrl output (or your custom domain)",
+    "variables": {
+        "api": {"default": "api-id"},
+        "region": {"default": "us-east-1"},
+        "stage": {"default": "prod"},
+    },
+}
+_SERVICE_EXAMPLES = {
+    "403": ("forbidden", "Not allowed for this session or this caller"),
+    "409": ("ambiguous_customer", "Several Opower customers match"),
+}
+
+
+def _service_operation(route: Route, op: Operation) -> dict[str, Any]:
+    operation: dict[str, Any] = json.loads(json.dumps(_operation(route, op)))  # a deep copy
+    operation["operationId"] = f"service_{operation_id(route, op)}"
+    operation["parameters"] += [
+        {"name": name, "in": "header", "required": required, "description": description,
+         "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+        for name, required, description in _SERVICE_HEADERS
+    ]  # fmt: skip
+    responses = operation["responses"]
+    responses.pop("401", None)  # no session: API Gateway answers SigV4 failures with 403
+    for status, description in _SERVICE_ERRORS.items():
+        if status in _SERVICE_EXAMPLES:
+            code, message = _SERVICE_EXAMPLES[status]
+            responses[status] = _error_response("400", description)
+            responses[status]["content"]["application/json"]["example"]["error"].update(
+                code=code, message=message
+            )
+        else:
+            responses[status]["description"] = description
+    return operation
+
+
+@functools.cache
+def service_document() -> dict[str, Any]:
+    """The service API's description (docs/openapi-service.json; not served: its callers
+    are the utility's own workloads)."""
+    customer = document()
+    paths = {
+        service_path(route): {
+            op.method.lower(): _service_operation(route, op) for op in route.operations
+        }
+        for route in ROUTES
+    }
+    return {
+        **customer,
+        "info": {
+            "title": "Opower Gateway service API",
+            "version": API_VERSION,
+            "description": (
+                "The customer API's routes for the utility's own AWS workloads (Step "
+                "Functions, Lambda, EventBridge jobs), under /v1/service instead of /v1/me. "
+                "Sign every request with AWS SigV4 (service execute-api, the API's region) "
+                "as a principal the gateway admits (service_principals, or grant_invoke), "
+                "and name the customer in the Opower-* headers: the gateway binds that "
+                "customer as their own session would, and the call reaches only their "
+                "data. Errors, caching and Retry-After are the customer API's."
+            ),
+        },
+        "servers": [_SERVICE_SERVER],
+        "security": [{"sigv4": []}],
+        "paths": paths,
+        "components": {
+            **customer["components"],
+            "securitySchemes": {
+                "sigv4": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "description": "AWS Signature Version 4 (service execute-api)",
+                    "x-amazon-apigateway-authtype": "awsSigv4",
+                }
+            },
+        },
+    }
+
+
 @functools.cache
 def serialized() -> str:
     return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+def service_serialized() -> str:
+    return json.dumps(service_document(), indent=2, sort_keys=True) + "\n"
 
 
 def compact() -> str:
@@ -308,4 +419,4 @@ def compact() -> str:
 
 
 if __name__ == "__main__":
-    sys.stdout.write(serialized())
+    sys.stdout.write(service_serialized() if sys.argv[1:] == ["--service"] else serialized())
