@@ -55,3 +55,18 @@ def test_the_service_apis_document_is_current_valid_and_signed() -> None:
             }
             assert "401" not in operation["responses"]
             assert {"403", "404", "409"} <= set(operation["responses"])
+
+
+def test_a_service_answer_is_described_as_the_customers_answer() -> None:
+    """The service API answers as the customer API does (tests/integration/proxy/
+    test_service_api.py compares the two answers), so the customer document's checked
+    schemas (test_answers_match_the_document.py) hold for it: the same schema each."""
+    from gateway.routes import service_path
+
+    customer, service = openapi.document(), openapi.service_document()
+    for route in ROUTES:
+        for method in route.methods:
+            ours = service["paths"][service_path(route)][method.lower()]["responses"]
+            theirs = customer["paths"][route.path][method.lower()]["responses"]
+            for status in ("200", "204"):
+                assert ours.get(status) == theirs.get(status), (route.name, method, status)
