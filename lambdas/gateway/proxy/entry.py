@@ -50,12 +50,12 @@ from gateway.response_cache import (
     outcome_metric,
 )
 from gateway.routes import is_service_path, written_routes
+from gateway.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     # The service API's module is loaded by its first call (gateway.service): a customer
     # request never needs it, and a cold start of the customer API does not pay for it.
     from gateway.service import ServiceApi
-from gateway.settings import RuntimeSettings
 
 logger = logging.getLogger(__name__)
 
