@@ -74,47 +74,41 @@ def resource_policy(*, principals: Sequence[str], tag: str) -> iam.PolicyDocumen
     if principals:
         refused_unless["aws:PrincipalArn"] = list(principals)
         other_account["aws:PrincipalArn"] = list(principals)
+    listed = {"StringEquals": {"aws:PrincipalArn": list(principals)}}
     statements = [
-        iam.PolicyStatement(
-            sid="CustomersThroughTheSessionAuthorizer",
-            effect=iam.Effect.ALLOW,
-            principals=[iam.AnyPrincipal()],
-            actions=[INVOKE],
-            not_resources=[service_resource()],
-        ),
+        _anyone("CustomersThroughTheSessionAuthorizer", iam.Effect.ALLOW, service=False),
+        *([_anyone("ServiceApiForListedPrincipals", iam.Effect.ALLOW, listed)] if principals
+          else []),
         # Conditions of one operator are ANDed: denied when the ARN is none of the listed
         # AND the tag is not this gateway's (a key the request lacks matches a negated
         # operator: anonymous callers are denied too).
-        iam.PolicyStatement(
-            sid="ServiceApiOnlyForNamedPrincipals",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=[INVOKE],
-            resources=[service_resource()],
-            conditions={"StringNotEquals": refused_unless},
-        ),
-        iam.PolicyStatement(
-            sid="ServiceApiTagsOnlyFromThisAccount",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=[INVOKE],
-            resources=[service_resource()],
-            conditions={"StringNotEquals": other_account},
-        ),
-    ]
-    if principals:
-        statements.insert(
-            1,
-            iam.PolicyStatement(
-                sid="ServiceApiForListedPrincipals",
-                effect=iam.Effect.ALLOW,
-                principals=[iam.AnyPrincipal()],
-                actions=[INVOKE],
-                resources=[service_resource()],
-                conditions={"StringEquals": {"aws:PrincipalArn": list(principals)}},
-            ),
-        )
+        _anyone("ServiceApiOnlyForNamedPrincipals", iam.Effect.DENY,
+                {"StringNotEquals": refused_unless}),
+        _anyone("ServiceApiTagsOnlyFromThisAccount", iam.Effect.DENY,
+                {"StringNotEquals": other_account}),
+    ]  # fmt: skip
     return iam.PolicyDocument(statements=statements)
+
+
+def _anyone(
+    sid: str,
+    effect: iam.Effect,
+    conditions: dict[str, Any] | None = None,
+    *,
+    service: bool = True,
+) -> iam.PolicyStatement:
+    """``execute-api:Invoke`` for any principal, on the service routes (``service``) or on
+    everything else."""
+    where = [service_resource()]
+    return iam.PolicyStatement(
+        sid=sid,
+        effect=effect,
+        principals=[iam.AnyPrincipal()],
+        actions=[INVOKE],
+        resources=where if service else None,
+        not_resources=None if service else where,
+        conditions=conditions,
+    )
 
 
 def taggable(principal: iam.IPrincipal) -> IConstruct | None:
