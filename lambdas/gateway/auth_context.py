@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # The keys the authorizer sets (gateway.auth.authorizer writes them).
@@ -16,6 +16,21 @@ UTILITY_CUSTOMER_ID = "utilityCustomerId"
 ACCOUNT_IDS = "accountIds"
 SESSION_EXPIRES_AT = "sessionExpiresAt"
 CUSTOMER_HASH = "customerHash"
+RAW_MINUTES = "rawIntervalMinutes"
+
+
+def format_raw_minutes(raw_minutes: Mapping[str, int]) -> str:
+    """``ELECTRICITY:15,GAS:60``: the context holds strings only."""
+    return ",".join(f"{fuel}:{minutes}" for fuel, minutes in sorted(raw_minutes.items()))
+
+
+def parse_raw_minutes(text: str) -> dict[str, int]:
+    minutes = {}
+    for part in text.split(","):
+        fuel, _, value = part.partition(":")
+        if fuel and value.isdecimal() and 0 < int(value) <= 1440:
+            minutes[fuel] = int(value)
+    return minutes
 
 
 def customer_hash(utility_code: str, utility_customer_id: str) -> str:
@@ -36,6 +51,9 @@ class BindingView:
     customer_key: str = ""
     # Their operating company (empty in decisions cached before companies existed).
     utility_code: str = ""
+    # Usage fuel -> their finest meter's raw interval in minutes (gateway.auth.binding);
+    # empty when not known, and then Opower alone counts a raw window's intervals.
+    raw_minutes: Mapping[str, int] = field(default_factory=dict)
 
 
 class BindingContextError(Exception):
@@ -66,4 +84,5 @@ def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
         account_ids=frozenset(a for a in accounts.split(",") if a),
         customer_key=str(authorizer.get(CUSTOMER_HASH) or authorizer.get("principalId") or ""),
         utility_code=str(authorizer.get(UTILITY_CODE) or ""),
+        raw_minutes=parse_raw_minutes(str(authorizer.get(RAW_MINUTES) or "")),
     )

@@ -77,6 +77,16 @@ class Caching:
 
 
 @dataclass(frozen=True)
+class UpstreamMeaning:
+    """What an Opower status means on one operation, by its page, when that is not what
+    the status means by itself (Delete Threshold's 400 is "No threshold found")."""
+
+    status: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     summary: str
@@ -90,6 +100,9 @@ class Operation:
     # PUT / DELETE: the routes whose cached answers of this customer the write can change;
     # they are removed before the write is answered.
     invalidates: tuple[str, ...] = ()
+    # Opower statuses this operation's page gives their own meaning (by status, never by
+    # the text of Opower's message).
+    upstream_meanings: Mapping[int, UpstreamMeaning] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,16 +132,16 @@ _MINUTE = 60
 _HOUR = 3600
 _AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default today")
 _ISO = (
-    "ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; "
-    "encode + as %2B)"
+    "a date (2026-01-01: midnight where the meter is) or an ISO-8601 date-time with an "
+    "offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; encode + as %2B)"
 )
 
 _HOME_PROFILE_FIELDS = {
     "customerId": BodyField(
         "integer", "Read-only: the gateway sets it from your session, whatever is sent"
     ),
-    "dwellingType": BodyField("string", "Kind of home, e.g. SINGLE_FAMILY, APARTMENT"),
-    "heatType": BodyField("string", "Main heating, e.g. ELECTRIC, GAS, HEAT_PUMP"),
+    "dwellingType": BodyField("string", "Kind of home", values=schemas.DWELLING_TYPES),
+    "heatType": BodyField("string", "Main heating", values=schemas.HEAT_TYPES),
     "numberOfAdults": BodyField("integer", "Adults in the home", minimum=0, maximum=20),
     "numberOfChildren": BodyField("integer", "Children in the home", minimum=0, maximum=20),
     "squareFeet": BodyField("integer", "Floor area", minimum=1, maximum=100_000),
@@ -188,7 +201,8 @@ ROUTES: tuple[Route, ...] = (
         operations=(
             Operation(
                 "GET",
-                "Your energy usage (raw: 100 intervals, day: 45 days, billing: 25 bills)",
+                "Your energy usage, one stream per service point (raw: 100 intervals, "
+                "day: 45 days, billing: 25 bills)",
                 query={
                     "start": Param(
                         "datetime", f"Start, inclusive, before end: {_ISO}", required=True
@@ -224,9 +238,15 @@ ROUTES: tuple[Route, ...] = (
                 query={
                     "asOf": _AS_OF,
                     "comparisonBill": Param(
-                        "enum", "Compare with", values=("PREVIOUS", "YEAR_AGO")
+                        "enum",
+                        "Compare with the previous bill (default) or last year's",
+                        values=("PREVIOUS", "YEAR_AGO"),
                     ),
-                    "fallbackToPreviousPeriod": Param("bool", "Fall back to the previous period"),
+                    "fallbackToPreviousPeriod": Param(
+                        "bool",
+                        "With YEAR_AGO: compare with the previous bill when there is no bill "
+                        "a year ago (default true)",
+                    ),
                 },
                 response=schemas.BILL_COMPARISON,
                 cache=Caching(12 * _HOUR, "Changes when a bill posts, once a billing period"),
@@ -291,7 +311,7 @@ ROUTES: tuple[Route, ...] = (
                             maximum=1_000_000,
                         ),
                         "percentage": BodyField(
-                            "integer",
+                            "number",
                             "Percentage of the threshold, 0-1000",
                             required=True,
                             minimum=0,
@@ -301,7 +321,16 @@ ROUTES: tuple[Route, ...] = (
                 ),
                 invalidates=("threshold",),
             ),
-            Operation("DELETE", "Remove your bill threshold alert", invalidates=("threshold",)),
+            Operation(
+                "DELETE",
+                "Remove your bill threshold alert",
+                invalidates=("threshold",),
+                # Delete Threshold for a Customer: 400 "No threshold found for the
+                # requested customer." Nothing to remove is the customer's 404.
+                upstream_meanings={
+                    400: UpstreamMeaning(404, "not_found", "You have no bill threshold alert")
+                },
+            ),
         ),
     ),
 )

@@ -1,14 +1,68 @@
 """JSON schemas of the answers the customer API passes through from Opower, for the
 OpenAPI document (and the typed clients generated from it).
 
-From Oracle's reference (``shared/reference/opower-api.md``) and the sandbox's answers,
-which a test validates against them. Fields Opower may add later are allowed: a schema
-says what a client can rely on, not everything Opower may send.
+Each schema is Oracle's, from the operation's page in the Digital Self Service REST API
+reference (``PAGES`` names it; ``shared/reference/opower-api.md`` summarizes them). The
+gateway passes Opower's body through unchanged, so the schema is the page's own answer:
+``{"response": …}``. They are written to be read tolerantly, as a client should read an API
+that Oracle extends without notice:
+
+- every object is open (``additionalProperties: true``): a field Oracle adds reaches the
+  client, and a generated client keeps it (``additional_properties``);
+- a field is required only where the page marks it required;
+- enumerations Oracle documents for answers are listed in the description, not as an
+  ``enum``: a value Oracle adds must not make a generated client fail to parse;
+- dates are strings (Oracle's own examples hold dates such as 2018-02-31);
+- a list operation's ``response`` is an array or, as the pages' examples show it, one object.
+
+Where a page is silent (Get Bill Forecast publishes no answer schema; the nested usage and
+comparison schemas are not all published), the description says what is assumed.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+_REFERENCE = "https://docs.oracle.com/en/industries/energy-water/digital-self-service/restapi/"
+
+# The Oracle page of each route's Opower operation (and of each method where they differ).
+PAGES: dict[str, str] = {
+    "customers": _REFERENCE + "op-apis-customer-data-v2-utilitycode-customers-get.html",
+    "accounts": _REFERENCE
+    + "op-apis-customer-data-v2-utilitycode-customers-id-utility_accounts-get.html",
+    "home_profile": _REFERENCE
+    + "op-apis-customer-data-v2-utilitycode-customers-id-home_profile-get.html",
+    "home_profile PUT": _REFERENCE
+    + "op-apis-customer-data-v2-utilitycode-customers-id-home_profile-put.html",
+    "usage/raw": _REFERENCE
+    + "op-apis-usage-v1-usage-raw-utilitycode-utilitycustomerid-fueltype-get.html",
+    "usage/day": _REFERENCE
+    + "op-apis-usage-v1-usage-day-utilitycode-utilitycustomerid-fueltype-get.html",
+    "usage/billing": _REFERENCE
+    + "op-apis-usage-v1-usage-billing-utilitycode-utilitycustomerid-fueltype-get.html",
+    "bill_comparison": _REFERENCE
+    + "op-apis-billcomparison-v2-utilitycode-bill-comparison-accounts-utilityaccountid-get.html",
+    "bill_forecast": _REFERENCE
+    + "op-apis-billforecast-v2-utilitycode-customers-id-bill_forecast-get.html",
+    "neighbor_comparison": _REFERENCE
+    + "op-apis-neighborcomparison-v1-utilitycode-customers-id-neighbor_comparison-get.html",
+    "threshold": _REFERENCE
+    + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-get.html",
+    "threshold PUT": _REFERENCE
+    + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-put.html",
+    "threshold DELETE": _REFERENCE
+    + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-delete.html",
+}
+
+# Documented enumerations (the pages'), checked on what a customer sends, described on
+# what Opower answers.
+DWELLING_TYPES = ("MULTI_FAMILY", "NON_RESIDENTIAL", "SINGLE_FAMILY")
+HEAT_TYPES = (
+    "ELEC", "GAS", "NONE", "OTHER", "LPG", "OIL", "WOOD", "DISTRICT_HEATING", "GEOTHERMAL",
+)  # fmt: skip
+METER_TYPES = ("ELEC", "GAS")
+RESOLUTIONS = ("MINUTE", "QUARTER_HOUR", "HALF_HOUR", "HOUR", "DAY", "MONTH", "BILLING")
+NEIGHBOR_FUELS = ("ELEC", "GAS", "COMBINED")
 
 # Named schemas (the document's components/schemas): the model names of generated
 # clients and of the docs page. The route table refers to them.
@@ -20,17 +74,28 @@ def _component(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-_DATE = {"type": "string", "format": "date"}
-_INSTANT = {"type": "string", "format": "date-time"}
+def _text(description: str) -> dict[str, Any]:
+    return {"type": "string", "description": description}
+
+
+def _one_of(description: str, values: tuple[str, ...]) -> dict[str, Any]:
+    return _text(f"{description}. Documented values: {', '.join(values)}")
+
+
 _NUMBER = {"type": "number"}
-_FUEL = _component("FuelType", {"type": "string", "enum": ["ELECTRICITY", "GAS"]})
-_UNIT = _component("Unit", {"type": "string", "enum": ["KWH", "THERM"]})
+_INTEGER = {"type": "integer"}
+_DAY = _text("A date, YYYY-MM-DD")
+_INSTANT = _text("A date-time with its offset, e.g. 2017-09-01T00:00:00-06:00")
 
 
 def _object(
     properties: dict[str, Any], required: tuple[str, ...] = (), description: str = ""
 ) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": True,
+    }
     if required:
         schema["required"] = list(required)
     if description:
@@ -38,202 +103,272 @@ def _object(
     return schema
 
 
+def _answer(name: str, inner: dict[str, Any], page: str, *, extra: dict[str, Any] | None = None,
+            required: bool = True, note: str = "") -> dict[str, Any]:  # fmt: skip
+    """Opower's answer: the payload wrapped in ``response``, as the page documents it."""
+    description = f"Opower's answer, passed through unchanged. Oracle's page: {PAGES[page]}"
+    return _component(
+        name,
+        _object(
+            {"response": inner, **(extra or {})},
+            ("response",) if required else (),
+            description + (f". {note}" if note else ""),
+        ),
+    )
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": "An array, or one object: the page declares an array and its example "
+        "shows one object, so a client reads both",
+        "oneOf": [{"type": "array", "items": item}, item],
+    }
+
+
 UTILITY_ACCOUNT = _component(
     "UtilityAccount",
     _object(
         {
-            "id": {"type": "integer", "description": "Opower's id: the accountId of other routes"},
-            "utilityAccountId": {"type": "string", "description": "Your account number"},
-            "utilityAccountId2": {"type": ["string", "null"]},
-            "meterType": {"type": "string", "enum": ["ELEC", "GAS"]},
-            "resolution": {"type": ["string", "null"]},
-            "moveInDate": {"type": ["string", "null"], "format": "date"},
-            "moveOutDate": {"type": ["string", "null"], "format": "date"},
+            "id": {**_INTEGER, "description": "Opower's id: the accountId of other routes"},
+            "utilityAccountId": {
+                "type": ["string", "integer"],
+                "description": "Your account number (the page types it integer, its examples "
+                "are strings)",
+            },
+            "utilityAccountId2": {"type": ["string", "integer", "null"]},
+            "meterType": _one_of("The fuel type of the meter", METER_TYPES),
+            "resolution": _one_of("The read resolution of the meter", RESOLUTIONS),
+            "moveInDate": _DAY,
+            "moveOutDate": {"type": ["string", "null"], "description": "YYYY-MM-DD"},
         },
-        ("id", "utilityAccountId", "meterType"),
+        description="Get Utility Account List's UtilityAccount (no field is marked required)",
     ),
 )
-UTILITY_ACCOUNTS = {"type": "array", "items": UTILITY_ACCOUNT}
+UTILITY_ACCOUNTS = _answer("UtilityAccounts", _list_of(UTILITY_ACCOUNT), "accounts")
 
-HOME_PROFILE = _component(
-    "HomeProfile",
+HOME_PROFILE = _answer(
+    "HomeProfileAnswer",
+    _component(
+        "HomeProfile",
+        _object(
+            {
+                "customerId": {**_INTEGER, "description": "Opower's id of the customer"},
+                "dwellingType": _one_of("The type of dwelling", DWELLING_TYPES),
+                "heatType": _one_of("The type of heating the dwelling uses", HEAT_TYPES),
+                "numberOfAdults": _INTEGER,
+                "numberOfChildren": _INTEGER,
+                "squareFeet": _INTEGER,
+            },
+            description="Get Home Profile's HomeProfile (no field is marked required)",
+        ),
+    ),
+    "home_profile",
+)
+
+_INTERVAL = _component(
+    "UsageInterval",
     _object(
         {
-            "customerId": {"type": "integer"},
-            "dwellingType": {"type": ["string", "null"]},
-            "heatType": {"type": ["string", "null"]},
-            "numberOfAdults": {"type": ["integer", "null"]},
-            "numberOfChildren": {"type": ["integer", "null"]},
-            "squareFeet": {"type": ["integer", "null"]},
+            "start": _INSTANT,
+            "end": _INSTANT,
+            "usage": {"type": ["number", "null"], "description": "In the answer's unit"},
+            "readType": _text("Raw intervals: the read's quality, e.g. ACTUAL"),
+            "actualReadsCount": {**_INTEGER, "description": "Daily intervals: actual reads"},
+            "estimatedReadsCount": {
+                **_INTEGER,
+                "description": "Daily intervals: estimated reads",
+            },
         },
-        ("customerId",),
+        ("start", "end"),
+        "One interval of a stream. Raw intervals carry readType, daily ones the counts of "
+        "actual and estimated reads (the pages' examples); the billing page's interval "
+        "schema is not published: assumed the same start, end and usage",
     ),
 )
-
-USAGE = _component(
+USAGE = _answer(
     "Usage",
-    _object(
-        {
-            "utilityCustomerId": {"type": "string"},
-            "fuelType": _FUEL,
-            "resolution": {"type": "string", "enum": ["raw", "day", "billing"]},
-            "unit": _UNIT,
-            "reads": {
-                "type": "array",
-                "items": _component(
-                    "UsageRead",
-                    _object(
-                        {"startTime": _INSTANT, "endTime": _INSTANT, "value": _NUMBER},
-                        ("startTime", "endTime", "value"),
-                    ),
+    _component(
+        "UsageResponse",
+        _object(
+            {
+                "utilityCode": _text("The utility's code"),
+                "utilityCustomerId": _text("Your customer id at the utility"),
+                "fuelType": _one_of("The fuel type asked for", ("ELECTRICITY", "GAS")),
+                "start": _text("The start of the request, as sent"),
+                "end": _text("The end of the request, as sent"),
+                "unit": _text("The unit of every usage value, e.g. KWH, THERM"),
+                "timezone": _text(
+                    "The service point's time zone, which days are counted in, e.g. "
+                    "America/New_York (documented on the daily and billing pages)"
                 ),
+                "streams": {
+                    "type": "array",
+                    "description": "One per service point: several service points of one "
+                    "fuel are several streams",
+                    "items": _component(
+                        "UsageStream",
+                        _object(
+                            {
+                                "utilityServicePointId": _text("The service point"),
+                                "intervals": {"type": "array", "items": _INTERVAL},
+                            }
+                        ),
+                    ),
+                },
             },
-        },
-        ("fuelType", "resolution", "unit", "reads"),
+            ("utilityCode", "fuelType", "start", "end", "unit", "streams"),
+        ),
     ),
+    "usage/raw",
+    note=f"Also {PAGES['usage/day']} and {PAGES['usage/billing']}",
 )
 
-_BILL = _component(
-    "Bill",
+_BILL_PERIOD = _component(
+    "ComparedBill",
     _object(
-        {"startDate": _DATE, "endDate": _DATE, "usage": _NUMBER, "cost": _NUMBER},
-        ("startDate", "endDate", "usage", "cost"),
+        {
+            "charges": _NUMBER,
+            "usage": _NUMBER,
+            "startDate": _DAY,
+            "endDate": _DAY,
+            "averageTemperature": _NUMBER,
+            "ratePlan": _text("The bill's rate plan"),
+        }
     ),
 )
-BILL_COMPARISON = _component(
+BILL_COMPARISON = _answer(
     "BillComparison",
-    _object(
-        {
-            "accountId": {"type": "integer"},
-            "utilityAccountId": {"type": "string"},
-            "fuelType": _FUEL,
-            "unit": _UNIT,
-            "currency": {"type": "string"},
-            "asOf": _DATE,
-            "comparisonBill": {"type": "string", "enum": ["PREVIOUS", "YEAR_AGO"]},
-            "fallbackApplied": {"type": "boolean"},
-            "currentBill": _BILL,
-            "comparedBill": _BILL,
-            "usageDifference": _NUMBER,
-            "costDifference": _NUMBER,
-        },
-        ("accountId", "asOf", "currentBill", "comparedBill"),
-    ),
-)
-
-BILL_FORECAST = _component(
-    "BillForecast",
-    _object(
-        {
-            "customerId": {"type": "integer"},
-            "asOf": _DATE,
-            "currency": {"type": "string"},
-            "forecasts": {
-                "type": "array",
-                "items": _component(
-                    "BillForecastItem",
-                    _object(
-                        {
-                            "accountId": {"type": "integer"},
-                            "utilityAccountId": {"type": "string"},
-                            "fuelType": _FUEL,
-                            "unit": _UNIT,
-                            "billPeriodStart": _DATE,
-                            "billPeriodEnd": _DATE,
-                            "usageToDate": _NUMBER,
-                            "costToDate": _NUMBER,
-                            "projectedUsage": _NUMBER,
-                            "projectedCost": _NUMBER,
-                        },
-                        ("accountId", "billPeriodStart", "billPeriodEnd", "projectedCost"),
+    _component(
+        "BillComparisonResponse",
+        _object(
+            {
+                "meterUnit": _text("e.g. KWH"),
+                "currencySymbol": _text("e.g. $"),
+                "temperatureUnit": _text("e.g. FAHRENHEIT"),
+                "analysisResults": {
+                    "type": "array",
+                    "description": "What explains the cost difference, by cause",
+                    "items": _component(
+                        "BillAnalysis",
+                        _object(
+                            {
+                                "analysisName": _text("e.g. WEATHER, OTHER"),
+                                "costDifferenceExplained": _NUMBER,
+                            }
+                        ),
                     ),
-                ),
-            },
-        },
-        ("asOf", "forecasts"),
+                },
+                "reference": {**_BILL_PERIOD, "description": "The latest bill before asOf"},
+                "compared": {**_BILL_PERIOD, "description": "The bill it is compared with"},
+            }
+        ),
     ),
+    "bill_comparison",
+    extra={
+        "failureExplanation": _one_of(
+            "Present when the comparison could not be made", ("NOT_ENOUGH_USAGE_DATA",)
+        )
+    },
 )
 
-NEIGHBOR_COMPARISON = _component(
+BILL_FORECAST = _answer(
+    "BillForecast",
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "Oracle's page publishes no answer schema: read it tolerantly. It says "
+        "a forecast is not guaranteed for every account (interval data is needed) and that "
+        "an account with no modeled rates gets a usage forecast only (no cost)",
+    },
+    "bill_forecast",
+    required=False,
+    note="Wrapped in response as every documented answer is (an assumption for this page)",
+)
+
+_NEIGHBORS = _component(
     "NeighborComparison",
     _object(
         {
-            "customerId": {"type": "integer"},
-            "asOf": _DATE,
-            "comparisons": {
-                "type": "array",
-                "items": _component(
-                    "NeighborComparisonPeriod",
-                    _object(
-                        {
-                            "fuelType": _FUEL,
-                            "unit": _UNIT,
-                            "billPeriodStart": _DATE,
-                            "billPeriodEnd": _DATE,
-                            "you": _NUMBER,
-                            "averageNeighbors": _NUMBER,
-                            "efficientNeighbors": _NUMBER,
-                            "rating": {
-                                "type": "string",
-                                "enum": ["GREAT", "GOOD", "ABOVE_AVERAGE"],
-                            },
-                        },
-                        ("fuelType", "you", "averageNeighbors", "efficientNeighbors", "rating"),
-                    ),
-                ),
+            "you": _NUMBER,
+            "neighbors": _NUMBER,
+            "efficientNeighbors": _NUMBER,
+            "startDate": _DAY,
+            "endDate": _DAY,
+            "numNeighbors": _INTEGER,
+            "numEfficientNeighbors": _INTEGER,
+        }
+    ),
+)
+NEIGHBOR_COMPARISON = _answer(
+    "NeighborComparisons",
+    _component(
+        "NeighborComparisonsByFuel",
+        _object(
+            {fuel: _NEIGHBORS for fuel in NEIGHBOR_FUELS},
+            description="Keyed by fuel (ELEC, GAS, COMBINED); a fuel with no comparison has no key",
+        ),
+    ),
+    "neighbor_comparison",
+)
+
+THRESHOLD = _answer(
+    "ThresholdAnswer",
+    _component(
+        "Threshold",
+        _object(
+            {
+                "threshold": {**_NUMBER, "description": "The amount that triggers the alert"},
+                "percentage": {**_NUMBER, "description": "A percentage, 0 to 1000"},
+                "utilityCode": _text("The utility's code"),
+                "utilityCustomerId": _text("Your customer id at the utility"),
             },
-        },
-        ("asOf", "comparisons"),
+            ("utilityCode", "utilityCustomerId"),
+        ),
     ),
+    "threshold",
 )
 
-THRESHOLD = _component(
-    "Threshold",
-    _object(
-        {
-            "threshold": {"type": "number", "minimum": 0},
-            "percentage": {"type": "integer", "minimum": 0, "maximum": 1000},
-        },
-        ("threshold", "percentage"),
-    ),
-)
-
-# One example per answer, shown in the docs page and the document.
+# One example per answer, shown in the docs page and the document: the page's own example
+# where it has one (Get Utility Account List, Get Home Profile, Get Bill Comparison, Get
+# Latest Neighbor Comparison), the sandbox's answer where it has none.
 EXAMPLES: dict[str, Any] = {
-    "accounts": [
-        {"id": 2000001, "utilityAccountId": "4100000001", "utilityAccountId2": "SP-7001",
-         "meterType": "ELEC", "resolution": "QUARTER_HOUR", "moveInDate": "2019-04-01",
-         "moveOutDate": None},
-    ],
-    "home_profile": {"customerId": 1000001, "dwellingType": "SINGLE_FAMILY",
-                     "heatType": "ELECTRIC", "numberOfAdults": 2, "numberOfChildren": 1,
-                     "squareFeet": 1850},
-    "usage": {"utilityCustomerId": "UC-0002", "fuelType": "GAS", "resolution": "day",
-              "unit": "THERM", "reads": [{"startTime": "2026-11-01T00:00:00-05:00",
-                                          "endTime": "2026-11-02T00:00:00-05:00",
-                                          "value": 2.302}]},
-    "bill_comparison": {"accountId": 2000003, "utilityAccountId": "4100000003",
-                        "fuelType": "ELECTRICITY", "unit": "KWH", "currency": "USD",
-                        "asOf": "2026-11-29", "comparisonBill": "PREVIOUS",
-                        "fallbackApplied": False,
-                        "currentBill": {"startDate": "2026-10-01", "endDate": "2026-10-31",
-                                        "usage": 753.082, "cost": 122.96},
-                        "comparedBill": {"startDate": "2026-09-01", "endDate": "2026-09-30",
-                                         "usage": 736.125, "cost": 120.42},
-                        "usageDifference": 16.957, "costDifference": 2.54},
-    "bill_forecast": {"customerId": 1000002, "asOf": "2026-11-29", "currency": "USD",
-                      "forecasts": [{"accountId": 2000003, "utilityAccountId": "4100000003",
-                                     "fuelType": "ELECTRICITY", "unit": "KWH",
-                                     "billPeriodStart": "2026-11-01",
-                                     "billPeriodEnd": "2026-11-30", "usageToDate": 669.751,
-                                     "costToDate": 110.46, "projectedUsage": 717.59,
-                                     "projectedCost": 117.64}]},
-    "neighbor_comparison": {"customerId": 1000002, "asOf": "2026-11-29",
-                            "comparisons": [{"fuelType": "ELECTRICITY", "unit": "KWH",
-                                             "billPeriodStart": "2026-10-01",
-                                             "billPeriodEnd": "2026-10-31", "you": 753.082,
-                                             "averageNeighbors": 700.366,
-                                             "efficientNeighbors": 455.237,
-                                             "rating": "ABOVE_AVERAGE"}]},
-    "threshold": {"threshold": 150.0, "percentage": 80},
+    "accounts": {"response": [
+        {"id": 1071, "utilityAccountId": "1872099045", "moveInDate": "2011-10-15",
+         "meterType": "ELEC", "resolution": "HALF_HOUR"},
+    ]},
+    "home_profile": {"response": {"customerId": 31, "dwellingType": "SINGLE_FAMILY",
+                                  "squareFeet": 2100, "heatType": "ELEC", "numberOfAdults": 2,
+                                  "numberOfChildren": 1}},
+    "usage": {"response": {
+        "utilityCode": "util", "utilityCustomerId": "9999990000-9999990000",
+        "fuelType": "ELECTRICITY", "start": "2017-09-01T00:00:00-06:00",
+        "end": "2017-09-01T00:30:00-06:00", "unit": "KWH",
+        "streams": [{"utilityServicePointId": "12345001", "intervals": [
+            {"start": "2017-09-01T00:00:00-06:00", "end": "2017-09-01T00:15:00-06:00",
+             "usage": 0.14, "readType": "ACTUAL"},
+            {"start": "2017-09-01T00:15:00-06:00", "end": "2017-09-01T00:30:00-06:00",
+             "usage": 0.12, "readType": "ACTUAL"}]}]}},
+    "bill_comparison": {"response": {
+        "meterUnit": "KWH", "currencySymbol": "$", "temperatureUnit": "FAHRENHEIT",
+        "analysisResults": [{"analysisName": "WEATHER", "costDifferenceExplained": -176.44},
+                            {"analysisName": "OTHER", "costDifferenceExplained": -840.16}],
+        "reference": {"charges": 76.48, "usage": 865.857, "startDate": "2016-03-02",
+                      "endDate": "2016-03-31", "averageTemperature": 48.3, "ratePlan": "AB"},
+        "compared": {"charges": 1093.08, "usage": 1200, "startDate": "2016-02-01",
+                     "endDate": "2016-03-01", "averageTemperature": 34.1, "ratePlan": "AB"}}},
+    "bill_forecast": {"response": {
+        "customerId": 1000002, "asOf": "2026-11-29", "currencySymbol": "$",
+        "forecasts": [{"accountId": 2000003, "fuelType": "ELECTRICITY", "unit": "KWH",
+                       "billPeriodStart": "2026-11-01", "billPeriodEnd": "2026-11-30",
+                       "usageToDate": 669.751, "projectedUsage": 717.59,
+                       "costToDate": 110.46, "projectedCost": 117.64}]}},
+    "neighbor_comparison": {"response": {
+        "ELEC": {"you": 123.45, "neighbors": 456.78, "efficientNeighbors": 100.1,
+                 "startDate": "2018-01-02", "endDate": "2018-02-01", "numNeighbors": 98,
+                 "numEfficientNeighbors": 20},
+        "GAS": {"you": 12.45, "neighbors": 45.78, "efficientNeighbors": 10.1,
+                "startDate": "2018-01-03", "endDate": "2018-02-02", "numNeighbors": 94,
+                "numEfficientNeighbors": 20}}},
+    "threshold": {"response": {"threshold": 150.0, "percentage": 80.0, "utilityCode": "UTX",
+                               "utilityCustomerId": "UC-0002"}},
 }  # fmt: skip

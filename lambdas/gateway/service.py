@@ -258,6 +258,7 @@ class ServiceApi:
             account_ids=frozenset(binding.account_ids),
             customer_key=customer.customer_key,
             utility_code=customer.utility_code,
+            raw_minutes=dict(binding.raw_minutes),
         )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TypeGuard
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from local.sandbox.consumption import UNITS
 from local.sandbox.data import DEFAULT, Customer, Directory, UtilityAccount
@@ -32,11 +33,15 @@ from local.sandbox.insights import (
 )
 from local.sandbox.messages import JSON_TYPE, Request, Response, json_response, no_content
 from local.sandbox.store import MutableStore
-from local.sandbox.usage import RESOLUTIONS, parse_instant, usage_body
+from local.sandbox.usage import RESOLUTIONS, usage_body
 
 TOKEN_ROUTE = "token"
 UNKNOWN_ROUTE = "unknown"
 _SEGMENT = r"(?P<{}>[^/]+)"
+DATA_ROUTES = (
+    "customers", "utility_accounts", "home_profile", "usage", "bill_comparison",
+    "bill_forecast", "neighbor_comparison", "threshold",
+)  # fmt: skip
 ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern.format(u=_SEGMENT.format("utility"), c=_SEGMENT.format("customer"))))
     for name, pattern in (
@@ -52,6 +57,14 @@ ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
+RESPONSE = "response"
+# Get Home Profile's documented enumerations.
+_ENUMS = {
+    "dwellingType": ("MULTI_FAMILY", "NON_RESIDENTIAL", "SINGLE_FAMILY"),
+    "heatType": (
+        "ELEC", "GAS", "NONE", "OTHER", "LPG", "OIL", "WOOD", "DISTRICT_HEATING", "GEOTHERMAL",
+    ),
+}  # fmt: skip
 _HOME_PROFILE_FIELDS = (
     "dwellingType",
     "heatType",
@@ -122,18 +135,19 @@ class DataApi:
         name = request.single("name")
         if name is not None:
             found = [c for c in found if c.name.casefold() == name.strip().casefold()]
-        return json_response(200, [c.to_json() for c in found])
+        return json_response(200, wrapped_list([c.to_json() for c in found]))
 
     def _utility_accounts(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
-        return json_response(200, [a.to_json() for a in self._directory.accounts_of(customer)])
+        accounts = [a.to_json() for a in self._directory.accounts_of(customer)]
+        return json_response(200, wrapped_list(accounts))
 
     def _get_home_profile(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
         profile = self._store.home_profile(customer.id)
         if profile is None:
             raise not_found(f"No home profile for customer {customer.id}")
-        return json_response(200, profile)
+        return json_response(200, {RESPONSE: profile})
 
     def _put_home_profile(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
@@ -150,15 +164,20 @@ class DataApi:
         accounts = self._directory.accounts_of(customer, fuel)
         if not accounts:
             raise not_found(f"Customer {customer.utility_customer_id} has no {fuel} meter")
-        start = parse_instant("start", request.single("start"))
-        end = parse_instant("end", request.single("end"))
+        start, end = request.single("start"), request.single("end")
+        for name, value in (("start", start), ("end", end)):
+            if value is None:
+                raise bad_request(f"Missing required parameter '{name}'")
+        assert start is not None
+        assert end is not None
         body = usage_body(
             resolution,
+            self._utility_code,
             customer.utility_customer_id,
             fuel,
-            [a.id for a in accounts],
-            start,
-            end,
+            accounts,
+            (start, end),
+            ZoneInfo(self._directory.timezone),
             self._now(),
         )
         return json_response(200, body)
@@ -169,7 +188,8 @@ class DataApi:
         comparison = request.single("comparisonBill") or "PREVIOUS"
         if comparison not in COMPARISON_BILLS:
             raise bad_request(f"comparisonBill must be one of {', '.join(COMPARISON_BILLS)}")
-        fallback = request.single("fallbackToPreviousPeriod") or "false"
+        # Get Bill Comparison: "Default Value: true".
+        fallback = request.single("fallbackToPreviousPeriod") or "true"
         if fallback not in ("true", "false"):
             raise bad_request("fallbackToPreviousPeriod must be true or false")
         return json_response(200, bill_comparison(account, as_of, comparison, fallback == "true"))
@@ -192,17 +212,29 @@ class DataApi:
         customer = self._customer_by_utility_id(params["customer"])
         threshold = self._store.threshold(customer.utility_customer_id)
         if threshold is None:
-            raise not_found(f"No threshold for customer {customer.utility_customer_id}")
-        return json_response(200, threshold)
+            raise not_found("No threshold set for the requested customer.")
+        # Get Threshold Value for a Customer: utilityCode and utilityCustomerId required.
+        body = {
+            **threshold,
+            "utilityCode": self._utility_code,
+            "utilityCustomerId": customer.utility_customer_id,
+        }
+        return json_response(200, {RESPONSE: body})
 
     def _put_threshold(self, params: Params, request: Request) -> Response:
         customer = self._customer_by_utility_id(params["customer"])
-        self._store.put_threshold(customer.utility_customer_id, _threshold(_json_body(request)))
+        held = self._store.threshold(customer.utility_customer_id) or {}
+        self._store.put_threshold(
+            customer.utility_customer_id, {**held, **_threshold(_json_body(request))}
+        )
         return no_content()
 
     def _delete_threshold(self, params: Params, request: Request) -> Response:
         customer = self._customer_by_utility_id(params["customer"])
-        self._store.delete_threshold(customer.utility_customer_id)
+        if not self._store.delete_threshold(customer.utility_customer_id):
+            # Delete Threshold for a Customer: "400 No threshold found for the requested
+            # customer." (the page's words; the exact details text is an assumption)
+            raise bad_request("No threshold found for the requested customer.")
         return no_content()
 
     def _customer(self, raw_id: str) -> Customer:
@@ -236,38 +268,60 @@ def _json_body(request: Request) -> object:
 
 
 def _home_profile(body: object, customer_id: int) -> dict[str, object]:
-    """A complete home profile; fields other than customerId may be null or omitted."""
+    """A home profile as Update Home Profile takes it: every field optional (none is
+    marked required on the page); ``customerId``, if sent, the customer of the path; the
+    two enumerations as documented. Fields not sent are left out (an assumption: the page
+    does not say whether a PUT replaces or merges; the sandbox replaces)."""
     if not isinstance(body, dict):
         raise bad_request("Home profile must be a JSON object")
     unknown = set(body) - {"customerId", *_HOME_PROFILE_FIELDS}
     if unknown:
         raise bad_request(f"Unknown home profile fields: {', '.join(sorted(unknown))}")
-    if not _is_int(body.get("customerId")) or body["customerId"] != customer_id:
+    if "customerId" in body and (
+        not _is_int(body["customerId"]) or body["customerId"] != customer_id
+    ):
         raise bad_request(f"customerId must be {customer_id}, the customer in the path")
     profile: dict[str, object] = {"customerId": customer_id}
     for name in _HOME_PROFILE_FIELDS:
         value = body.get(name)
-        if value is not None:
-            if name in ("dwellingType", "heatType"):
-                valid = isinstance(value, str) and bool(value)
-            else:
-                valid = _is_int(value) and value >= (1 if name == "squareFeet" else 0)
-            if not valid:
-                raise bad_request(f"Invalid value for {name}")
+        if value is None:
+            continue
+        if name in _ENUMS:
+            valid = value in _ENUMS[name]
+        else:
+            valid = _is_int(value) and value >= (1 if name == "squareFeet" else 0)
+        if not valid:
+            raise bad_request(f"Invalid value for {name}")
         profile[name] = value
     return profile
 
 
 def _threshold(body: object) -> dict[str, object]:
-    """A bill threshold: `threshold` a number >= 0, `percentage` an integer 0-1000."""
-    if not isinstance(body, dict) or set(body) != {"threshold", "percentage"}:
-        raise bad_request("Threshold must be an object with exactly threshold and percentage")
-    threshold, percentage = body["threshold"], body["percentage"]
-    if not _is_number(threshold) or threshold < 0:
-        raise bad_request("threshold must be a number >= 0")
-    if not _is_int(percentage) or not 0 <= percentage <= 1000:
-        raise bad_request("percentage must be an integer between 0 and 1000")
-    return {"threshold": threshold, "percentage": percentage}
+    """A bill threshold as Set or Update a Customer's Threshold takes it: `threshold` and
+    `percentage`, numbers (float), each optional; 400 "Threshold is either negative or too
+    high" (too high: above 1000 for a percentage, as documented; above 1,000,000 for an
+    amount, an assumption)."""
+    if not isinstance(body, dict) or not body or set(body) - {"threshold", "percentage"}:
+        raise bad_request("Threshold must be an object with threshold and/or percentage")
+    threshold: dict[str, object] = {}
+    for name, ceiling in (("threshold", 1_000_000), ("percentage", 1000)):
+        if name not in body:
+            continue
+        value = body[name]
+        if not _is_number(value):
+            raise bad_request(f"{name} must be a number")
+        if not 0 <= value <= ceiling:
+            raise bad_request("Threshold is either negative or too high.")
+        threshold[name] = float(value)
+    return threshold
+
+
+def wrapped_list(items: list[dict[str, object]]) -> dict[str, object]:
+    """A list operation's answer: ``{"response": [...]}``, or one object for one item as
+    Get Customer List's and Get Utility Account List's examples show it (the pages
+    declare an array; which form Opower sends for one item is an assumption, and the
+    sandbox serves both so that a client reads both)."""
+    return {RESPONSE: items[0] if len(items) == 1 else items}
 
 
 def _is_int(value: object) -> TypeGuard[int]:

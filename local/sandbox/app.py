@@ -13,12 +13,12 @@ import threading
 from collections.abc import Mapping
 
 from local.sandbox import control
-from local.sandbox.api import TOKEN_ROUTE, DataApi, classify
+from local.sandbox.api import DATA_ROUTES, TOKEN_ROUTE, DataApi, classify
 from local.sandbox.config import SandboxConfig
 from local.sandbox.data import DEFAULT, SECOND, Directory, with_population
 from local.sandbox.errors import ApiError, not_found
 from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
-from local.sandbox.messages import Request, Response
+from local.sandbox.messages import Request, Response, json_response
 from local.sandbox.ratelimit import Limits, RateLimiter
 from local.sandbox.stats import DROPPED, ReceivedRequest, Stats
 from local.sandbox.store import MutableStore
@@ -87,6 +87,10 @@ class SandboxApp:
         self.store = first.store
         self.faults = FaultState(Switches(token_lifetime_s=config.token_lifetime_s))
         self.stats = Stats()
+        # Recorded answers by route name, served instead of the sandbox's own (after the
+        # token check): how a test feeds Oracle's documented example answers, or an
+        # answer of a real Opower, through the gateway.
+        self._recorded: dict[str, Response] = {}
         self._token_endpoint = TokenEndpoint(list(self.tenants.values()), self.faults)
 
     def handle(self, request: Request) -> Response | None:
@@ -113,6 +117,7 @@ class SandboxApp:
                 tenant.token_requests = 0
             self.stats.reset()
             self.faults.reset()
+            self._recorded = {}
 
     def set_faults(self, switches: Mapping[str, object]) -> dict[str, object]:
         """Merge switches and run actions; ValueError (nothing applied) when one is invalid."""
@@ -125,6 +130,32 @@ class SandboxApp:
                     tenant.tokens.revoke_all()
             self.faults.replace(new)
             return new.to_json()
+
+    def set_answers(self, answers: Mapping[str, object]) -> list[str]:
+        """Serve these answers on these routes from now on: ``{route: {"status": 200,
+        "body": <JSON>}}`` (a body of None: an empty one); ``{route: null}`` serves the
+        sandbox's own again. ValueError (nothing applied) when one is invalid."""
+        recorded: dict[str, Response | None] = {}
+        for route, answer in answers.items():
+            if route not in DATA_ROUTES:
+                raise ValueError(f"unknown route {route!r}; one of {', '.join(DATA_ROUTES)}")
+            if answer is None:
+                recorded[route] = None
+                continue
+            if not isinstance(answer, dict) or set(answer) - {"status", "body"}:
+                raise ValueError(f"{route}: give an object with status and body")
+            status = answer.get("status", 200)
+            if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status < 600:
+                raise ValueError(f"{route}: status must be an HTTP status")
+            body = answer.get("body")
+            recorded[route] = Response(status) if body is None else json_response(status, body)
+        with self._control_lock:
+            for route, response in recorded.items():
+                if response is None:
+                    self._recorded.pop(route, None)
+                else:
+                    self._recorded[route] = response
+            return sorted(self._recorded)
 
     def faults_json(self) -> dict[str, object]:
         """The body of `GET /_sandbox/faults`."""
@@ -207,6 +238,9 @@ class SandboxApp:
             raise ApiError(401, "Access token is missing, invalid or expired", _BEARER_CHALLENGE)
         if route in self.faults.switches.unlicensed_routes:
             raise ApiError(401, "This client may not use this API", _BEARER_CHALLENGE)
+        recorded = self._recorded.get(route)
+        if recorded is not None:
+            return recorded
         return tenant.data_api.handle(route, params, request)
 
     def _tenant_of(self, request: Request, route: str, params: dict[str, str]) -> Tenant:

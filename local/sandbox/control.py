@@ -9,6 +9,7 @@
 | GET  /_sandbox/limits      | the rate limits in force                                  |
 | POST /_sandbox/limits      | `{"per_second": n, "per_day": n}`, either may be omitted  |
 | GET  /_sandbox/customers   | the synthetic customers and their ids                     |
+| POST /_sandbox/answers     | `{route: {"status", "body"}}`: serve recorded answers     |
 
 It is only served when enabled (by default on loopback hosts only; otherwise 404), because
 anyone reaching it could turn off authentication faults or read the request log counters.
@@ -42,6 +43,8 @@ class ControlOperations(Protocol):
 
     def customers_json(self) -> list[dict[str, object]]: ...
 
+    def set_answers(self, answers: Mapping[str, object]) -> list[str]: ...
+
 
 def is_control_path(path: str) -> bool:
     """Whether the path belongs to the control plane."""
@@ -62,6 +65,7 @@ def handle(request: Request, ops: ControlOperations) -> Response:
             "POST": lambda: json_response(200, _set_limits(ops, _object(request))),
         },
         "/customers": {"GET": lambda: json_response(200, ops.customers_json())},
+        "/answers": {"POST": lambda: json_response(200, _set_answers(ops, _object(request)))},
     }
     try:
         methods = routes.get(request.path.removeprefix(PREFIX))
@@ -83,6 +87,13 @@ def _reset(ops: ControlOperations) -> Response:
 def _set_faults(ops: ControlOperations, body: dict[str, object]) -> dict[str, object]:
     try:
         return ops.set_faults(body)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+
+
+def _set_answers(ops: ControlOperations, body: dict[str, object]) -> dict[str, object]:
+    try:
+        return {"recorded": ops.set_answers(body)}
     except ValueError as exc:
         raise bad_request(str(exc)) from exc
 

@@ -3,16 +3,18 @@
 Fixed ids make tests and demos reproducible. The set covers the shapes the gateway must
 handle when it binds a session to Opower ids:
 
-| Opower id | utilityCustomerId | account numbers        | utility accounts (id: fuel)   |
-|-----------|-------------------|------------------------|-------------------------------|
-| 1000001   | UC-0001           | 4100000001, 4100000002 | 2000001: ELEC, 2000002: ELEC  |
-| 1000002   | UC-0002           | 4100000003             | 2000003: ELEC, 2000004: GAS   |
-| 1000003   | UC-0003           | 4100000004             | 2000005: ELEC                 |
-| 1000004   | UC-0004           | 4100000005             | none                          |
-| 1000005   | UC-0005           | 4100000004             | 2000006: ELEC (moved out)     |
+| Opower id | utilityCustomerId | account numbers        | utility accounts (id: fuel, meter)     |
+|-----------|-------------------|------------------------|----------------------------------------|
+| 1000001   | UC-0001           | 4100000001, 4100000002 | 2000001: ELEC 15', 2000002: ELEC 60'   |
+| 1000002   | UC-0002           | 4100000003             | 2000003: ELEC 15', 2000004: GAS 60' *  |
+| 1000003   | UC-0003           | 4100000004             | 2000005: ELEC 15'                      |
+| 1000004   | UC-0004           | 4100000005             | none                                   |
+| 1000005   | UC-0005           | 4100000004             | 2000006: ELEC 15' (moved out)          |
 
 UC-0005 is the previous occupant of account 4100000004, so a lookup by that account
 number returns two customers and the gateway must filter on `utilityCustomerId`.
+UC-0001 has two electricity service points (two usage streams, one 15-minute and one
+hourly). * 2000004 has no modeled rates: its bill forecast is usage only.
 
 A second operating company (`SECOND`, served when the sandbox is given a second utility
 code) has customers of its own; one of them has the same `utilityCustomerId` and account
@@ -35,6 +37,11 @@ ELEC = "ELEC"
 GAS = "GAS"
 # The usage API names fuels differently from the utility-account `meterType`.
 FUEL_OF_METER = MappingProxyType({ELEC: "ELECTRICITY", GAS: "GAS"})
+# The meter resolutions the sandbox's accounts use, as raw interval lengths in seconds
+# (consumption is generated per 15 minutes, so every one is a whole number of those).
+RAW_INTERVAL_S = MappingProxyType({"QUARTER_HOUR": 900, "HALF_HOUR": 1800, "HOUR": 3600})
+# Where the first company's service points are: days are counted from midnight there.
+TIMEZONE = "America/Chicago"
 
 
 @dataclass(frozen=True)
@@ -50,20 +57,27 @@ class Customer:
     account_numbers: tuple[str, ...]
 
     def to_json(self) -> dict[str, object]:
-        """The Get Customer List item."""
-        return {
+        """The Get Customer List item (Oracle's page: ``recipient``, ``utilityInternalId``
+        and ``utilityInternalId2`` are optional; an absent one is left out)."""
+        item: dict[str, object] = {
             "id": self.id,
             "name": self.name,
-            "recipient": self.recipient,
+            "recipient": "RECIPIENT",
             "utilityCustomerId": self.utility_customer_id,
             "utilityInternalId": self.utility_internal_id,
-            "utilityInternalId2": self.utility_internal_id2,
         }
+        if self.utility_internal_id2 is not None:
+            item["utilityInternalId2"] = self.utility_internal_id2
+        return item
 
 
 @dataclass(frozen=True)
 class UtilityAccount:
-    """One metered service of a customer; `id` is Opower's, the account ids the utility's."""
+    """One metered service of a customer; `id` is Opower's, the account ids the utility's.
+
+    Its service point (the usage API's `utilityServicePointId`) is `utility_account_id2`;
+    `resolution` is its meter's (a raw interval of HOUR is an hour); without modeled
+    rates its bill forecast has usage only (Get Bill Forecast's page)."""
 
     id: int
     customer_id: int
@@ -73,6 +87,16 @@ class UtilityAccount:
     move_in: date
     move_out: date | None = None
     resolution: str = "QUARTER_HOUR"
+    modeled_rates: bool = True
+
+    @property
+    def service_point(self) -> str:
+        return self.utility_account_id2
+
+    @property
+    def interval_s(self) -> int:
+        """The length of one raw interval of its meter."""
+        return RAW_INTERVAL_S[self.resolution]
 
     @property
     def fuel(self) -> str:
@@ -80,16 +104,19 @@ class UtilityAccount:
         return FUEL_OF_METER[self.meter_type]
 
     def to_json(self) -> dict[str, object]:
-        """The Get Utility Account List item."""
-        return {
+        """The Get Utility Account List item (``moveOutDate`` is optional: left out while
+        the customer lives there)."""
+        item: dict[str, object] = {
             "id": self.id,
             "utilityAccountId": self.utility_account_id,
             "utilityAccountId2": self.utility_account_id2,
             "meterType": self.meter_type,
             "resolution": self.resolution,
             "moveInDate": self.move_in.isoformat(),
-            "moveOutDate": self.move_out.isoformat() if self.move_out else None,
         }
+        if self.move_out is not None:
+            item["moveOutDate"] = self.move_out.isoformat()
+        return item
 
 
 CUSTOMERS: tuple[Customer, ...] = (
@@ -107,9 +134,11 @@ CUSTOMERS: tuple[Customer, ...] = (
 
 UTILITY_ACCOUNTS: tuple[UtilityAccount, ...] = (
     UtilityAccount(2000001, 1000001, "4100000001", "SP-7001", ELEC, date(2019, 4, 1)),
-    UtilityAccount(2000002, 1000001, "4100000002", "SP-7002", ELEC, date(2022, 9, 15)),
+    UtilityAccount(2000002, 1000001, "4100000002", "SP-7002", ELEC, date(2022, 9, 15),
+                   resolution="HOUR"),
     UtilityAccount(2000003, 1000002, "4100000003", "SP-7003", ELEC, date(2020, 1, 6)),
-    UtilityAccount(2000004, 1000002, "4100000003", "SP-7004", GAS, date(2020, 1, 6)),
+    UtilityAccount(2000004, 1000002, "4100000003", "SP-7004", GAS, date(2020, 1, 6),
+                   resolution="HOUR", modeled_rates=False),
     UtilityAccount(2000005, 1000003, "4100000004", "SP-7005", ELEC, date(2021, 6, 1)),
     UtilityAccount(2000006, 1000005, "4100000004", "SP-7005", ELEC, date(2016, 3, 1),
                    move_out=date(2021, 5, 31)),
@@ -117,17 +146,19 @@ UTILITY_ACCOUNTS: tuple[UtilityAccount, ...] = (
 
 # Customers 1000004 and 1000005 start without a profile (GET answers 404).
 SEED_HOME_PROFILES: dict[int, dict[str, object]] = {
-    1000001: {"customerId": 1000001, "dwellingType": "SINGLE_FAMILY", "heatType": "ELECTRIC",
+    1000001: {"customerId": 1000001, "dwellingType": "SINGLE_FAMILY", "heatType": "ELEC",
               "numberOfAdults": 2, "numberOfChildren": 1, "squareFeet": 1850},
-    1000002: {"customerId": 1000002, "dwellingType": "APARTMENT", "heatType": "GAS",
+    1000002: {"customerId": 1000002, "dwellingType": "MULTI_FAMILY", "heatType": "GAS",
               "numberOfAdults": 1, "numberOfChildren": 0, "squareFeet": 900},
-    1000003: {"customerId": 1000003, "dwellingType": "SINGLE_FAMILY", "heatType": "HEAT_PUMP",
-              "numberOfAdults": 2, "numberOfChildren": 2, "squareFeet": 2400},
+    1000003: {"customerId": 1000003, "dwellingType": "SINGLE_FAMILY",
+              "heatType": "GEOTHERMAL", "numberOfAdults": 2, "numberOfChildren": 2,
+              "squareFeet": 2400},
 }  # fmt: skip
 
-# Only UC-0002 starts with a bill threshold; the others answer 404 until a PUT.
+# Only UC-0002 starts with a bill threshold; the others answer 404 until a PUT. Both
+# values are numbers (float) on Oracle's page: a percentage need not be whole.
 SEED_THRESHOLDS: dict[str, dict[str, object]] = {
-    "UC-0002": {"threshold": 150.0, "percentage": 80},
+    "UC-0002": {"threshold": 150.0, "percentage": 82.5},
 }
 
 
@@ -139,6 +170,7 @@ class Directory:
     accounts: tuple[UtilityAccount, ...]
     home_profiles: Mapping[int, dict[str, object]]
     thresholds: Mapping[str, dict[str, object]]
+    timezone: str = TIMEZONE
 
     def customer_by_id(self, customer_id: int) -> Customer | None:
         return next((c for c in self.customers if c.id == customer_id), None)
@@ -209,7 +241,7 @@ def with_population(directory: Directory, size: int) -> Directory:
                            date(2020, 1, 1))
         )  # fmt: skip
         if index % 3 == 0:
-            profiles[customer_id] = {"customerId": customer_id, "dwellingType": "APARTMENT",
+            profiles[customer_id] = {"customerId": customer_id, "dwellingType": "MULTI_FAMILY",
                                      "heatType": "GAS", "numberOfAdults": 2,
                                      "numberOfChildren": 0, "squareFeet": 1000}  # fmt: skip
     return Directory(
@@ -217,6 +249,7 @@ def with_population(directory: Directory, size: int) -> Directory:
         accounts=directory.accounts + tuple(accounts),
         home_profiles=MappingProxyType(profiles),
         thresholds=directory.thresholds,
+        timezone=directory.timezone,
     )
 
 
@@ -227,8 +260,9 @@ _SECOND_CUSTOMERS = (
              ("5200000002",)),
 )  # fmt: skip
 _SECOND_PROFILES = {
-    3000001: {"customerId": 3000001, "dwellingType": "TOWNHOUSE", "heatType": "ELECTRIC",
-              "numberOfAdults": 1, "numberOfChildren": 0, "squareFeet": 1200},
+    3000001: {"customerId": 3000001, "dwellingType": "SINGLE_FAMILY",
+              "heatType": "DISTRICT_HEATING", "numberOfAdults": 1, "numberOfChildren": 0,
+              "squareFeet": 1200},
 }  # fmt: skip
 
 SECOND = Directory(
@@ -239,7 +273,8 @@ SECOND = Directory(
         UtilityAccount(4000003, 3000002, "5200000002", "NW-SP-3", ELEC, date(2020, 10, 1)),
     ),
     home_profiles=MappingProxyType(_SECOND_PROFILES),
-    thresholds=MappingProxyType({"UC-2002": {"threshold": 90.0, "percentage": 75}}),
+    thresholds=MappingProxyType({"UC-2002": {"threshold": 90.0, "percentage": 75.0}}),
+    timezone="America/New_York",
 )
 
 

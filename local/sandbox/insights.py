@@ -1,23 +1,31 @@
-"""Bill comparison, bill forecast and neighbor comparison bodies.
+"""Bill comparison, bill forecast and neighbor comparison answers.
 
-All three are derived from `consumption` over calendar-month bill periods in UTC, so they
-agree with the usage API (`billing` reads requested with offset `-00:00`). A utility
-account has a bill for a month when that month lies between its move-in and move-out
-months. `asOf` is a date (`2026-01-15`) or an offset date-time (its own date is used) and
-defaults to today in UTC. Dates in bodies are ISO dates; `billPeriodEnd` / `endDate` are
-inclusive, as on a printed bill.
+All three are derived from `consumption` over calendar-month bill periods in UTC. A
+utility account has a bill for a month when that month lies between its move-in and
+move-out months. `asOf` is a date (`2026-01-15`) or an offset date-time (its own date is
+used) and defaults to today in UTC. Dates in bodies are ISO dates; end dates are
+inclusive, as on a printed bill. Shapes are Oracle's (docs.oracle.com/en/industries/
+energy-water/digital-self-service/restapi/, the `op-apis-…` page of each):
 
-- bill comparison: `currentBill` is the last complete month before `asOf`; `comparedBill`
-  the month before it (`PREVIOUS`, the default) or twelve months before it (`YEAR_AGO`).
-  When the compared bill does not exist, `fallbackToPreviousPeriod=true` compares with the
-  previous month instead (`fallbackApplied: true`); otherwise 404.
-- bill forecast: per account active in the month of `asOf`: usage and cost from the first
-  of the month up to (excluding) `asOf`, and that rate projected over the whole month (on
-  the first of the month, the previous bill). 404 when no account is active.
-- neighbor comparison: per fuel, for the last complete month before `asOf`: your usage,
-  the average neighbors' (85-124 % of yours, fixed per customer and month) and efficient
-  neighbors' (65 % of the average), with rating GREAT (<= efficient), GOOD (<= average)
-  or ABOVE_AVERAGE. 404 when the customer had no active account that month.
+- Get Bill Comparison: `{"response": {meterUnit, currencySymbol, temperatureUnit,
+  analysisResults [{analysisName, costDifferenceExplained}], reference, compared}}`, each
+  bill `{charges, usage, startDate, endDate, averageTemperature, ratePlan}`. `reference`
+  is the last complete month before `asOf`; `compared` the month before it
+  (`comparisonBill=PREVIOUS`, the default) or twelve months before (`YEAR_AGO`), falling
+  back to the previous month when there is no bill a year ago unless
+  `fallbackToPreviousPeriod=false` (the default is true). WEATHER and OTHER explain the
+  cost difference and add up to it. Without a bill to compare: `failureExplanation:
+  NOT_ENOUGH_USAGE_DATA` beside the response (what the response then holds is assumed).
+- Get Bill Forecast: no schema is published; the sandbox's (assumed) answer is
+  `{"response": {customerId, asOf, currencySymbol, forecasts [...]}}` with the cost fields
+  left out for an account with no modeled rates, as the page says. 404 when no account
+  is active.
+- Get Latest Neighbor Comparison: `{"response": {"ELEC": {...}, "GAS": {...},
+  "COMBINED": {...}}}`, each `{you, neighbors, efficientNeighbors, startDate, endDate,
+  numNeighbors, numEfficientNeighbors}` for the last complete month before `asOf`; a fuel
+  without a comparison has no key, COMBINED only with both. Neighbors use 85-124 % of
+  yours (fixed per customer and month), efficient neighbors 65 % of that. 404 when the
+  customer had no active account that month.
 """
 
 from __future__ import annotations
@@ -27,13 +35,20 @@ import hashlib
 import re
 from collections.abc import Sequence
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from local.sandbox.consumption import UNITS, consumption_milli, cost_cents, units
-from local.sandbox.data import Customer, UtilityAccount
+from local.sandbox.data import ELEC, FUEL_OF_METER, GAS, Customer, UtilityAccount
 from local.sandbox.errors import bad_request, not_found
 from local.sandbox.usage import parse_instant
 
+_UTC = ZoneInfo("UTC")
+
 COMPARISON_BILLS = ("PREVIOUS", "YEAR_AGO")
+NOT_ENOUGH_USAGE_DATA = "NOT_ENOUGH_USAGE_DATA"
+COMBINED = "COMBINED"
+KWH_PER_THERM = 29.3071
+RATE_PLANS = {"ELECTRICITY": "E-1 Residential", "GAS": "G-1 Residential"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -61,47 +76,52 @@ def _parse_as_of(raw: str | None, today: date) -> date:
             return date.fromisoformat(raw)
         except ValueError as exc:
             raise bad_request("'asOf' is not a valid date") from exc
-    return parse_instant("asOf", raw).date()
+    return parse_instant("asOf", raw, _UTC).date()
 
 
 def bill_comparison(
     account: UtilityAccount, as_of: date, comparison: str, fallback: bool
 ) -> dict[str, object]:
-    """Bill comparison of one utility account."""
-    current = _add_months(as_of.replace(day=1), -1)
-    if not _has_bill(account, current):
-        raise not_found(f"No bill before {as_of.isoformat()} for account {account.id}")
-    compared = _add_months(current, -1 if comparison == "PREVIOUS" else -12)
-    fallback_applied = False
-    if not _has_bill(account, compared):
-        compared = _add_months(current, -1)
-        fallback_applied = True
-        if not fallback or not _has_bill(account, compared):
-            raise not_found(f"No {comparison} bill to compare with for account {account.id}")
-    current_milli = _usage([account], account.fuel, current, _add_months(current, 1))
-    compared_milli = _usage([account], account.fuel, compared, _add_months(compared, 1))
-    current_cost = cost_cents(account.fuel, current_milli)
-    compared_cost = cost_cents(account.fuel, compared_milli)
-    return {
-        "accountId": account.id,
-        "utilityAccountId": account.utility_account_id,
-        "fuelType": account.fuel,
-        "unit": UNITS[account.fuel],
-        "currency": "USD",
-        "asOf": as_of.isoformat(),
-        "comparisonBill": "PREVIOUS" if fallback_applied else comparison,
-        "fallbackApplied": fallback_applied,
-        "currentBill": _bill_json(current, current_milli, current_cost),
-        "comparedBill": _bill_json(compared, compared_milli, compared_cost),
-        "usageDifference": units(current_milli - compared_milli),
-        "costDifference": (current_cost - compared_cost) / 100,
+    """Bill comparison of one utility account, as Get Bill Comparison documents it."""
+    fuel = account.fuel
+    body: dict[str, object] = {
+        "meterUnit": UNITS[fuel],
+        "currencySymbol": "$",
+        "temperatureUnit": "FAHRENHEIT",
     }
+    reference = _add_months(as_of.replace(day=1), -1)
+    if not _has_bill(account, reference):
+        # An assumption: the page documents failureExplanation for "unsuccessful
+        # comparison" beside a required response, not what response then holds.
+        return {"response": body, "failureExplanation": NOT_ENOUGH_USAGE_DATA}
+    compared = _add_months(reference, -1 if comparison == "PREVIOUS" else -12)
+    if not _has_bill(account, compared) and fallback and comparison == "YEAR_AGO":
+        compared = _add_months(reference, -1)
+    reference_milli = _usage([account], fuel, reference, _add_months(reference, 1))
+    body["reference"] = _bill_json(account, reference, reference_milli)
+    if not _has_bill(account, compared):
+        return {"response": body, "failureExplanation": NOT_ENOUGH_USAGE_DATA}
+    compared_milli = _usage([account], fuel, compared, _add_months(compared, 1))
+    body["compared"] = _bill_json(account, compared, compared_milli)
+    difference = cost_cents(fuel, reference_milli) - cost_cents(fuel, compared_milli)
+    # The causes add up to the difference, to the cent (as in the page's example).
+    swing = _temperature(reference) - _temperature(compared)
+    weather = round(difference * min(1.0, abs(swing) / 40))
+    body["analysisResults"] = [
+        {"analysisName": "WEATHER", "costDifferenceExplained": weather / 100},
+        {"analysisName": "OTHER", "costDifferenceExplained": (difference - weather) / 100},
+    ]
+    return {"response": body}
 
 
 def bill_forecast(
     customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
 ) -> dict[str, object]:
-    """Bill forecast of every account of the customer active in the month of `as_of`."""
+    """Bill forecast of every account of the customer active in the month of `as_of`.
+
+    Oracle publishes no answer schema for Get Bill Forecast: these fields are the
+    sandbox's assumption. What the page does say is kept: an account without modeled
+    rates gets a usage forecast only (no cost fields)."""
     first = as_of.replace(day=1)
     following = _add_months(first, 1)
     days_in_month = (following - first).days
@@ -116,72 +136,89 @@ def bill_forecast(
             projected = to_date * days_in_month // elapsed
         else:
             projected = _usage([account], fuel, _add_months(first, -1), first)
-        forecasts.append(
-            {
-                "accountId": account.id,
-                "utilityAccountId": account.utility_account_id,
-                "fuelType": fuel,
-                "unit": UNITS[fuel],
-                "billPeriodStart": first.isoformat(),
-                "billPeriodEnd": (following - timedelta(days=1)).isoformat(),
-                "usageToDate": units(to_date),
-                "costToDate": cost_cents(fuel, to_date) / 100,
-                "projectedUsage": units(projected),
-                "projectedCost": cost_cents(fuel, projected) / 100,
-            }
-        )
+        forecast: dict[str, object] = {
+            "accountId": account.id,
+            "utilityAccountId": account.utility_account_id,
+            "fuelType": fuel,
+            "unit": UNITS[fuel],
+            "billPeriodStart": first.isoformat(),
+            "billPeriodEnd": (following - timedelta(days=1)).isoformat(),
+            "usageToDate": units(to_date),
+            "projectedUsage": units(projected),
+        }
+        if account.modeled_rates:
+            forecast["costToDate"] = cost_cents(fuel, to_date) / 100
+            forecast["projectedCost"] = cost_cents(fuel, projected) / 100
+        forecasts.append(forecast)
     if not forecasts:
         raise not_found(f"No bill forecast available for customer {customer.id}")
     return {
-        "customerId": customer.id,
-        "asOf": as_of.isoformat(),
-        "currency": "USD",
-        "forecasts": forecasts,
+        "response": {
+            "customerId": customer.id,
+            "asOf": as_of.isoformat(),
+            "currencySymbol": "$",
+            "forecasts": forecasts,
+        }
     }
 
 
 def neighbor_comparison(
     customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
 ) -> dict[str, object]:
-    """Neighbor comparison per fuel for the last complete month before `as_of`."""
+    """The latest neighbor comparison, keyed by fuel (ELEC, GAS, and COMBINED for a
+    customer with both), for the last complete month before `as_of`."""
     month = _add_months(as_of.replace(day=1), -1)
     following = _add_months(month, 1)
-    comparisons: list[dict[str, object]] = []
     active = [a for a in accounts if _has_bill(a, month)]
-    for fuel in dict.fromkeys(a.fuel for a in active):
-        you = _usage([a for a in active if a.fuel == fuel], fuel, month, following)
-        average = you * _neighbor_percent(customer.id, month) // 100
-        efficient = average * 65 // 100
-        rating = "GREAT" if you <= efficient else "GOOD" if you <= average else "ABOVE_AVERAGE"
-        comparisons.append(
-            {
-                "fuelType": fuel,
-                "unit": UNITS[fuel],
-                "billPeriodStart": month.isoformat(),
-                "billPeriodEnd": (following - timedelta(days=1)).isoformat(),
-                "you": units(you),
-                "averageNeighbors": units(average),
-                "efficientNeighbors": units(efficient),
-                "rating": rating,
-            }
-        )
-    if not comparisons:
+    totals: dict[str, float] = {}
+    for meter in dict.fromkeys(a.meter_type for a in active):
+        fuel = FUEL_OF_METER[meter]
+        totals[meter] = units(_usage([a for a in active if a.fuel == fuel], fuel, month, following))
+    if not totals:
         raise not_found(f"No neighbor comparison available for customer {customer.id}")
-    return {"customerId": customer.id, "asOf": as_of.isoformat(), "comparisons": comparisons}
+    if set(totals) == {ELEC, GAS}:
+        # An assumption: the page pro-rates gas onto the electric bill without saying
+        # the unit; the sandbox adds the gas in kWh (1 therm = 29.3071 kWh).
+        totals[COMBINED] = round(totals[ELEC] + totals[GAS] * KWH_PER_THERM, 3)
+    digest = hashlib.blake2b(f"{customer.id}|{month.isoformat()}".encode(), digest_size=8)
+    number = 80 + int.from_bytes(digest.digest(), "big") % 40
+    response: dict[str, object] = {}
+    for key, you in totals.items():
+        neighbors = round(you * _neighbor_percent(customer.id, month) / 100, 2)
+        response[key] = {
+            "you": round(you, 2),
+            "neighbors": neighbors,
+            "efficientNeighbors": round(neighbors * 0.65, 2),
+            "startDate": month.isoformat(),
+            "endDate": (following - timedelta(days=1)).isoformat(),
+            "numNeighbors": number,
+            "numEfficientNeighbors": number // 5,
+        }
+    return {"response": response}
 
 
 def _usage(accounts: list[UtilityAccount], fuel: str, start: date, end: date) -> int:
     return consumption_milli([a.id for a in accounts], fuel, _utc_epoch(start), _utc_epoch(end))
 
 
-def _bill_json(first: date, milli: int, cost: int) -> dict[str, object]:
+def _bill_json(account: UtilityAccount, first: date, milli: int) -> dict[str, object]:
     last = _add_months(first, 1) - timedelta(days=1)
     return {
+        "charges": cost_cents(account.fuel, milli) / 100,
+        "usage": units(milli),
         "startDate": first.isoformat(),
         "endDate": last.isoformat(),
-        "usage": units(milli),
-        "cost": cost / 100,
+        "averageTemperature": _temperature(first),
+        "ratePlan": RATE_PLANS[account.fuel],
     }
+
+
+# Average outdoor temperature of each month (°F), a fixed climate for every year.
+_MONTHLY_NORMALS_F = (24.8, 28.9, 39.0, 49.5, 60.1, 70.0, 75.4, 73.7, 66.3, 54.0, 41.3, 29.9)
+
+
+def _temperature(first: date) -> float:
+    return _MONTHLY_NORMALS_F[first.month - 1]
 
 
 def _has_bill(account: UtilityAccount, first: date) -> bool:

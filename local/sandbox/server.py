@@ -197,6 +197,10 @@ class OpowerSandbox:
         """Same as `POST /_sandbox/faults` with these switches; ValueError when invalid."""
         return self._app.set_faults(switches)
 
+    def set_answers(self, **answers: object) -> list[str]:
+        """Serve recorded answers by route name (see ``SandboxApp.set_answers``)."""
+        return self._app.set_answers(answers)
+
     def set_limits(self, *, per_second: int | None = None, per_day: int | None = None) -> None:
         """Same as `POST /_sandbox/limits`; a limit left as None is kept."""
         self._app.set_limits(per_second, per_day)

@@ -49,7 +49,7 @@ class MutableStore:
         with self._lock:
             self._thresholds[utility_customer_id] = dict(threshold)
 
-    def delete_threshold(self, utility_customer_id: str) -> None:
-        """Remove the threshold (deleting a missing one is not an error)."""
+    def delete_threshold(self, utility_customer_id: str) -> bool:
+        """Remove the threshold; whether there was one."""
         with self._lock:
-            self._thresholds.pop(utility_customer_id, None)
+            return self._thresholds.pop(utility_customer_id, None) is not None

@@ -1,28 +1,44 @@
-"""Usage API rules: time parameters, Opower's per-request caps, and the reads returned.
+"""Usage API rules: time parameters, Opower's per-request caps, and the streams returned.
 
-- `start` / `end`: ISO-8601 date-times with an explicit numeric offset, such as
-  `2026-01-01T00:00:00-05:00`. Opower rejects `Z` (send `-00:00`) and an unencoded `+`
+As Oracle's pages document them (Get Raw Interval Usage, Get Daily Interval Usage, Get
+Billing Usage under docs.oracle.com/en/industries/energy-water/digital-self-service/restapi/):
+
+- `start` / `end` are required: a date (`2026-01-01`, midnight in the service point's time
+  zone) or an ISO-8601 date-time with an explicit numeric offset
+  (`2026-01-01T00:00:00-05:00`). Opower rejects `Z` (send `-00:00`) and an unencoded `+`
   arrives as a space, so both answer 400; so do a missing or invalid value, an offset
   that is not a whole number of quarter hours, and `start >= end`.
-- `raw`: 15-minute intervals; at most 100 per request, counted as
-  ceil((end - start) / 15 min); `start` no older than 730 days.
-- `day`: days from midnight in the offset of `start`; at most 45 per request, counted as
-  ceil((end - start) / 1 day).
-- `billing`: one bill per calendar month in the offset of `start`; at most 25 bill periods
-  wholly inside [start, end); `start` no older than 2 years.
+- The answer is `{"response": {utilityCode, utilityCustomerId, fuelType, start, end,
+  timezone, unit, streams}}`: one stream per service point of that fuel ("if the active
+  utility account is associated with multiple service points of the same fuel type usage
+  data per service point is returned"), each `{utilityServicePointId, intervals}`.
+- `raw`: the meter's own intervals (its utility account's `resolution`: 15 minutes,
+  hourly, ...), each `{start, end, usage, readType}`; at most 100 intervals per request
+  ("Raw data can be returned for up to 100 intervals"), counted in the intervals of the
+  customer's finest meter of that fuel (an assumption: the page does not say how several
+  meters count); `start` no older than 730 days.
+- `day`: days from midnight to midnight in the service point's time zone, each
+  `{start, end, usage, actualReadsCount, estimatedReadsCount}` (the daily page's example);
+  at most 45 per request.
+- `billing`: one bill per calendar month in the service point's time zone (an assumption:
+  the page's interval schema and example are not published), each `{start, end, usage}`;
+  at most 25 bill periods wholly inside [start, end); `start` no older than 2 years.
 
-Only periods wholly inside [start, end) that have ended by now are returned; times are in
-the offset of `start`, `endTime` exclusive. Values come from `consumption`.
+Only periods wholly inside [start, end) that have ended by now are returned, `end`
+exclusive. Values come from `consumption`; `timezone` is the directory's (an IANA name, as
+the daily page's example shows it).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from local.sandbox.consumption import DAY_S, INTERVAL_S, UNITS, consumption_milli, units
+from local.sandbox.consumption import UNITS, consumption_milli, units
+from local.sandbox.data import UtilityAccount
 from local.sandbox.errors import bad_request
 
 RESOLUTIONS = ("raw", "day", "billing")
@@ -37,19 +53,28 @@ DAY_HISTORY = timedelta(days=6 * 365)
 AHEAD = timedelta(days=366)
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?[+-]\d{2}:\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _QUARTER_HOUR = timedelta(minutes=15)
+_DAY = timedelta(days=1)
 
 Period = tuple[datetime, datetime]
 
 
-def parse_instant(name: str, raw: str | None) -> datetime:
-    """An aware date-time in Opower's accepted form, or a 400 naming the parameter."""
+def parse_instant(name: str, raw: str | None, zone: ZoneInfo) -> datetime:
+    """An aware date-time in a form Opower accepts (a date is midnight in `zone`), or a
+    400 naming the parameter."""
     if raw is None:
         raise bad_request(f"Missing required parameter '{name}'")
+    if _DATE.fullmatch(raw):
+        try:
+            return datetime.combine(date.fromisoformat(raw), time(), zone)
+        except ValueError as exc:
+            raise bad_request(f"'{name}' is not a valid date") from exc
     if not _INSTANT.fullmatch(raw):
         raise bad_request(
-            f"'{name}' must be an ISO-8601 date-time with an explicit offset such as "
-            "2026-01-01T00:00:00-05:00 ('Z' is not accepted, use -00:00; encode '+' as %2B)"
+            f"'{name}' must be a date (YYYY-MM-DD) or an ISO-8601 date-time with an explicit "
+            "offset such as 2026-01-01T00:00:00-05:00 ('Z' is not accepted, use -00:00; "
+            "encode '+' as %2B)"
         )
     try:
         value = datetime.fromisoformat(raw)
@@ -63,14 +88,17 @@ def parse_instant(name: str, raw: str | None) -> datetime:
 
 def usage_body(
     resolution: str,
+    utility_code: str,
     utility_customer_id: str,
     fuel: str,
-    account_ids: Sequence[int],
-    start: datetime,
-    end: datetime,
+    accounts: Sequence[UtilityAccount],
+    window: tuple[str, str],
+    zone: ZoneInfo,
     now: datetime,
 ) -> dict[str, object]:
-    """The usage response for validated path parts, enforcing the caps on [start, end)."""
+    """The usage answer for validated path parts, enforcing the caps on [start, end)."""
+    start = parse_instant("start", window[0], zone)
+    end = parse_instant("end", window[1], zone)
     if start >= end:
         raise bad_request("'start' must be before 'end'")
     earliest = now - {"raw": RAW_HISTORY, "billing": timedelta(days=730)}.get(
@@ -81,74 +109,140 @@ def usage_body(
             f"{resolution} usage is available from {earliest.date().isoformat()} to "
             f"{(now + AHEAD).date().isoformat()}"
         )
-    periods = _PERIODS[resolution](start, end, now)
-    reads = [
-        {
-            "startTime": a.isoformat(),
-            "endTime": b.isoformat(),
-            "value": units(consumption_milli(account_ids, fuel, _epoch(a), _epoch(b))),
-        }
-        for a, b in periods
-        if b <= now
-    ]
+    # Within the served window: no calendar edge is near, the zone's clock is safe.
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    _CAPS[resolution](start, end, now, accounts)
+    streams = []
+    for account in accounts:
+        periods = _PERIODS[resolution](start, end, account)
+        streams.append(
+            {
+                "utilityServicePointId": account.service_point,
+                "intervals": [
+                    _interval(resolution, account, fuel, a, b) for a, b in periods if b <= now
+                ],
+            }
+        )
     return {
-        "utilityCustomerId": utility_customer_id,
-        "fuelType": fuel,
-        "resolution": resolution,
-        "unit": UNITS[fuel],
-        "reads": reads,
+        "response": {
+            "utilityCode": utility_code,
+            "utilityCustomerId": utility_customer_id,
+            "fuelType": fuel,
+            "start": window[0],
+            "end": window[1],
+            "timezone": zone.key,
+            "unit": UNITS[fuel],
+            "streams": streams,
+        }
     }
 
 
-def _raw_periods(start: datetime, end: datetime, now: datetime) -> list[Period]:
-    if math.ceil((end - start) / _QUARTER_HOUR) > RAW_MAX_INTERVALS:
+def _interval(
+    resolution: str, account: UtilityAccount, fuel: str, a: datetime, b: datetime
+) -> dict[str, object]:
+    interval: dict[str, object] = {
+        "start": a.isoformat(),
+        "end": b.isoformat(),
+        "usage": units(consumption_milli([account.id], fuel, _epoch(a), _epoch(b))),
+    }
+    if resolution == "raw":
+        interval["readType"] = "ACTUAL"
+    elif resolution == "day":
+        interval["actualReadsCount"] = (_epoch(b) - _epoch(a)) // account.interval_s
+        interval["estimatedReadsCount"] = 0
+    return interval
+
+
+# -- caps ------------------------------------------------------------------------------
+def _raw_cap(
+    start: datetime, end: datetime, now: datetime, accounts: Sequence[UtilityAccount]
+) -> None:
+    finest = min((a.interval_s for a in accounts), default=900)
+    if math.ceil((end - start).total_seconds() / finest) > RAW_MAX_INTERVALS:
         raise bad_request(f"raw usage is limited to {RAW_MAX_INTERVALS} intervals per request")
     if start < now - RAW_HISTORY:
         raise bad_request("raw usage is only available for the last 730 days")
-    first = -(-math.ceil(start.timestamp()) // INTERVAL_S) * INTERVAL_S
-    last = math.floor(end.timestamp()) - INTERVAL_S
+
+
+def _day_cap(
+    start: datetime, end: datetime, now: datetime, accounts: Sequence[UtilityAccount]
+) -> None:
+    # Wall-clock days where the meter is: a day of a change of summer time is one day.
+    wall = end.replace(tzinfo=None) - start.replace(tzinfo=None)
+    if math.ceil(wall / _DAY) > DAY_MAX_DAYS:
+        raise bad_request(f"daily usage is limited to {DAY_MAX_DAYS} days per request")
+
+
+def _billing_cap(
+    start: datetime, end: datetime, now: datetime, accounts: Sequence[UtilityAccount]
+) -> None:
+    if len(_billing_periods(start, end, None)) > BILLING_MAX_BILLS:
+        raise bad_request(f"billing usage is limited to {BILLING_MAX_BILLS} bills per request")
+    if start < _years_before(now, BILLING_HISTORY_YEARS):
+        raise bad_request("billing usage is only available for the last 2 years")
+
+
+_CAPS: dict[str, Callable[[datetime, datetime, datetime, Sequence[UtilityAccount]], None]] = {
+    "raw": _raw_cap,
+    "day": _day_cap,
+    "billing": _billing_cap,
+}
+
+
+# -- periods (in the service point's zone: start and end are already in it) -----------
+def _raw_periods(start: datetime, end: datetime, account: UtilityAccount | None) -> list[Period]:
+    step = account.interval_s if account is not None else 900
+    first = -(-math.ceil(start.timestamp()) // step) * step
+    last = math.floor(end.timestamp()) - step
+    zone = start.tzinfo
     return [
-        (
-            datetime.fromtimestamp(t, start.tzinfo),
-            datetime.fromtimestamp(t + INTERVAL_S, start.tzinfo),
-        )
-        for t in range(first, last + 1, INTERVAL_S)
+        (datetime.fromtimestamp(t, zone), datetime.fromtimestamp(t + step, zone))
+        for t in range(first, last + 1, step)
     ]
 
 
-def _day_periods(start: datetime, end: datetime, now: datetime) -> list[Period]:
-    day = timedelta(seconds=DAY_S)
-    if math.ceil((end - start) / day) > DAY_MAX_DAYS:
-        raise bad_request(f"daily usage is limited to {DAY_MAX_DAYS} days per request")
-    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    if first < start:
-        first += day
+def _day_periods(start: datetime, end: datetime, account: UtilityAccount | None) -> list[Period]:
+    zone = start.tzinfo
+    day = start.date() if start.timetz().replace(tzinfo=None) == time() else start.date() + _DAY
     periods: list[Period] = []
-    while first + day <= end:
-        periods.append((first, first + day))
-        first += day
+    while True:
+        a = datetime.combine(day, time(), zone)
+        b = datetime.combine(day + _DAY, time(), zone)
+        if b > end:
+            return periods
+        periods.append((a, b))
+        day += _DAY
+
+
+def _billing_periods(
+    start: datetime, end: datetime, account: UtilityAccount | None
+) -> list[Period]:
+    zone = start.tzinfo
+    month = date(start.year, start.month, 1)
+    if datetime.combine(month, time(), zone) < start:
+        month = _next_month(month)
+    periods: list[Period] = []
+    while datetime.combine(_next_month(month), time(), zone) <= end:
+        periods.append(
+            (
+                datetime.combine(month, time(), zone),
+                datetime.combine(_next_month(month), time(), zone),
+            )
+        )
+        if len(periods) > BILLING_MAX_BILLS:
+            break  # enough to refuse the window
+        month = _next_month(month)
     return periods
 
 
-def _billing_periods(start: datetime, end: datetime, now: datetime) -> list[Period]:
-    month = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    if month < start:
-        month = _next_month(month)
-    periods: list[Period] = []
-    while _next_month(month) <= end:
-        if len(periods) == BILLING_MAX_BILLS:
-            raise bad_request(f"billing usage is limited to {BILLING_MAX_BILLS} bills per request")
-        periods.append((month, _next_month(month)))
-        month = _next_month(month)
-    if start < _years_before(now, BILLING_HISTORY_YEARS):
-        raise bad_request("billing usage is only available for the last 2 years")
-    return periods
+_PERIODS: dict[str, Callable[[datetime, datetime, UtilityAccount | None], list[Period]]] = {
+    "raw": _raw_periods,
+    "day": _day_periods,
+    "billing": _billing_periods,
+}
 
 
-_PERIODS = {"raw": _raw_periods, "day": _day_periods, "billing": _billing_periods}
-
-
-def _next_month(month: datetime) -> datetime:
+def _next_month(month: date) -> date:
     if month.month == 12:
         return month.replace(year=month.year + 1, month=1)
     return month.replace(month=month.month + 1)

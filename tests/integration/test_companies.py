@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway import wiring
+from gateway import opower_answers, wiring
 from gateway.companies import Company, companies_json
 from gateway.settings import RuntimeSettings
 from handlers.authorizer import handler as authorizer_handler
@@ -87,7 +87,10 @@ def test_the_same_claims_bind_to_a_different_customer_in_each_company(session: S
     )
     assert first["principalId"] != second["principalId"]  # customer keys name the company
 
-    accounts = {json.loads(call(d, "/v1/me/accounts")["body"])[0]["id"] for d in (first, second)}
+    accounts = {
+        opower_answers.items(json.loads(call(d, "/v1/me/accounts")["body"]))[0]["id"]
+        for d in (first, second)
+    }
     assert accounts == {2000001, 4000001}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import string
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +17,8 @@ from gateway.routes import ROUTES
 from tests.events import match_path
 
 BINDING = BindingView("1000001", "UC-0001", frozenset({"2000001", "2000002"}))
+METERED = BindingView("1000001", "UC-0001", frozenset({"2000001", "2000002"}),
+                      raw_minutes={"ELECTRICITY": 15, "GAS": 60})  # fmt: skip
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 METHODS = st.sampled_from(["GET", "PUT", "DELETE", "POST", "PATCH", "HEAD", "OPTIONS"])
 SEGMENT = st.text(alphabet=string.printable + "é%/\\\x00", min_size=0, max_size=12)
@@ -120,18 +122,70 @@ def test_binding_slots_come_only_from_the_binding(route: object) -> None:
         ("billing", "2024-12-01T00:00:00-00:00", "2026-11-01T00:00:00-00:00", True),
         ("billing", "2024-06-01T00:00:00-00:00", "2026-08-01T00:00:00-00:00", False),
         ("day", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z", True),
+        # Dates alone, as the usage pages allow ("YYYY-MM-DD (example 2001-12-31)").
+        ("day", "2026-09-01", "2026-10-16", True),
+        ("day", "2026-09-01", "2026-10-17", False),
+        ("raw", "2026-11-01", "2026-11-02", True),
+        ("raw", "2026-11-01", "2026-11-03", False),
+        ("billing", "2024-12-01", "2026-11-01", True),
+        ("day", "2026-09-01", "2026-09-01", False),
+        ("day", "2026-02-30", "2026-03-02", False),
     ],
 )
 def test_opowers_per_request_windows(resolution: str, start: str, end: str, ok: bool) -> None:
+    """Get Raw Interval Usage: "up to 100 intervals"; Get Daily Interval Usage: "up to 45
+    days"; Get Billing Usage: "up to 25 bills" (the usage pages, schemas.PAGES). The
+    customer's electricity meter reads every 15 minutes (the binding says so)."""
     route, operation, params = match_path(f"/v1/me/usage/{resolution}/ELECTRICITY", "GET")
     query = {"start": [start], "end": [end]}
     if ok:
-        build_upstream(route, operation, params, query, None, None, binding=BINDING,
+        build_upstream(route, operation, params, query, None, None, binding=METERED,
                        utility_code="UTX", now=NOW)  # fmt: skip
     else:
         with pytest.raises(RequestError):
-            build_upstream(route, operation, params, query, None, None, binding=BINDING,
+            build_upstream(route, operation, params, query, None, None, binding=METERED,
                            utility_code="UTX", now=NOW)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fuel", "hours", "ok"),
+    [
+        ("ELECTRICITY", 25, True),  # 100 quarter hours
+        ("ELECTRICITY", 26, False),
+        ("GAS", 100, True),  # an hourly meter: 100 hours
+        ("GAS", 101, False),
+    ],
+)
+def test_the_raw_cap_counts_the_customers_own_meter_intervals(
+    fuel: str, hours: int, ok: bool
+) -> None:
+    """Raw intervals are the meter's (Get Utility Account List's resolution): 100 of an
+    hourly meter are 100 hours, not 25."""
+    route, operation, params = match_path(f"/v1/me/usage/raw/{fuel}", "GET")
+    end = datetime(2026, 11, 1, 5, tzinfo=UTC) + timedelta(hours=hours)
+    query = {"start": ["2026-11-01T00:00:00-05:00"], "end": [end.isoformat()]}
+    if ok:
+        build_upstream(route, operation, params, query, None, None, binding=METERED,
+                       utility_code="UTX", now=NOW)  # fmt: skip
+        return
+    with pytest.raises(RequestError) as caught:
+        build_upstream(route, operation, params, query, None, None, binding=METERED,
+                       utility_code="UTX", now=NOW)  # fmt: skip
+    assert "100 intervals" in caught.value.message
+    assert f"at most {25 if fuel == 'ELECTRICITY' else 100} hours" in caught.value.message
+
+
+def test_without_a_known_meter_resolution_opower_counts_the_raw_intervals() -> None:
+    """No resolution in the binding (an optional field Opower may leave out, or a binding
+    stored before it was kept): the gateway does not guess the meter; Opower's own 400
+    names the rule."""
+    route, operation, params = match_path("/v1/me/usage/raw/ELECTRICITY", "GET")
+    query = {"start": ["2026-11-01T00:00:00-05:00"], "end": ["2026-11-05T00:00:00-05:00"]}
+
+    upstream = build_upstream(route, operation, params, query, None, None, binding=BINDING,
+                              utility_code="UTX", now=NOW)  # fmt: skip
+
+    assert upstream.path == "/apis/usage-v1/usage/raw/UTX/UC-0001/ELECTRICITY"
 
 
 @pytest.mark.parametrize("value", [10**400, -(10**30), 2**53 + 1])

@@ -40,6 +40,7 @@ class Allow:
                 ctx.CUSTOMER_ID: self.binding.customer_id,
                 ctx.UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
                 ctx.ACCOUNT_IDS: ",".join(self.binding.account_ids),
+                ctx.RAW_MINUTES: ctx.format_raw_minutes(dict(self.binding.raw_minutes)),
                 # API Gateway caches this decision per token for a fixed TTL; the proxy
                 # refuses it once the session itself has expired.
                 ctx.SESSION_EXPIRES_AT: math.floor(self.session_expires_at),

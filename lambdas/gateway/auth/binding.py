@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gateway import aws_clients
+from gateway import aws_clients, opower_answers
 from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
 from gateway.auth.session import SessionIdentity
 from gateway.clock import Clock
@@ -57,21 +57,44 @@ _REFRESH_BUDGET_S = 3.0
 _REFRESH_RETRY_S = 300.0
 
 
+# Get Utility Account List's `resolution`, as the length of a raw interval in minutes
+# (Get Raw Interval Usage: "up to 100 intervals in a single request"). MONTH and BILLING
+# meters have no intervals to read raw; an absent or new resolution is not known here.
+RAW_INTERVAL_MINUTES = {"MINUTE": 1, "QUARTER_HOUR": 15, "HALF_HOUR": 30, "HOUR": 60, "DAY": 1440}
+# The utility account's meterType, as the usage API names the fuel.
+USAGE_FUEL = {"ELEC": "ELECTRICITY", "GAS": "GAS"}
+
+
 @dataclass(frozen=True)
 class Binding:
     customer_id: str  # Opower's id
     utility_customer_id: str
     account_ids: tuple[str, ...]  # Opower utility-account ids the customer may name
+    # Usage fuel -> the finest raw interval (minutes) among the customer's meters of that
+    # fuel; a fuel whose meters say no known resolution is absent.
+    raw_minutes: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(
-            {"c": self.customer_id, "u": self.utility_customer_id, "a": list(self.account_ids)}
+            {
+                "c": self.customer_id,
+                "u": self.utility_customer_id,
+                "a": list(self.account_ids),
+                "r": dict(self.raw_minutes),
+            }
         )
 
     @classmethod
     def from_json(cls, raw: str) -> Binding:
         data = json.loads(raw)
-        return cls(str(data["c"]), str(data["u"]), tuple(str(a) for a in data["a"]))
+        # "r" is absent from bindings stored before it existed: no interval is known.
+        minutes = data.get("r") if isinstance(data.get("r"), dict) else {}
+        return cls(
+            str(data["c"]),
+            str(data["u"]),
+            tuple(str(a) for a in data["a"]),
+            tuple(sorted((str(f), int(m)) for f, m in minutes.items())),
+        )
 
 
 class BindingStore(aws_clients.DynamoDbTable):
@@ -230,11 +253,11 @@ class BindingResolver:
             customers, _ = self._get(
                 self._prefix, deadline, customer_key, query=[("accountNumber", number)]
             )
-            for customer in customers if isinstance(customers, list) else []:
-                if (
-                    isinstance(customer, dict)
-                    and customer.get("utilityCustomerId") == identity.utility_customer_id
-                    and customer.get("id") is not None
+            # Get Customer List: {"response": [...]} or, as its page's example shows it,
+            # {"response": {...}}: either form, the same customers.
+            for customer in opower_answers.items(customers):
+                if customer.get("utilityCustomerId") == identity.utility_customer_id and _is_id(
+                    customer.get("id")
                 ):
                     matches.add(str(customer["id"]))
         if not matches:
@@ -247,12 +270,13 @@ class BindingResolver:
             ROUTES_BY_NAME["accounts"], {"U": self._utility_code, "customerId": customer_id}
         )
         accounts, raw = self._get(accounts_path, deadline, customer_key)
-        account_ids = sorted(
-            {str(a["id"]) for a in accounts if isinstance(a, dict) and a.get("id") is not None}
-            if isinstance(accounts, list)
-            else set()
+        bound = [a for a in opower_answers.items(accounts) if _is_id(a.get("id"))]
+        binding = Binding(
+            customer_id,
+            identity.utility_customer_id,
+            tuple(sorted({str(a["id"]) for a in bound})),
+            raw_minutes(bound),
         )
-        binding = Binding(customer_id, identity.utility_customer_id, tuple(account_ids))
         if self._seed is not None and raw is not None:
             try:
                 self._seed(self._utility_code, binding, accounts_path, raw)
@@ -280,7 +304,7 @@ class BindingResolver:
                 f"opower_{exc.code}", retry_after_s=getattr(exc, "retry_after_s", None)
             ) from None
         if response.status == 404:
-            return [], None
+            return {}, None
         if response.status != 200:
             self._metrics.add_metric("BindingUpstreamFailure", "Count", 1)
             raise IdentityUnavailableError(f"opower_status_{response.status}")
@@ -322,6 +346,28 @@ class BindingResolver:
         except Exception:  # noqa: BLE001 - the binding is served from memory meanwhile
             self._metrics.add_metric("BindingStoreDegraded", "Count", 1)
             logger.warning("binding store unavailable; binding kept in memory only")
+
+
+def raw_minutes(accounts: list[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
+    """The finest raw interval of each usage fuel, from the utility accounts' meterType
+    and resolution (both optional on the page: an account without them adds nothing)."""
+    finest: dict[str, int] = {}
+    for account in accounts:
+        fuel = USAGE_FUEL.get(str(account.get("meterType")))
+        minutes = RAW_INTERVAL_MINUTES.get(str(account.get("resolution")))
+        if fuel is not None and minutes is not None:
+            finest[fuel] = min(minutes, finest.get(fuel, minutes))
+    return tuple(sorted(finest.items()))
+
+
+def _is_id(value: Any) -> bool:
+    """An Opower id as the pages document it: an integer (a numeric string is read too);
+    anything else (null, an object, a flag) names nobody."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and value.isdecimal() and len(value) <= 20
 
 
 def _answer(binding: Binding | str) -> Binding:

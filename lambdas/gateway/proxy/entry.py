@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway import observability as m
+from gateway import opower_answers
 from gateway.auth_context import BindingContextError, binding_from_context
 from gateway.clock import Clock
 from gateway.errors import (
@@ -49,7 +50,7 @@ from gateway.response_cache import (
     customer_scope,
     outcome_metric,
 )
-from gateway.routes import is_service_path, written_routes
+from gateway.routes import Operation, is_service_path, written_routes
 from gateway.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -138,6 +139,17 @@ def _stale_reason(exc: GatewayError) -> str | None:
         if cls in STALE_REASONS:
             return STALE_REASONS[cls]
     return None
+
+
+def _refusal(status: int, body: bytes) -> str:
+    """The customer's message for a request Opower refused: Opower's own words on the rule
+    it applied (``details`` of its error answer, made printable and short), so that the
+    customer knows what to fix. Never for a 404: that one reads the same whether the
+    resource does not exist or is not the customer's."""
+    if status == 404:
+        return NOT_FOUND
+    detail = opower_answers.error_detail(body)
+    return f"Opower rejected the request: {detail}" if detail else "Opower rejected the request"
 
 
 def failure_for(exc: GatewayError) -> Failure:
@@ -288,7 +300,7 @@ class Proxy:
             fresh_s = self._settings.cache_lifetime(route.cache_name(call.upstream.path_values))
             if fresh_s > 0:
                 return self._cached(call, fresh_s)
-            answer = self._answer(self._send(call), call.request_id)
+            answer = self._answer(self._send(call), call.request_id, operation)
             answer["headers"]["Cache-Status"] = cache_status(hit=False, forward="bypass")
             return answer
         try:
@@ -299,10 +311,11 @@ class Proxy:
             # is turned off: the table's answers must not outlive the write once it is on).
             if operation.invalidates and self._invalidator is not None:
                 self._invalidate(call.scope, operation.invalidates)
-        if operation.method == "DELETE" and result.status == 404 and result.attempts > 1:
+        answer = self._answer(result, call.request_id, operation)
+        if operation.method == "DELETE" and answer["statusCode"] == 404 and result.attempts > 1:
             # A retried DELETE finding nothing: an earlier attempt did the deleting.
             return response(204, None, request_id=call.request_id)
-        return self._answer(result, call.request_id)
+        return answer
 
     @staticmethod
     def _send(call: Forward) -> UpstreamResponse:
@@ -357,7 +370,7 @@ class Proxy:
         if stale_for is not None and found.entry is not None:
             return self._stale(found, request_id, stale_for, route=route, forward="stale",
                                status=result.status)  # fmt: skip
-        answer = self._answer(result, request_id)
+        answer = self._answer(result, request_id, upstream.operation)
         stored = False
         if answer["statusCode"] == 200 and answer["body"]:
             if not collapsed:
@@ -431,8 +444,14 @@ class Proxy:
         self._metrics.add_metric(outcome_metric(outcome), "Count", 1)
         self._metrics.add_metric(outcome_metric(outcome, route), "Count", 1)
 
-    def _answer(self, result: UpstreamResponse, request_id: str) -> dict[str, Any]:
+    def _answer(
+        self, result: UpstreamResponse, request_id: str, operation: Operation
+    ) -> dict[str, Any]:
         status = result.status
+        meaning = operation.upstream_meanings.get(status)
+        if meaning is not None:
+            # What this status means on this operation's page (Delete Threshold's 400).
+            return error(meaning.status, meaning.code, meaning.message, request_id=request_id)
         if 200 <= status < 300:
             if status == 204 or not result.body.strip():
                 return response(status, None, request_id=request_id)
@@ -446,8 +465,8 @@ class Proxy:
             # Valid JSON is passed through as Opower sent it, not re-serialized.
             return response(status, text, request_id=request_id)
         if status in _PASSED_ON:
-            message = NOT_FOUND if status == 404 else "Opower rejected the request"
-            return error(status, _PASSED_ON[status], message, request_id=request_id)
+            return error(status, _PASSED_ON[status], _refusal(status, result.body),
+                         request_id=request_id)  # fmt: skip
         if status == 429:
             wait = parse_retry_after(result.retry_after, self._clock.now()) or 1
             return error(

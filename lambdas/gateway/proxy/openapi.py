@@ -66,7 +66,14 @@ def _param_schema(param: Param) -> dict[str, Any]:
     if param.kind == "date":
         return {"type": "string", "format": "date", "example": "2026-11-15"}
     if param.kind == "datetime":
-        return {"type": "string", "format": "date-time", "example": "2026-11-01T00:00:00-05:00"}
+        # Both forms the usage pages document; a date is no date-time, and the other way.
+        return {
+            "oneOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ],
+            "example": "2026-11-01T00:00:00-05:00",
+        }
     # bound_account: Opower's utility-account id, an integer (as /v1/me/accounts says)
     return {"type": "integer", "minimum": 1, "maximum": 10**18, "example": 2000001}
 
@@ -132,11 +139,15 @@ def _usage_rules() -> str:
     history = validation.HISTORY_DAYS
     caps = "; ".join(message for _, _, message in validation.PER_REQUEST.values())
     return (
-        f"Opower serves raw (15-minute) usage for the last {history['raw']} days, daily usage"
+        f"Opower serves raw usage for the last {history['raw']} days, daily usage"
         f" for the last {history['day']} days and bills for the last {history['billing']}"
-        f" days, up to {validation.USAGE_AHEAD_DAYS} days ahead. Limits: {caps}."
-        " 'start' must be before 'end', and offsets are whole quarter hours."
-        " A request breaking one of these rules is answered 400 naming it."
+        f" days, up to {validation.USAGE_AHEAD_DAYS} days ahead. Limits: raw usage is"
+        f" limited to {validation.RAW_MAX_INTERVALS} intervals of your meter per request"
+        f" (25 hours of a 15-minute meter, 100 hours of an hourly one); {caps}."
+        " 'start' and 'end' are dates (midnight where the meter is) or date-times with an"
+        " offset; 'start' must be before 'end', and offsets are whole quarter hours."
+        " A request breaking one of these rules is answered 400 naming it. The answer"
+        " has one stream per service point: a home with two electricity meters has two."
     )
 
 
@@ -208,7 +219,7 @@ _LINKS = {
     "accounts": {
         "BillComparison": {
             "operationId": "bill_comparison_get",
-            "parameters": {"accountId": "$response.body#/0/id"},
+            "parameters": {"accountId": "$response.body#/response/0/id"},
             "description": "The bill comparison of the first utility account",
         }
     }

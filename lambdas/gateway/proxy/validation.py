@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from gateway import routes
@@ -124,7 +124,7 @@ def build_upstream(
         values[name] = _path_value(name, param, path_params[name], binding)
     query_values = _query(operation, query, now)
     for check in operation.checks:
-        CHECKS[check]({**values, **query_values}, now)
+        CHECKS[check]({**values, **query_values}, now, binding)
     slots = {
         "U": utility_code,
         "customerId": binding.customer_id,
@@ -210,13 +210,21 @@ def _parse_date(name: str, value: str) -> date:
 
 
 def parse_datetime(name: str, value: str) -> datetime:
+    """A usage bound: a date-time with its offset or, as the usage pages allow, a date.
+
+    A date is midnight where the service point is, which only Opower knows: the gateway
+    measures it as midnight UTC, so its windows and caps are right to the day (a day of a
+    change to or from summer time is an hour longer or shorter, and Opower decides those)."""
     try:
+        if _DATE.fullmatch(value):
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
         if not _DATETIME.fullmatch(value):
             raise ValueError
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise bad_request(
-            f"'{name}' must be an ISO-8601 date-time with an offset, like 2026-01-01T00:00:00-05:00"
+            f"'{name}' must be a date like 2026-01-01 or an ISO-8601 date-time with an "
+            "offset, like 2026-01-01T00:00:00-05:00"
         ) from None
     offset = parsed.utcoffset()
     if offset is None or offset % timedelta(minutes=15):
@@ -225,7 +233,6 @@ def parse_datetime(name: str, value: str) -> datetime:
 
 
 # -- named checks over validated parameters -------------------------------------------
-_QUARTER_HOUR = timedelta(minutes=15)
 
 
 # Dates Opower serves. Documented ("Opower's REST APIs", usage-v1): raw intervals for the
@@ -245,11 +252,13 @@ def _served_date(name: str, value: date, now: datetime) -> None:
         raise bad_request(f"'{name}' must be between {first.isoformat()} and {last.isoformat()}")
 
 
-def _usage_window(values: Mapping[str, str], now: datetime) -> None:
+def _usage_window(values: Mapping[str, str], now: datetime, binding: BindingView) -> None:
     """Opower's windows and per-request caps, enforced before anything is sent upstream.
 
     Bounds first, by arithmetic only: a window ending in year 9999 is refused before any
-    calendar is walked (nothing here can overflow or loop for long).
+    calendar is walked (nothing here can overflow or loop for long). A raw window is
+    counted in the intervals of the customer's finest meter of that fuel (its utility
+    account's resolution, from the binding); when no resolution is known, Opower counts.
     """
     start = parse_datetime("start", values["start"])
     end = parse_datetime("end", values["end"])
@@ -263,9 +272,26 @@ def _usage_window(values: Mapping[str, str], now: datetime) -> None:
         raise bad_request(f"{resolution} usage is served from {served}: 'start' is too early")
     if end > latest:
         raise bad_request(f"{resolution} usage is served from {served}: 'end' is too late")
+    if resolution == "raw":
+        minutes = binding.raw_minutes.get(values.get("fuel", ""))
+        if minutes is not None and (end - start) > RAW_MAX_INTERVALS * timedelta(minutes=minutes):
+            raise bad_request(raw_cap_message(values.get("fuel", ""), minutes))
+        return
     limit, measure, message = PER_REQUEST[resolution]
     if measure(start, end) > limit:
         raise bad_request(message)
+
+
+RAW_MAX_INTERVALS = 100
+
+
+def raw_cap_message(fuel: str, minutes: int) -> str:
+    span = timedelta(minutes=minutes) * RAW_MAX_INTERVALS
+    hours = span / timedelta(hours=1)
+    return (
+        f"raw usage is limited to {RAW_MAX_INTERVALS} intervals per request: your {fuel} "
+        f"meter reads every {minutes} minutes, so at most {hours:g} hours"
+    )
 
 
 def _whole_months(start: datetime, end: datetime) -> int:
@@ -278,13 +304,9 @@ def _whole_months(start: datetime, end: datetime) -> int:
     return max(0, last - first)
 
 
-# Opower's per-request caps: the limit, how a window is measured, what to say.
+# Opower's per-request caps: the limit, how a window is measured, what to say (raw: in
+# the customer's meter's intervals, raw_cap_message).
 PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] = {
-    "raw": (
-        100,
-        lambda start, end: math.ceil((end - start) / _QUARTER_HOUR),
-        "raw usage is limited to 100 intervals (25 hours) per request",
-    ),
     "day": (
         45,
         lambda start, end: math.ceil((end - start) / timedelta(days=1)),
@@ -293,7 +315,7 @@ PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] 
     "billing": (25, _whole_months, "billing usage is limited to 25 bills per request"),
 }
 
-CHECKS: Mapping[str, Callable[[Mapping[str, str], datetime], None]] = {
+CHECKS: Mapping[str, Callable[[Mapping[str, str], datetime, BindingView], None]] = {
     "usage_window": _usage_window
 }
 

@@ -3,6 +3,7 @@ Manager; each behaviour driven by the sandbox's fault switches."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import cast
 
@@ -83,7 +84,8 @@ def test_the_token_is_accepted_by_the_data_apis(
     )
 
     assert response.status == 200
-    assert response.body.startswith(b"[")
+    # Get Customer List (schemas.PAGES["customers"]): the customers under "response".
+    assert json.loads(response.body)["response"]
 
 
 def test_refresh_ahead_with_a_short_lifetime_fetches_once_per_lifetime(

@@ -101,8 +101,19 @@ def usage_window(draw: st.DrawFn) -> dict[str, list[str]]:
 
 @st.composite
 def servable(draw: st.DrawFn, route: Route) -> dict[str, Any]:
-    """A GET Opower serves for the customer: one request in four of every route, so that
-    the property also covers the answers that reach Opower; the rest is hostile."""
+    """A GET (or a write) Opower serves for the customer: one request in four of every
+    route, so that the property also covers the answers that reach Opower; the rest is
+    hostile."""
+    put = route.operation("PUT")
+    if put is not None and put.body is not None and draw(st.booleans()):
+        # A write Opower takes: each field at its documented bound or first value.
+        fields = {
+            name: spec.values[0] if spec.values else spec.minimum or 1
+            for name, spec in put.body.fields.items()
+            if name not in put.body.bound
+        }
+        return {"method": "PUT", "path": route.path, "query": {}, "body": json.dumps(fields),
+                "headers": {"Content-Type": "application/json"}}  # fmt: skip
     (operation,) = [op for op in route.operations if op.method == "GET"]
     path = route.path
     for name, param in route.path_params.items():

@@ -113,7 +113,8 @@ def test_other_methods_are_405_with_allow(call: Call, method: str, path: str, al
     ("query", "message"),
     [
         ({"start": ["2026-10-01T00:00:00-05:00"]}, "end"),
-        ({"start": ["2026-10-01T00:00:00-05:00"], "end": ["2026-10-02"]}, "end"),
+        ({"start": ["2026-10-01T00:00:00-05:00"], "end": ["2026-10-02T00:00"]}, "end"),
+        ({"start": ["2026-10-01"], "end": ["2026-13-02"]}, "end"),
         (
             {
                 "start": ["2026-10-01T00:00:00-05:00"],
@@ -208,7 +209,7 @@ def test_the_customers_own_headers_never_reach_opower(
         ('{"threshold": "ten"}', JSON, 400, "bad_request"),
         ('{"threshold": -1}', JSON, 400, "bad_request"),
         ('{"threshold": 10, "percentage": 1001}', JSON, 400, "bad_request"),
-        ('{"threshold": 10, "percentage": 1.5}', JSON, 400, "bad_request"),
+        ('{"threshold": 10, "percentage": "1.5"}', JSON, 400, "bad_request"),
         ('{"threshold": true}', JSON, 400, "bad_request"),
         ('{"percentage": 10}', JSON, 400, "bad_request"),
         ('{"threshold": 10}', JSON, 400, "bad_request"),

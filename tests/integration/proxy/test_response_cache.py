@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from gateway import wiring
+from gateway import opower_answers, wiring
 from gateway.response_cache import cache_key, customer_scope
 from gateway.settings import RuntimeSettings
 from handlers.observability import metrics
@@ -107,7 +107,10 @@ def test_the_binding_seeds_the_accounts_answer(call: Call, sandbox: OpowerSandbo
 
     assert response["statusCode"] == 200
     assert "hit" in status_of(response)
-    assert [a["id"] for a in json.loads(response["body"])] == [2000005]
+    assert opower_answers.items(json.loads(response["body"])) == [
+        {"id": 2000005, "utilityAccountId": "4100000004", "utilityAccountId2": "SP-7005",
+         "meterType": "ELEC", "resolution": "QUARTER_HOUR", "moveInDate": "2021-06-01"}
+    ]  # fmt: skip
     assert calls_to(sandbox, "utility_accounts") == 0
 
 
@@ -169,7 +172,7 @@ def test_a_write_removes_the_answers_it_changes_in_every_container(
     container_a = wiring.proxy(metrics)
     event = proxy_event("GET", "/v1/me/threshold", authorizer=session("UC-0001"))
     before = container_a.handle(event, remaining_ms=10_000)
-    assert json.loads(before["body"])["threshold"] == 100
+    assert json.loads(before["body"])["response"]["threshold"] == 100
     assert "hit" in status_of(container_a.handle(event, remaining_ms=10_000))
 
     wiring.reset()  # container B
@@ -178,7 +181,7 @@ def test_a_write_removes_the_answers_it_changes_in_every_container(
     assert put["statusCode"] == 204
 
     after = container_a.handle(event, remaining_ms=10_000)
-    assert json.loads(after["body"])["threshold"] == 250
+    assert json.loads(after["body"])["response"]["threshold"] == 250
     assert status_of(after)["fwd"] == "miss"
 
     call("DELETE", "/v1/me/threshold")
@@ -191,7 +194,7 @@ def test_a_home_profile_write_removes_the_cached_profile(call: Call) -> None:
     assert call("PUT", "/v1/me/home-profile", body=json.dumps({"numberOfAdults": 3}),
                 headers={"Content-Type": "application/json"})["statusCode"] == 204  # fmt: skip
     after = call("GET", "/v1/me/home-profile")
-    assert json.loads(after["body"])["numberOfAdults"] == 3
+    assert json.loads(after["body"])["response"]["numberOfAdults"] == 3
     assert status_of(after)["fwd"] == "miss"
 
 
@@ -421,7 +424,7 @@ def test_writes_invalidate_while_caching_is_off(
     headers = {"Content-Type": "application/json"}
     call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 80, "percentage": 90}),
          headers=headers)  # fmt: skip
-    assert json.loads(call("GET", "/v1/me/threshold")["body"])["threshold"] == 80
+    assert json.loads(call("GET", "/v1/me/threshold")["body"])["response"]["threshold"] == 80
     monkeypatch.setenv("CACHE_ENABLED", "false")
     wiring.reset()
     call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 95, "percentage": 90}),
@@ -429,7 +432,7 @@ def test_writes_invalidate_while_caching_is_off(
     monkeypatch.setenv("CACHE_ENABLED", "true")
     wiring.reset()
 
-    assert json.loads(call("GET", "/v1/me/threshold")["body"])["threshold"] == 95
+    assert json.loads(call("GET", "/v1/me/threshold")["body"])["response"]["threshold"] == 95
 
 
 def test_an_answer_asked_for_before_a_write_is_not_served_after_it(call: Call) -> None:
@@ -454,5 +457,5 @@ def test_an_answer_asked_for_before_a_write_is_not_served_after_it(call: Call) -
     wiring.reset()  # and read in another container
 
     after = call("GET", "/v1/me/threshold")
-    assert json.loads(after["body"])["threshold"] == 250
+    assert json.loads(after["body"])["response"]["threshold"] == 250
     assert status_of(after)["fwd"] == "miss"

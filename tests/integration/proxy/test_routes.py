@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import urllib3
 
+from gateway import opower_answers
 from local.sandbox import OpowerSandbox
 from tests.integration.proxy.conftest import CUSTOMERS, Call
 
@@ -50,7 +51,8 @@ def test_accounts_are_the_customers_own(call: Call, customer: str) -> None:
     response = call("GET", "/v1/me/accounts", customer=customer)
 
     assert response["statusCode"] == 200
-    assert [a["id"] for a in body(response)] == CUSTOMERS[customer][2]
+    # Get Utility Account List (schemas.PAGES["accounts"]): one object or an array.
+    assert [a["id"] for a in opower_answers.items(body(response))] == CUSTOMERS[customer][2]
     assert response["headers"]["Cache-Control"] == "private, no-store"
     assert response["headers"]["Content-Type"] == "application/json"
 
@@ -121,7 +123,10 @@ def test_usage_is_forwarded_with_the_bound_utility_customer_id(
 
     assert response["statusCode"] == 200
     assert body(response) == expected
-    assert body(response)["reads"]
+    # The usage pages: one stream per service point of the fuel (UC-0001: two meters).
+    streams = body(response)["response"]["streams"]
+    assert len(streams) == (2 if (customer, fuel) == ("UC-0001", "ELECTRICITY") else 1)
+    assert all(stream["intervals"] for stream in streams)
 
 
 def test_a_z_suffix_is_sent_to_opower_in_the_form_it_accepts(
@@ -141,7 +146,7 @@ def test_a_z_suffix_is_sent_to_opower_in_the_form_it_accepts(
 def test_home_profile_put_overwrites_customer_id_from_the_binding(
     call: Call, sandbox: OpowerSandbox
 ) -> None:
-    profile = {"customerId": 1000002, "dwellingType": "CONDO", "squareFeet": 1234}
+    profile = {"customerId": 1000002, "dwellingType": "MULTI_FAMILY", "squareFeet": 1234}
 
     put = call(
         "PUT",
@@ -155,9 +160,9 @@ def test_home_profile_put_overwrites_customer_id_from_the_binding(
 
     assert put["statusCode"] == 204
     assert put["body"] == ""
-    assert body(got)["customerId"] == 1000001
-    assert body(got)["squareFeet"] == 1234
-    assert body(other)["squareFeet"] != 1234  # nobody else's profile changed
+    assert body(got)["response"]["customerId"] == 1000001
+    assert body(got)["response"]["squareFeet"] == 1234
+    assert body(other)["response"]["squareFeet"] != 1234  # nobody else's profile changed
     (sent,) = [r for r in sandbox.received() if r.method == "PUT"]
     assert json.loads(sent.body)["customerId"] == 1000001
     assert "/customers/1000001/" in sent.path
@@ -168,7 +173,7 @@ def test_threshold_put_get_delete(call: Call) -> None:
         "PUT",
         "/v1/me/threshold",
         customer="UC-0003",
-        body=json.dumps({"threshold": 120.5, "percentage": 90}),
+        body=json.dumps({"threshold": 120.5, "percentage": 90.5}),
         headers={"Content-Type": "application/json"},
     )
     got = call("GET", "/v1/me/threshold", customer="UC-0003")
@@ -177,10 +182,18 @@ def test_threshold_put_get_delete(call: Call) -> None:
 
     assert put["statusCode"] == 204
     assert got["statusCode"] == 200
-    assert body(got)["threshold"] == 120.5
+    # Get Threshold Value for a Customer: numbers (float), and who it is for.
+    expected = {"threshold": 120.5, "percentage": 90.5, "utilityCode": "UTX",
+                "utilityCustomerId": "UC-0003"}  # fmt: skip
+    assert body(got)["response"] == expected
     assert deleted["statusCode"] == 204
     assert gone["statusCode"] == 404
     assert body(gone)["error"]["code"] == "not_found"
+    # Delete Threshold for a Customer: Opower's 400 "No threshold found" for nothing to
+    # delete is the customer's 404.
+    again = call("DELETE", "/v1/me/threshold", customer="UC-0003")
+    assert again["statusCode"] == 404
+    assert body(again)["error"]["code"] == "not_found"
 
 
 @pytest.mark.parametrize("customer", sorted(CUSTOMERS))

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from gateway import wiring
+from gateway import opower_answers, wiring
 from gateway.clock import SYSTEM_CLOCK
 from gateway.settings import RuntimeSettings
 from handlers.proxy import handler as proxy_handler
@@ -99,7 +99,8 @@ def test_a_service_call_gets_the_named_customers_answer_as_their_session_would(
 
     assert by_service["statusCode"] == 200
     assert json.loads(by_service["body"]) == json.loads(by_session["body"])
-    assert {a["id"] for a in json.loads(by_service["body"])} == {2000001, 2000002}
+    accounts = opower_answers.items(json.loads(by_service["body"]))
+    assert {a["id"] for a in accounts} == {2000001, 2000002}
 
 
 @pytest.mark.parametrize(
@@ -162,8 +163,8 @@ def test_an_account_number_two_customers_share_binds_only_the_one_named(service:
     third = service("GET", "/v1/service/accounts", customer="UC-0003")
     fifth = service("GET", "/v1/service/accounts", customer="UC-0005")
 
-    assert {a["id"] for a in json.loads(third["body"])} == {2000005}
-    assert {a["id"] for a in json.loads(fifth["body"])} == {2000006}
+    assert {a["id"] for a in opower_answers.items(json.loads(third["body"]))} == {2000005}
+    assert {a["id"] for a in opower_answers.items(json.loads(fifth["body"]))} == {2000006}
 
 
 @pytest.mark.parametrize(
@@ -423,4 +424,4 @@ def test_a_service_write_removes_the_customers_cached_answer(
     assert written["statusCode"] in {200, 204}, written["body"]
     assert after["statusCode"] == 200
     assert "hit" not in after["headers"]["Cache-Status"].split(";")[1]
-    assert json.loads(after["body"])["threshold"] == 321
+    assert json.loads(after["body"])["response"]["threshold"] == 321

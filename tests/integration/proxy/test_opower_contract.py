@@ -1,0 +1,291 @@
+"""Oracle's documented answers, through the real authorizer (binding) and proxy.
+
+Each file of tests/contracts/opower/ is one operation page's documented example answer
+(its page, title and what was completed where the stored copy is cut are in the file).
+The sandbox serves it as recorded (``POST /_sandbox/answers``), over HTTP, and the
+gateway's real handlers read it:
+
+- Get Customer List and Get Utility Account List, with one object under ``response`` as
+  their examples show, and with an array as their schemas declare, bind a session;
+- every data route's example reaches the customer unchanged, byte for byte, and is
+  described by the schema the OpenAPI document gives that route;
+- a field Oracle adds reaches the customer and breaks nothing;
+- Delete Threshold's documented 400 "No threshold found" is the customer's 404.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from gateway.proxy import openapi
+from gateway.settings import RuntimeSettings
+from handlers.authorizer import handler as authorizer_handler
+from handlers.proxy import handler as proxy_handler
+from local.idp import DevIdentityProvider
+from local.sandbox import OpowerSandbox
+from tests.events import LambdaContext, api_gateway_context, authorizer_event, proxy_event
+
+pytestmark = pytest.mark.integration
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts" / "opower"
+# The customer of Get Customer List's example, and an account number of theirs.
+CUSTOMER = "1872099045-387109999"
+ACCOUNT_NUMBER = "1872099045"
+
+
+def contract(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((CONTRACTS / f"{name}.json").read_text())
+    assert document["page"].startswith("https://docs.oracle.com/"), name
+    return document
+
+
+def recorded(name: str, **changes: Any) -> dict[str, Any]:
+    """The contract's answer as the sandbox records it (its example, or a variation)."""
+    document = contract(name)
+    return {"status": document["status"], "body": changes.get("body", document["example"])}
+
+
+def bind(sandbox: OpowerSandbox, **answers: Any) -> None:
+    sandbox.set_answers(
+        customers=answers.get("customers", recorded("get-customer-list")),
+        utility_accounts=answers.get("utility_accounts", recorded("get-utility-account-list")),
+    )
+
+
+@pytest.fixture
+def authorize(
+    gateway_env: RuntimeSettings, idp: DevIdentityProvider
+) -> Callable[[], dict[str, Any]]:
+    """The authorizer's answer for a session of the documented example's customer."""
+
+    def run() -> dict[str, Any]:
+        event = authorizer_event(idp.mint(CUSTOMER, [ACCOUNT_NUMBER]))
+        answer: dict[str, Any] = authorizer_handler(event, LambdaContext())  # type: ignore[arg-type]
+        return answer
+
+    return run
+
+
+@pytest.fixture
+def call(authorize: Callable[[], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def invoke(
+        method: str, path: str, query: dict[str, str] | None = None, body: Any = None
+    ) -> dict[str, Any]:
+        allow = authorize()
+        assert allow["policyDocument"]["Statement"][0]["Effect"] == "Allow", allow
+        event = proxy_event(
+            method,
+            path,
+            authorizer=api_gateway_context(allow),
+            query={k: [v] for k, v in (query or {}).items()} or None,
+            body=None if body is None else json.dumps(body),
+            headers={"Content-Type": "application/json"} if body is not None else None,
+        )
+        return proxy_handler(event, LambdaContext())  # type: ignore[arg-type,no-any-return]
+
+    return invoke
+
+
+def schema_of(path: str) -> dict[str, Any]:
+    document = openapi.document()
+    content = document["paths"][path]["get"]["responses"]["200"]["content"]
+    return {**content["application/json"]["schema"], "components": document["components"]}
+
+
+# -- the binding ----------------------------------------------------------------------
+@pytest.mark.parametrize("form", ["one object", "an array"])
+def test_the_documented_customer_and_account_answers_bind_a_session(
+    sandbox: OpowerSandbox, authorize: Callable[[], dict[str, Any]], form: str
+) -> None:
+    """Get Customer List and Get Utility Account List (pages in the contract files):
+    their examples put one object under response, their schemas an array. Either binds."""
+    customers = recorded("get-customer-list")
+    accounts = recorded("get-utility-account-list")
+    if form == "an array":
+        other = {"id": 1072, "name": "Someone Else", "utilityCustomerId": "1872099045-1"}
+        customers["body"] = {"response": [other, customers["body"]["response"]]}
+        second = {**accounts["body"]["response"], "id": 1099, "meterType": "GAS",
+                  "resolution": "HOUR"}  # fmt: skip
+        accounts["body"] = {"response": [accounts["body"]["response"], second]}
+    bind(sandbox, customers=customers, utility_accounts=accounts)
+
+    answer = authorize()
+
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    context = answer["context"]
+    assert context["customerId"] == "1071"
+    assert context["accountIds"] == ("1071" if form == "one object" else "1071,1099")
+    # The example's meter reads every half hour: the raw cap is 50 hours for it.
+    expected = "ELECTRICITY:30" if form == "one object" else "ELECTRICITY:30,GAS:60"
+    assert context["rawIntervalMinutes"] == expected
+
+
+def test_a_field_oracle_adds_breaks_no_binding(
+    sandbox: OpowerSandbox, authorize: Callable[[], dict[str, Any]]
+) -> None:
+    example = contract("get-customer-list")["example"]["response"]
+    bind(
+        sandbox,
+        customers={"status": 200, "body": {"response": {**example, "segment": {"a": [1]}},
+                                           "meta": {"next": None}}},
+    )  # fmt: skip
+
+    assert authorize()["context"]["customerId"] == "1071"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"response": []},
+        {"response": None},
+        {"response": {"id": 1071}},  # no utilityCustomerId: nobody's
+        {"response": {"id": None, "utilityCustomerId": CUSTOMER}},
+        {"response": {"id": {"x": 1}, "utilityCustomerId": CUSTOMER}},
+        {"response": "David Bowie"},
+        [],
+        {},
+    ],
+)
+def test_answers_naming_nobody_bind_nobody(
+    sandbox: OpowerSandbox, authorize: Callable[[], dict[str, Any]], body: Any
+) -> None:
+    bind(sandbox, customers={"status": 200, "body": body})
+
+    assert authorize()["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+
+
+# -- the customer API's answers: Opower's, unchanged -----------------------------------
+ROUTES = [
+    ("get-home-profile", "/v1/me/home-profile", "/v1/me/home-profile", {}),
+    ("get-raw-interval-usage", "/v1/me/usage/raw/ELECTRICITY", "/v1/me/usage/{resolution}/{fuel}",
+     {"start": "2026-11-01T00:00:00-06:00", "end": "2026-11-01T00:30:00-06:00"}),
+    ("get-daily-interval-usage", "/v1/me/usage/day/ELECTRICITY",
+     "/v1/me/usage/{resolution}/{fuel}", {"start": "2026-11-01", "end": "2026-11-03"}),
+    ("get-bill-comparison", "/v1/me/accounts/1071/bill-comparison",
+     "/v1/me/accounts/{accountId}/bill-comparison", {}),
+    ("get-latest-neighbor-comparison", "/v1/me/neighbor-comparison",
+     "/v1/me/neighbor-comparison", {}),
+    ("get-threshold", "/v1/me/threshold", "/v1/me/threshold", {}),
+    ("get-utility-account-list", "/v1/me/accounts", "/v1/me/accounts", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "path", "template", "query"), ROUTES, ids=[r[0] for r in ROUTES])
+def test_each_documented_answer_reaches_the_customer_unchanged(
+    sandbox: OpowerSandbox,
+    call: Callable[..., dict[str, Any]],
+    name: str,
+    path: str,
+    template: str,
+    query: dict[str, str],
+) -> None:
+    document = contract(name)
+    bind(sandbox)
+    sandbox.set_answers(**{document["sandbox_route"]: recorded(name)})
+
+    response = call("GET", path, query=query or None)
+
+    assert response["statusCode"] == 200, response["body"]
+    answer = json.loads(response["body"])
+    assert answer == document["example"]  # the page's fields, names and types
+    Draft202012Validator(schema_of(template)).validate(answer)
+
+
+def test_a_field_oracle_adds_reaches_the_customer(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]]
+) -> None:
+    example = contract("get-bill-comparison")["example"]
+    grown = {**example, "response": {**example["response"], "carbon": {"kg": 12.5}},
+             "failureExplanation": "SOMETHING_NEW"}  # fmt: skip
+    bind(sandbox)
+    sandbox.set_answers(bill_comparison={"status": 200, "body": grown})
+
+    response = call("GET", "/v1/me/accounts/1071/bill-comparison")
+
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == grown
+    Draft202012Validator(schema_of("/v1/me/accounts/{accountId}/bill-comparison")).validate(grown)
+
+
+def test_a_bill_forecast_in_any_shape_is_passed_on(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]]
+) -> None:
+    """Get Bill Forecast publishes no answer schema: whatever Opower answers is the
+    customer's, including a usage-only forecast ("no modeled rates")."""
+    usage_only = {"response": {"forecasts": [{"projectedUsage": 717.59, "unit": "KWH"}]}}
+    bind(sandbox)
+    sandbox.set_answers(bill_forecast={"status": 200, "body": usage_only})
+
+    response = call("GET", "/v1/me/bill-forecast")
+
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == usage_only
+
+
+# -- errors keep their meaning --------------------------------------------------------
+def test_delete_with_no_threshold_is_the_customers_404(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]]
+) -> None:
+    """Delete Threshold for a Customer: "400 No threshold found for the requested
+    customer." Nothing to delete is a 404 to the customer, never a 5xx or a 400."""
+    bind(sandbox)
+    sandbox.set_answers(threshold=recorded("delete-threshold-none"))
+
+    response = call("DELETE", "/v1/me/threshold")
+
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"details": "Threshold is either negative or too high.", "httpStatus": 400,
+                   "serviceErrorCode": "BAD_REQUEST"}},
+        {"httpStatus": 400, "serviceErrorCode": "BAD_REQUEST", "errorMessage": "Bad Request",
+         "details": "Threshold is either negative or too high."},
+    ],
+    ids=["ErrorDetails", "ErrorResponse"],
+)  # fmt: skip
+def test_an_opower_400_names_its_rule_to_the_customer(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]], body: dict[str, Any]
+) -> None:
+    """Set or Update a Customer's Threshold: 400 "Threshold is either negative or too
+    high" (a rule the gateway does not check itself, such as a utility's own ceiling)."""
+    bind(sandbox)
+    sandbox.set_answers(threshold={"status": 400, "body": body})
+
+    response = call("PUT", "/v1/me/threshold", body={"threshold": 900000, "percentage": 80})
+
+    assert response["statusCode"] == 400
+    error = json.loads(response["body"])["error"]
+    assert error["code"] == "rejected"
+    assert (
+        error["message"] == "Opower rejected the request: Threshold is either negative or too high."
+    )
+
+
+@pytest.mark.parametrize(
+    "details",
+    ["x" * 5000, "line one\nline two\x00\x1b[31m", 42, None],
+    ids=["long", "control-characters", "not-text", "absent"],
+)
+def test_opowers_words_reach_the_customer_printable_and_short(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]], details: Any
+) -> None:
+    bind(sandbox)
+    sandbox.set_answers(threshold={"status": 400, "body": {"error": {"details": details}}})
+
+    response = call("PUT", "/v1/me/threshold", body={"threshold": 10, "percentage": 80})
+
+    message = json.loads(response["body"])["error"]["message"]
+    assert response["statusCode"] == 400
+    assert message.startswith("Opower rejected the request")
+    assert len(message) <= 240
+    assert message.isprintable()
