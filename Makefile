@@ -57,7 +57,7 @@ venv: $(PY_STAMP) ## Create or update .venv (everything; `make dev` installs onl
 
 # ---------------------------------------------------------------- run
 .PHONY: dev
-dev: $(LOCAL_STAMP) ## Run the whole gateway locally on 127.0.0.1:@GATEWAY_PORT@ (Ctrl-C stops)
+dev: $(LOCAL_STAMP) ## Run the whole gateway locally on 127.0.0.1:@GATEWAY_PORT@ (Ctrl-C stops); a real Opower: OPOWER_URL= UTILITY_CODE= OPOWER_CREDENTIALS=
 	@$(PY) -m local.dev
 
 .PHONY: service-call
@@ -65,8 +65,8 @@ service-call: $(LOCAL_STAMP) ## A SigV4-signed service API call to the running `
 	@$(PY) -m local.service_call $(CUSTOMER) $(if $(ROUTE),--route $(ROUTE)) $(if $(METHOD),--method $(METHOD)) $(if $(COMPANY),--company $(COMPANY)) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(BODY),--body '$(BODY)')
 
 .PHONY: token
-token: $(LOCAL_STAMP) ## A token the running `make dev` accepts: make -s token CUSTOMER=UC-0001 [COMPANY=UTY]
-	@$(PY) -m local.token $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY))
+token: $(LOCAL_STAMP) ## A token the running `make dev` accepts: make -s token CUSTOMER=UC-0001 [COMPANY=UTY] [ACCOUNTS=n[,n]]
+	@$(PY) -m local.token $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY)) $(if $(ACCOUNTS),--accounts '$(ACCOUNTS)')
 
 .PHONY: sandbox
 sandbox: $(LOCAL_STAMP) ## Run the Opower sandbox alone (SANDBOX_PORT, default 4010)

@@ -3,6 +3,10 @@
 Prints the sample customers with a ready-to-paste curl each (a valid dev session token
 inside), and where the OpenAPI document and the docs page are. ``--json`` prints one JSON
 line instead, for programs (the end-to-end tests start the stack this way).
+
+With ``OPOWER_URL`` and ``UTILITY_CODE`` (and ``OPOWER_CREDENTIALS``, a JSON file of the
+client's id and secret, or else the terminal), the handlers call that real Opower (Oracle's
+UAT stage host) instead of the sandbox, which does not run (local/opower_tier.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from infra.config import GatewayConfigError
+from local.opower_tier import OpowerTarget, OpowerTierError, Terminal
 from local.stack import STATE_DIR, LocalStack, Ports
 from local.token import write_running
 
@@ -31,6 +36,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def banner(stack: LocalStack) -> str:
     summary = stack.summary()
+    if "opower" in summary:
+        return tier_banner(summary)
     gateway = summary["gateway"]
     lines = [
         "Opower Gateway is running locally (Ctrl-C stops everything).",
@@ -64,6 +71,43 @@ def banner(stack: LocalStack) -> str:
         f"    make service-call CUSTOMER={first['utilityCustomerId']} ROUTE=/bill-forecast",
         "or from Python (.venv/bin/python; botocore's signer, as a Lambda would sign):",
         *(f"    {line}" for line in service_snippet(gateway, first).splitlines()),
+    ]
+    return "\n".join(lines)
+
+
+def tier_banner(summary: dict[str, Any]) -> str:
+    """The banner against a real Opower: which one, and how to mint a session (there are
+    no sample customers to list: they are the utility's)."""
+    gateway, opower = summary["gateway"], summary["opower"]
+    code = opower["utility_code"]
+    placeholder = {
+        "utilityCustomerId": "<utilityCustomerId>",
+        "accountNumbers": ["<accountNumber>"],
+        "utilityCode": code,
+    }
+    lines = [
+        f"Opower Gateway is running locally against Opower {opower['url']}, utility {code}",
+        "(Ctrl-C stops everything). Every call a customer makes here is a real Opower call,",
+        "counted in the utility's quota there.",
+        "",
+        f"  Customer API    {gateway}/v1/me/...   API Gateway emulator, real Lambda handlers",
+        f"  OpenAPI         {summary['openapi']}",
+        f"  API docs        {gateway}/_local/docs",
+        f"  Opower          {opower['url']}/apis/   utility code {code} (no sandbox runs)",
+        f"  Identity (dev)  {summary['idp']}/.well-known/openid-configuration",
+        f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager (the client",
+        "                  credentials, in memory only), KMS",
+        "",
+        "A session for one of the utility's customers in that Opower (its utility customer id",
+        "and utility account numbers, as the identity provider's claims would carry them;",
+        "valid for 1 hour):",
+        "",
+        "    TOKEN=$(make -s token CUSTOMER=<utilityCustomerId> ACCOUNTS=<number>[,<number>])",
+        f"""    curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts""",
+        "",
+        f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
+        "the customer named in headers; from Python (.venv/bin/python), with their ids:",
+        *(f"    {line}" for line in service_snippet(gateway, placeholder).splitlines()),
     ]
     return "\n".join(lines)
 
@@ -125,20 +169,27 @@ def ports_in_use(ports: Ports) -> list[str]:
     return taken
 
 
-def start(state_dir: Path) -> LocalStack:
+def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
     overrides = gateway_config(os.environ.get("GATEWAY_CONFIG"))
     try:
         ports = Ports.from_env(os.environ)
-    except SystemExit as exc:
+        target = OpowerTarget.from_env(os.environ)
+    except (SystemExit, OpowerTierError) as exc:
         raise StartupError(str(exc)) from None
-    taken = ports_in_use(ports)
+    # Against a real Opower no sandbox runs: its port is not needed (a `make sandbox` on
+    # it may even be the Opower called).
+    taken = ports_in_use(ports if target is None else dataclasses.replace(ports, sandbox=0))
     if taken:
         raise StartupError(
             f"port in use: {', '.join(taken)} (another `make dev`?). Stop it, or choose "
             f"another, e.g. `{taken[0].split('=')[0]}=0 make dev` for any free port"
         )
     try:
-        return LocalStack(ports, state_dir=state_dir, overrides=overrides).start()
+        opower = target.tier(terminal) if target is not None else None
+    except OpowerTierError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        return LocalStack(ports, state_dir=state_dir, overrides=overrides, opower=opower).start()
     except GatewayConfigError as exc:
         raise StartupError(f"invalid configuration (cdk.json and GATEWAY_CONFIG): {exc}") from None
     except OSError as exc:

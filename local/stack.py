@@ -1,6 +1,7 @@
 """The whole gateway on one machine: the Opower sandbox, moto server (DynamoDB, Secrets
 Manager, KMS), a development identity provider, and the API Gateway emulator running the
-real authorizer and proxy handlers in-process.
+real authorizer and proxy handlers in-process. Given an ``OpowerTier`` (a real Opower,
+local/opower_tier.py), the handlers call it instead, and no sandbox runs.
 
 Configuration comes from the same model the stack deploys (``GatewayConfig`` from
 ``cdk.json``), with only the endpoints pointed at the embedded services; the Lambda
@@ -24,6 +25,7 @@ from local.aws import EmbeddedAws
 from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
+from local.opower_tier import OpowerTier
 from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
@@ -127,12 +129,17 @@ class LocalStack(Service):
         *,
         state_dir: Path = STATE_DIR,
         overrides: dict[str, Any] | None = None,
+        opower: OpowerTier | None = None,
     ) -> None:
         self.ports = ports or Ports()
         self._state_dir = state_dir
         self._overrides = overrides
         self._exit = contextlib.ExitStack()
         self.config: Any = None
+        # A real Opower (its one utility code, its client in the embedded secret), or
+        # None: the sandbox's group of two companies.
+        self.opower = opower
+        self.sandbox: OpowerSandbox | None = None
 
     def start(self) -> Self:
         try:
@@ -145,17 +152,18 @@ class LocalStack(Service):
     def _start(self) -> None:
         deployed = load_config(self._overrides)
         runtime = deployed.runtime
-        # A utility group of two operating companies, as the sandbox serves them: each has
-        # its own customers, client (secret) and limits.
-        self.sandbox = self._exit.enter_context(
-            OpowerSandbox(
-                SandboxConfig(
-                    port=self.ports.sandbox,
-                    utility_code=UTILITY_CODE,
-                    second_utility_code=SECOND_UTILITY_CODE,
+        if self.opower is None:
+            # A utility group of two operating companies, as the sandbox serves them: each
+            # has its own customers, client (secret) and limits.
+            self.sandbox = self._exit.enter_context(
+                OpowerSandbox(
+                    SandboxConfig(
+                        port=self.ports.sandbox,
+                        utility_code=UTILITY_CODE,
+                        second_utility_code=SECOND_UTILITY_CODE,
+                    )
                 )
             )
-        )
         self.aws = self._exit.enter_context(EmbeddedAws(port=self.ports.aws))
         os.environ.update(self.aws.environment())
         self.idp = self._exit.enter_context(
@@ -176,17 +184,8 @@ class LocalStack(Service):
             create_cache_table(cache_table)
         key = create_key(f"{service} local token key")
         self.opower_secret_name = f"{service}/opower"
-        secret = put_secret(
-            self.opower_secret_name,
-            {
-                "client_id": self.sandbox.config.client_id,
-                "client_secret": self.sandbox.config.client_secret,
-            },
-        )
-        self.second_secret_name = f"{service}/opower-{SECOND_UTILITY_CODE.lower()}"
-        second_secret = put_secret(
-            self.second_secret_name,
-            {"client_id": SECOND_CLIENT_ID, "client_secret": SECOND_CLIENT_SECRET},
+        upstream = (
+            self._sandbox_upstream() if self.opower is None else self._tier_upstream(self.opower)
         )
         introspection_secret = put_secret(
             f"{service}/introspection",
@@ -199,13 +198,13 @@ class LocalStack(Service):
             deployed,
             runtime=dataclasses.replace(
                 runtime,
-                opower_base_url=self.sandbox.base_url,
+                opower_base_url=upstream.base_url,
                 auth_mode="jwt",
                 auth_issuer=self.idp.issuer,
                 auth_jwks_url=self.idp.jwks_url,
                 auth_introspection_url=self.idp.introspection_url,
-                utility_code="",
-                companies=(Company(UTILITY_CODE), Company(SECOND_UTILITY_CODE)),
+                utility_code=upstream.utility_code,
+                companies=upstream.companies,
                 service_principals=(*runtime.service_principals, SERVICE_ROLE_ARN),
             ),
         )
@@ -213,8 +212,8 @@ class LocalStack(Service):
             table_name=table,
             kms_key_id=key,
             cache_table_name=cache_table,
-            company_secret_ids={UTILITY_CODE: secret, SECOND_UTILITY_CODE: second_secret},
             introspection_secret_id=introspection_secret,
+            **upstream.secret_ids,
         )
         os.environ.update(environment)
         # CloudWatch EMF lines would drown the request lines; SHOW_METRICS=1 brings them back.
@@ -244,6 +243,45 @@ class LocalStack(Service):
                 service_principals=self.config.runtime.service_principals,
                 service_tag=(TAG_KEY, SERVICE_TAG),
             )
+        )
+
+    def _sandbox_upstream(self) -> _Upstream:
+        """The sandbox's two companies, each with its own client in its own secret."""
+        assert self.sandbox is not None
+        secret = put_secret(
+            self.opower_secret_name,
+            {
+                "client_id": self.sandbox.config.client_id,
+                "client_secret": self.sandbox.config.client_secret,
+            },
+        )
+        self.second_secret_name = f"{self.opower_secret_name}-{SECOND_UTILITY_CODE.lower()}"
+        second_secret = put_secret(
+            self.second_secret_name,
+            {"client_id": SECOND_CLIENT_ID, "client_secret": SECOND_CLIENT_SECRET},
+        )
+        return _Upstream(
+            base_url=self.sandbox.base_url,
+            companies=(Company(UTILITY_CODE), Company(SECOND_UTILITY_CODE)),
+            secret_ids={
+                "company_secret_ids": {UTILITY_CODE: secret, SECOND_UTILITY_CODE: second_secret}
+            },
+        )
+
+    def _tier_upstream(self, tier: OpowerTier) -> _Upstream:
+        """A real Opower: one utility code, as a deployment of one company is configured,
+        its client in the one secret (in the embedded Secrets Manager's memory only)."""
+        secret = put_secret(
+            self.opower_secret_name,
+            {
+                "client_id": tier.credentials.client_id,
+                "client_secret": tier.credentials.client_secret,
+            },
+        )
+        return _Upstream(
+            base_url=tier.url,
+            utility_code=tier.utility_code,
+            secret_ids={"opower_secret_id": secret},
         )
 
     def _faults(self, switches: dict[str, Any]) -> dict[str, Any]:
@@ -287,8 +325,16 @@ class LocalStack(Service):
         self._exit.close()
 
     # -- what a user needs to try it -------------------------------------------------
+    @property
+    def companies(self) -> list[str]:
+        if self.opower is not None:
+            return [self.opower.utility_code]
+        return [UTILITY_CODE, SECOND_UTILITY_CODE]
+
     def customers(self) -> list[dict[str, Any]]:
-        return self.sandbox.customers()
+        """The sandbox's sample customers; none on a real Opower (its customers are the
+        utility's, known to whoever mints a session for them)."""
+        return self.sandbox.customers() if self.sandbox is not None else []
 
     def token_for(
         self, utility_customer_id: str, *, company: str = UTILITY_CODE, lifetime_s: float = 3600
@@ -307,7 +353,8 @@ class LocalStack(Service):
         raise KeyError((company, utility_customer_id))
 
     def running_settings(self) -> dict[str, Any]:
-        """What `make token` needs to sign as this stack does (local/token.py)."""
+        """What `make token` needs to sign as this stack does (local/token.py). On a real
+        Opower, which one (`opower`: its URL and utility code, never its client)."""
         runtime = self.config.runtime
         return {
             "gateway": self.emulator.base_url,
@@ -316,22 +363,40 @@ class LocalStack(Service):
             "customer_claim": runtime.claim_utility_customer_id,
             "accounts_claim": runtime.claim_account_numbers,
             "utility_code_claim": runtime.claim_utility_code,
-            "companies": [UTILITY_CODE, SECOND_UTILITY_CODE],
+            "companies": self.companies,
             "customers": self.customers(),
             "region": REGION,
+            **self._opower_named(),
         }
 
     def summary(self) -> dict[str, Any]:
+        upstream = (
+            {"sandbox": self.sandbox.base_url} if self.sandbox is not None else self._opower_named()
+        )
         return {
             "gateway": self.emulator.base_url,
-            "sandbox": self.sandbox.base_url,
+            **upstream,
             "aws": self.aws.endpoint_url,
             "idp": self.idp.base_url,
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
             "opower_secret": self.opower_secret_name,
-            "companies": [UTILITY_CODE, SECOND_UTILITY_CODE],
+            "companies": self.companies,
             "customers": [
                 {**c, "token": self.token_for(c["utilityCustomerId"], company=c["utilityCode"])}
                 for c in self.customers()
             ],
         }
+
+    def _opower_named(self) -> dict[str, Any]:
+        return {"opower": self.opower.describe()} if self.opower is not None else {}
+
+
+@dataclass(frozen=True)
+class _Upstream:
+    """The Opower the handlers call: its origin, its companies (one ``utility_code`` or a
+    group's ``companies``) and where each one's client is (lambda_environment's secrets)."""
+
+    base_url: str
+    utility_code: str = ""
+    companies: tuple[Company, ...] = ()
+    secret_ids: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -1,6 +1,9 @@
-"""`make token CUSTOMER=<utilityCustomerId> [COMPANY=<code>]`: a fresh dev session token
-that the running local gateway accepts, alone on stdout
+"""`make token CUSTOMER=<utilityCustomerId> [COMPANY=<code>] [ACCOUNTS=<number>[,<number>]]`:
+a fresh dev session token that the running local gateway accepts, alone on stdout
 (``TOKEN=$(make -s token CUSTOMER=UC-0001)``). Without ``CUSTOMER``, the sample customers.
+``ACCOUNTS``, the utility account numbers of the session's accounts claim, overrides the
+sample customer's; against a real Opower (`make dev OPOWER_URL=...`), which has no sample
+customers, the session is for any ids, and ``CUSTOMER`` and ``ACCOUNTS`` are both needed.
 
 It signs as the running `make dev` does: the issuer, audience and claim names it runs
 with and the keys it publishes, all read from its state directory (``.dev/running.json``,
@@ -15,9 +18,11 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gateway.auth.session import MAX_ACCOUNT_NUMBERS
 from local.idp import DevIdentityProvider
 from local.stack import STATE_DIR
 
@@ -26,6 +31,35 @@ RUNNING_FILE = "running.json"
 
 class NotRunningError(Exception):
     pass
+
+
+class TokenRequestError(Exception):
+    """CUSTOMER or ACCOUNTS missing or malformed: what to give, in one line."""
+
+
+_ASK_REAL = "make -s token CUSTOMER=<utilityCustomerId> ACCOUNTS=<number>[,<number>]"
+
+
+def parse_accounts(raw: str) -> list[str]:
+    """ACCOUNTS: utility account numbers separated by commas."""
+    accounts = [a.strip() for a in raw.split(",")]
+    if not all(a and a.isprintable() and not any(c.isspace() for c in a) for a in accounts):
+        raise TokenRequestError(
+            f"ACCOUNTS must be utility account numbers separated by commas, got {raw!r} "
+            "(e.g. ACCOUNTS=4100000001,4100000002)"
+        )
+    if len(accounts) > MAX_ACCOUNT_NUMBERS:
+        raise TokenRequestError(
+            f"ACCOUNTS holds {len(accounts)} account numbers: a session carries at most "
+            f"{MAX_ACCOUNT_NUMBERS}"
+        )
+    return accounts
+
+
+def real_opower(running: dict[str, Any]) -> dict[str, Any] | None:
+    """The real Opower the running gateway calls (URL, utility code), or None: the sandbox."""
+    opower = running.get("opower")
+    return opower if isinstance(opower, dict) else None
 
 
 def running_stack(state_dir: Path = STATE_DIR) -> dict[str, Any]:
@@ -62,23 +96,37 @@ def mint(
     utility_customer_id: str,
     *,
     company: str | None = None,
+    accounts: Sequence[str] | None = None,
     state_dir: Path = STATE_DIR,
     lifetime_s: float = 3600,
 ) -> str:
+    """A session for a sample customer (``accounts`` instead of theirs if given), or, on a
+    real Opower, for the ids given (``accounts`` required)."""
     running = running_stack(state_dir)
     company = company or running["companies"][0]
     if company not in running["companies"]:
         raise NotRunningError(
             f"unknown company {company!r}; the running gateway's: {', '.join(running['companies'])}"
         )
-    customers = {
-        c["utilityCustomerId"]: c for c in running["customers"] if c["utilityCode"] == company
-    }
-    if utility_customer_id not in customers:
-        raise NotRunningError(
-            f"unknown customer {utility_customer_id!r} of {company}; its customers: "
-            + ", ".join(sorted(customers))
-        )
+    opower = real_opower(running)
+    if opower is not None:
+        if not utility_customer_id.strip() or not accounts:
+            raise TokenRequestError(
+                f"the running gateway calls Opower {opower['url']} (utility "
+                f"{opower['utility_code']}), whose customers are the utility's: name one, "
+                f"{_ASK_REAL}"
+            )
+        account_numbers = list(accounts)
+    else:
+        customers = {
+            c["utilityCustomerId"]: c for c in running["customers"] if c["utilityCode"] == company
+        }
+        if utility_customer_id not in customers:
+            raise NotRunningError(
+                f"unknown customer {utility_customer_id!r} of {company}; its customers: "
+                + ", ".join(sorted(customers))
+            )
+        account_numbers = list(accounts or customers[utility_customer_id]["accountNumbers"])
     idp = DevIdentityProvider(
         audience=running["audience"],
         customer_claim=running["customer_claim"],
@@ -87,8 +135,8 @@ def mint(
         issuer=running["issuer"],
     )
     return idp.mint(
-        utility_customer_id,
-        list(customers[utility_customer_id]["accountNumbers"]),
+        utility_customer_id.strip(),
+        account_numbers,
         lifetime_s=lifetime_s,
         overrides={running["utility_code_claim"]: company},
     )
@@ -99,15 +147,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("customer", nargs="?", help="utilityCustomerId; none: list them")
     parser.add_argument("--lifetime", type=float, default=3600, help="seconds (default 3600)")
     parser.add_argument("--company", default=None, help="operating company (default the first)")
+    parser.add_argument(
+        "--accounts", default="", help="account numbers of the session, comma-separated"
+    )
     args = parser.parse_args(argv)
     state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
     try:
+        accounts = parse_accounts(args.accounts) if args.accounts else None
         if not args.customer:
-            print(customer_list(running_stack(state_dir)), file=sys.stderr)
-            return 2
+            running = running_stack(state_dir)
+            if real_opower(running) is None:
+                print(customer_list(running), file=sys.stderr)
+                return 2
         token = mint(
-            args.customer, company=args.company, state_dir=state_dir, lifetime_s=args.lifetime
+            args.customer or "",
+            company=args.company,
+            accounts=accounts,
+            state_dir=state_dir,
+            lifetime_s=args.lifetime,
         )
+    except TokenRequestError as exc:
+        print(f"make token: {exc}", file=sys.stderr)
+        return 2
     except NotRunningError as exc:
         print(f"make token: {exc}", file=sys.stderr)
         return 1
