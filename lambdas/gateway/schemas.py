@@ -54,6 +54,23 @@ PAGES: dict[str, str] = {
     + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-delete.html",
 }
 
+# Each page's title, as Oracle's reference names the operation.
+TITLES: dict[str, str] = {
+    "customers": "Get Customer List",
+    "accounts": "Get Utility Account List",
+    "home_profile": "Get Home Profile",
+    "home_profile PUT": "Update Home Profile",
+    "usage/raw": "Get Raw Interval Usage",
+    "usage/day": "Get Daily Interval Usage",
+    "usage/billing": "Get Billing Usage",
+    "bill_comparison": "Get Bill Comparison",
+    "bill_forecast": "Get Bill Forecast",
+    "neighbor_comparison": "Get Latest Neighbor Comparison",
+    "threshold": "Get Threshold Value for a Customer",
+    "threshold PUT": "Set or Update a Customer's Threshold",
+    "threshold DELETE": "Delete Threshold for a Customer",
+}
+
 # Documented enumerations (the pages'), checked on what a customer sends, described on
 # what Opower answers.
 DWELLING_TYPES = ("MULTI_FAMILY", "NON_RESIDENTIAL", "SINGLE_FAMILY")

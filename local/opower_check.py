@@ -1,0 +1,328 @@
+"""`make opower-check CUSTOMER=<utilityCustomerId> [ACCOUNTS=<number>[,<number>]]`:
+every route of the customer API, called through the running `make dev` for one customer,
+each answer checked against the schema the gateway documents for it (Oracle's, from the
+operation's page: gateway.schemas). A table says, per call, the status and whether the
+answer conforms or what differs; the exit status is 1 when one does not.
+
+Against the sandbox it is a contract test of the sandbox (`make test` runs it); against a
+real Opower tier (`make dev OPOWER_URL=...`) it is what a utility runs before going live:
+it shows, with the utility's own customers, that what Opower answers is what the pages
+(and so the gateway's document, and the clients generated from it) say.
+
+What it calls, for the customer's own ids only (through the gateway, as their session):
+GET accounts, home profile, usage (raw, day, billing) for each fuel of their utility
+accounts, the bill comparison of each account, bill forecast, neighbor comparison and
+threshold. Writes (``WRITES=1``; on by default against the sandbox only) change nothing
+for good: the home profile is written back as it is, and a threshold is set and removed
+only when the customer has none (one they have is written back unchanged, never removed).
+A 404 on a route that may have nothing for a customer (no home profile, no forecast yet)
+is reported as "none", not as a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from jsonschema import Draft202012Validator
+
+from gateway import opower_answers, schemas
+from gateway.proxy import openapi
+from gateway.routes import ROUTES_BY_NAME
+from local.stack import STATE_DIR
+from local.token import (
+    NotRunningError,
+    TokenRequestError,
+    mint,
+    parse_accounts,
+    real_opower,
+    running_stack,
+)
+
+USAGE_FUEL = {"ELEC": "ELECTRICITY", "GAS": "GAS"}
+# Routes where Opower may have nothing for a customer: a 404 is an answer, not a fault.
+MAY_BE_NONE = {"home_profile", "bill_forecast", "neighbor_comparison", "threshold"}
+_WRITE_THRESHOLD = {"threshold": 100.0, "percentage": 90.0}
+
+
+@dataclass(frozen=True)
+class Result:
+    call: str  # "GET /v1/me/usage/raw/ELECTRICITY"
+    status: int
+    verdict: str
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Gateway:
+    base_url: str
+    token: str
+    http: urllib3.PoolManager
+
+    def request(
+        self, method: str, path: str, query: Mapping[str, str] | None = None, body: Any = None
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        response = self.http.request(
+            method,
+            self.base_url + path,
+            fields=dict(query) if query and method == "GET" else None,
+            body=json.dumps(body) if body is not None else None,
+            headers=headers,
+            retries=False,
+            timeout=30,
+        )
+        try:
+            document = json.loads(response.data) if response.data else None
+        except ValueError:
+            document = response.data.decode("utf-8", "replace")[:200]
+        return response.status, document
+
+
+def differences(template: str, answer: Any) -> list[str]:
+    """Where the answer departs from the route's documented schema (empty: it conforms).
+    Within a choice (a list or one object), the alternative that got furthest says it."""
+    document = openapi.document()
+    content = document["paths"][template]["get"]["responses"]["200"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    found = []
+    for error in Draft202012Validator(schema).iter_errors(answer):
+        while error.context:
+            error = max(error.context, key=lambda e: len(e.absolute_path))
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        found.append(f"{where}: {error.message[:120]}")
+    return found
+
+
+class Checker:
+    def __init__(self, gateway: Gateway, *, writes: bool, today: date) -> None:
+        self._gateway = gateway
+        self._writes = writes
+        self._today = today
+        self.results: list[Result] = []
+
+    def run(self) -> list[Result]:
+        accounts = self._read("accounts", "/v1/me/accounts", "/v1/me/accounts")
+        items = opower_answers.items(accounts) if accounts is not None else []
+        fuels = list(
+            dict.fromkeys(
+                USAGE_FUEL[m] for a in items if (m := str(a.get("meterType"))) in USAGE_FUEL
+            )
+        )
+        profile = self._read("home_profile", "/v1/me/home-profile", "/v1/me/home-profile")
+        for fuel in fuels:
+            for resolution, query in self._windows():
+                self._read(
+                    "usage",
+                    f"/v1/me/usage/{resolution}/{fuel}",
+                    "/v1/me/usage/{resolution}/{fuel}",
+                    query,
+                )
+        for account in items:
+            if account.get("id") is not None:
+                self._read(
+                    "bill_comparison",
+                    f"/v1/me/accounts/{account['id']}/bill-comparison",
+                    "/v1/me/accounts/{accountId}/bill-comparison",
+                )
+        self._read("bill_forecast", "/v1/me/bill-forecast", "/v1/me/bill-forecast")
+        self._read(
+            "neighbor_comparison", "/v1/me/neighbor-comparison", "/v1/me/neighbor-comparison"
+        )
+        threshold = self._read("threshold", "/v1/me/threshold", "/v1/me/threshold")
+        if not fuels:
+            self.results.append(
+                Result(
+                    "usage, bill comparison",
+                    0,
+                    "not called: the customer has no utility account",
+                    True,
+                )
+            )
+        if self._writes:
+            self._write_home_profile(profile)
+            self._write_threshold(threshold)
+        return self.results
+
+    def _windows(self) -> Iterator[tuple[str, dict[str, str]]]:
+        """Past windows well inside each resolution's cap: an hour of raw intervals (60 of
+        a one-minute meter), a week of days (as dates, the form the pages also allow), the
+        last twelve bills."""
+        raw_start = datetime.combine(self._today - timedelta(days=3), datetime.min.time(), UTC)
+        yield (
+            "raw",
+            {
+                "start": _opower_instant(raw_start),
+                "end": _opower_instant(raw_start + timedelta(hours=1)),
+            },
+        )
+        yield (
+            "day",
+            {
+                "start": (self._today - timedelta(days=8)).isoformat(),
+                "end": (self._today - timedelta(days=1)).isoformat(),
+            },
+        )
+        first = self._today.replace(day=1)
+        year_ago = first.replace(year=first.year - 1)
+        yield (
+            "billing",
+            {
+                "start": f"{year_ago.isoformat()}T00:00:00-00:00",
+                "end": f"{first.isoformat()}T00:00:00-00:00",
+            },
+        )
+
+    def _read(
+        self, route: str, path: str, template: str, query: Mapping[str, str] | None = None
+    ) -> Any:
+        status, answer = self._gateway.request("GET", path, query)
+        call = f"GET {path}"
+        if status == 200:
+            found = differences(template, answer)
+            page = _page_title(route, path)
+            verdict = f"conforms ({page})" if not found else "differs: " + "; ".join(found[:3])
+            self.results.append(Result(call, status, verdict, not found))
+            return answer
+        if status == 404 and route in MAY_BE_NONE:
+            self.results.append(Result(call, status, "none for this customer", True))
+            return None
+        self.results.append(Result(call, status, _error(answer), False))
+        return None
+
+    def _expect(self, method: str, path: str, expected: int, body: Any = None) -> bool:
+        status, answer = self._gateway.request(method, path, body=body)
+        ok = status == expected
+        verdict = "as documented" if ok else f"expected {expected}, got {_error(answer)}"
+        self.results.append(Result(f"{method} {path}", status, verdict, ok))
+        return ok
+
+    def _write_home_profile(self, answer: Any) -> None:
+        profile = opower_answers.payload(answer) if answer is not None else None
+        if not isinstance(profile, dict):
+            self.results.append(
+                Result("PUT /v1/me/home-profile", 0, "not called: no profile to write back", True)
+            )
+            return
+        # Written back as it is: the fields the route takes, where Opower's values are ones
+        # the gateway accepts (a value outside Oracle's enumeration is left out).
+        put = ROUTES_BY_NAME["home_profile"].operation("PUT")
+        assert put is not None
+        assert put.body is not None
+        fields = {
+            name: value
+            for name, value in profile.items()
+            if name in put.body.fields
+            and name not in put.body.bound
+            and value is not None
+            and (not put.body.fields[name].values or value in put.body.fields[name].values)
+        }
+        self._expect("PUT", "/v1/me/home-profile", 204, fields)
+
+    def _write_threshold(self, answer: Any) -> None:
+        held = opower_answers.payload(answer) if answer is not None else None
+        if isinstance(held, dict) and {"threshold", "percentage"} <= set(held):
+            # The customer's own alert: written back unchanged, never removed.
+            self._expect(
+                "PUT",
+                "/v1/me/threshold",
+                204,
+                {"threshold": held["threshold"], "percentage": held["percentage"]},
+            )
+            return
+        if self._expect("PUT", "/v1/me/threshold", 204, _WRITE_THRESHOLD):
+            self._read("threshold", "/v1/me/threshold", "/v1/me/threshold")
+            self._expect("DELETE", "/v1/me/threshold", 204)
+            # Delete Threshold: 400 "No threshold found" from Opower, 404 to the customer.
+            self._expect("DELETE", "/v1/me/threshold", 404)
+
+
+def _opower_instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "-00:00")
+
+
+def _page_title(route: str, path: str) -> str:
+    """The title of the Oracle page that documents the answer."""
+    key = "usage/" + path.split("/")[4] if route == "usage" else route
+    return schemas.TITLES[key]
+
+
+def _error(answer: Any) -> str:
+    if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
+        error = answer["error"]
+        return f"{error.get('code')}: {str(error.get('message'))[:120]}"
+    return str(answer)[:120]
+
+
+def table(results: list[Result]) -> str:
+    width = max([len(r.call) for r in results] + [4])
+    lines = [f"{'call':<{width}}  status  result", f"{'-' * width}  ------  ------"]
+    for r in results:
+        mark = "" if r.ok else "FAIL "
+        status = str(r.status) if r.status else "-"
+        lines.append(f"{r.call:<{width}}  {status:<6}  {mark}{r.verdict}")
+    failed = sum(not r.ok for r in results)
+    lines.append(
+        f"opower-check: {len(results)} checks, {failed} failed"
+        + ("" if failed else ": every answer is as Oracle's pages document it")
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("customer", nargs="?", default="", help="utilityCustomerId")
+    parser.add_argument("--accounts", default="", help="account numbers, comma-separated")
+    parser.add_argument("--company", default=None, help="operating company (default the first)")
+    parser.add_argument(
+        "--writes",
+        choices=("0", "1"),
+        default=None,
+        help="1: also PUT and DELETE (default: only against the sandbox)",
+    )
+    args = parser.parse_args(argv)
+    state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
+    try:
+        running = running_stack(state_dir)
+        if not args.customer:
+            raise TokenRequestError(
+                "name the customer: make opower-check CUSTOMER=<utilityCustomerId> "
+                "[ACCOUNTS=<number>[,<number>]]"
+            )
+        accounts = parse_accounts(args.accounts) if args.accounts else None
+        token = mint(
+            args.customer,
+            company=args.company,
+            accounts=accounts,
+            state_dir=state_dir,
+            lifetime_s=600,
+        )
+    except (TokenRequestError, NotRunningError) as exc:
+        print(f"make opower-check: {exc}", file=sys.stderr)
+        return 2
+    opower = real_opower(running)
+    writes = args.writes == "1" if args.writes is not None else opower is None
+    against = f"{opower['url']} ({opower['utility_code']})" if opower else "the sandbox"
+    print(
+        f"Checking every route for {args.customer} through {running['gateway']}, "
+        f"against {against}{'' if writes else ', reads only (WRITES=1 adds writes)'}:"
+    )
+    gateway = Gateway(running["gateway"], token, urllib3.PoolManager())
+    results = Checker(gateway, writes=writes, today=datetime.now(UTC).date()).run()
+    print(table(results))
+    print(f"Oracle's pages: {schemas.PAGES['accounts'].rsplit('/', 1)[0]}/")
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

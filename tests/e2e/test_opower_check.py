@@ -1,0 +1,75 @@
+"""`make opower-check` against the running local stack: every route, for each sample
+customer, answers as Oracle's pages document (through the gateway, from the sandbox); and
+an answer that departs from its page is reported, with where it departs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests import leakcheck
+from tests.e2e.conftest import ROOT, RunningStack
+
+pytestmark = pytest.mark.e2e
+
+
+def opower_check(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
+    run = subprocess.run(  # noqa: S603 - our own module, our arguments
+        [sys.executable, "-m", "local.opower_check", *args],
+        cwd=ROOT, env=stack.token_command_env(), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    leakcheck.add_captured("make opower-check", run.stdout + run.stderr)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("customer", "company"),
+    [("UC-0001", "UTX"), ("UC-0002", "UTX"), ("UC-0004", "UTX"), ("UC-0005", "UTX"),
+     ("UC-2002", "UTY")],
+)  # fmt: skip
+def test_every_route_conforms_for_each_sample_customer(
+    e2e: RunningStack, customer: str, company: str
+) -> None:
+    run = opower_check(e2e, customer, "--company", company)
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "0 failed: every answer is as Oracle's pages document it" in run.stdout
+    assert "FAIL" not in run.stdout
+
+
+def test_it_names_each_page_and_covers_every_route(e2e: RunningStack) -> None:
+    run = opower_check(e2e, "UC-0002")  # electricity and gas, a threshold, a profile
+
+    assert run.returncode == 0, run.stdout
+    for title in ("Get Utility Account List", "Get Home Profile", "Get Raw Interval Usage",
+                  "Get Daily Interval Usage", "Get Billing Usage", "Get Bill Comparison",
+                  "Get Bill Forecast", "Get Latest Neighbor Comparison",
+                  "Get Threshold Value for a Customer"):  # fmt: skip
+        assert f"conforms ({title})" in run.stdout
+    assert "GET /v1/me/usage/raw/GAS" in run.stdout
+    assert "PUT /v1/me/threshold" in run.stdout  # written back unchanged
+    assert "DELETE /v1/me/threshold" not in run.stdout  # the customer's own: never removed
+
+
+def test_an_answer_that_departs_from_its_page_is_reported(e2e: RunningStack) -> None:
+    # A utility account whose meterType is a number, and an account without its fields:
+    # Get Utility Account List documents meterType as a string.
+    e2e.sandbox_control("POST", "answers", {"utility_accounts": {"status": 200, "body": {
+        "response": [{"id": 2000005, "meterType": 7, "moveInDate": "2021-06-01"}]}}})  # fmt: skip
+
+    run = opower_check(e2e, "UC-0003", "--writes", "0")
+
+    assert run.returncode == 1, run.stdout
+    line = next(row for row in run.stdout.splitlines() if row.startswith("GET /v1/me/accounts "))
+    assert "FAIL differs: response/0/meterType: 7 is not of type 'string'" in line
+    assert "1 failed" in run.stdout.splitlines()[-2]
+
+
+def test_without_a_customer_it_says_what_to_give(e2e: RunningStack) -> None:
+    run = opower_check(e2e)
+
+    assert run.returncode == 2
+    assert "make opower-check CUSTOMER=<utilityCustomerId>" in run.stderr
