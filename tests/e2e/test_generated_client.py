@@ -4,8 +4,9 @@ What an integration team does first: `openapi-python-client generate` from
 `GET /v1/openapi.json`, then call the API with it. Every operation of the route table is
 called through the generated code against the running local stack, as a sample customer,
 and each answer must parse into the named model the document gives it (not a bare dict):
-`list[UtilityAccount]`, `Usage` with `UsageRead`s, `BillComparison`, and so on. Errors
-parse into `Error`.
+`UtilityAccounts` holding `UtilityAccount`s, `Usage` with its `UsageStream`s and
+`UsageInterval`s, `BillComparison`, and so on: Opower's answers as Oracle's pages document
+them, `response` and all. Errors parse into `Error`.
 """
 
 from __future__ import annotations
@@ -96,14 +97,18 @@ def test_every_route_answers_its_typed_model(generated: Any, client: Any) -> Non
         assert response.status_code < 300, (operation, response.status_code, response.content)
         return response.parsed
 
+    # Get Utility Account List: {"response": [UtilityAccount, ...]} (or one object).
     accounts = call("accounts_get")
-    assert accounts
-    assert all(isinstance(a, models.UtilityAccount) for a in accounts)
-    assert {a.id for a in accounts} == {2000003, 2000004}
+    assert isinstance(accounts, models.UtilityAccounts)
+    listed = accounts.response if isinstance(accounts.response, list) else [accounts.response]
+    assert all(isinstance(a, models.UtilityAccount) for a in listed)
+    assert {a.id for a in listed} == {2000003, 2000004}
 
-    comparison = call("bill_comparison_get", accounts[0].id)
+    comparison = call("bill_comparison_get", listed[0].id)
     assert isinstance(comparison, models.BillComparison)
-    assert isinstance(comparison.current_bill, models.Bill)
+    assert isinstance(comparison.response, models.BillComparisonResponse)
+    assert isinstance(comparison.response.reference, models.ComparedBill)
+    assert all(isinstance(a, models.BillAnalysis) for a in comparison.response.analysis_results)
 
     # An offset with a plus sign: the client encodes it, the gateway reads it.
     plus_one = timezone(timedelta(hours=1))
@@ -118,25 +123,63 @@ def test_every_route_answers_its_typed_model(generated: Any, client: Any) -> Non
         end=start + timedelta(hours=6),
     )
     assert isinstance(usage, models.Usage)
-    assert usage.fuel_type == models.FuelType.GAS
-    assert usage.reads
-    assert all(isinstance(r, models.UsageRead) for r in usage.reads)
+    assert usage.response.fuel_type == "GAS"
+    (stream,) = usage.response.streams  # one gas service point
+    assert isinstance(stream, models.UsageStream)
+    assert stream.intervals
+    assert all(isinstance(i, models.UsageInterval) for i in stream.intervals)
+    # A date alone, as the usage pages allow it.
+    days = call(
+        "usage_get",
+        models.UsageGetResolution.DAY,
+        models.UsageGetFuel.GAS,
+        start=(start - timedelta(days=7)).date(),
+        end=start.date(),
+    )
+    assert [i.actual_reads_count for i in days.response.streams[0].intervals] == [24] * 7
 
     assert isinstance(call("bill_forecast_get"), models.BillForecast)
     neighbors = call("neighbor_comparison_get")
-    assert isinstance(neighbors, models.NeighborComparison)
-    assert all(isinstance(c, models.NeighborComparisonPeriod) for c in neighbors.comparisons)
+    assert isinstance(neighbors, models.NeighborComparisons)
+    by_fuel = neighbors.response
+    assert isinstance(by_fuel, models.NeighborComparisonsByFuel)
+    assert all(isinstance(c, models.NeighborComparison) for c in (by_fuel.elec, by_fuel.gas,
+                                                                  by_fuel.combined))  # fmt: skip
 
-    call("home_profile_put", body=models.HomeProfilePutBody(number_of_adults=2, square_feet=900))
+    multi_family = models.HomeProfilePutBodyDwellingType.MULTI_FAMILY  # Oracle's enumeration
+    body = models.HomeProfilePutBody(
+        number_of_adults=2, square_feet=900, dwelling_type=multi_family
+    )
+    call("home_profile_put", body=body)
     profile = call("home_profile_get")
-    assert isinstance(profile, models.HomeProfile)
-    assert (profile.number_of_adults, profile.square_feet) == (2, 900)
+    assert isinstance(profile, models.HomeProfileAnswer)
+    assert isinstance(profile.response, models.HomeProfile)
+    assert (profile.response.number_of_adults, profile.response.square_feet) == (2, 900)
+    assert profile.response.dwelling_type == "MULTI_FAMILY"
 
-    call("threshold_put", body=models.ThresholdPutBody(threshold=120.5, percentage=80))
+    call("threshold_put", body=models.ThresholdPutBody(threshold=120.5, percentage=82.5))
     threshold = call("threshold_get")
-    assert isinstance(threshold, models.Threshold)
-    assert (threshold.threshold, threshold.percentage) == (120.5, 80)
+    assert isinstance(threshold, models.ThresholdAnswer)
+    assert (threshold.response.threshold, threshold.response.percentage) == (120.5, 82.5)
+    assert threshold.response.utility_customer_id == CUSTOMER
     call("threshold_delete")
+
+
+def test_a_field_oracle_adds_is_kept_by_the_generated_models(
+    e2e: RunningStack, generated: Any, client: Any
+) -> None:
+    """Every answer schema is open: a field Opower adds is in the model's
+    additional_properties, not an error."""
+    models = _module(generated, "models")
+    e2e.sandbox_control("POST", "answers", {"threshold": {"status": 200, "body": {"response": {
+        "threshold": 10.0, "percentage": 50.0, "utilityCode": "UTX",
+        "utilityCustomerId": CUSTOMER, "alertChannel": "SMS"}, "next": 1}}})  # fmt: skip
+    threshold = _operation(generated, "threshold_get").sync_detailed(client=client)
+
+    assert threshold.status_code == 200, threshold.content
+    assert isinstance(threshold.parsed, models.ThresholdAnswer)
+    assert threshold.parsed.additional_properties == {"next": 1}
+    assert threshold.parsed.response.additional_properties == {"alertChannel": "SMS"}
 
 
 def test_errors_parse_into_the_error_model(generated: Any, client: Any) -> None:

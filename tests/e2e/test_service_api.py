@@ -33,6 +33,7 @@ from unittest import mock
 import urllib3
 from botocore.credentials import Credentials
 
+from gateway import opower_answers
 from local.dev import service_snippet
 from local.service_call import signed_request
 from local.stack import LOCAL_PRINCIPALS, SERVICE_ROLE_ARN
@@ -260,7 +261,7 @@ def test_make_service_call_signs_and_prints_the_answer(e2e: RunningStack) -> Non
 
     status, _, body = result.stdout.partition("\n")
     assert status == "HTTP 200"
-    assert {a["id"] for a in json.loads(body)} == {2000001, 2000002}
+    assert {a["id"] for a in opower_answers.items(json.loads(body))} == {2000001, 2000002}
 
 
 def test_the_snippet_make_dev_prints_makes_a_signed_call(e2e: RunningStack) -> None:
@@ -274,4 +275,7 @@ def test_the_snippet_make_dev_prints_makes_a_signed_call(e2e: RunningStack) -> N
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
 
-    assert {a["id"] for a in json.loads(result.stdout)} == {2000001, 2000002}
+    assert {a["id"] for a in opower_answers.items(json.loads(result.stdout))} == {
+        2000001,
+        2000002,
+    }
