@@ -65,7 +65,10 @@ class HighBillAlerts(cdk.Stack):
                 }
             ),
             auth_type=tasks.AuthType.IAM_ROLE,
-            result_selector={"projectedCost.$": "$.ResponseBody.forecasts[0].projectedCost"},
+            # Opower's answer, passed through: {"response": {...}}. Oracle publishes no
+            # schema for the bill forecast; these names are the sandbox's (an assumption:
+            # see what your tier answers with `make dev OPOWER_URL=...`).
+            result_selector={"forecasts.$": "$.ResponseBody.response.forecasts"},
             result_path="$.forecast",
         )
         # Failures come back as ApiGateway.<status> ("Call API Gateway with Step Functions").
@@ -76,15 +79,20 @@ class HighBillAlerts(cdk.Stack):
             max_attempts=5,
         )
         alert = sfn.Pass(self, "Alert", comment="Send the alert here (SNS, Pinpoint, ...)")
+        no_alert = sfn.Succeed(self, "NoAlert")
+        cost = "$.forecast.forecasts[0].projectedCost"
+        # "When a Utility Account has no modeled rates only a usage forecast is returned"
+        # (Get Bill Forecast): no cost, no alert. A comparison with a missing path would
+        # fail the execution, so presence is its own Choice.
         decide = (
-            sfn.Choice(self, "OverTheAlertAmount")
+            sfn.Choice(self, "CostForecast")
             .when(
-                sfn.Condition.number_greater_than_equals_json_path(
-                    "$.forecast.projectedCost", "$.alertAt"
-                ),
-                alert,
+                sfn.Condition.is_present(cost),
+                sfn.Choice(self, "OverTheAlertAmount")
+                .when(sfn.Condition.number_greater_than_equals_json_path(cost, "$.alertAt"), alert)
+                .otherwise(no_alert),
             )
-            .otherwise(sfn.Succeed(self, "NoAlert"))
+            .otherwise(no_alert)
         )
         self.state_machine = sfn.StateMachine(
             self,

@@ -87,3 +87,12 @@ class SandboxClient:
     def control(self, method: str, name: str, json_body: object = None) -> urllib3.BaseHTTPResponse:
         """A control-plane request to /_sandbox/<name>."""
         return self.request(method, "/_sandbox/" + name, json_body=json_body)
+
+
+def opower_response(body: Any) -> Any:
+    """What a successful answer holds under `response`, after checking that it has the
+    `{"response": ...}` wrapper of Oracle's pages (a root `failureExplanation` aside, as
+    Get Bill Comparison documents it)."""
+    assert isinstance(body, dict), body
+    assert set(body) - {"failureExplanation"} == {"response"}, body
+    return body["response"]

@@ -7,7 +7,7 @@ import pytest
 
 from local.sandbox import OpowerSandbox
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
-from tests.integration.sandbox.sandbox_client import SandboxClient, U, basic
+from tests.integration.sandbox.sandbox_client import SandboxClient, U, basic, opower_response
 
 pytestmark = pytest.mark.integration
 
@@ -24,16 +24,44 @@ def second_token(client: SandboxClient) -> str:
 def test_each_company_has_its_own_customers_under_the_same_ids(
     client: SandboxClient, token: str
 ) -> None:
+    """Get Customer List and Get Utility Account List (PAGES["customers"],
+    PAGES["accounts"]): one customer or account is one object under `response`."""
     other = second_token(client)
 
     first = client.get(f"customer-data-v2/{U}/customers", token, accountNumber="4100000001")
     second = client.get(f"customer-data-v2/{V}/customers", other, accountNumber="4100000001")
 
     # The same account number and utilityCustomerId, two different people.
-    assert [(c["id"], c["utilityCustomerId"]) for c in first.json()] == [(1000001, "UC-0001")]
-    assert [(c["id"], c["utilityCustomerId"]) for c in second.json()] == [(3000001, "UC-0001")]
+    found = [opower_response(r.json()) for r in (first, second)]
+    assert [(c["id"], c["utilityCustomerId"], c["name"]) for c in found] == [
+        (1000001, "UC-0001", "Ada Lovelace"),
+        (3000001, "UC-0001", "Nikola Tesla"),
+    ]
     accounts = client.get(f"customer-data-v2/{V}/customers/3000001/utility_accounts", other)
-    assert [a["id"] for a in accounts.json()] == [4000001]
+    assert opower_response(accounts.json())["id"] == 4000001
+
+
+def test_each_company_counts_days_in_its_own_time_zone(client: SandboxClient, token: str) -> None:
+    """Get Daily Interval Usage (PAGES["usage/day"]): `timezone` is the service point's
+    ("America/New_York" in the page's example) and days run "from midnight to midnight in
+    the local timezone of the site or service point": the second company's service points
+    are in New York, the first's in Chicago (a sandbox assumption: one zone per company)."""
+    other = second_token(client)
+    window = {"start": "2026-01-01", "end": "2026-01-02"}
+
+    first = client.get(f"usage-v1/usage/day/{U}/UC-0002/GAS", token, **window)
+    second = client.get(f"usage-v1/usage/day/{V}/UC-2002/GAS", other, **window)
+
+    assert (first.status, second.status) == (200, 200)
+    answers = [opower_response(r.json()) for r in (first, second)]
+    assert [a["timezone"] for a in answers] == ["America/Chicago", "America/New_York"]
+    assert [
+        [(s["utilityServicePointId"], s["intervals"][0]["start"]) for s in a["streams"]]
+        for a in answers
+    ] == [
+        [("SP-7004", "2026-01-01T00:00:00-06:00")],
+        [("NW-SP-2", "2026-01-01T00:00:00-05:00")],
+    ]
 
 
 def test_a_token_of_one_company_is_refused_on_the_others_paths(
