@@ -192,20 +192,35 @@ class DataApi:
         fallback = request.single("fallbackToPreviousPeriod") or "true"
         if fallback not in ("true", "false"):
             raise bad_request("fallbackToPreviousPeriod must be true or false")
-        return json_response(200, bill_comparison(account, as_of, comparison, fallback == "true"))
+        zone = ZoneInfo(self._directory.timezone)
+        return json_response(
+            200, bill_comparison(account, as_of, comparison, fallback == "true", zone)
+        )
 
     def _bill_forecast(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
         as_of = parse_as_of(request.single("asOf"), self._now().date())
         return json_response(
-            200, bill_forecast(customer, self._directory.accounts_of(customer), as_of)
+            200,
+            bill_forecast(
+                customer,
+                self._directory.accounts_of(customer),
+                as_of,
+                ZoneInfo(self._directory.timezone),
+            ),
         )
 
     def _neighbor_comparison(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
         as_of = parse_as_of(request.single("asOf"), self._now().date())
         return json_response(
-            200, neighbor_comparison(customer, self._directory.accounts_of(customer), as_of)
+            200,
+            neighbor_comparison(
+                customer,
+                self._directory.accounts_of(customer),
+                as_of,
+                ZoneInfo(self._directory.timezone),
+            ),
         )
 
     def _get_threshold(self, params: Params, request: Request) -> Response:

@@ -1,6 +1,7 @@
 """Bill comparison, bill forecast and neighbor comparison answers.
 
-All three are derived from `consumption` over calendar-month bill periods in UTC. A
+All three are derived from `consumption` over calendar-month bill periods where the
+service points are (the directory's time zone, as Get Billing Usage's bills). A
 utility account has a bill for a month when that month lies between its move-in and
 move-out months. `asOf` is a date (`2026-01-15`) or an offset date-time (its own date is
 used) and defaults to today in UTC. Dates in bodies are ISO dates; end dates are
@@ -30,11 +31,10 @@ energy-water/digital-self-service/restapi/, the `op-apis-…` page of each):
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from local.sandbox.consumption import UNITS, consumption_milli, cost_cents, units
@@ -80,7 +80,7 @@ def _parse_as_of(raw: str | None, today: date) -> date:
 
 
 def bill_comparison(
-    account: UtilityAccount, as_of: date, comparison: str, fallback: bool
+    account: UtilityAccount, as_of: date, comparison: str, fallback: bool, zone: ZoneInfo
 ) -> dict[str, object]:
     """Bill comparison of one utility account, as Get Bill Comparison documents it."""
     fuel = account.fuel
@@ -97,11 +97,11 @@ def bill_comparison(
     compared = _add_months(reference, -1 if comparison == "PREVIOUS" else -12)
     if not _has_bill(account, compared) and fallback and comparison == "YEAR_AGO":
         compared = _add_months(reference, -1)
-    reference_milli = _usage([account], fuel, reference, _add_months(reference, 1))
+    reference_milli = _usage([account], fuel, reference, _add_months(reference, 1), zone)
     body["reference"] = _bill_json(account, reference, reference_milli)
     if not _has_bill(account, compared):
         return {"response": body, "failureExplanation": NOT_ENOUGH_USAGE_DATA}
-    compared_milli = _usage([account], fuel, compared, _add_months(compared, 1))
+    compared_milli = _usage([account], fuel, compared, _add_months(compared, 1), zone)
     body["compared"] = _bill_json(account, compared, compared_milli)
     difference = cost_cents(fuel, reference_milli) - cost_cents(fuel, compared_milli)
     # The causes add up to the difference, to the cent (as in the page's example).
@@ -115,7 +115,7 @@ def bill_comparison(
 
 
 def bill_forecast(
-    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
+    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date, zone: ZoneInfo
 ) -> dict[str, object]:
     """Bill forecast of every account of the customer active in the month of `as_of`.
 
@@ -131,11 +131,11 @@ def bill_forecast(
         if not _has_bill(account, first):
             continue
         fuel = account.fuel
-        to_date = _usage([account], fuel, first, as_of) if elapsed else 0
+        to_date = _usage([account], fuel, first, as_of, zone) if elapsed else 0
         if elapsed:
             projected = to_date * days_in_month // elapsed
         else:
-            projected = _usage([account], fuel, _add_months(first, -1), first)
+            projected = _usage([account], fuel, _add_months(first, -1), first, zone)
         forecast: dict[str, object] = {
             "accountId": account.id,
             "utilityAccountId": account.utility_account_id,
@@ -163,7 +163,7 @@ def bill_forecast(
 
 
 def neighbor_comparison(
-    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date
+    customer: Customer, accounts: Sequence[UtilityAccount], as_of: date, zone: ZoneInfo
 ) -> dict[str, object]:
     """The latest neighbor comparison, keyed by fuel (ELEC, GAS, and COMBINED for a
     customer with both), for the last complete month before `as_of`."""
@@ -173,7 +173,8 @@ def neighbor_comparison(
     totals: dict[str, float] = {}
     for meter in dict.fromkeys(a.meter_type for a in active):
         fuel = FUEL_OF_METER[meter]
-        totals[meter] = units(_usage([a for a in active if a.fuel == fuel], fuel, month, following))
+        of_fuel = [a for a in active if a.fuel == fuel]
+        totals[meter] = units(_usage(of_fuel, fuel, month, following, zone))
     if not totals:
         raise not_found(f"No neighbor comparison available for customer {customer.id}")
     if set(totals) == {ELEC, GAS}:
@@ -197,8 +198,13 @@ def neighbor_comparison(
     return {"response": response}
 
 
-def _usage(accounts: list[UtilityAccount], fuel: str, start: date, end: date) -> int:
-    return consumption_milli([a.id for a in accounts], fuel, _utc_epoch(start), _utc_epoch(end))
+def _usage(
+    accounts: list[UtilityAccount], fuel: str, start: date, end: date, zone: ZoneInfo
+) -> int:
+    """Usage from midnight of `start` to midnight of `end` where the service points are:
+    the bills of Get Billing Usage, so that both agree."""
+    first, last = (int(datetime.combine(d, time(), zone).timestamp()) for d in (start, end))
+    return consumption_milli([a.id for a in accounts], fuel, first, last)
 
 
 def _bill_json(account: UtilityAccount, first: date, milli: int) -> dict[str, object]:
@@ -236,7 +242,3 @@ def _neighbor_percent(customer_id: int, month: date) -> int:
 def _add_months(first: date, months: int) -> date:
     index = first.year * 12 + first.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
-
-
-def _utc_epoch(day: date) -> int:
-    return calendar.timegm(day.timetuple())

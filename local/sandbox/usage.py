@@ -24,9 +24,10 @@ Billing Usage under docs.oracle.com/en/industries/energy-water/digital-self-serv
   the page's interval schema and example are not published), each `{start, end, usage}`;
   at most 25 bill periods wholly inside [start, end); `start` no older than 2 years.
 
-Only periods wholly inside [start, end) that have ended by now are returned, `end`
-exclusive. Values come from `consumption`; `timezone` is the directory's (an IANA name, as
-the daily page's example shows it).
+Only periods wholly inside [start, end) that have ended by now, and within the utility
+account's tenancy (move-in to move-out), are returned, `end` exclusive. Values come from
+`consumption`; `timezone` is the directory's (an IANA name, as the daily page's example
+shows it).
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def usage_body(
             {
                 "utilityServicePointId": account.service_point,
                 "intervals": [
-                    _interval(resolution, account, fuel, a, b) for a, b in periods if b <= now
+                    _interval(resolution, account, fuel, a, b)
+                    for a, b in periods
+                    if b <= now and _occupied(account, a, b, zone)
                 ],
             }
         )
@@ -135,6 +138,14 @@ def usage_body(
             "streams": streams,
         }
     }
+
+
+def _occupied(account: UtilityAccount, a: datetime, b: datetime, zone: ZoneInfo) -> bool:
+    """Whether the period lies within the account's tenancy (move-in to move-out, both
+    whole days where the meter is): no reads are served for before or after it."""
+    if a < datetime.combine(account.move_in, time(), zone):
+        return False
+    return account.move_out is None or b <= datetime.combine(account.move_out + _DAY, time(), zone)
 
 
 def _interval(

@@ -3,15 +3,17 @@
 The answers follow Oracle's pages (URLs in ``gateway.schemas.PAGES``), where they publish a
 shape; the rest is the sandbox's, documented in `local.sandbox.insights`. Usage and cost
 are recomputed here from the formula documented in `local.sandbox.consumption`,
-independently of the sandbox's code: insights count calendar months in UTC.
+independently of the sandbox's code: insights count calendar months where the service
+points are (America/Chicago, the first company's), as Get Billing Usage's bills do.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,6 +27,7 @@ NEIGHBORS = f"neighborComparison-v1/{U}/customers/{{}}/neighbor_comparison"
 THRESHOLD = f"threshold-v1/external/{U}/customers/{{}}/threshold"
 
 KWH_PER_THERM = 29.3071
+ZONE = ZoneInfo("America/Chicago")
 NOT_ENOUGH_USAGE_DATA = "NOT_ENOUGH_USAGE_DATA"
 
 
@@ -36,9 +39,9 @@ def reading(account_id: int, fuel: str, start: int) -> int:
 
 
 def milli(account_id: int, fuel: str, start: date, end: date) -> int:
-    """Consumption over the UTC days [start, end), in thousandths."""
-    first = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
-    last = int(datetime(end.year, end.month, end.day, tzinfo=UTC).timestamp())
+    """Consumption over the service point's days [start, end), in thousandths."""
+    first = int(datetime(start.year, start.month, start.day, tzinfo=ZONE).timestamp())
+    last = int(datetime(end.year, end.month, end.day, tzinfo=ZONE).timestamp())
     return sum(reading(account_id, fuel, t) for t in range(first, last, 900))
 
 
@@ -118,8 +121,8 @@ def test_bill_comparison_year_ago(client: SandboxClient, token: str) -> None:
         }
     }
     # visible anchors of the formula's numbers
-    assert (reference["usage"], reference["charges"]) == (65.785, 86.94)
-    assert (compared["usage"], compared["charges"]) == (66.208, 87.45)
+    assert (reference["usage"], reference["charges"]) == (65.726, 86.87)
+    assert (compared["usage"], compared["charges"]) == (66.297, 87.56)
 
 
 def test_bill_comparison_defaults_to_previous_bill(client: SandboxClient, token: str) -> None:
@@ -170,7 +173,7 @@ def test_bill_comparison_falls_back_to_the_previous_bill_by_default(
     answer = opower_response(default.json())
     assert answer["reference"] == bill(2000002, "ELECTRICITY", date(2022, 10, 1), 54.0)
     assert answer["compared"] == bill(2000002, "ELECTRICITY", date(2022, 9, 1), 66.3)
-    assert (answer["reference"]["usage"], answer["compared"]["usage"]) == (745.803, 717.385)
+    assert (answer["reference"]["usage"], answer["compared"]["usage"]) == (746.108, 717.658)
     assert_causes_add_up(answer)
     assert "failureExplanation" not in default.json()
     assert explicit.json() == default.json()
@@ -334,10 +337,10 @@ def test_bill_forecast(client: SandboxClient, token: str) -> None:
     # visible anchors of the formula's numbers
     forecasts = response.json()["response"]["forecasts"]
     assert [(f["usageToDate"], f["projectedUsage"]) for f in forecasts] == [
-        (211.448, 728.32),
+        (210.509, 725.086),
         (20.679, 71.227),
     ]
-    assert (forecasts[0]["costToDate"], forecasts[0]["projectedCost"]) == (41.72, 119.25)
+    assert (forecasts[0]["costToDate"], forecasts[0]["projectedCost"]) == (41.58, 118.76)
 
 
 @pytest.mark.parametrize("as_of", ["2026-03-10", "2026-03-01", "2026-06-30"])
@@ -430,7 +433,7 @@ def test_neighbor_comparison_of_a_dual_fuel_customer(client: SandboxClient, toke
         assert answer[key]["neighbors"] == pytest.approx(you * percent / 100, abs=0.006)
     assert len({(c["numNeighbors"], c["numEfficientNeighbors"]) for c in answer.values()}) == 1
     # visible anchors
-    assert [answer[k]["you"] for k in ("ELEC", "GAS", "COMBINED")] == [669.05, 65.78, 2597.02]
+    assert [answer[k]["you"] for k in ("ELEC", "GAS", "COMBINED")] == [668.37, 65.73, 2594.61]
     assert (answer["ELEC"]["numNeighbors"], answer["ELEC"]["numEfficientNeighbors"]) == (111, 22)
 
 
@@ -694,3 +697,21 @@ def test_threshold_errors_are_nested(
     assert set(response.json()) == {"error"}
     assert set(response.json()["error"]) == {"details", "httpStatus", "serviceErrorCode"}
     assert response.json()["error"]["httpStatus"] == status
+
+
+def test_a_compared_bill_is_the_billing_usage_of_its_month(
+    client: SandboxClient, token: str
+) -> None:
+    """The bill comparison's reference bill and Get Billing Usage's bill of the same month
+    are one bill: both count the month where the service point is."""
+    comparison = client.get(f"{COMPARISON}/2000005", token, asOf="2026-03-10")
+    billing = client.get(
+        f"usage-v1/usage/billing/{U}/UC-0003/ELECTRICITY", token, start="2026-02-01",
+        end="2026-03-01",
+    )  # fmt: skip
+
+    (bill_period,) = opower_response(billing.json())["streams"][0]["intervals"]
+    reference = opower_response(comparison.json())["reference"]
+    assert (reference["startDate"], reference["endDate"]) == ("2026-02-01", "2026-02-28")
+    assert bill_period["start"] == "2026-02-01T00:00:00-06:00"
+    assert reference["usage"] == bill_period["usage"]

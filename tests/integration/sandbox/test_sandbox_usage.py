@@ -623,3 +623,14 @@ def test_dates_far_outside_the_served_window_are_an_error_response(
     assert status == 400
     assert body["httpStatus"] == 400
     assert "available from" in body["details"]
+
+
+def test_no_reads_outside_the_accounts_tenancy(client: SandboxClient, token: str) -> None:
+    """Usage is of the customer's active utility account (the usage pages): UC-0005 moved
+    out of 2000006 on 2021-05-31, so a later window has its stream and no intervals."""
+    status, body = usage(client, token, "day", "2026-11-01", "2026-11-08", "UC-0005",
+                         "ELECTRICITY")  # fmt: skip
+
+    assert status == 200
+    (stream,) = opower_response(body)["streams"]
+    assert stream == {"utilityServicePointId": "SP-7005", "intervals": []}
