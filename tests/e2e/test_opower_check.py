@@ -27,8 +27,8 @@ def opower_check(stack: RunningStack, *args: str) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize(
     ("customer", "company"),
-    [("UC-0001", "UTX"), ("UC-0002", "UTX"), ("UC-0004", "UTX"), ("UC-0005", "UTX"),
-     ("UC-2002", "UTY")],
+    [("UC-0001", "UTX"), ("UC-0002", "UTX"), ("UC-0003", "UTX"), ("UC-0004", "UTX"),
+     ("UC-0005", "UTX"), ("UC-0001", "UTY"), ("UC-2002", "UTY")],
 )  # fmt: skip
 def test_every_route_conforms_for_each_sample_customer(
     e2e: RunningStack, customer: str, company: str
