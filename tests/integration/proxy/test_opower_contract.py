@@ -167,6 +167,8 @@ ROUTES = [
      {"start": "2026-11-01T00:00:00-06:00", "end": "2026-11-01T00:30:00-06:00"}),
     ("get-daily-interval-usage", "/v1/me/usage/day/ELECTRICITY",
      "/v1/me/usage/{resolution}/{fuel}", {"start": "2026-11-01", "end": "2026-11-03"}),
+    ("get-billing-usage", "/v1/me/usage/billing/GAS", "/v1/me/usage/{resolution}/{fuel}",
+     {"start": "2026-01-01T00:00:00-06:00", "end": "2026-03-01T00:00:00-06:00"}),
     ("get-bill-comparison", "/v1/me/accounts/1071/bill-comparison",
      "/v1/me/accounts/{accountId}/bill-comparison", {}),
     ("get-latest-neighbor-comparison", "/v1/me/neighbor-comparison",
@@ -289,3 +291,31 @@ def test_opowers_words_reach_the_customer_printable_and_short(
     assert message.startswith("Opower rejected the request")
     assert len(message) <= 240
     assert message.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "path", "body"),
+    [
+        ("home_profile", "PUT", "/v1/me/home-profile", {"squareFeet": 2100}),
+        ("threshold", "PUT", "/v1/me/threshold", {"threshold": 125.75, "percentage": 80.5}),
+        ("threshold", "DELETE", "/v1/me/threshold", None),
+    ],
+    ids=["Update Home Profile", "Set or Update a Customer's Threshold",
+         "Delete Threshold for a Customer"],
+)  # fmt: skip
+def test_each_documented_write_answer_is_the_customers_204(
+    sandbox: OpowerSandbox,
+    call: Callable[..., dict[str, Any]],
+    route: str,
+    method: str,
+    path: str,
+    body: Any,
+) -> None:
+    """The write pages document 204 and no body (schemas.PAGES["home_profile PUT"],
+    ["threshold PUT"], ["threshold DELETE"])."""
+    bind(sandbox)
+    sandbox.set_answers(**{route: {"status": 204, "body": None}})
+
+    response = call(method, path, body=body)
+
+    assert (response["statusCode"], response["body"]) == (204, "")
