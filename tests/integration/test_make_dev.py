@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -15,21 +14,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.local_dev import ROOT, dev_env, run_module
 
 pytestmark = pytest.mark.integration
 
 
 def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
-        "GATEWAY_PORT": "0",
-        "SANDBOX_PORT": "0",
-        "IDP_PORT": "0",
-        "AWS_PORT": "0",
-        "LOCAL_STATE_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = dev_env(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dev"],
         cwd=ROOT,
@@ -67,26 +58,6 @@ def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     assert "stopped" in out
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))},
-        "GATEWAY_PORT": "0",
-        "SANDBOX_PORT": "0",
-        "IDP_PORT": "0",
-        "AWS_PORT": "0",
-        "LOCAL_STATE_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-
-
-def _run(module: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter, fixed modules
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=60, check=False,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
@@ -100,7 +71,7 @@ def _run(module: str, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 def test_a_startup_failure_is_one_line_naming_the_cause_and_a_non_zero_exit(
     tmp_path: Path, extra: dict[str, str], expected: str
 ) -> None:
-    result = _run("local.dev", _env(tmp_path, **extra))
+    result = run_module("local.dev", dev_env(tmp_path, **extra))
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -114,7 +85,7 @@ def test_a_port_in_use_is_named_with_its_variable(tmp_path: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = _run("local.dev", _env(tmp_path, SANDBOX_PORT=str(port)))
+        result = run_module("local.dev", dev_env(tmp_path, SANDBOX_PORT=str(port)))
 
     assert result.returncode == 2
     assert f"port in use: SANDBOX_PORT={port}" in result.stderr
@@ -122,21 +93,21 @@ def test_a_port_in_use_is_named_with_its_variable(tmp_path: Path) -> None:
 
 
 def test_make_token_signs_for_the_running_stack_whatever_its_ports(tmp_path: Path) -> None:
-    not_running = _run("local.token", _env(tmp_path), "UC-0001")
+    not_running = run_module("local.token", dev_env(tmp_path), "UC-0001")
     assert not_running.returncode == 1
     assert "no local gateway is running" in not_running.stderr
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.dev", "--json"], cwd=ROOT, env=_env(tmp_path),
+        [sys.executable, "-m", "local.dev", "--json"], cwd=ROOT, env=dev_env(tmp_path),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     try:
         assert process.stdout is not None
         summary = json.loads(process.stdout.readline())
         # IDP_PORT here is not the stack's (its was 0: any free port): it is not read
-        made = _run("local.token", _env(tmp_path, IDP_PORT="4011"), "UC-0002")
-        listing = _run("local.token", _env(tmp_path))
-        other = _run("local.token", _env(tmp_path), "UC-2002", "--company", "UTY")
+        made = run_module("local.token", dev_env(tmp_path, IDP_PORT="4011"), "UC-0002")
+        listing = run_module("local.token", dev_env(tmp_path))
+        other = run_module("local.token", dev_env(tmp_path), "UC-2002", "--company", "UTY")
         accounts = summary["gateway"] + "/v1/me/accounts"
         for token in (made.stdout.strip(), other.stdout.strip()):
             request = urllib.request.Request(accounts, headers={"Authorization": f"Bearer {token}"})  # noqa: S310

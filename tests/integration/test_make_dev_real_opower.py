@@ -9,7 +9,6 @@ it with the file's credentials, start no sandbox, and show the credentials nowhe
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,8 +21,8 @@ import pytest
 
 from local.sandbox import OpowerSandbox, SandboxConfig, fingerprint
 from tests import leakcheck
+from tests.local_dev import ROOT, dev_env, run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 UTILITY = "ABC"
 CLIENT_ID = "uat-stand-in-client-7c1f2a90"
 CLIENT_SECRET = "uat-stand-in-secret-9d8e7f6a5b4c"
@@ -45,31 +44,6 @@ def real_opower() -> Iterator[OpowerSandbox]:
         leakcheck.register_secret(*sandbox.issued_tokens())
 
 
-def _env(state_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "POWERTOOLS_"))
-            and k not in {"OPOWER_URL", "UTILITY_CODE", "OPOWER_CREDENTIALS", "GATEWAY_CONFIG"}
-        },
-        "GATEWAY_PORT": "0",
-        "SANDBOX_PORT": "0",
-        "IDP_PORT": "0",
-        "AWS_PORT": "0",
-        "LOCAL_STATE_DIR": str(state_dir),
-        "PYTHONUNBUFFERED": "1",
-        **extra,
-    }
-
-
-def _run(module: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - this interpreter, fixed modules
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
 def _get(url: str, token: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
@@ -83,7 +57,7 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
     credentials = tmp_path / "creds.json"
     credentials.write_text(json.dumps({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}))
     state_dir = tmp_path / "state"
-    env = _env(
+    env = dev_env(
         state_dir,
         OPOWER_URL=real_opower.base_url,
         UTILITY_CODE=UTILITY,
@@ -112,8 +86,8 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
         gateway = running["gateway"]
 
         # and a session is minted for a customer of that Opower, with their account numbers
-        refused = _run("local.token", env, "UC-0001")
-        made = _run("local.token", env, "UC-0001", "--accounts", "4100000001,4100000002")
+        refused = run_module("local.token", env, "UC-0001")
+        made = run_module("local.token", env, "UC-0001", "--accounts", "4100000001,4100000002")
         assert made.returncode == 0, made.stderr
         session = made.stdout.strip()
         leakcheck.register_secret(session)
@@ -185,7 +159,7 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
 def test_make_dev_refuses_an_incomplete_real_opower_in_one_line(
     tmp_path: Path, extra: dict[str, str], expected: str
 ) -> None:
-    result = _run("local.dev", _env(tmp_path, **extra))
+    result = run_module("local.dev", dev_env(tmp_path, **extra))
 
     assert result.returncode == 2
     assert result.stdout == ""
@@ -199,9 +173,9 @@ def test_a_wrong_credentials_file_is_named_and_never_echoed(tmp_path: Path) -> N
     credentials = tmp_path / "creds.json"
     credentials.write_text(json.dumps({"client_id": CLIENT_ID, "client_secret": ""}))
 
-    result = _run(
+    result = run_module(
         "local.dev",
-        _env(
+        dev_env(
             tmp_path,
             OPOWER_URL="https://cxapi-stage.opower.com",
             UTILITY_CODE="ABC",
