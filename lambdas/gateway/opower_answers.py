@@ -11,17 +11,17 @@ gateway passes bodies through unchanged.
 Error answers come in two documented forms: ``ErrorResponse`` (``httpStatus``,
 ``serviceErrorCode``, ``errorMessage``, ``details``, none of them required) and the
 threshold service's ``ErrorDetails`` (``{"error": {"details", "httpStatus",
-"serviceErrorCode"}}``). ``error_detail`` reads either, for a customer's error message.
+"serviceErrorCode"}}``). ``error_code`` reads the code of either, for the log.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 RESPONSE = "response"
-# What of Opower's own words about a refusal may reach the customer: printable, short.
-_DETAIL_MAX = 200
+_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
 
 def payload(document: Any) -> Any:
@@ -42,22 +42,17 @@ def items(document: Any) -> list[dict[str, Any]]:
     return []
 
 
-def error_detail(body: bytes) -> str:
-    """Opower's explanation of an error answer (``details``, else ``errorMessage``), made
-    safe to show: printable characters only, at most a line; empty when there is none."""
+def error_code(body: bytes) -> str:
+    """Opower's ``serviceErrorCode`` of an error answer, for the log: only a code's
+    characters (letters, digits, ``_ . -``), at most 64; empty when there is none. The
+    free text (``details``, ``errorMessage``) is never read: it could hold anything."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return ""
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
         document = document["error"]
-    if not isinstance(document, dict):
-        return ""
-    for name in ("details", "errorMessage"):
-        text = document.get(name)
-        if isinstance(text, str) and text.strip():
-            clean = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-            if len(clean) > _DETAIL_MAX:
-                clean = clean[: _DETAIL_MAX - 1] + "…"
-            return clean
+    code = document.get("serviceErrorCode") if isinstance(document, dict) else None
+    if isinstance(code, str) and _CODE.fullmatch(code):
+        return code
     return ""

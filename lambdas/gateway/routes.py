@@ -136,6 +136,26 @@ _ISO = (
     "offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; encode + as %2B)"
 )
 
+# What a 400 from Opower means on an operation whose page documents its rules: the
+# customer is told the rules, in the gateway's words (Opower's own text is never passed
+# on: it is not the gateway's to vouch for).
+_USAGE_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the window: raw usage is at most 100 of your meter's intervals within "
+    "the last 730 days, daily usage at most 45 days, billing usage at most 25 bills within "
+    "the last 2 years; dates as YYYY-MM-DD or with an offset such as -05:00",
+)
+_NO_THRESHOLDS = UpstreamMeaning(
+    400, "rejected", "Your utility does not support bill threshold alerts"
+)
+_THRESHOLD_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the threshold: it is negative or too high, or your utility does not "
+    "support bill threshold alerts",
+)
+
 _HOME_PROFILE_FIELDS = {
     "customerId": BodyField(
         "integer", "Read-only: the gateway sets it from your session, whatever is sent"
@@ -194,7 +214,9 @@ ROUTES: tuple[Route, ...] = (
         upstream="usage-v1/usage/{resolution}/{U}/{utilityCustomerId}/{fuel}",
         path_params={
             "resolution": Param(
-                "enum", "raw (15-minute), day or billing", values=("raw", "day", "billing")
+                "enum",
+                "raw (the meter's own intervals), day or billing",
+                values=("raw", "day", "billing"),
             ),
             "fuel": Param("enum", "Fuel", values=("ELECTRICITY", "GAS")),
         },
@@ -211,6 +233,9 @@ ROUTES: tuple[Route, ...] = (
                 },
                 checks=("usage_window",),
                 response=schemas.USAGE,
+                # The usage pages' rules; the gateway checks them first, but Opower
+                # counts a date's midnight and a meter it knows better.
+                upstream_meanings={400: _USAGE_REFUSED},
                 cache=Caching(
                     _HOUR,
                     "Meter reads arrive in batches through the day: 15-minute intervals "
@@ -292,6 +317,9 @@ ROUTES: tuple[Route, ...] = (
                 "GET",
                 "Your bill threshold alert",
                 response=schemas.THRESHOLD,
+                # Get Threshold Value for a Customer: 400 "Utility does not support
+                # setting thresholds."
+                upstream_meanings={400: _NO_THRESHOLDS},
                 cache=Caching(
                     10 * _MINUTE,
                     "The customer's own setting; a write through the gateway removes it at "
@@ -320,13 +348,16 @@ ROUTES: tuple[Route, ...] = (
                     }
                 ),
                 invalidates=("threshold",),
+                # Set or Update a Customer's Threshold: 400 "Utility does not support
+                # setting thresholds. Threshold is either negative or too high."
+                upstream_meanings={400: _THRESHOLD_REFUSED},
             ),
             Operation(
                 "DELETE",
                 "Remove your bill threshold alert",
                 invalidates=("threshold",),
-                # Delete Threshold for a Customer: 400 "No threshold found for the
-                # requested customer." Nothing to remove is the customer's 404.
+                # Delete Threshold for a Customer documents one 400: "No threshold found
+                # for the requested customer." Nothing to remove is the customer's 404.
                 upstream_meanings={
                     400: UpstreamMeaning(404, "not_found", "You have no bill threshold alert")
                 },

@@ -196,10 +196,11 @@ _INTERVAL = _component(
                 "description": "Daily intervals: estimated reads",
             },
         },
-        ("start", "end"),
+        (),
         "One interval of a stream. Raw intervals carry readType, daily ones the counts of "
-        "actual and estimated reads (the pages' examples); the billing page's interval "
-        "schema is not published: assumed the same start, end and usage",
+        "actual and estimated reads (the pages' examples); the nested interval schemas "
+        "are not published (none is marked required here), and the billing page's "
+        "interval is assumed the same start, end and usage",
     ),
 )
 USAGE = _answer(
@@ -234,6 +235,8 @@ USAGE = _answer(
                 },
             },
             ("utilityCode", "fuelType", "start", "end", "unit", "streams"),
+            "Required as Get Raw Interval Usage marks them (the daily and billing pages' "
+            "field lists are not all published: the same is assumed)",
         ),
     ),
     "usage/raw",
@@ -346,13 +349,13 @@ THRESHOLD = _answer(
 )
 
 # One example per answer, shown in the docs page and the document: the page's own example
-# where it has one (Get Utility Account List, Get Home Profile, Get Bill Comparison, Get
-# Latest Neighbor Comparison), the sandbox's answer where it has none.
+# where it has one (Get Utility Account List, Get Home Profile, Get Bill Comparison, verbatim;
+# Get Raw Interval Usage and Get Latest Neighbor Comparison, completed where the stored
+# page is cut, as tests/contracts/opower/ says), the sandbox's answer where it has none.
 EXAMPLES: dict[str, Any] = {
-    "accounts": {"response": [
-        {"id": 1071, "utilityAccountId": "1872099045", "moveInDate": "2011-10-15",
-         "meterType": "ELEC", "resolution": "HALF_HOUR"},
-    ]},
+    "accounts": {"response": {"id": 1071, "utilityAccountId": "1872099045",
+                              "moveInDate": "2011-10-15", "meterType": "ELEC",
+                              "resolution": "HALF_HOUR"}},
     "home_profile": {"response": {"customerId": 31, "dwellingType": "SINGLE_FAMILY",
                                   "squareFeet": 2100, "heatType": "ELEC", "numberOfAdults": 2,
                                   "numberOfChildren": 1}},
@@ -381,11 +384,14 @@ EXAMPLES: dict[str, Any] = {
                        "costToDate": 110.46, "projectedCost": 117.64}]}},
     "neighbor_comparison": {"response": {
         "ELEC": {"you": 123.45, "neighbors": 456.78, "efficientNeighbors": 100.1,
-                 "startDate": "2018-01-02", "endDate": "2018-02-01", "numNeighbors": 98,
+                 "startDate": "2018-01-02", "endDate": "2018-02-31", "numNeighbors": 98,
                  "numEfficientNeighbors": 20},
         "GAS": {"you": 12.45, "neighbors": 45.78, "efficientNeighbors": 10.1,
                 "startDate": "2018-01-03", "endDate": "2018-02-02", "numNeighbors": 94,
-                "numEfficientNeighbors": 20}}},
+                "numEfficientNeighbors": 20},
+        "COMBINED": {"you": 12.45, "neighbors": 45.78, "efficientNeighbors": 10.1,
+                     "startDate": "2018-01-02", "endDate": "2018-02-31", "numNeighbors": 98,
+                     "numEfficientNeighbors": 20}}},
     "threshold": {"response": {"threshold": 150.0, "percentage": 80.0, "utilityCode": "UTX",
                                "utilityCustomerId": "UC-0002"}},
 }  # fmt: skip

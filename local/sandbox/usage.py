@@ -11,7 +11,8 @@ Billing Usage under docs.oracle.com/en/industries/energy-water/digital-self-serv
 - The answer is `{"response": {utilityCode, utilityCustomerId, fuelType, start, end,
   timezone, unit, streams}}`: one stream per service point of that fuel ("if the active
   utility account is associated with multiple service points of the same fuel type usage
-  data per service point is returned"), each `{utilityServicePointId, intervals}`.
+  data per service point is returned"), each `{utilityServicePointId, intervals}`, for
+  the accounts occupied during the window (none: no stream).
 - `raw`: the meter's own intervals (its utility account's `resolution`: 15 minutes,
   hourly, ...), each `{start, end, usage, readType}`; at most 100 intervals per request
   ("Raw data can be returned for up to 100 intervals"), counted in the intervals of the
@@ -114,7 +115,8 @@ def usage_body(
     start, end = start.astimezone(zone), end.astimezone(zone)
     _CAPS[resolution](start, end, now, accounts)
     streams = []
-    for account in accounts:
+    # The service points of the customer's active accounts: those occupied in the window.
+    for account in (a for a in accounts if _occupied(a, start, end, zone, overlap=True)):
         periods = _PERIODS[resolution](start, end, account)
         streams.append(
             {
@@ -140,12 +142,19 @@ def usage_body(
     }
 
 
-def _occupied(account: UtilityAccount, a: datetime, b: datetime, zone: ZoneInfo) -> bool:
+def _occupied(
+    account: UtilityAccount, a: datetime, b: datetime, zone: ZoneInfo, *, overlap: bool = False
+) -> bool:
     """Whether the period lies within the account's tenancy (move-in to move-out, both
-    whole days where the meter is): no reads are served for before or after it."""
-    if a < datetime.combine(account.move_in, time(), zone):
-        return False
-    return account.move_out is None or b <= datetime.combine(account.move_out + _DAY, time(), zone)
+    whole days where the meter is), or with ``overlap`` meets it at all: no reads are
+    served for before or after it."""
+    moved_in = datetime.combine(account.move_in, time(), zone)
+    moved_out = (
+        datetime.combine(account.move_out + _DAY, time(), zone) if account.move_out else None
+    )
+    if overlap:
+        return b > moved_in and (moved_out is None or a < moved_out)
+    return a >= moved_in and (moved_out is None or b <= moved_out)
 
 
 def _interval(

@@ -175,17 +175,28 @@ def test_the_raw_cap_counts_the_customers_own_meter_intervals(
     assert f"at most {25 if fuel == 'ELECTRICITY' else 100} hours" in caught.value.message
 
 
-def test_without_a_known_meter_resolution_opower_counts_the_raw_intervals() -> None:
-    """No resolution in the binding (an optional field Opower may leave out, or a binding
-    stored before it was kept): the gateway does not guess the meter; Opower's own 400
-    names the rule."""
+@pytest.mark.parametrize(("hours", "ok"), [(25, True), (26, False)])
+def test_without_a_known_meter_resolution_raw_windows_count_quarter_hours(
+    hours: int, ok: bool
+) -> None:
+    """No resolution in the binding (an optional field Opower may leave out, a MONTH or
+    BILLING meter, a session bound before resolutions were kept): the window is counted
+    in 15-minute intervals, the commonest meter's, so that no unbounded window reaches
+    Opower."""
     route, operation, params = match_path("/v1/me/usage/raw/ELECTRICITY", "GET")
-    query = {"start": ["2026-11-01T00:00:00-05:00"], "end": ["2026-11-05T00:00:00-05:00"]}
+    end = datetime(2026, 11, 1, 5, tzinfo=UTC) + timedelta(hours=hours)
+    query = {"start": ["2026-11-01T00:00:00-05:00"], "end": [end.isoformat()]}
 
-    upstream = build_upstream(route, operation, params, query, None, None, binding=BINDING,
+    def build() -> object:
+        return build_upstream(route, operation, params, query, None, None, binding=BINDING,
                               utility_code="UTX", now=NOW)  # fmt: skip
 
-    assert upstream.path == "/apis/usage-v1/usage/raw/UTX/UC-0001/ELECTRICITY"
+    if ok:
+        build()
+        return
+    with pytest.raises(RequestError) as caught:
+        build()
+    assert "counted in 15-minute intervals, so at most 25 hours" in caught.value.message
 
 
 @pytest.mark.parametrize("value", [10**400, -(10**30), 2**53 + 1])

@@ -30,10 +30,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -55,6 +57,7 @@ _MEMORY_ENTRIES = 1024
 # and is tried again this long after a failure.
 _REFRESH_BUDGET_S = 3.0
 _REFRESH_RETRY_S = 300.0
+_ASCII_ID = re.compile(r"[0-9]{1,19}")
 
 
 # Get Utility Account List's `resolution`, as the length of a raw interval in minutes
@@ -275,7 +278,7 @@ class BindingResolver:
             customer_id,
             identity.utility_customer_id,
             tuple(sorted({str(a["id"]) for a in bound})),
-            raw_minutes(bound),
+            raw_minutes(bound, _day(self._clock.now())),
         )
         if self._seed is not None and raw is not None:
             try:
@@ -348,11 +351,16 @@ class BindingResolver:
             logger.warning("binding store unavailable; binding kept in memory only")
 
 
-def raw_minutes(accounts: list[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
+def raw_minutes(accounts: list[dict[str, Any]], today: str) -> tuple[tuple[str, int], ...]:
     """The finest raw interval of each usage fuel, from the utility accounts' meterType
-    and resolution (both optional on the page: an account without them adds nothing)."""
+    and resolution (both optional on the page: an account without them adds nothing), of
+    the accounts still active (the usage pages serve the customer's active utility
+    account: one moved out of before ``today``, YYYY-MM-DD, has no say)."""
     finest: dict[str, int] = {}
     for account in accounts:
+        moved_out = account.get("moveOutDate")
+        if isinstance(moved_out, str) and moved_out[:10] < today:
+            continue
         fuel = USAGE_FUEL.get(str(account.get("meterType")))
         minutes = RAW_INTERVAL_MINUTES.get(str(account.get("resolution")))
         if fuel is not None and minutes is not None:
@@ -361,13 +369,20 @@ def raw_minutes(accounts: list[dict[str, Any]]) -> tuple[tuple[str, int], ...]:
 
 
 def _is_id(value: Any) -> bool:
-    """An Opower id as the pages document it: an integer (a numeric string is read too);
-    anything else (null, an object, a flag) names nobody."""
+    """An Opower id as the pages document it: a positive integer (a string of ASCII
+    digits is read too), below 2**63; anything else (null, an object, a flag, a sign,
+    other scripts' digits) names nobody."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return True
-    return isinstance(value, str) and value.isdecimal() and len(value) <= 20
+        return 0 < value < 2**63
+    return (
+        isinstance(value, str) and _ASCII_ID.fullmatch(value) is not None and 0 < int(value) < 2**63
+    )
+
+
+def _day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).date().isoformat()
 
 
 def _answer(binding: Binding | str) -> Binding:

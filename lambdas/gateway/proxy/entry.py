@@ -142,14 +142,16 @@ def _stale_reason(exc: GatewayError) -> str | None:
 
 
 def _refusal(status: int, body: bytes) -> str:
-    """The customer's message for a request Opower refused: Opower's own words on the rule
-    it applied (``details`` of its error answer, made printable and short), so that the
-    customer knows what to fix. Never for a 404: that one reads the same whether the
-    resource does not exist or is not the customer's."""
+    """The customer's message for a request Opower refused, where the operation's page
+    gives the status no meaning of its own (``upstream_meanings``). Opower's own words are
+    not passed on (what Opower puts in an error is not the gateway's to vouch for); its
+    error code is logged. A 404 reads the same whether the resource does not exist or is
+    not the customer's."""
     if status == 404:
         return NOT_FOUND
-    detail = opower_answers.error_detail(body)
-    return f"Opower rejected the request: {detail}" if detail else "Opower rejected the request"
+    logger.info("opower refused the request", extra={"opower_status": status,
+                "opower_error_code": opower_answers.error_code(body)})  # fmt: skip
+    return "Opower rejected the request"
 
 
 def failure_for(exc: GatewayError) -> Failure:
@@ -451,6 +453,8 @@ class Proxy:
         meaning = operation.upstream_meanings.get(status)
         if meaning is not None:
             # What this status means on this operation's page (Delete Threshold's 400).
+            logger.info("opower refused the request", extra={"opower_status": status,
+                        "opower_error_code": opower_answers.error_code(result.body)})  # fmt: skip
             return error(meaning.status, meaning.code, meaning.message, request_id=request_id)
         if 200 <= status < 300:
             if status == 204 or not result.body.strip():

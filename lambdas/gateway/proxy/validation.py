@@ -257,8 +257,9 @@ def _usage_window(values: Mapping[str, str], now: datetime, binding: BindingView
 
     Bounds first, by arithmetic only: a window ending in year 9999 is refused before any
     calendar is walked (nothing here can overflow or loop for long). A raw window is
-    counted in the intervals of the customer's finest meter of that fuel (its utility
-    account's resolution, from the binding); when no resolution is known, Opower counts.
+    counted in the intervals of the customer's finest active meter of that fuel (its
+    utility account's resolution, from the binding), or in 15-minute ones when none is
+    known.
     """
     start = parse_datetime("start", values["start"])
     end = parse_datetime("end", values["end"])
@@ -273,9 +274,10 @@ def _usage_window(values: Mapping[str, str], now: datetime, binding: BindingView
     if end > latest:
         raise bad_request(f"{resolution} usage is served from {served}: 'end' is too late")
     if resolution == "raw":
-        minutes = binding.raw_minutes.get(values.get("fuel", ""))
-        if minutes is not None and (end - start) > RAW_MAX_INTERVALS * timedelta(minutes=minutes):
-            raise bad_request(raw_cap_message(values.get("fuel", ""), minutes))
+        fuel = values.get("fuel", "")
+        minutes = binding.raw_minutes.get(fuel, UNKNOWN_METER_MINUTES)
+        if (end - start) > RAW_MAX_INTERVALS * timedelta(minutes=minutes):
+            raise bad_request(raw_cap_message(fuel, minutes, known=fuel in binding.raw_minutes))
         return
     limit, measure, message = PER_REQUEST[resolution]
     if measure(start, end) > limit:
@@ -283,14 +285,22 @@ def _usage_window(values: Mapping[str, str], now: datetime, binding: BindingView
 
 
 RAW_MAX_INTERVALS = 100
+# A meter whose resolution the binding does not know (an account without one, MONTH or
+# BILLING, a value Oracle adds, a session bound before resolutions were kept): counted as
+# the most common interval meter's, as before resolutions were read.
+UNKNOWN_METER_MINUTES = 15
 
 
-def raw_cap_message(fuel: str, minutes: int) -> str:
-    span = timedelta(minutes=minutes) * RAW_MAX_INTERVALS
-    hours = span / timedelta(hours=1)
+def raw_cap_message(fuel: str, minutes: int, *, known: bool = True) -> str:
+    hours = timedelta(minutes=minutes) * RAW_MAX_INTERVALS / timedelta(hours=1)
+    meter = (
+        f"your {fuel} meter reads every {minutes} minutes"
+        if known
+        else f"counted in {minutes}-minute intervals"
+    )
     return (
-        f"raw usage is limited to {RAW_MAX_INTERVALS} intervals per request: your {fuel} "
-        f"meter reads every {minutes} minutes, so at most {hours:g} hours"
+        f"raw usage is limited to {RAW_MAX_INTERVALS} intervals per request: {meter}, so at "
+        f"most {hours:g} hours"
     )
 
 
@@ -397,7 +407,7 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
 
 def _bound_value(binding: BindingView, slot: str) -> int | str:
     value = binding.customer_id if slot == "customerId" else binding.utility_customer_id
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 def _printable(text: str) -> str:

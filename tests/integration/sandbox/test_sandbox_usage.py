@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from local.sandbox.data import UTILITY_ACCOUNTS
+from local.sandbox.usage import usage_body
 from tests.integration.sandbox.sandbox_client import SandboxClient, U, opower_response
 
 pytestmark = pytest.mark.integration
@@ -627,10 +629,19 @@ def test_dates_far_outside_the_served_window_are_an_error_response(
 
 def test_no_reads_outside_the_accounts_tenancy(client: SandboxClient, token: str) -> None:
     """Usage is of the customer's active utility account (the usage pages): UC-0005 moved
-    out of 2000006 on 2021-05-31, so a later window has its stream and no intervals."""
+    out of 2000006 on 2021-05-31, so a later window has no stream, and a window across
+    the move has the days before it only."""
     status, body = usage(client, token, "day", "2026-11-01", "2026-11-08", "UC-0005",
                          "ELECTRICITY")  # fmt: skip
-
     assert status == 200
-    (stream,) = opower_response(body)["streams"]
-    assert stream == {"utilityServicePointId": "SP-7005", "intervals": []}
+    assert opower_response(body)["streams"] == []
+
+    # Across the move (the rule itself, at a fixed "now": the seeded dates are fixed).
+    (account,) = [a for a in UTILITY_ACCOUNTS if a.id == 2000006]
+    answer = usage_body("day", U, "UC-0005", "ELECTRICITY", [account],
+                        ("2021-05-29", "2021-06-03"), ZoneInfo("America/Chicago"),
+                        datetime(2021, 7, 1, tzinfo=UTC))  # fmt: skip
+    (stream,) = opower_response(answer)["streams"]
+    assert stream["utilityServicePointId"] == "SP-7005"
+    assert [i["start"][:10] for i in stream["intervals"]] == ["2021-05-29", "2021-05-30",
+                                                              "2021-05-31"]  # fmt: skip
