@@ -35,7 +35,7 @@ import math
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -341,10 +341,10 @@ class SingleFlight:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._flights: dict[CacheKey, _Flight] = {}
+        self._flights: dict[Hashable, _Flight] = {}
         self._lock = threading.Lock()
 
-    def run(self, key: CacheKey, call: Callable[[], T], *, deadline: float) -> tuple[T, bool]:
+    def run(self, key: Hashable, call: Callable[[], T], *, deadline: float) -> tuple[T, bool]:
         """``call()``'s outcome and whether it was another request's (collapsed)."""
         with self._lock:
             flight = self._flights.get(key)

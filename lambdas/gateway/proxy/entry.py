@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DEADLINE_MARGIN_S = 0.5
-_PASSED_ON = {400: "rejected", 404: "not_found", 409: "conflict", 422: "rejected"}
+_PASSED_ON = {400: "rejected", 403: "forbidden", 404: "not_found", 409: "conflict",
+              422: "rejected"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,19 +118,22 @@ FAILURES: Mapping[type[GatewayError], Failure] = {
 
 # Why a stale answer was served instead of the failure (Cache-Status detail): Opower could
 # not answer, or the budget would not let the gateway ask.
-STALE_REASONS: Mapping[type[GatewayError], str] = {
+STALE_REASONS: Mapping[type[GatewayError], str | None] = {
     BudgetExceededError: "budget-spent",
     CustomerBudgetExceededError: "customer-limited",
     TokenUnavailableError: "token-unavailable",
     CredentialsUnavailableError: "credentials-unavailable",
     UpstreamTimeoutError: "upstream-timeout",
-    UpstreamAuthError: "upstream-refused",
+    # Opower refusing even a fresh token is a refusal, not a failure: no stale answer
+    # stands in for it (the entry is removed), whatever it was before.
+    UpstreamAuthError: None,
     UpstreamError: "upstream-error",
 }
 # Exceptions raised before anything was sent to Opower (the answer is a cache "hit").
 _NOT_SENT = (BudgetExceededError, CustomerBudgetExceededError, TokenUnavailableError,
              CredentialsUnavailableError)  # fmt: skip
-# Opower's answers that a stale entry may stand in for.
+# Opower's answers that a stale entry may stand in for: failures, never refusals (a 403,
+# like a 404, removes the entry: access that ended ends for the cached answer too).
 _STALE_FOR_STATUS = {429: "upstream-throttled", 500: "upstream-error", 502: "upstream-error",
                      503: "upstream-error", 504: "upstream-timeout"}  # fmt: skip
 
@@ -149,6 +153,8 @@ def _refusal(status: int, body: bytes) -> str:
     not the customer's."""
     if status == 404:
         return NOT_FOUND
+    if status == 403:
+        return "Opower refuses access to this resource"
     logger.info("opower refused the request", extra={"opower_status": status,
                 "opower_error_code": opower_answers.error_code(body)})  # fmt: skip
     return "Opower rejected the request"
@@ -173,6 +179,9 @@ class Forward:
     deadline: float
     customer_key: str
     scope: str
+    # The budget pool the call spends ("customer" or "service"): identical requests share
+    # one Opower call only within a pool, so that one pool's refusal is never another's.
+    pool: str = "customer"
 
 
 class Proxy:
@@ -244,6 +253,7 @@ class Proxy:
                     scope=customer_scope(
                         utility_code, binding.customer_id, binding.utility_customer_id
                     ),
+                    pool="service" if service_call else "customer",
                 )
             )
         except RequestError as exc:
@@ -355,10 +365,12 @@ class Proxy:
         asked_at = self._clock.now()
         try:
             result, collapsed = cache.flights.run(
-                key, lambda: self._send(call), deadline=call.deadline
+                (call.pool, key), lambda: self._send(call), deadline=call.deadline
             )
         except GatewayError as exc:
             reason = _stale_reason(exc)
+            if isinstance(exc, UpstreamAuthError):
+                cache.forget(key)  # refused: what was cached is not to be served again
             if reason is not None and found.entry is not None:
                 sent = not isinstance(exc, _NOT_SENT)
                 return self._stale(
@@ -378,8 +390,9 @@ class Proxy:
             if not collapsed:
                 stored = cache.store(key, answer["body"], fresh_s=fresh_s, asked_at=asked_at)
             answer["headers"]["Age"] = "0"  # just given by Opower
-        elif result.status == 404 or (200 <= result.status < 300 and not answer["body"]):
-            # Opower says there is nothing (any more): no older answer may stand in later.
+        elif result.status in {403, 404} or (200 <= result.status < 300 and not answer["body"]):
+            # Opower says there is nothing (any more), or no access (any more): no older
+            # answer may stand in later.
             cache.forget(key)
         self._count(route, "Miss")
         answer["headers"]["Cache-Status"] = cache_status(

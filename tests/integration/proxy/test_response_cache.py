@@ -242,6 +242,47 @@ def test_stale_if_error_when_opower_answers_an_error(
     assert int(stale["headers"]["Age"]) >= 1
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"answers": {"bill_forecast": {"status": 403, "body": {
+            "httpStatus": 403, "serviceErrorCode": "FORBIDDEN", "details": "Forbidden"}}}},
+        {"faults": {"unlicensed_routes": ["bill_forecast"]}},  # 401, and 401 to a new token
+    ],
+    ids=["403", "persistent-401"],
+)  # fmt: skip
+def test_no_access_past_a_refusal(
+    call: Call, sandbox: OpowerSandbox, short_lived: None, refusal: dict[str, Any]
+) -> None:
+    """Get Bill Forecast documents 403 Forbidden (schemas.PAGES["bill_forecast"]); a 401
+    that a fresh token gets too is Opower refusing the gateway this route. Either way the
+    customer's cached answer goes, and no later failure brings it back as stale: access
+    that ended ends for the cache too (RFC 9111 4.2.4 lets a cache serve stale only when
+    it cannot reach the origin, not when the origin refuses)."""
+    _stale_after(call)
+    sandbox.set_answers(**refusal.get("answers", {}))
+    sandbox.set_faults(**refusal.get("faults", {}))
+
+    refused = call("GET", "/v1/me/bill-forecast")
+    sandbox.reset()
+    sandbox.set_faults(data_endpoints="5xx")
+    later = call("GET", "/v1/me/bill-forecast")
+
+    assert refused["statusCode"] == (403 if "answers" in refusal else 502)
+    assert "error" in json.loads(refused["body"])  # the refusal, not the cached answer
+    assert later["statusCode"] == 502  # Opower down, and nothing cached to stand in
+    assert "stale" not in later["headers"]["Cache-Status"]
+
+
+def test_a_403_is_the_customers_403(call: Call, sandbox: OpowerSandbox) -> None:
+    sandbox.set_answers(neighbor_comparison={"status": 403, "body": {"httpStatus": 403}})
+
+    refused = call("GET", "/v1/me/neighbor-comparison")
+
+    assert refused["statusCode"] == 403
+    assert json.loads(refused["body"])["error"]["code"] == "forbidden"
+
+
 def test_stale_if_error_when_opower_times_out(
     call: Call, sandbox: OpowerSandbox, short_lived: None
 ) -> None:
