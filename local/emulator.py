@@ -14,7 +14,9 @@ It does what the deployed API does, in the same order:
    → 401; any other raise, a timeout or an answer that is not a policy →
    AUTHORIZER_CONFIGURATION_ERROR);
    For service routes (``/v1/service/...``, AWS_IAM): verify the SigV4 signature with
-   botocore's signer and the embedded AWS's credentials (``local.sigv4``), then the
+   botocore's signer and the embedded AWS's credentials (``local.sigv4``: one
+   Authorization header, the security token issued with the access key, the query
+   canonicalized as AWS does), then the
    resource policy's Deny (listed ARN or the gateway's tag, else ACCESS_DENIED; any other
    method under ``/v1/service/`` has an anonymous caller and is denied too); the caller
    goes into ``requestContext.identity`` as API Gateway puts it;
@@ -311,7 +313,7 @@ class ApiGatewayEmulator(HttpService):
             return self._mock(request_id, headers, self._openapi_template)
         context = self._request_context(method, path, resource, request_id)
         if resource.iam:
-            signer = self._authenticate(method, target, headers, body)
+            signer = self._authenticate(method, target, headers, body, multi)
             if isinstance(signer, Refusal):
                 return self._gateway_response(
                     signer.type, request_id, headers, reason=signer.reason
@@ -415,12 +417,25 @@ class ApiGatewayEmulator(HttpService):
                 "integrationLatency": 0}  # fmt: skip
 
     def _authenticate(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        multi: Mapping[str, list[str]] | None,
     ) -> LocalPrincipal | Refusal:
-        """An AWS_IAM method: the SigV4 signature (local.sigv4), then the resource policy
-        with the principal's identity policy (local.sigv4.refused)."""
+        """An AWS_IAM method: the SigV4 signature (local.sigv4: one Authorization header,
+        the security token issued with the key, the request canonicalized as AWS does),
+        then the resource policy with the principal's identity policy
+        (local.sigv4.refused)."""
         signer = verify(
-            method, target, headers, body, principals=self._iam_principals, region=REGION
+            method,
+            target,
+            headers,
+            body,
+            principals=self._iam_principals,
+            region=REGION,
+            multi=multi_of(headers, multi),
         )
         if isinstance(signer, Refusal):
             return signer

@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import urllib3
 from botocore.auth import SigV4Auth
@@ -26,6 +27,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
+from local.sigv4 import uri_encode
 from local.stack import LOCAL_PRINCIPALS, STATE_DIR
 from local.token import NotRunningError, running_stack
 
@@ -39,10 +41,24 @@ def signed_request(
     credentials: Credentials,
     region: str,
 ) -> dict[str, str]:
-    """``headers`` with the SigV4 ones added (Authorization, X-Amz-Date, ...)."""
+    """``headers`` with the SigV4 ones added (Authorization, X-Amz-Date, ...). botocore
+    signs the URL's query as it is written: send ``signable_url(url)`` when it has one."""
     request = AWSRequest(method=method, url=url, headers=headers, data=body)
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
     return dict(request.headers.items())
+
+
+def signable_url(url: str) -> str:
+    """``url`` with its query encoded as SigV4 canonicalizes it (local.sigv4.uri_encode):
+    botocore's ``AWSRequest`` takes the query as already encoded, while AWS decodes and
+    encodes each name and value again, so ``start=2026-01-01T00:00:00Z`` must be sent as
+    ``start=2026-01-01T00%3A00%3A00Z`` for the signatures to agree."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = "&".join(f"{uri_encode(name)}={uri_encode(value)}" for name, value in pairs)
+    return urlunsplit(parts._replace(query=query))
 
 
 def call(
@@ -57,7 +73,7 @@ def call(
     access_key: str,
 ) -> tuple[int, str]:
     principal = LOCAL_PRINCIPALS[access_key]
-    url = f"{running['gateway']}/v1/service/{route.lstrip('/')}"
+    url = signable_url(f"{running['gateway']}/v1/service/{route.lstrip('/')}")
     headers = {CUSTOMER_HEADER: customer, ACCOUNT_HEADER: account, COMPANY_HEADER: company}
     if body:
         headers["Content-Type"] = "application/json"
@@ -66,7 +82,9 @@ def call(
         url,
         headers=headers,
         body=body.encode(),
-        credentials=Credentials(principal.access_key, principal.secret_key),
+        credentials=Credentials(
+            principal.access_key, principal.secret_key, principal.session_token
+        ),
         region=running["region"],
     )
     answer = urllib3.request(method, url, headers=signed, body=body.encode() or None)

@@ -14,15 +14,28 @@ infra/README.md):
 * a signature that does not match, or a time stamp more than five minutes off: 403
   InvalidSignatureException (INVALID_SIGNATURE; "AWS Signature Version 4 for API
   requests": "a request must reach AWS within five minutes of the time stamp");
-* an access key AWS does not know: 403 "The security token included in the request is
-  invalid." (AccessDeniedException: ACCESS_DENIED).
+* an access key AWS does not know, or a security token that is not the one issued with
+  it (a long-term key's request carrying any, a temporary key's carrying another or
+  none): 403 "The security token included in the request is invalid."
+  (AccessDeniedException: ACCESS_DENIED; "How do I troubleshoot HTTP 403 errors from API
+  Gateway?", re:Post Knowledge Center);
+* more than one Authorization header: refused (IncompleteSignatureException), as the
+  customer path's authorizer refuses them. AWS documents no answer for it; a request may
+  carry only one Authorization field line (RFC 9110, section 5.3: it is not a list).
 
-Not modelled: the session token of temporary credentials is part of the signature but
-not checked against an STS session (the local principals hold long-term keys); a
-request is canonicalized as botocore signs it, so a client that signs headers botocore
-leaves out (User-Agent) or encodes its query differently is refused here where AWS may
-accept it. Which headers a caller signs is the caller's: botocore and the AWS SDKs sign
-every header they are given, the ``Opower-*`` ones included.
+The request is canonicalized as AWS does on receipt ("Create a signed AWS API request",
+IAM User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/
+reference_sigv-create-signed-request.html), not as a client may have put it on the wire:
+each query parameter's name and value decoded, then URI-encoded again (every byte but the
+unreserved A-Z a-z 0-9 - _ . ~, a space as %20, hex digits in upper case), the pairs
+sorted by encoded name then value; exactly the headers SignedHeaders names, User-Agent
+included when a client signs it. So a query signed by awscurl or requests-aws4auth (which
+encode ``:`` as ``%3A`` while sending it raw) verifies, and a botocore ``AWSRequest`` whose
+URL carries a raw ``:`` does not, as on AWS. Not established: whether AWS reads a ``+`` in
+a query as a space; here it is one, as in the proxy event's query parameters. Which
+headers a caller signs is the caller's: botocore and the AWS SDKs sign every header they
+are given; the gateway itself refuses ``Opower-*`` headers left unsigned
+(gateway.service).
 """
 
 from __future__ import annotations
@@ -31,12 +44,15 @@ import fnmatch
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
 SERVICE = "execute-api"
@@ -59,6 +75,9 @@ class LocalPrincipal:
     tags: Mapping[str, str] = field(default_factory=dict)  # aws:PrincipalTag/...
     # What its identity policy allows: "<METHOD><path>" patterns (grant_invoke writes them)
     invoke: tuple[str, ...] = ()
+    # The session token STS issued with temporary credentials (required with them); None
+    # for a long-term access key, whose requests carry none.
+    session_token: str | None = None
 
     @property
     def account(self) -> str:
@@ -82,9 +101,14 @@ def verify(
     principals: Mapping[str, LocalPrincipal],
     region: str,
     now: datetime | None = None,
+    multi: Mapping[str, Sequence[str]] | None = None,
 ) -> LocalPrincipal | Refusal:
-    """The principal that signed this request, or why API Gateway would refuse it."""
+    """The principal that signed this request, or why API Gateway would refuse it.
+    ``multi``: every value of each header (``headers`` has the last), when known."""
     lowered = {k.lower(): v for k, v in headers.items()}
+    every = _every_value(lowered, multi)
+    if len(every.get("authorization", [])) > 1:
+        return Refusal("INCOMPLETE_SIGNATURE", "more than one Authorization header")
     authorization = lowered.get("authorization", "").strip()
     if not authorization:
         return Refusal("MISSING_AUTHENTICATION_TOKEN", "no SigV4 signature")
@@ -94,6 +118,12 @@ def verify(
     principal = principals.get(found["key"])
     if principal is None:
         return Refusal("ACCESS_DENIED", "unknown access key")
+    tokens = every.get("x-amz-security-token", [])
+    if len(tokens) > 1 or (tokens[0] if tokens else None) != principal.session_token:
+        # STS issued one token with temporary credentials; a long-term key has none.
+        return Refusal(
+            "ACCESS_DENIED", "the security token is not the one issued with this access key"
+        )
     signed = found["signed"].split(";")
     if "host" not in signed or any(name not in lowered for name in signed):
         return Refusal("INVALID_SIGNATURE", "a signed header is missing")
@@ -110,22 +140,86 @@ def verify(
     if claimed is not None and claimed != hashlib.sha256(body).hexdigest():
         # botocore would trust the header: the body must be the one that was signed
         return Refusal("INVALID_SIGNATURE", "the payload hash does not match the body")
-    request = AWSRequest(
-        method=method,
-        url=f"http://{lowered['host']}{target}",
-        headers={name: lowered[name] for name in signed},
-        data=body,
-    )
+    request = AWSRequest(method=method, url=f"http://{lowered['host']}{target}", data=body)
+    if claimed is not None:
+        request.headers["X-Amz-Content-SHA256"] = claimed
     request.context["timestamp"] = stamp
-    token = lowered.get("x-amz-security-token")
-    signer = SigV4Auth(
-        Credentials(principal.access_key, principal.secret_key, token), SERVICE, region
+    signer = _OnReceipt(
+        Credentials(principal.access_key, principal.secret_key, principal.session_token),
+        SERVICE,
+        region,
+        signed={name: every.get(name, [lowered[name]]) for name in signed},
     )
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, found["signature"]):
         return Refusal("INVALID_SIGNATURE", "signature does not match")
     return principal
+
+
+class _OnReceipt(SigV4Auth):
+    """botocore's SigV4 arithmetic over the request as AWS canonicalizes it on receipt:
+    the query re-encoded (``canonical_query``), and exactly the headers the signature
+    names, with every value each was sent with (botocore's client side leaves some out,
+    User-Agent among them, and takes the URL's query as already encoded)."""
+
+    def __init__(
+        self, credentials: Credentials, service: str, region: str, *, signed: dict[str, list[str]]
+    ) -> None:
+        super().__init__(credentials, service, region)
+        self._signed = signed
+
+    def headers_to_sign(self, request: Any) -> HTTPHeaders:
+        headers = HTTPHeaders()
+        for name, values in self._signed.items():
+            for value in values:
+                headers[name] = value
+        return headers
+
+    def canonical_query_string(self, request: Any) -> str:
+        return canonical_query(urlsplit(request.url).query)
+
+
+def canonical_query(query: str) -> str:
+    """A query string as SigV4's CanonicalQueryString ("Create a signed AWS API
+    request"): each name and value decoded, then URI-encoded (every byte except the
+    unreserved A-Z a-z 0-9 - _ . ~; a space as %20; upper-case hex), the pairs sorted by
+    encoded name, then value, joined with ``&``; a name without value gets ``=``."""
+    pairs = []
+    for part in query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((_uri_encode(name), _uri_encode(value)))
+    return "&".join(f"{name}={value}" for name, value in sorted(pairs))
+
+
+def uri_encode(text: str) -> str:
+    """SigV4's UriEncode of a query name or value (``canonical_query``): what to send on
+    the wire so that a signer taking the URL's query as already encoded (botocore's
+    ``AWSRequest``) signs what AWS computes."""
+    return quote(text.encode("utf-8"), safe=_UNRESERVED_PUNCTUATION)
+
+
+# With A-Z a-z 0-9, which quote() never encodes: RFC 3986's unreserved characters.
+_UNRESERVED_PUNCTUATION = "-_.~"
+
+
+def _uri_encode(raw: str) -> str:
+    # decoded to bytes first (a '+' is a space, as in the proxy event's query values),
+    # so that any byte a client percent-encoded is encoded once again here
+    return quote(unquote_to_bytes(raw.replace("+", " ")), safe=_UNRESERVED_PUNCTUATION)
+
+
+def _every_value(
+    lowered: Mapping[str, str], multi: Mapping[str, Sequence[str]] | None
+) -> dict[str, list[str]]:
+    """Each header's values by lowercase name: ``multi``'s when given, else the one."""
+    if multi is None:
+        return {name: [value] for name, value in lowered.items()}
+    every: dict[str, list[str]] = {}
+    for name, values in multi.items():
+        every.setdefault(name.lower(), []).extend(values)
+    return every
 
 
 def refused(

@@ -161,8 +161,18 @@ def service_event(
     **options: Any,
 ) -> dict[str, Any]:
     """A proxy event of the service API (``/v1/service/...``, AWS_IAM): no authorizer
-    context, the signed caller in ``requestContext.identity``."""
-    event = proxy_event(method, path, headers=headers, **options)
+    context, the signed caller in ``requestContext.identity``, and the request's SigV4
+    Authorization header (API Gateway passes it on), signing every header given, as
+    botocore's signer does, unless ``headers`` has an Authorization of its own."""
+    given = dict(headers or {})
+    if not any(name.lower() == "authorization" for name in given):
+        signed = ";".join(sorted({"host", "x-amz-date", *(name.lower() for name in given)}))
+        given["X-Amz-Date"] = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        given["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE01/{given['X-Amz-Date'][:8]}/"
+            f"{REGION}/execute-api/aws4_request, SignedHeaders={signed}, Signature={'0' * 64}"
+        )
+    event = proxy_event(method, path, headers=given, **options)
     event["requestContext"]["identity"] = dict(signed_identity() if identity is None else identity)
     return event
 

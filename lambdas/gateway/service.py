@@ -17,6 +17,13 @@ number's Opower customers, kept only when their utilityCustomerId is the one nam
 their utility accounts), so a service call reaches only the Opower ids of the customer it
 names, through the same route table, validation, envelope, token broker and cache.
 
+Signed headers: API Gateway verifies the SigV4 signature, but a signature covers only the
+headers its ``SignedHeaders`` lists (``host;x-amz-date`` is enough for AWS). A customer
+header left out of it could be changed by whoever replays the request within SigV4's
+five minutes, so a request carrying an ``Opower-*`` header its signature does not cover
+is refused (403 ``unsigned_customer_header``, naming the header), as is one whose
+signature cannot be told (none, or several): ``require_signed_customer_headers``.
+
 Budget: service calls spend a pool of their own (``service_budget_per_second`` /
 ``_per_day``), carved out of each company's budget; customers keep the rest, so a batch
 job can never make a customer see a 429 (``RuntimeSettings.budget_shares``).
@@ -57,6 +64,16 @@ TAG_KEY = "opower-gateway:service"
 
 # Metrics: every service call, and each principal's (name below).
 SERVICE_CALLS = "ServiceCalls"
+# A service request refused because its signature does not cover its Opower-* headers.
+UNSIGNED_CUSTOMER_HEADER = "ServiceUnsignedCustomerHeader"
+UNSIGNED_CUSTOMER_HEADER_CODE = "unsigned_customer_header"
+# The headers a caller names the customer with, and any other Opower-* header: each one
+# the request carries must be in its signature's SignedHeaders.
+CUSTOMER_HEADER_PREFIX = "opower-"
+# SigV4 in the Authorization header ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=
+# a;b;c, Signature=...") or, presigned, in the X-Amz-SignedHeaders query parameter.
+_SIGNED_HEADERS = re.compile(r"(?:^|[\s,])SignedHeaders=(?P<names>[^,\s]*)")
+PRESIGNED_SIGNED_HEADERS = "X-Amz-SignedHeaders"
 
 # What API Gateway puts in requestContext.identity.userArn for a SigV4 caller: an IAM
 # user, an account's root, or an assumed role's session
@@ -102,6 +119,94 @@ def caller_from_context(request_context: Any) -> ServiceCaller:
         return ServiceCaller(arn, f"arn:{partition}:iam::{account}:root", "root")
     name = parts[-1] if parts else kind
     return ServiceCaller(arn, arn, name)
+
+
+def require_signed_customer_headers(event: Mapping[str, Any]) -> None:
+    """A 403 unless the request's one SigV4 signature covers every ``Opower-*`` header
+    it carries (names compared without case).
+
+    API Gateway has verified the signature (AWS_IAM) and hands the function the request's
+    headers and query; what the signature covers is its ``SignedHeaders`` ("Create a
+    signed AWS API request": the headers listed there are the ones in the canonical
+    request, ``host`` at least; any other header can be changed without breaking it).
+    A request carrying no signature, or several (two Authorization values, or a header
+    and a presigned query), is refused too: which one API Gateway checked is unknown."""
+    carried = sorted(
+        {
+            str(name).lower()
+            for source in (event.get("headers"), event.get("multiValueHeaders"))
+            if isinstance(source, Mapping)
+            for name in source
+            if str(name).lower().startswith(CUSTOMER_HEADER_PREFIX)
+        }
+    )
+    if not carried:
+        return
+    declared = _signed_header_lists(event)
+    if len(declared) != 1:
+        names = ", ".join(_shown(n) for n in carried)
+        raise RequestError(
+            403,
+            UNSIGNED_CUSTOMER_HEADER_CODE,
+            f"Send one SigV4 signature (one Authorization header) that signs the {names} "
+            f"header{'s' if len(carried) > 1 else ''}",
+        )
+    signed = declared[0]
+    unsigned = [name for name in carried if name not in signed]
+    if unsigned:
+        names = ", ".join(_shown(n) for n in unsigned)
+        raise RequestError(
+            403,
+            UNSIGNED_CUSTOMER_HEADER_CODE,
+            f"Sign the {names} header{'s' if len(unsigned) > 1 else ''}: the request's SigV4 "
+            f"signature covers only {';'.join(sorted(signed)) or 'no header'} "
+            "(SignedHeaders); every Opower-* header a request carries must be signed",
+        )
+
+
+def _signed_header_lists(event: Mapping[str, Any]) -> list[frozenset[str]]:
+    """The SignedHeaders of each signature the request carries: each Authorization value
+    (of ``multiValueHeaders``, else ``headers``), and each presigned query's."""
+    values: list[Any] = []
+    multi = event.get("multiValueHeaders")
+    for name, given in (multi if isinstance(multi, Mapping) else {}).items():
+        if str(name).lower() == "authorization":
+            values += given if isinstance(given, list) else [given]
+    if not values:
+        single = event.get("headers")
+        values = [
+            v
+            for k, v in (single if isinstance(single, Mapping) else {}).items()
+            if str(k).lower() == "authorization"
+        ]
+    lists = []
+    for value in values:
+        found = _SIGNED_HEADERS.search(value) if isinstance(value, str) else None
+        lists.append(_names(found["names"] if found else ""))
+    # Query parameter names are case-sensitive in SigV4: only this spelling is one.
+    presigned: list[Any] = []
+    multi_query = event.get("multiValueQueryStringParameters")
+    if isinstance(multi_query, Mapping) and PRESIGNED_SIGNED_HEADERS in multi_query:
+        given = multi_query[PRESIGNED_SIGNED_HEADERS]
+        presigned = given if isinstance(given, list) else [given]
+    else:
+        query = event.get("queryStringParameters")
+        if isinstance(query, Mapping) and PRESIGNED_SIGNED_HEADERS in query:
+            presigned = [query[PRESIGNED_SIGNED_HEADERS]]
+    lists += [_names(v if isinstance(v, str) else "") for v in presigned]
+    return lists
+
+
+def _names(signed_headers: str) -> frozenset[str]:
+    return frozenset(n.strip().lower() for n in signed_headers.split(";") if n.strip())
+
+
+def _shown(name: str) -> str:
+    """A header's name as the README spells it (Opower-Account-Number)."""
+    for known in SERVICE_HEADERS:
+        if known.lower() == name:
+            return known
+    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 @dataclass(frozen=True)
@@ -197,8 +302,14 @@ class ServiceApi:
         self, event: Mapping[str, Any], *, deadline: float, record: ServiceRecord
     ) -> tuple[BindingView, str, OpowerClient]:
         """The signed caller, the customer it names and their binding, with the company's
-        client of the service pool; a RequestError (403, 400, 404, 409, 429, 503) else."""
+        client of the service pool; a RequestError (403, 400, 404, 409, 429, 503) else: 403
+        too when the signature does not cover the customer headers."""
         record.caller = caller_from_context(event.get("requestContext"))
+        try:
+            require_signed_customer_headers(event)
+        except RequestError:
+            self._metrics.add_metric(UNSIGNED_CUSTOMER_HEADER, "Count", 1)
+            raise
         record.customer = named_customer(
             event.get("headers"), event.get("multiValueHeaders"), self.companies
         )

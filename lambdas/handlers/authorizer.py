@@ -12,7 +12,7 @@ from handlers.observability import logger, metrics
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_event(
         event,

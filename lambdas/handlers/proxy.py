@@ -12,7 +12,9 @@ from handlers.observability import logger, metrics
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     customer = ((event.get("requestContext") or {}).get("authorizer") or {}).get("customerHash")
     logger.append_keys(customer=customer)  # a hash, never the customer's ids

@@ -18,6 +18,13 @@ What AWS answers, and where it says so:
 * same account: an identity policy's Allow is enough unless the resource policy denies
   explicitly ("How API Gateway resource policies affect authorization workflow", table A),
   hence the stack's explicit Deny (infra/service.py).
+* a signature covers only the headers its SignedHeaders names ("Create a signed AWS API
+  request", IAM User Guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/
+  reference_sigv-create-signed-request.html): API Gateway admits a request whose
+  Opower-* headers are unsigned, and the gateway refuses it (issue #25, item 1).
+* a security token that is not the one issued with the access key: 403
+  AccessDeniedException, "The security token included in the request is invalid."
+  (Knowledge Center, above).
 """
 
 from __future__ import annotations
@@ -27,11 +34,15 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import requests
 import urllib3
 from botocore.credentials import Credentials
+from requests_aws4auth import AWS4Auth
+from urllib3._collections import HTTPHeaderDict
 
 from gateway import opower_answers
 from local.dev import service_snippet
@@ -64,7 +75,9 @@ def _signed(
     at: datetime | None = None,
 ) -> urllib3.BaseHTTPResponse:
     url = e2e.gateway + path
-    credentials = Credentials(principal.access_key, secret or principal.secret_key)
+    credentials = Credentials(
+        principal.access_key, secret or principal.secret_key, principal.session_token
+    )
     if at is None:
         signed = signed_request(
             method, url, headers=dict(headers or {}), body=body, credentials=credentials,
@@ -279,3 +292,90 @@ def test_the_snippet_make_dev_prints_makes_a_signed_call(e2e: RunningStack) -> N
         2000001,
         2000002,
     }
+
+
+def test_customer_headers_left_out_of_the_signature_are_refused_and_never_reach_opower(
+    e2e: RunningStack,
+) -> None:
+    """requests-aws4auth signs host, x-amz-content-sha256 and x-amz-date by default: API
+    Gateway admits the signature, so whoever replays the request within five minutes
+    could name another customer. The gateway refuses it (403), before Opower."""
+    url = e2e.gateway + "/v1/service/accounts"
+    by_default = AWS4Auth(LISTED.access_key, LISTED.secret_key, REGION, "execute-api")
+    listed = AWS4Auth(
+        LISTED.access_key, LISTED.secret_key, REGION, "execute-api",
+        include_hdrs=["host", "x-amz-date", "x-amz-content-sha256", *(n.lower() for n in UC1)],
+    )  # fmt: skip
+
+    refused = requests.get(url, headers=UC1, auth=by_default, timeout=30)
+    stats = e2e.sandbox_control("GET", "stats")["requests"]
+    served = requests.get(url, headers=UC1, auth=listed, timeout=30)
+    by_botocore = _signed(e2e, "GET", "/v1/service/accounts", headers=UC1)
+
+    assert refused.status_code == 403
+    assert "x-amzn-ErrorType" not in refused.headers  # API Gateway admitted the signature
+    error = refused.json()["error"]
+    assert error["code"] == "unsigned_customer_header"
+    assert "Opower-Utility-Customer-Id" in error["message"]
+    assert "host;x-amz-content-sha256;x-amz-date" in error["message"]
+    assert stats == {}  # Opower was never asked
+    assert "opower-utility-customer-id" in served.request.headers["Authorization"]
+    assert served.status_code == 200, served.text
+    assert by_botocore.status == 200, by_botocore.data
+
+
+def test_awscurl_signs_a_query_with_colons_that_the_emulator_verifies(
+    e2e: RunningStack, tmp_path: Path
+) -> None:
+    """awscurl encodes ':' as %3A in the canonical query, as AWS does, while sending it
+    raw: the signature verifies. awscurl signs no header of the caller's own
+    (okigan/awscurl#149), so the gateway then refuses the unsigned customer headers."""
+    url = (e2e.gateway + "/v1/service/usage/day/ELECTRICITY"
+           "?start=2026-01-01T00:00:00Z&end=2026-01-10T00:00:00Z")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["HOME"] = str(tmp_path)  # no ~/.aws profile
+    command = [sys.executable, "-m", "awscurl", "--service", "execute-api", "--region", REGION,
+               "--access_key", LISTED.access_key, "--secret_key", LISTED.secret_key]  # fmt: skip
+    for name, value in UC1.items():
+        command += ["-H", f"{name}: {value}"]
+
+    result = subprocess.run(  # noqa: S603 - a fixed command line
+        [*command, url], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "unsigned_customer_header", error  # not invalid_signature
+    assert e2e.sandbox_control("GET", "stats")["requests"] == {}
+
+
+def test_a_security_token_not_issued_with_the_key_is_refused(e2e: RunningStack) -> None:
+    before = e2e.local_stats()["invocations"]["proxy"]
+    url = e2e.gateway + "/v1/service/accounts"
+    signed = signed_request(
+        "GET", url, headers=dict(UC1), body=b"", region=REGION,
+        credentials=Credentials(LISTED.access_key, LISTED.secret_key, "any-token-at-all"),
+    )  # fmt: skip
+
+    response = e2e.http.request("GET", url, headers=signed, retries=False)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert "security token" in _error(response)["message"]
+    assert e2e.local_stats()["invocations"]["proxy"] == before
+
+
+def test_two_authorization_headers_on_a_service_path_are_refused(e2e: RunningStack) -> None:
+    before = e2e.local_stats()["invocations"]["proxy"]
+    url = e2e.gateway + "/v1/service/accounts"
+    signed = signed_request(
+        "GET", url, headers=dict(UC1), body=b"", region=REGION,
+        credentials=Credentials(LISTED.access_key, LISTED.secret_key),
+    )  # fmt: skip
+    headers = HTTPHeaderDict(signed)
+    headers.add("Authorization", signed["Authorization"])
+
+    response = e2e.http.request("GET", url, headers=headers, retries=False)
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "IncompleteSignatureException"
+    assert e2e.local_stats()["invocations"]["proxy"] == before

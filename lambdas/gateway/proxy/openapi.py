@@ -328,7 +328,9 @@ _SERVICE_HEADERS = (
 _SERVICE_ERRORS = {
     "400": "A customer header is missing, repeated, empty, too long or not printable, or "
     "the request is invalid: the message names what to fix",
-    "403": "Not signed with SigV4 by a principal the gateway admits, or not for this route",
+    "403": "Not signed with SigV4 by a principal the gateway admits, or not for this route; "
+    "or an Opower-* header the signature does not cover (unsigned_customer_header: list "
+    "every Opower-* header in SignedHeaders)",
     "404": "No such resource, no customer with this id and account number "
     "(customer_not_found), or an id that is not the customer's",
     "409": "Several Opower customers match this id and account number: name another "

@@ -425,3 +425,52 @@ def test_a_service_write_removes_the_customers_cached_answer(
     assert after["statusCode"] == 200
     assert "hit" not in after["headers"]["Cache-Status"].split(";")[1]
     assert json.loads(after["body"])["response"]["threshold"] == 321
+
+
+def test_customer_headers_the_signature_does_not_cover_are_refused_before_opower(
+    service_env: RuntimeSettings,
+    sandbox: OpowerSandbox,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue #25, item 1. API Gateway verified the signature, but SignedHeaders says what
+    it covers ("Create a signed AWS API request", IAM User Guide): signed as
+    requests-aws4auth does by default, the customer headers could be another customer's
+    in a replay. Refused with 403, counted, audited, and Opower is never asked."""
+    caplog.set_level(logging.INFO, logger="gateway.service")
+    event = service_event(
+        "PUT",
+        "/v1/service/threshold",
+        headers={
+            "Opower-Utility-Customer-Id": "UC-0002",
+            "Opower-Account-Number": "4100000003",
+            "Content-Type": "application/json",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLEEXAMPLE01/20260101/"
+            "us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, "
+            f"Signature={'0' * 64}",
+        },
+        body=json.dumps({"threshold": 120, "percentage": 80}),
+    )
+
+    answer = proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 403
+    error = _error(answer)
+    assert error["code"] == "unsigned_customer_header"
+    assert "Sign the Opower-Account-Number, Opower-Utility-Customer-Id headers" in error["message"]
+    assert sandbox.received() == []
+    (audit,) = [r for r in caplog.records if getattr(r, "audit", "") == "service_call"]
+    assert vars(audit)["outcome"] == "unsigned_customer_header"
+    assert vars(audit)["status"] == 403
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith('{"_aws"')]  # fmt: skip
+    names = {m["Name"] for line in emitted for d in line["_aws"]["CloudWatchMetrics"]
+             for m in d["Metrics"]}  # fmt: skip
+    assert "ServiceUnsignedCustomerHeader" in names
+
+
+def test_a_signature_covering_the_customer_headers_is_served(service: Service) -> None:
+    # tests.events.service_event signs every header it is given, as botocore does
+    answer = service("GET", "/v1/service/accounts")
+
+    assert answer["statusCode"] == 200, answer["body"]
