@@ -25,12 +25,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.custom_resources.api_gateway_account import index as handler
 from infra.functions import allow_role_dependency
 from infra.nag import acknowledge
 
 HANDLER_DIR = Path(__file__).resolve().parent / "custom_resources" / "api_gateway_account"
 RESOURCE_TYPE = "Custom::ApiGatewayAccountRole"
 MANAGED_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+# How long CloudFormation waits for the function's answer before failing the resource
+# (AWS::CloudFormation::CustomResource ServiceTimeout: 3600 s when unset). The function
+# answers within its own timeout (the handler bounds every call and retry by it); this
+# only matters if it never answers (killed, or its answer lost), and then the deployment
+# fails in minutes, not an hour.
+SERVICE_TIMEOUT = cdk.Duration.minutes(5)
 
 
 class ApiGatewayAccountRole(Construct):
@@ -98,7 +105,7 @@ class ApiGatewayAccountRole(Construct):
             architecture=architecture,
             handler="index.handler",
             code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            timeout=cdk.Duration.minutes(3),
+            timeout=cdk.Duration.seconds(handler.FUNCTION_TIMEOUT_S),
             role=function_role,
             log_group=log_group,
         )
@@ -109,4 +116,5 @@ class ApiGatewayAccountRole(Construct):
             service_token=function.function_arn,
             resource_type=RESOURCE_TYPE,
             properties={"RoleArn": self.role.role_arn},
+            service_timeout=SERVICE_TIMEOUT,
         )

@@ -23,6 +23,10 @@ from collections.abc import Callable
 from typing import Any
 
 OUTPUT_KEY = "OpowerSecretArn"
+# A secret imported by name (opower_secret_name) has no complete ARN at synth: the stack's
+# output is its IAM pattern, the name and the six characters Secrets Manager appends as
+# wildcards (infra/secrets.py), which PutSecretValue does not take as a SecretId.
+NAME_PATTERN_SUFFIX = "-??????"
 
 
 class FillSecretError(Exception):
@@ -50,6 +54,26 @@ def secret_arn_of(cloudformation: Any, stack_name: str, company: str = "") -> st
     raise FillSecretError(f"stack {stack_name!r} has no {key} output")
 
 
+def secret_to_fill(secretsmanager: Any, output: str) -> str:
+    """The complete ARN of the secret the stack's output names: the output itself, or,
+    for a secret imported by name, the ARN of the secret of that name (DescribeSecret)."""
+    if not output.endswith(NAME_PATTERN_SUFFIX) or ":secret:" not in output:
+        return output
+    name = output.removesuffix(NAME_PATTERN_SUFFIX).split(":secret:", 1)[1]
+    try:
+        return str(secretsmanager.describe_secret(SecretId=name)["ARN"])
+    except secretsmanager.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise FillSecretError(
+            f"the stack uses the secret named {name!r} (opower_secret_name), which "
+            + (
+                "does not exist in this account and region: create it, or set AWS_REGION"
+                if code == "ResourceNotFoundException"
+                else f"could not be looked up ({code}: DescribeSecret is needed)"
+            )
+        ) from exc
+
+
 def read_credentials(ask: Callable[[str], str], ask_secret: Callable[[str], str]) -> dict[str, str]:
     client_id = ask("Opower client_id: ").strip()
     client_secret = ask_secret("Opower client_secret (not shown): ").strip()
@@ -69,9 +93,13 @@ def fill(
     ask_secret: Callable[[str], str] = getpass.getpass,
 ) -> str:
     """Store the credentials; returns the secret's ARN (never the values)."""
-    arn = secret_arn_of(cloudformation, stack_name, company)
+    arn = secret_to_fill(secretsmanager, secret_arn_of(cloudformation, stack_name, company))
     credentials = read_credentials(ask, ask_secret)
-    secretsmanager.put_secret_value(SecretId=arn, SecretString=json.dumps(credentials))
+    try:
+        secretsmanager.put_secret_value(SecretId=arn, SecretString=json.dumps(credentials))
+    except secretsmanager.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise FillSecretError(f"could not store a new version of {arn} ({code})") from exc
     return arn
 
 

@@ -23,12 +23,17 @@ PROXY_HANDLER = "handlers.proxy.handler"
 AUTHORIZER_ID = "Authorizer"
 PROXY_ID = "Proxy"
 
-# The settings' Python level names to Lambda's (LoggingConfig.ApplicationLogLevel).
+# Lambda's filter (LoggingConfig.ApplicationLogLevel) for each log_level. Lambda gives a
+# JSON line without a "level" the level INFO ("Log-level filtering"), and Powertools
+# prints its metrics (EMF) without one: a filter at WARN or ERROR would drop every metric
+# and silence every alarm on them. So Lambda's filter stays at INFO (DEBUG for DEBUG), and
+# the functions' Logger applies log_level itself (handlers/observability.py, from
+# POWERTOOLS_LOG_LEVEL).
 APPLICATION_LOG_LEVELS = {
     "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
     "INFO": lambda_.ApplicationLogLevel.INFO,
-    "WARNING": lambda_.ApplicationLogLevel.WARN,
-    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+    "WARNING": lambda_.ApplicationLogLevel.INFO,
+    "ERROR": lambda_.ApplicationLogLevel.INFO,
 }
 
 XRAY_REASON = (
@@ -83,7 +88,8 @@ class GatewayFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             # JSON logs let Lambda filter by level ("Log-level filtering"): Powertools'
-            # records are JSON already, and the platform's lines become JSON too.
+            # records are JSON already, and the platform's lines become JSON too. The
+            # filter never drops the metrics (APPLICATION_LOG_LEVELS says why).
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=APPLICATION_LOG_LEVELS[log_level],
             system_log_level_v2=getattr(lambda_.SystemLogLevel, system_log_level),

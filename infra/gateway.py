@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from gateway.proxy import openapi
@@ -67,6 +68,23 @@ class OpowerGateway(Construct):
                 description=f"Opower OAuth client credentials of {secret.utility_code}",
             )
         self.credentials = next(iter(self.company_credentials.values()))
+        # The key of customers' names in logs, metrics and DynamoDB keys (an HMAC key,
+        # gateway.customer_keys): generated here, read by both functions, output nowhere.
+        self.customer_key = secretsmanager.Secret(
+            self,
+            "CustomerKey",
+            description="Key of customers' names in logs, metrics and table keys (HMAC)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=config.cdk_removal_policy,
+        )
+        acknowledge(
+            self.customer_key,
+            "AwsSolutions-SMG4",
+            reason="A new key renames every customer: budgets, bindings and cached answers "
+            "start afresh (docs in README Security). Rotate by hand, as the README says.",
+        )
         self.functions = GatewayFunctions(
             self,
             "Functions",
@@ -80,6 +98,7 @@ class OpowerGateway(Construct):
                 cache_table_name=self.store.cache_table.table_name,
                 opower_secret_id="" if config.is_group else self.credentials.secret_id,
                 introspection_secret_id=config.introspection_secret_arn,
+                customer_key_secret_id=self.customer_key.secret_arn,
                 company_secret_ids={
                     code: credentials.secret_id
                     for code, credentials in self.company_credentials.items()
@@ -96,6 +115,7 @@ class OpowerGateway(Construct):
             self.store.grant_use(fn.role)
             for credentials in self.company_credentials.values():
                 credentials.grant_read(fn.role)
+            grant_secret_read(fn.role, self.customer_key.secret_arn)
         self.store.grant_cache(self.functions.proxy.role)
         self.store.grant_cache(self.functions.authorizer.role, seed_only=True)
         if config.introspection_secret_arn:

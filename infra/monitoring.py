@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -23,13 +24,22 @@ from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
 from infra.waf import RATE_RULE_NAMES, GatewayWaf
 
 PERIOD = cdk.Duration.minutes(5)
+CLOUDWATCH = "cloudwatch.amazonaws.com"
 # Thresholds: a share of failed requests worth waking someone for, sustained for two
 # periods so one bad burst does not page.
 SERVER_ERROR_RATE_PERCENT = 5
 SERVER_ERROR_MIN_REQUESTS = 20
+# The authorizer's refusal of a customer past their own share of Opower (gateway.auth.entry
+# counts it as Auth_limited): API Gateway answers it with the authorizer-failure response
+# (503, a 5XX) although it is the customer's limit, not the gateway failing.
+AUTH_LIMITED = "Auth_limited"
 AUTHORIZER_FAILURES = 5
 TOKEN_FETCH_FAILURES = 3
 LATENCY_P99_MS = 5000
+# "Percentile-based alarms and low data samples" (CloudWatch): a p99 is statistically
+# significant from 10 / (1 - 0.99) = 1000 data points in the period; with fewer, one slow
+# request is the p99. Below this many requests in 5 minutes the alarm reads 0.
+LATENCY_P99_MIN_REQUESTS = 1000
 # The shared tiers (DynamoDB, KMS, Secrets Manager) failing: the gateway keeps serving
 # from memory, which hides the outage from customers but not forever (a cold container has
 # no memory; budgets become per-container guesses). Sustained for two periods.
@@ -94,14 +104,28 @@ class GatewayMonitoring(Construct):
         self._namespace = metrics_namespace
         self._service = service_name
         self.topic = self._topic(alarm_email) if alarm_topic else None
+        self._notifying: list[cloudwatch.Alarm] = []
 
         requests = stage.metric_count(period=PERIOD, statistic="Sum")
         server_errors = stage.metric_server_error(period=PERIOD, statistic="Sum")
-        latency_p99 = stage.metric_latency(period=PERIOD, statistic="p99")
+        latency_p99 = cloudwatch.MathExpression(
+            expression=f"IF(samples >= {LATENCY_P99_MIN_REQUESTS}, p99, 0)",
+            using_metrics={
+                "samples": stage.metric_latency(period=PERIOD, statistic="SampleCount"),
+                "p99": stage.metric_latency(period=PERIOD, statistic="p99"),
+            },
+            label=f"p99 latency (ms), from {LATENCY_P99_MIN_REQUESTS} requests",
+            period=PERIOD,
+        )
         error_rate = cloudwatch.MathExpression(
-            expression=f"IF(requests >= {SERVER_ERROR_MIN_REQUESTS}, 100 * errors / requests, 0)",
-            using_metrics={"requests": requests, "errors": server_errors},
-            label="5XX %",
+            expression=f"IF(requests >= {SERVER_ERROR_MIN_REQUESTS}, "
+            "100 * (errors - FILL(limited, 0)) / requests, 0)",
+            using_metrics={
+                "requests": requests,
+                "errors": server_errors,
+                "limited": self._count(AUTH_LIMITED),
+            },
+            label="5XX % (customers' own limits left out)",
             period=PERIOD,
         )
         # The authorizer's own outcome, not Lambda's Errors: every 401 is raised as
@@ -123,7 +147,8 @@ class GatewayMonitoring(Construct):
                 error_rate,
                 threshold=SERVER_ERROR_RATE_PERCENT,
                 periods=2,
-                description="More than 5% of requests answered 5XX (proxy or gateway).",
+                description="More than 5% of requests answered 5XX (proxy or gateway), "
+                "not counting the 503s of customers past their own share (Auth_limited).",
             ),
             self._alarm(
                 "AuthorizerFailures",
@@ -186,7 +211,8 @@ class GatewayMonitoring(Construct):
                 latency_p99,
                 threshold=LATENCY_P99_MS,
                 periods=3,
-                description="p99 latency of the API above 5 s for 15 minutes.",
+                description="p99 latency of the API above 5 s for 15 minutes (periods of "
+                f"at least {LATENCY_P99_MIN_REQUESTS} requests: fewer make no p99).",
             ),
         ]
         # The day's Opower calls against the quota: one alarm per company's budget (one for
@@ -247,6 +273,8 @@ class GatewayMonitoring(Construct):
             self._service_api(service_budget_per_day, quota_alarm_fraction)
         if len(companies) > 1:
             self._company_widgets(companies)
+        if self.topic is not None:
+            self._allow_alarms_to_publish(self.topic)
 
     def _service_api(self, per_day: int, fraction: float) -> None:
         """The service API's own alarm (its share of the day nearly spent) and a row of
@@ -407,15 +435,18 @@ class GatewayMonitoring(Construct):
             alarm_description=description,
         )
         if self.topic is not None:
-            action = cloudwatch_actions.SnsAction(self.topic)
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
+            self.notify(alarm)
         return alarm
 
     def _topic(self, alarm_email: str) -> sns.Topic:
         # CloudWatch cannot publish to a topic under the AWS-managed SNS key (its policy
         # cannot admit CloudWatch), hence a key of the topic's own, kept apart from the
-        # token store's key so that CloudWatch gains no use of the latter.
+        # token store's key so that CloudWatch gains no use of the latter. CloudWatch
+        # encrypts what it publishes with it ("Managing Amazon SNS encryption keys",
+        # compatibility with AWS services): only for this account's alarms of this region
+        # (the alarms' own ARNs would make the key depend on the alarms, which depend on
+        # the topic, which depends on the key).
+        stack = cdk.Stack.of(self)
         key = kms.Key(
             self,
             "AlarmTopicKey",
@@ -424,16 +455,54 @@ class GatewayMonitoring(Construct):
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                sid="CloudWatchAlarmsOfThisAccountEncrypt",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:"
+                        f"{stack.account}:alarm:*"
+                    },
+                },
             )
         )
         topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
         if alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         return topic
+
+    def notify(self, alarm: cloudwatch.Alarm) -> None:
+        """Send ``alarm``'s changes (to ALARM and back to OK) to the alarm topic, which
+        lets CloudWatch publish for it (an alarm of the utility's own, on the gateway)."""
+        if self.topic is None:
+            raise ValueError("no alarm topic: set alarm_email or alarm_topic_enabled")
+        action = cloudwatch_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self._notifying.append(alarm)
+
+    def _allow_alarms_to_publish(self, topic: sns.Topic) -> None:
+        """A topic policy replaces SNS's default one: enforce_ssl's statement alone is
+        only a Deny, and CloudWatch, publishing for an alarm, needs an Allow ("Amazon SNS
+        access control case examples": Principal cloudwatch.amazonaws.com, aws:SourceArn
+        the alarm). Only the alarms that notify it, of this account (read at synthesis:
+        ``notify`` adds more)."""
+        stack = cdk.Stack.of(topic)
+        arns = cdk.Lazy.list(_AlarmArns(self._notifying))
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisGatewayPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": arns},
+                },
+            )
+        )
 
     def _company_widgets(self, companies: Sequence[str]) -> None:
         """A group's dashboard row: each company's Opower calls, budget and tokens (the
@@ -541,3 +610,14 @@ class GatewayMonitoring(Construct):
             ],
         )
         return dashboard
+
+
+@jsii.implements(cdk.IStableListProducer)
+class _AlarmArns:
+    """The ARNs of the alarms that notify the topic, as they are at synthesis."""
+
+    def __init__(self, alarms: list[cloudwatch.Alarm]) -> None:
+        self._alarms = alarms
+
+    def produce(self) -> list[str]:
+        return [alarm.alarm_arn for alarm in self._alarms]

@@ -17,6 +17,11 @@ denies explicitly (table A); from another account both must allow (table B). So:
 * Deny ``/v1/service/*`` to any other account's principal that is not listed
   (``aws:PrincipalAccount``): a tag is only this account's word.
 
+"``/v1/service/*``" is, in each statement, every method in turn (``*/*/GET/v1/service/*``
+...): IAM's ``*`` matches across ``/``, so a method ``*`` would also take
+``/v1/me/x/v1/service/y`` for a service path (``service_resources``). Any stage: a stage
+added by hand is no way around the Denies.
+
 A tagged principal has no Allow in the resource policy: its own identity policy must
 allow the route (``grant_invoke`` writes it, for every service route or only the ones
 given), so ``grant_invoke(routes=...)`` really narrows what it may call. The condition
@@ -47,19 +52,25 @@ from constructs import Construct, IConstruct
 from gateway.routes import SERVICE_PREFIX
 from gateway.service import TAG_KEY
 
-__all__ = ["INVOKE", "TAG_KEY", "resource_policy", "service_resource", "tag_value", "taggable"]
+__all__ = ["INVOKE", "TAG_KEY", "resource_policy", "service_resources", "tag_value", "taggable"]
 
 INVOKE = "execute-api:Invoke"
-# Every stage and method of the service routes, as a full ARN (any API id: a policy is
-# only ever evaluated for its own API): the abbreviated "execute-api:/..." form is
-# documented for Resource, not for NotResource.
-SERVICE_PATTERN = f"*/*/*{SERVICE_PREFIX}/*"
+# The methods a REST API has ("PutMethod", httpMethod), each named in the service
+# statements. IAM's "*" in a resource ARN matches any characters, "/" included ("IAM JSON
+# policy elements: Resource"): "*/*/*/v1/service/*" matched /v1/me/x/v1/service/y too
+# (its method "*" taking "GET/v1/me/x"), denying a path the catch-all answers 404. With
+# the method spelled out, "/v1/service/" must follow it (only a path that itself holds
+# "/GET/v1/service/" further down still matches: refused, never admitted).
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
-def service_resource() -> str:
-    return f"arn:{cdk.Aws.PARTITION}:execute-api:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:" + (
-        SERVICE_PATTERN
-    )
+def service_resources() -> list[str]:
+    """The service routes, every stage, each method, as full ARNs (any API id: a policy
+    is only ever evaluated for its own API, and the API's own id would make its policy
+    depend on it; the abbreviated "execute-api:/..." form is documented for Resource, not
+    for NotResource)."""
+    prefix = f"arn:{cdk.Aws.PARTITION}:execute-api:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:*/*"
+    return [f"{prefix}/{method}{SERVICE_PREFIX}/*" for method in HTTP_METHODS]
 
 
 def tag_value(gateway: Construct) -> str:
@@ -75,16 +86,17 @@ def resource_policy(*, principals: Sequence[str], tag: str) -> iam.PolicyDocumen
         refused_unless["aws:PrincipalArn"] = list(principals)
         other_account["aws:PrincipalArn"] = list(principals)
     listed = {"StringEquals": {"aws:PrincipalArn": list(principals)}}
+    where = service_resources()
     statements = [
-        _anyone("CustomersThroughTheSessionAuthorizer", iam.Effect.ALLOW, service=False),
-        *([_anyone("ServiceApiForListedPrincipals", iam.Effect.ALLOW, listed)] if principals
-          else []),
+        _anyone("CustomersThroughTheSessionAuthorizer", iam.Effect.ALLOW, where, service=False),
+        *([_anyone("ServiceApiForListedPrincipals", iam.Effect.ALLOW, where, listed)]
+          if principals else []),
         # Conditions of one operator are ANDed: denied when the ARN is none of the listed
         # AND the tag is not this gateway's (a key the request lacks matches a negated
         # operator: anonymous callers are denied too).
-        _anyone("ServiceApiOnlyForNamedPrincipals", iam.Effect.DENY,
+        _anyone("ServiceApiOnlyForNamedPrincipals", iam.Effect.DENY, where,
                 {"StringNotEquals": refused_unless}),
-        _anyone("ServiceApiTagsOnlyFromThisAccount", iam.Effect.DENY,
+        _anyone("ServiceApiTagsOnlyFromThisAccount", iam.Effect.DENY, where,
                 {"StringNotEquals": other_account}),
     ]  # fmt: skip
     return iam.PolicyDocument(statements=statements)
@@ -93,13 +105,13 @@ def resource_policy(*, principals: Sequence[str], tag: str) -> iam.PolicyDocumen
 def _anyone(
     sid: str,
     effect: iam.Effect,
+    where: list[str],
     conditions: dict[str, Any] | None = None,
     *,
     service: bool = True,
 ) -> iam.PolicyStatement:
-    """``execute-api:Invoke`` for any principal, on the service routes (``service``) or on
-    everything else."""
-    where = [service_resource()]
+    """``execute-api:Invoke`` for any principal, on the service routes (``where``,
+    ``service``) or on everything else."""
     return iam.PolicyStatement(
         sid=sid,
         effect=effect,

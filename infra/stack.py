@@ -29,4 +29,5 @@ class GatewayStack(cdk.Stack):
         # The parts, as the stack exposed them before it held them through the construct.
         self.store, self.functions, self.api = g.store, g.functions, g.api
         self.credentials, self.company_credentials = g.credentials, g.company_credentials
+        self.customer_key = g.customer_key
         self.account_role, self.waf, self.monitoring = g.account_role, g.waf, g.monitoring

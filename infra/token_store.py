@@ -32,8 +32,10 @@ CACHE_READ_WRITE_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 )
-# The authorizer only puts the accounts answer it looked up for a binding.
-CACHE_SEED_ACTIONS = ("dynamodb:PutItem",)
+# The authorizer puts the accounts answer it looked up for a binding, and deletes the
+# older copy when the answer is too large to cache (gateway.response_cache, store and
+# forget): exactly what tests/infrastructure/test_grants.py sees its code call.
+CACHE_SEED_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
 
 
 class TokenStore(Construct):
@@ -123,8 +125,8 @@ class TokenStore(Construct):
         )
 
     def grant_cache(self, grantee: iam.IGrantable, *, seed_only: bool = False) -> None:
-        """The cache table: read, write, invalidate (the proxy), or put only (the
-        authorizer's accounts seed). The key is granted by ``grant_use``."""
+        """The cache table: read, write, invalidate (the proxy), or put and delete by key
+        only (the authorizer's accounts seed). The key is granted by ``grant_use``."""
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(CACHE_SEED_ACTIONS if seed_only else CACHE_READ_WRITE_ACTIONS),

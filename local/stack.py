@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,8 @@ class LocalStack(Service):
                 "client_secret": self.idp.introspection_secret,
             },
         )
+        # The key of customers' names, as the stack generates one (gateway.customer_keys).
+        customer_key = put_secret(f"{service}/customer-key", {"key": secrets.token_hex(32)})
         self.config = dataclasses.replace(
             deployed,
             runtime=dataclasses.replace(
@@ -213,6 +216,7 @@ class LocalStack(Service):
             kms_key_id=key,
             cache_table_name=cache_table,
             introspection_secret_id=introspection_secret,
+            customer_key_secret_id=customer_key,
             **upstream.secret_ids,
         )
         os.environ.update(environment)

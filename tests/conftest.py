@@ -7,6 +7,7 @@ Both servers start once per session on free loopback ports; each test gets them 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ from local.provision import create_cache_table, create_key, create_table, put_se
 from local.sandbox import OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_UTILITY_CODE
 from tests import leakcheck
+
+# The key of customers' names (gateway.customer_keys): a secret like any other, which no
+# output may show.
+CUSTOMER_KEY = secrets.token_hex(32)
+leakcheck.register_secret(CUSTOMER_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +131,7 @@ def gateway_settings(
         "opower/introspection-client",
         {"client_id": idp.introspection_client_id, "client_secret": idp.introspection_secret},
     )
+    put_secret("opower/customer-key", {"key": CUSTOMER_KEY})
     return RuntimeSettings.from_mapping(
         {
             "opower_base_url": sandbox.base_url,
@@ -141,6 +148,7 @@ def gateway_settings(
             "auth_jwks_url": idp.jwks_url,
             "auth_introspection_url": idp.introspection_url,
             "auth_introspection_secret_id": "opower/introspection-client",
+            "customer_key_secret_id": "opower/customer-key",
             # Tests send bursts; the budget's own tests set Opower's real figures.
             "budget_per_second": 1000,
         }

@@ -122,6 +122,18 @@ GATEWAY_RESPONSES: tuple[GatewayResponse, ...] = (
         "UNSUPPORTED_MEDIA_TYPE", 415, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE
     ),
     GatewayResponse("INTEGRATION_TIMEOUT", 504, "gateway_timeout", "Upstream timed out"),
+    # AWS WAF blocked the request (infra/waf.py: a rate limit per IP or per session, or a
+    # managed rule). Unset, API Gateway would answer DEFAULT_4XX, "bad_request" with its
+    # own message "Forbidden". One answer for every rule: a gateway response cannot tell
+    # which one matched.
+    GatewayResponse(
+        "WAF_FILTERED",
+        403,
+        "request_blocked",
+        "The gateway's web application firewall blocked this request: too many requests "
+        "from this address or session (wait a few minutes), or a request it takes for an "
+        "attack",
+    ),
     GatewayResponse("DEFAULT_4_XX", 0, "bad_request", ""),
     GatewayResponse("DEFAULT_5_XX", 0, "internal_error", "The gateway failed"),
 )

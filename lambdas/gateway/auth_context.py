@@ -3,11 +3,11 @@ by API Gateway. The proxy trusts nothing else for Opower ids."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway import customer_keys
 
 # The keys the authorizer sets (gateway.auth.authorizer writes them).
 UTILITY_CODE = "utilityCode"
@@ -34,10 +34,9 @@ def parse_raw_minutes(text: str) -> dict[str, int]:
 
 
 def customer_hash(utility_code: str, utility_customer_id: str) -> str:
-    """A stable, non-reversible customer name for logs, metrics, budgets and the principal
-    id (a canonical encoding of the parts: no two customers' parts join to the same text)."""
-    material = json.dumps([utility_code, utility_customer_id], separators=(",", ":"))
-    return hashlib.sha256(material.encode()).hexdigest()[:20]
+    """A stable name of the customer for logs, metrics, budgets and the principal id: a
+    keyed hash (gateway.customer_keys), so that no one without the key can tell whose."""
+    return customer_keys.digest(["customer", utility_code, utility_customer_id], 20)
 
 
 @dataclass(frozen=True)

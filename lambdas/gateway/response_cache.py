@@ -39,7 +39,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gateway import aws_clients
+from gateway import aws_clients, customer_keys
 from gateway.clock import Clock
 from gateway.observability import MetricsSink, NullMetrics
 
@@ -82,11 +82,9 @@ class CacheKey:
 
 def customer_scope(utility_code: str, customer_id: str, utility_customer_id: str) -> str:
     """The customer's cache partition: their company and both Opower ids, canonically
-    encoded and hashed (no id is stored in a key)."""
-    material = json.dumps(
-        ["cache", utility_code, customer_id, utility_customer_id], separators=(",", ":")
-    )
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+    encoded and hashed under the customer key (no id is stored in a key, and none can be
+    tried against one: gateway.customer_keys)."""
+    return customer_keys.digest(["cache", utility_code, customer_id, utility_customer_id], 32)
 
 
 def cache_key(scope: str, route: str, path: str, query: Iterable[tuple[str, str]] = ()) -> CacheKey:

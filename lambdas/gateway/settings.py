@@ -64,6 +64,11 @@ class RuntimeSettings:
         "", doc="Secrets Manager secret (name or ARN) with the Opower client_id / client_secret"
     )
     secret_max_age_s: int = setting(300, doc="How long the Opower credentials are cached")
+    customer_key_secret_id: str = setting(
+        "",
+        doc="Secrets Manager secret (name or ARN) with the key of customers' names in logs, "
+        "metrics and DynamoDB keys (an HMAC key the stack generates; gateway.customer_keys)",
+    )
     http_connect_timeout_s: float = setting(2.0, doc="Connect timeout for calls to Opower")
     http_read_timeout_s: float = setting(8.0, doc="Read timeout for calls to Opower")
     token_missing_expires_in_s: int = setting(

@@ -49,7 +49,17 @@ def use_clock(clock: Clock) -> None:
 
 @functools.cache
 def settings() -> RuntimeSettings:
-    return RuntimeSettings.from_env(os.environ)
+    s = RuntimeSettings.from_env(os.environ)
+    # Customers' names (logs, metrics, budgets, DynamoDB keys) are keyed by the stack's
+    # secret, read by the first name this container needs.
+    from gateway import aws_clients, customer_keys
+
+    customer_keys.use(
+        customer_keys.secret_loader(s.customer_key_secret_id, aws_clients.secretsmanager)
+        if s.customer_key_secret_id
+        else None
+    )
+    return s
 
 
 def _require_companies(s: RuntimeSettings) -> tuple[Company, ...]:

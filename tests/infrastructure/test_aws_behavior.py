@@ -11,6 +11,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk.assertions import Template
 
 from gateway.api_responses import GATEWAY_RESPONSES
@@ -18,6 +19,7 @@ from infra.account_logging import RESOURCE_TYPE
 from infra.app import cdk_json_context, create_app
 from infra.waf import RATE_RULE_NAMES, REDACTED_HEADERS
 from tests.infrastructure.conftest import SKIP_BUNDLING, Synthesized
+from tests.infrastructure.policy_eval import ACCOUNT, ALLOW, Request, Resolver, decide, resources_of
 
 pytestmark = pytest.mark.infrastructure
 
@@ -317,3 +319,281 @@ def test_waf_logs_with_credentials_redacted(synthesized: Synthesized) -> None:
     destination = json.dumps(props["LogDestinationConfigs"])
     assert "aws-waf-logs-" in destination
     assert ":*" not in destination
+
+
+# -- 9. alarm notifications ------------------------------------------------------------------
+def test_cloudwatch_may_publish_every_alarm_to_the_encrypted_topic() -> None:
+    # "Amazon SNS access control case examples" (CloudWatch alarms publishing to a topic:
+    # Principal cloudwatch.amazonaws.com, aws:SourceArn the alarm): a topic policy replaces
+    # SNS's default one, so enforce_ssl's TLS Deny alone leaves CloudWatch no Allow, and the
+    # alarm's history says "is not authorized to perform: SNS:Publish ... because no
+    # resource-based policy allows" (aws-solutions/automated-security-response-on-aws#43).
+    # A topic under a customer-managed key also needs the key to let CloudWatch use it
+    # ("Managing Amazon SNS encryption keys", compatibility with AWS services: kms:Decrypt
+    # and kms:GenerateDataKey*; ASFHyP3/hyp3#762 is the KMS AccessDenied without it).
+    _, stack = create_app(context={**SKIP_BUNDLING, "alarm_email": "oncall@utility.org"})
+    # ... and an alarm of the utility's own on the gateway, sent to the same topic.
+    own = cloudwatch.Alarm(
+        stack,
+        "UtilitysOwnAlarm",
+        metric=stack.functions.proxy.function.metric_duration(),
+        threshold=20_000,
+        evaluation_periods=1,
+    )
+    stack.monitoring.notify(own)
+    raw = Template.from_stack(stack).to_json()
+    resolve = Resolver(raw)
+    ((topic_id, topic),) = resources_of(raw, "AWS::SNS::Topic").items()
+    topic_arn = resolve({"Ref": topic_id})
+    (policy,) = [
+        p["Properties"]
+        for p in resources_of(raw, "AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_id} in p["Properties"]["Topics"]
+    ]
+    topic_statements = resolve(policy["PolicyDocument"])["Statement"]
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key_arn = resolve({"Fn::GetAtt": [key_id, "Arn"]})
+    key_statements = resolve(raw["Resources"][key_id]["Properties"]["KeyPolicy"])["Statement"]
+    alarms = resources_of(raw, "AWS::CloudWatch::Alarm")
+    service = {"Service": "cloudwatch.amazonaws.com"}
+
+    assert len(alarms) >= 12
+    assert stack.get_logical_id(own.node.default_child) in alarms
+    for alarm_id, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert {"Ref": topic_id} in props["AlarmActions"], alarm_id
+        assert {"Ref": topic_id} in props["OKActions"], alarm_id
+        context = {
+            "aws:SourceArn": resolve({"Fn::GetAtt": [alarm_id, "Arn"]}),
+            "aws:SourceAccount": ACCOUNT,
+            "aws:SecureTransport": "true",
+        }
+        publish = Request("sns:Publish", topic_arn, service, context)
+        assert decide(topic_statements, publish) == ALLOW, alarm_id
+        for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+            use = Request(action, key_arn, service, context)
+            assert decide(key_statements, use) == ALLOW, (alarm_id, action)
+
+    # Not any alarm of any account (the confused deputy), and never over plain HTTP.
+    stranger = {
+        "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:999999999999:alarm:theirs",
+        "aws:SourceAccount": "999999999999",
+        "aws:SecureTransport": "true",
+    }
+    theirs = Request("sns:Publish", topic_arn, service, stranger)
+    assert decide(topic_statements, theirs) != ALLOW
+    assert decide(key_statements, Request("kms:Decrypt", key_arn, service, stranger)) != ALLOW
+    anyone = {"AWS": f"arn:aws:iam::{ACCOUNT}:role/someone"}
+    plain = Request("sns:Publish", topic_arn, anyone, {"aws:SecureTransport": "false"})
+    assert decide(topic_statements, plain) != ALLOW
+
+
+# -- 10. metrics at every log level --------------------------------------------------------
+# "Log-level filtering" (Lambda developer guide): with the JSON log format, Lambda sends a
+# function's line to CloudWatch Logs only at or above the ApplicationLogLevel, and "if the
+# 'level' value field is invalid or missing, Lambda assigns the log output the level INFO".
+# Powertools prints metrics as EMF lines with no "level", so a function filtered at WARN
+# or ERROR would drop every metric, and every alarm on them would stay silent.
+_LAMBDA_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+# Python's names of two of them, as the Python runtime's and Powertools' JSON lines carry them.
+_PYTHON_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+_EMIT = """
+import logging
+from handlers.observability import logger, metrics
+logger.info("an info line")
+logging.getLogger("gateway.probe").info("a library info line")
+logger.warning("a warning")
+logging.getLogger("gateway.probe").warning("a library warning")
+logger.error("an error")
+metrics.add_metric(name="AuthAllowed", unit="Count", value=1)
+metrics.flush_metrics()
+"""
+
+
+def _lambda_keeps(line: str, application_level: str) -> bool:
+    """Lambda's documented filter: a JSON line's "level" (missing or invalid: INFO)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = {}
+    level = str(record.get("level", "")).upper() if isinstance(record, dict) else ""
+    level = _PYTHON_NAMES.get(level, level)
+    if level not in _LAMBDA_LEVELS:
+        level = "INFO"
+    return _LAMBDA_LEVELS.index(level) >= _LAMBDA_LEVELS.index(application_level)
+
+
+@pytest.mark.parametrize("log_level", ["WARNING", "ERROR"])
+def test_metrics_reach_cloudwatch_whatever_the_log_level(log_level: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    stack, raw = _synth(log_level=log_level, waf_enabled="false")
+    for fn in (stack.functions.authorizer, stack.functions.proxy):
+        props = raw["Resources"][stack.get_logical_id(fn.function.node.default_child)]["Properties"]
+        application_level = props["LoggingConfig"]["ApplicationLogLevel"]
+        env = props["Environment"]["Variables"]
+        # Lambda's filter lets the EMF lines (INFO, for want of a level) through ...
+        assert _LAMBDA_LEVELS.index(application_level) <= _LAMBDA_LEVELS.index("INFO")
+        # ... and the functions' own Logger filters at log_level.
+        assert env["POWERTOOLS_LOG_LEVEL"] == log_level
+
+        # The handlers' Logger and Metrics, in the environment Lambda gives the function
+        # (it sets AWS_LAMBDA_LOG_LEVEL from ApplicationLogLevel, which Powertools reads first).
+        ran = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+            [sys.executable, "-c", _EMIT],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": str(ROOT / "lambdas"),
+                "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                "AWS_LAMBDA_LOG_LEVEL": application_level,
+                **{k: v for k, v in env.items() if k.startswith("POWERTOOLS_")},
+            },
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        kept = [
+            json.loads(line)
+            for line in ran.stdout.splitlines()
+            if line.strip() and _lambda_keeps(line, application_level)
+        ]
+
+        metric_lines = [r for r in kept if "_aws" in r]
+        assert metric_lines
+        assert metric_lines[0]["AuthAllowed"] == [1.0]
+        messages = {r.get("message") for r in kept}
+        assert "an error" in messages
+        assert (
+            ("a warning" in messages)
+            == ("a library warning" in messages)
+            == (log_level == "WARNING")
+        )
+        assert "an info line" not in ran.stdout
+        assert "a library info line" not in ran.stdout
+
+
+# -- 11. the account-role custom resource answers in minutes --------------------------------
+def test_the_account_role_custom_resource_cannot_keep_cloudformation_waiting_an_hour(
+    synthesized: Synthesized,
+) -> None:
+    # AWS::CloudFormation::CustomResource ServiceTimeout: "the maximum time, in seconds,
+    # that can elapse before a custom resource operation times out ... The default value
+    # is 3600 seconds (1 hour)". A Lambda-backed custom resource that never answers (its
+    # function timed out) holds the stack for that long.
+    from infra.custom_resources.api_gateway_account import index
+
+    raw = synthesized.raw
+    _, custom = _one(raw, RESOURCE_TYPE)
+    function_id = custom["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    function_timeout = raw["Resources"][function_id]["Properties"]["Timeout"]
+    service_timeout = int(custom["Properties"]["ServiceTimeout"])
+
+    assert function_timeout == index.FUNCTION_TIMEOUT_S
+    assert function_timeout < service_timeout <= 600
+    # The handler's plan fits in the function: one bounded call and the answer, at least.
+    assert function_timeout > index.CALL_BOUND_S + index.RESPOND_TIMEOUT_S + 1
+
+
+# -- 12. alarms that mean what they say --------------------------------------------------------
+def _alarm(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    (props,) = [
+        a["Properties"]
+        for k, a in _resources(raw, "AWS::CloudWatch::Alarm").items()
+        if k.startswith(f"Monitoring{name}")
+    ]
+    return props
+
+
+def _alarm_value(alarm: dict[str, Any], values: dict[tuple[str, str], float]) -> float:
+    """The value the alarm compares with its threshold for one period, given each metric's
+    (name, statistic): its metric math evaluated ("Using metric math": IF, FILL, the
+    arithmetic and comparison operators), or its single metric."""
+    if "Metrics" not in alarm:
+        stat = alarm.get("Statistic") or alarm["ExtendedStatistic"]
+        return values[(alarm["MetricName"], stat)]
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    functions = {
+        "IF": lambda condition, yes, no: yes if condition else no,
+        "FILL": lambda value, fill: fill if value is None else value,
+        "MAX": lambda values: max(values),
+    }
+
+    def value(query_id: str) -> Any:
+        query = queries[query_id]
+        if "MetricStat" in query:
+            stat = query["MetricStat"]
+            return values.get((stat["Metric"]["MetricName"], stat["Stat"]))
+        names = {q: value(q) for q in queries if q != query_id and q in query["Expression"]}
+        expression = query["Expression"].replace(" AND ", " and ")
+        return eval(expression, {"__builtins__": {}, **functions}, names)  # noqa: S307
+
+    (returned,) = [q["Id"] for q in alarm["Metrics"] if q.get("ReturnData", True)]
+    return float(value(returned))
+
+
+def test_server_error_rate_leaves_out_customers_past_their_own_limit(
+    synthesized: Synthesized,
+) -> None:
+    # An authorizer that raises gets AUTHORIZER_CONFIGURATION_ERROR ("Gateway response
+    # types for API Gateway"), a 5XX response (503 here) that AWS/ApiGateway counts in
+    # 5XXError ("Amazon API Gateway dimensions and metrics"). The authorizer raises for a
+    # customer past their own share of Opower (Auth_limited): their limit, not a failure.
+    alarm = _alarm(synthesized.raw, "ServerErrorRate")
+    threshold = alarm["Threshold"]
+
+    def rate(requests: float, errors: float, limited: float) -> float:
+        return _alarm_value(
+            alarm,
+            {("Count", "Sum"): requests, ("5XXError", "Sum"): errors,
+             ("Auth_limited", "Sum"): limited},
+        )  # fmt: skip
+
+    assert rate(100, 40, 40) < threshold  # every 503 a customer's own limit
+    assert rate(100, 40, 0) >= threshold
+    assert rate(100, 40, 30) >= threshold  # ten real errors in a hundred
+    assert rate(10, 5, 0) < threshold  # too few requests to judge
+
+
+def test_latency_p99_needs_enough_requests_to_be_a_percentile(synthesized: Synthesized) -> None:
+    # "Percentile-based alarms and low data samples": a p99 is statistically significant
+    # from 10/(1-0.99) = 1000 data points in the period; below that one slow request is
+    # the p99. The alarm counts the period's requests (SampleCount) first.
+    alarm = _alarm(synthesized.raw, "LatencyP99")
+    threshold = alarm["Threshold"]
+
+    def p99(samples: float, latency_ms: float) -> float:
+        return _alarm_value(
+            alarm, {("Latency", "p99"): latency_ms, ("Latency", "SampleCount"): samples}
+        )
+
+    assert p99(samples=5, latency_ms=9000) < threshold  # one slow request at night
+    assert p99(samples=999, latency_ms=9000) < threshold
+    assert p99(samples=1000, latency_ms=9000) >= threshold
+    assert p99(samples=50_000, latency_ms=800) < threshold
+
+
+def test_a_request_waf_blocks_is_answered_in_the_envelope_saying_so(
+    synthesized: Synthesized,
+) -> None:
+    # "Gateway response types for API Gateway": WAF_FILTERED is "the gateway response
+    # when a request is blocked by AWS WAF"; unset, it falls back to DEFAULT_4XX, whose
+    # envelope here would say bad_request and API Gateway's own "Forbidden".
+    from local.vtl import render
+
+    responses = _gateway_responses(synthesized.raw)
+    blocked = responses["WAF_FILTERED"]
+
+    assert blocked["StatusCode"] == "403"
+    body = json.loads(
+        render(blocked["ResponseTemplates"]["application/json"], {"requestId": "r-1"})
+    )
+    assert body["error"]["code"] == "request_blocked"
+    assert "firewall" in body["error"]["message"]
+    assert body["error"]["requestId"] == "r-1"
+    assert blocked["ResponseParameters"]["gatewayresponse.header.Cache-Control"] == (
+        "'private, no-store'"
+    )

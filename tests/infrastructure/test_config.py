@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from typing import Any
 
@@ -172,8 +173,16 @@ def test_introspection_secret_and_imported_opower_secret_are_granted_to_the_righ
             if s["Action"] == "secretsmanager:GetSecretValue"
         ]
 
-    assert secrets_of(stack.functions.authorizer) == [opower_arn, SECRET_ARN]
-    assert secrets_of(stack.functions.proxy) == [opower_arn]
+    def flat(resources: list[Any]) -> set[str]:
+        return {
+            json.dumps(r)
+            for item in resources
+            for r in (item if isinstance(item, list) else [item])
+        }
+
+    key = stack.resolve(stack.customer_key.secret_arn)  # the key of customers' names
+    assert flat(secrets_of(stack.functions.authorizer)) == flat([key, opower_arn, SECRET_ARN])
+    assert flat(secrets_of(stack.functions.proxy)) == flat([key, opower_arn])
     assert stack.credentials.created is False
     assert stack.waf is None
 
@@ -227,8 +236,12 @@ def test_a_group_stack_has_a_secret_per_company_granted_to_both_functions() -> N
     _, stack = create_app(context={"aws:cdk:bundling-stacks": [], "gateway": GROUP})
     raw = Template.from_stack(stack).to_json()
 
-    secrets = [k for k, v in raw["Resources"].items() if v["Type"] == "AWS::SecretsManager::Secret"]
-    assert len(secrets) == 1  # NRTH's is imported, STH's created
+    secrets = [
+        k
+        for k, v in raw["Resources"].items()
+        if v["Type"] == "AWS::SecretsManager::Secret" and not k.startswith("CustomerKey")
+    ]
+    assert len(secrets) == 1  # NRTH's is imported, STH's created (besides the CustomerKey)
     assert {"OpowerSecretArnNRTH", "OpowerSecretArnSTH", "FillOpowerSecretSTH"} <= set(
         raw["Outputs"]
     )
@@ -245,3 +258,32 @@ def test_a_group_stack_has_a_secret_per_company_granted_to_both_functions() -> N
         for part in ("NRTH", "STH", secrets[0]):
             assert part in companies
         assert env["UTILITY_CODE"] == ""
+
+
+DEPLOYABLE = {
+    "auth_issuer": "https://login.utility.com/",
+    "auth_audience": "gateway",
+    "auth_jwks_url": "https://login.utility.com/jwks.json",
+    "deploy": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("company", "named"),
+    [
+        ({"utility_code": "UTX"}, "companies[1].utility_code"),
+        ({"utility_code": "UTY"}, "companies[1].utility_code"),
+        ({"utility_code": "WST", "opower_base_url": "https://opower.example.com"},
+         "companies[1].opower_base_url"),
+    ],
+)  # fmt: skip
+def test_a_deployment_refuses_a_companys_placeholder(company: dict[str, Any], named: str) -> None:
+    """cdk.json's placeholder code (UTX) and the sandbox's (UTX, UTY: `make dev`'s group)
+    are refused under deploy=true in companies as at the top level."""
+    group = {**DEPLOYABLE, "companies": [{"utility_code": "NRTH"}, company]}
+    with pytest.raises(GatewayConfigError, match=re.escape(named)):
+        GatewayConfig.from_mapping(group)
+
+    assert GatewayConfig.from_mapping({**group, "deploy": False}).placeholders()
+    real = {**group, "companies": [{"utility_code": "NRTH"}, {"utility_code": "STH"}]}
+    assert GatewayConfig.from_mapping(real).placeholders() == []

@@ -318,3 +318,28 @@ def test_grant_invoke_without_routes_gives_every_service_route(tmp_path: Any) ->
     assert "/prod/*/v1/service/*" in policies
     # With the service API on, the proxy carves its share out of the customers' budget.
     assert _environment(template.to_json(), "SERVICE_ENABLED") == "True"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/me/x/v1/service/y", "/v1/me/accounts/v1/service/accounts", "/nothing/v1/service/x"],
+)
+def test_a_path_holding_the_service_prefix_further_down_is_not_the_service_api(
+    synthesized: Synthesized, path: str
+) -> None:
+    """IAM's ``*`` in a resource ARN matches any characters, ``/`` included ("IAM JSON
+    policy elements: Resource"; re:Post "Can I use a wildcard for the HTTP verb with a
+    specific resource path ...": ``GET/user/*`` also matches ``GET/user/x/sensitive``): a
+    pattern ``*/*/*/v1/service/*`` took ``GET/v1/me/x`` for its method, and denied such a
+    path (403) that the catch-all answers 404. The statements name each method, so the
+    service prefix must follow it."""
+    statements = _statements(synthesized.raw)
+    anonymous: dict[str, str] = {}
+
+    for method in ("GET", "PUT", "DELETE", "POST"):
+        assert _decision(statements, _method_arn(method, path), anonymous, False), method
+    # ... while the service routes stay closed to anyone unnamed, every method of them.
+    for method in ("GET", "PUT", "DELETE", "POST", "PATCH", "HEAD", "OPTIONS"):
+        service = _method_arn(method, "/v1/service/accounts")
+        assert not _decision(statements, service, anonymous, False), method
+        assert not _decision(statements, service, {"aws:PrincipalAccount": ACCOUNT}, True)

@@ -4,13 +4,16 @@ real HTTP endpoint standing in for CloudFormation's pre-signed response URL."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from infra.custom_resources.api_gateway_account import index
 from local.aws import EmbeddedAws
@@ -116,16 +119,149 @@ class _NotYetUsable:
         self.role = patchOperations[0]["value"]
 
 
+class _Clock:
+    """Time that passes only when slept, or when a call takes it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.pauses: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
 def test_a_new_role_is_retried_until_api_gateway_accepts_it_then_given_up() -> None:
-    pauses: list[float] = []
+    clock = _Clock()
     client = _NotYetUsable(refusals=2)
 
-    assert index.ensure_role(client, ROLE, sleep=pauses.append)["Set"] == "true"
-    assert pauses == [index.RETRY_PAUSE_S] * 2
+    done = index.ensure_role(client, ROLE, deadline=clock() + 60, sleep=clock.sleep, clock=clock)
+    assert done["Set"] == "true"
+    assert clock.pauses == [index.RETRY_PAUSE_S] * 2
 
+    clock = _Clock()
     with pytest.raises(_NotYetUsable.exceptions.BadRequestException):
-        index.ensure_role(_NotYetUsable(refusals=99), ROLE, retry_for_s=10, pause_s=5,
-                          sleep=lambda s: None)  # fmt: skip
+        index.ensure_role(_NotYetUsable(refusals=99), ROLE, deadline=clock() + 10, pause_s=5,
+                          sleep=clock.sleep, clock=clock)  # fmt: skip
+    assert clock.pauses == [5, 5]  # no attempt starts after the deadline
+
+
+def _denied(operation: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}, operation
+    )
+
+
+def test_its_own_new_policy_not_yet_in_force_is_retried() -> None:
+    """The function's policy (apigateway:GET/PATCH, iam:PassRole) is created in the same
+    deployment: IAM is eventually consistent ("Changes that I make are not always
+    immediately visible", IAM troubleshooting), so the first calls may be denied."""
+    clock = _Clock()
+
+    class NewlyAllowed(_NotYetUsable):
+        denials = 2
+
+        def get_account(self) -> dict[str, str]:
+            if self.denials:
+                self.denials -= 1
+                raise _denied("GetAccount")
+            return super().get_account()
+
+    client = NewlyAllowed(refusals=1)
+    done = index.ensure_role(client, ROLE, deadline=clock() + 60, sleep=clock.sleep, clock=clock)
+
+    assert done == {"RoleArn": ROLE, "Set": "true"}
+    assert len(clock.pauses) == 3  # two denials, one role not yet usable
+
+
+def test_other_errors_are_not_retried() -> None:
+    class Throttled(_NotYetUsable):
+        def get_account(self) -> dict[str, str]:
+            raise ClientError({"Error": {"Code": "UnrecognizedClientException"}}, "GetAccount")
+
+    clock = _Clock()
+    with pytest.raises(ClientError):
+        index.ensure_role(Throttled(0), ROLE, deadline=clock() + 60, sleep=clock.sleep, clock=clock)
+    assert clock.pauses == []
+
+
+class _Context:
+    log_stream_name = "2026/12/01/[$LATEST]abc"
+
+    def __init__(self, clock: _Clock, timeout_s: float) -> None:
+        self._clock = clock
+        self._ends = clock() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._ends - self._clock()) * 1000)
+
+
+def test_cloudformation_is_answered_before_the_function_times_out(
+    cloudformation: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """Refused for ever (a role API Gateway never accepts), the function still answers
+    FAILED with time to spare: retries stop when a bounded call and the answer would no
+    longer fit in the time Lambda says remains."""
+    url, received = cloudformation
+    clock = _Clock()
+    context = _Context(clock, index.FUNCTION_TIMEOUT_S)
+
+    class Slow(_NotYetUsable):
+        """Each call takes as long as a call may (timeouts and retries exhausted)."""
+
+        def update_account(self, patchOperations: list[dict[str, str]]) -> None:
+            clock.now += index.CALL_BOUND_S
+            super().update_account(patchOperations)
+
+    index.handler(_event("Create", url), context, client=Slow(refusals=10**6),
+                  sleep=clock.sleep, clock=clock)  # fmt: skip
+
+    assert received[-1]["Status"] == "FAILED"
+    assert "BadRequestException" in received[-1]["Reason"]
+    assert clock.pauses  # it did retry
+    left_s = context.get_remaining_time_in_millis() / 1000
+    assert left_s >= index.RESPOND_TIMEOUT_S
+
+
+def test_a_silent_api_gateway_is_given_up_within_the_calls_bound(
+    cloudformation: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler's own client: connect and read timeouts and a bounded number of
+    attempts (botocore's defaults, 60 s each and legacy retries, would outlast the
+    function). Here an endpoint that accepts and never answers, with the bounds scaled
+    down."""
+    url, received = cloudformation
+    silent = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: [accepted.append(silent.accept()[0]) for _ in range(5)], daemon=True
+    ).start()
+    monkeypatch.setattr(index, "CONNECT_TIMEOUT_S", 0.5, raising=False)
+    monkeypatch.setattr(index, "READ_TIMEOUT_S", 0.5, raising=False)
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL_API_GATEWAY", f"http://127.0.0.1:{silent.getsockname()[1]}"
+    )
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    worker = threading.Thread(target=index.handler, args=(_event("Create", url), None), daemon=True)
+    started = time.monotonic()
+    try:
+        worker.start()
+        worker.join(timeout=15)
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+        for connection in accepted:
+            connection.close()
+
+    assert not worker.is_alive(), "the handler's client waited on a silent endpoint"
+    assert elapsed < index.MAX_ATTEMPTS * 1.0 + 3
+    assert received[-1]["Status"] == "FAILED"
+    assert "timeout" in received[-1]["Reason"].lower()
 
 
 def test_a_failure_is_reported_to_cloudformation_not_raised(

@@ -6,9 +6,17 @@ role it may use to write logs ("CloudWatch Logs role ARN must be set in account
 settings to enable logging"). That setting is shared by every API of the account, so:
 
 * Create / Update: if ``cloudwatchRoleArn`` is already set, leave it (another stack or
-  the console owns it); otherwise set it to ``RoleArn``. A role created moments ago may
-  not be usable by API Gateway yet (IAM is eventually consistent): retried for a while.
+  the console owns it); otherwise set it to ``RoleArn``.
 * Delete: nothing. Other APIs of the account may log through the role by now.
+
+IAM is eventually consistent: the role created moments ago may not be usable by API
+Gateway yet (``BadRequestException``), and this function's own policy, created in the
+same deployment, may not be in force yet (``AccessDeniedException``). Both are retried,
+but only for as long as the function can still answer CloudFormation: every API call is
+bounded (connect and read timeouts, two attempts) and no attempt starts that could not
+end before the function's own timeout, less the time to answer. A function that never
+answers leaves CloudFormation waiting for the custom resource's ServiceTimeout (an hour
+by default: the stack sets it much shorter, infra/account_logging.py).
 
 Runs on the Lambda Python runtime with its own boto3; the answer to CloudFormation is a
 PUT of a JSON document to the pre-signed ``ResponseURL``.
@@ -19,23 +27,66 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 PHYSICAL_ID = "api-gateway-account-cloudwatch-role"
-# IAM propagation of a new role to API Gateway takes seconds, rarely a minute or two.
-RETRY_FOR_S = 120.0
+# The function's timeout (infra/account_logging.py); the handler plans within the time
+# Lambda says remains, this when it cannot ask (a test without a context).
+FUNCTION_TIMEOUT_S = 180
+# botocore's defaults (60 s to connect, 60 s to read, legacy retries) let one call outlast
+# the whole function. Each call here: at most MAX_ATTEMPTS attempts of CONNECT + READ
+# seconds, with standard mode's backoff (under a second before the second attempt).
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 10.0
+MAX_ATTEMPTS = 2
+CALL_BOUND_S = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 1.0
+# The answer's PUT to CloudFormation's pre-signed URL.
+RESPOND_TIMEOUT_S = 10.0
+# IAM propagation of a new role or policy takes seconds, rarely a minute or two.
 RETRY_PAUSE_S = 5.0
+# Error codes of IAM's propagation delay: the new role not usable by API Gateway yet, this
+# function's own new permissions not in force yet.
+PROPAGATION_ERRORS = frozenset({"BadRequestException", "AccessDeniedException", "AccessDenied"})
 
 
-def handler(event: dict[str, Any], context: Any, *, client: Any = None) -> None:
+def client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+    )
+
+
+def handler(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    client: Any = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    started = clock()
+    remaining_s = _remaining_s(context)
+    # The last moment an API call may start: it ends within CALL_BOUND_S, and the answer
+    # to CloudFormation within RESPOND_TIMEOUT_S more, before Lambda stops the function.
+    deadline = started + remaining_s - RESPOND_TIMEOUT_S - CALL_BOUND_S - 1.0
     status, reason, data = "SUCCESS", "", {}
     try:
         if event["RequestType"] in ("Create", "Update"):
             if client is None:
                 import boto3
 
-                client = boto3.client("apigateway")
-            data = ensure_role(client, event["ResourceProperties"]["RoleArn"])
+                client = boto3.client("apigateway", config=client_config())
+            data = ensure_role(
+                client,
+                event["ResourceProperties"]["RoleArn"],
+                deadline=deadline,
+                sleep=sleep,
+                clock=clock,
+            )
     except Exception as exc:  # noqa: BLE001 - every failure is reported to CloudFormation
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
     respond(event, status=status, reason=reason, data=data, log_stream=_log_stream(context))
@@ -45,28 +96,32 @@ def ensure_role(
     client: Any,
     role_arn: str,
     *,
-    retry_for_s: float = RETRY_FOR_S,
+    deadline: float,
     pause_s: float = RETRY_PAUSE_S,
-    sleep: Any = time.sleep,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, str]:
-    """``{"RoleArn": <the account's role>, "Set": "true"|"false"}``."""
-    current = client.get_account().get("cloudwatchRoleArn")
+    """``{"RoleArn": <the account's role>, "Set": "true"|"false"}``; IAM's propagation
+    errors retried every ``pause_s`` while a new attempt can start before ``deadline``."""
+
+    def retried(call: Callable[[], Any]) -> Any:
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                if _error_code(exc) not in PROPAGATION_ERRORS or clock() + pause_s > deadline:
+                    raise
+                sleep(pause_s)
+
+    current = retried(client.get_account).get("cloudwatchRoleArn")
     if current:
         return {"RoleArn": current, "Set": "false"}
-    waited = 0.0
-    while True:
-        try:
-            client.update_account(
-                patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
-            )
-            return {"RoleArn": role_arn, "Set": "true"}
-        except client.exceptions.BadRequestException:
-            # "The role ARN does not have required permissions set to API Gateway": the
-            # new role has not reached API Gateway yet.
-            if waited >= retry_for_s:
-                raise
-            sleep(pause_s)
-            waited += pause_s
+    retried(
+        lambda: client.update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
+        )
+    )
+    return {"RoleArn": role_arn, "Set": "true"}
 
 
 def respond(
@@ -89,8 +144,23 @@ def respond(
         method="PUT",
         headers={"Content-Type": "", "Content-Length": str(len(body))},
     )
-    with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=RESPOND_TIMEOUT_S) as answer:  # noqa: S310
         answer.read()
+
+
+def _error_code(exc: Exception) -> str:
+    """A botocore ClientError's code (modeled or not), else the exception's class name."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return type(exc).__name__
+
+
+def _remaining_s(context: Any) -> float:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return remaining() / 1000 if callable(remaining) else float(FUNCTION_TIMEOUT_S)
 
 
 def _log_stream(context: Any) -> str:

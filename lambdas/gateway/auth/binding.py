@@ -27,7 +27,6 @@ The second lookup's answer (``utility_accounts``) is the accounts route's answer
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -39,7 +38,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gateway import aws_clients, opower_answers
+from gateway import aws_clients, customer_keys, opower_answers
 from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
 from gateway.auth.session import SessionIdentity
 from gateway.clock import Clock
@@ -317,12 +316,10 @@ class BindingResolver:
             raise IdentityUnavailableError("opower_malformed") from None
 
     def _key(self, identity: SessionIdentity) -> str:
-        # A canonical encoding: no claim value can make two customers' parts one text.
-        material = json.dumps(
-            [self._utility_code, identity.utility_customer_id, list(identity.account_numbers)],
-            separators=(",", ":"),
-        )
-        return hashlib.sha256(material.encode()).hexdigest()[:32]
+        # Keyed (gateway.customer_keys) and canonically encoded: no claim value can make
+        # two customers' parts one text, and no one without the key can tell whose.
+        parts = ["bind", self._utility_code, identity.utility_customer_id]
+        return customer_keys.digest([*parts, *identity.account_numbers], 32)
 
     def _remember(self, key: str, entry: tuple[float, float, Binding | str]) -> None:
         with self._lock:
