@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,8 +48,11 @@ def embedded_world(**settings: Any) -> Iterator[World]:
             f"bench/{suffix}",
             {"client_id": sandbox_config.client_id, "client_secret": sandbox_config.client_secret},
         )
+        # The key of customers' names, as a deployed stack has one (gateway.customer_keys).
+        customer_key = put_secret(f"bench/{suffix}-customer-key", {"key": secrets.token_hex(32)})
         runtime = RuntimeSettings.from_mapping(
             {
+                "customer_key_secret_id": customer_key,
                 "opower_base_url": sandbox.base_url,
                 "utility_code": sandbox_config.utility_code,
                 "opower_secret_id": secret,
