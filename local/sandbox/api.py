@@ -99,6 +99,8 @@ class DataApi:
         self._utility_code = utility_code
         self._store = store
         self._directory = directory
+        # Where its service points are: days and bills are counted there.
+        self._zone = ZoneInfo(directory.timezone)
         self._now = now
         self._handlers: dict[str, dict[str, Handler]] = {
             "customers": {"GET": self._customers},
@@ -177,7 +179,7 @@ class DataApi:
             fuel,
             accounts,
             (start, end),
-            ZoneInfo(self._directory.timezone),
+            self._zone,
             self._now(),
         )
         return json_response(200, body)
@@ -192,7 +194,7 @@ class DataApi:
         fallback = request.single("fallbackToPreviousPeriod") or "true"
         if fallback not in ("true", "false"):
             raise bad_request("fallbackToPreviousPeriod must be true or false")
-        zone = ZoneInfo(self._directory.timezone)
+        zone = self._zone
         return json_response(
             200, bill_comparison(account, as_of, comparison, fallback == "true", zone)
         )
@@ -206,7 +208,7 @@ class DataApi:
                 customer,
                 self._directory.accounts_of(customer),
                 as_of,
-                ZoneInfo(self._directory.timezone),
+                self._zone,
             ),
         )
 
@@ -219,7 +221,7 @@ class DataApi:
                 customer,
                 self._directory.accounts_of(customer),
                 as_of,
-                ZoneInfo(self._directory.timezone),
+                self._zone,
             ),
         )
 

@@ -65,9 +65,21 @@ def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path
         ({"GATEWAY_CONFIG": "[1]"}, "GATEWAY_CONFIG must be a JSON object"),
         ({"GATEWAY_CONFIG": '{"proxy_timeout_s": "abc"}'}, "'proxy_timeout_s' is invalid"),
         ({"IDP_PORT": "http"}, "IDP_PORT must be a port number"),
+        # A real Opower tier asked for incompletely (make dev OPOWER_URL=...)
+        ({"OPOWER_URL": "https://cxapi-stage.opower.com"}, "OPOWER_URL needs UTILITY_CODE"),
+        ({"UTILITY_CODE": "ABC"}, "UTILITY_CODE=ABC needs OPOWER_URL"),
+        (
+            {"OPOWER_URL": "http://cxapi-stage.opower.com", "UTILITY_CODE": "ABC"},
+            "OPOWER_URL must use https (plain http only on a loopback host)",
+        ),
+        (
+            {"OPOWER_URL": "https://cxapi-stage.opower.com", "UTILITY_CODE": "ABC"},
+            "no terminal to ask the Opower client credentials on: pass OPOWER_CREDENTIALS=",
+        ),
     ],
-    ids=["not-json", "not-object", "bad-setting", "bad-port"],
-)
+    ids=["not-json", "not-object", "bad-setting", "bad-port", "no-utility-code", "no-url",
+         "http-not-loopback", "no-terminal"],
+)  # fmt: skip
 def test_a_startup_failure_is_one_line_naming_the_cause_and_a_non_zero_exit(
     tmp_path: Path, extra: dict[str, str], expected: str
 ) -> None:
@@ -76,6 +88,7 @@ def test_a_startup_failure_is_one_line_naming_the_cause_and_a_non_zero_exit(
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("make dev: ")
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
 

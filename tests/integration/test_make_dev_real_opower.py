@@ -138,34 +138,6 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
         assert secret not in running_text
         assert secret.encode() not in answer
         assert secret not in made.stderr + refused.stderr + refused.stdout
-
-
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        ({"OPOWER_URL": "https://cxapi-stage.opower.com"}, "OPOWER_URL needs UTILITY_CODE"),
-        ({"UTILITY_CODE": "ABC"}, "UTILITY_CODE=ABC needs OPOWER_URL"),
-        (
-            {"OPOWER_URL": "http://cxapi-stage.opower.com", "UTILITY_CODE": "ABC"},
-            "OPOWER_URL must use https (plain http only on a loopback host)",
-        ),
-        (
-            {"OPOWER_URL": "https://cxapi-stage.opower.com", "UTILITY_CODE": "ABC"},
-            "no terminal to ask the Opower client credentials on: pass OPOWER_CREDENTIALS=",
-        ),
-    ],
-    ids=["no-utility-code", "no-url", "http-not-loopback", "no-terminal"],
-)
-def test_make_dev_refuses_an_incomplete_real_opower_in_one_line(
-    tmp_path: Path, extra: dict[str, str], expected: str
-) -> None:
-    result = run_module("local.dev", dev_env(tmp_path, **extra))
-
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("make dev: ")
-    assert expected in result.stderr
     assert not (tmp_path / "running.json").exists()
 
 
