@@ -170,7 +170,7 @@ class LocalStack(Service):
         self.idp = self._exit.enter_context(
             DevIdentityProvider(
                 port=self.ports.idp,
-                audience=runtime.auth_audience,
+                audience=(runtime.auth_audience or ("opower-gateway",))[0],
                 customer_claim=runtime.claim_utility_customer_id,
                 accounts_claim=runtime.claim_account_numbers,
                 keys_file=self._state_dir / "idp-keys.json",
@@ -363,7 +363,7 @@ class LocalStack(Service):
         return {
             "gateway": self.emulator.base_url,
             "issuer": self.idp.issuer,
-            "audience": runtime.auth_audience,
+            "audience": self.idp.audience,
             "customer_claim": runtime.claim_utility_customer_id,
             "accounts_claim": runtime.claim_account_numbers,
             "utility_code_claim": runtime.claim_utility_code,

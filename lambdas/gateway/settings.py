@@ -31,6 +31,8 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 AuthMode = Literal["jwt", "introspection"]
+TokenUse = Literal["", "access", "id"]
+ClaimsFrom = Literal["token", "userinfo", "cognito"]
 Durations = tuple[tuple[str, int], ...]
 # An IAM role or user (the resource policy's aws:PrincipalArn), with an optional path.
 _PRINCIPAL_ARN = re.compile(
@@ -96,7 +98,12 @@ class RuntimeSettings:
     # Customer authorization
     auth_mode: str = setting("jwt", doc="'jwt' (OIDC JWT + JWKS) or 'introspection' (RFC 7662)")
     auth_issuer: str = setting("", doc="Expected 'iss' of session tokens")
-    auth_audience: str = setting("", doc="Expected 'aud' of session tokens")
+    auth_audience: tuple[str, ...] = setting(
+        (),
+        doc="Accepted audiences, one or a list (e.g. a web and a mobile app client): a token "
+        "passes when its 'aud' holds one of them or, with no 'aud', its 'client_id' is one "
+        "(Cognito access tokens)",
+    )
     auth_jwks_url: str = setting("", doc="JWKS URL of the identity provider (https)")
     auth_algorithms: tuple[str, ...] = setting(
         ("RS256", "ES256"), doc="Allowed JWT algorithms (asymmetric only; never none or HS*)"
@@ -125,11 +132,40 @@ class RuntimeSettings:
         doc="Required JWT 'typ' header, e.g. at+jwt (RFC 9068) so that an ID token cannot "
         "stand in for an access token; empty: not checked",
     )
+    auth_token_use: str = setting(
+        "",
+        doc="Required 'token_use' claim, 'access' or 'id' (Amazon Cognito); empty: not checked",
+    )
+    auth_claims_from: str = setting(
+        "token",
+        doc="Where the customer's ids are read: 'token' (its claims), 'userinfo' (the OIDC "
+        "UserInfo endpoint, called with the customer's access token) or 'cognito' (Cognito's "
+        "GetUser, called with the access token)",
+    )
+    auth_userinfo_url: str = setting(
+        "",
+        doc="UserInfo endpoint for auth_claims_from 'userinfo'; empty: the issuer's discovery "
+        "document's userinfo_endpoint",
+    )
+    auth_cognito_endpoint: str = setting(
+        "",
+        doc="Cognito user pools endpoint for auth_claims_from 'cognito'; empty: "
+        "https://cognito-idp.{region}.amazonaws.com, the region taken from auth_issuer",
+    )
+    auth_claims_cache_s: int = setting(
+        3600,
+        doc="How long claims fetched from UserInfo or GetUser are kept per issuer and subject "
+        "(in the container and DynamoDB): a change at the identity provider shows within this",
+    )
     claim_utility_customer_id: str = setting(
-        "utilityCustomerId", doc="Session claim holding the utility's customer id"
+        "utilityCustomerId",
+        doc="Claim holding the utility's customer id: a top-level name taken literally, or a "
+        "JSON Pointer (RFC 6901) into nested claims when it starts with '/'",
     )
     claim_account_numbers: str = setting(
-        "accountNumbers", doc="Session claim holding the account number (or a list of them)"
+        "accountNumbers",
+        doc="Claim holding the account numbers: a JSON array, or one string of numbers "
+        "separated by commas or spaces (named as claim_utility_customer_id is)",
     )
     claim_utility_code: str = setting(
         "utilityCode",
@@ -255,6 +291,28 @@ class RuntimeSettings:
                 "AUTH_ALGORITHMS must list asymmetric algorithms only"
                 f" (refused: {', '.join(sorted(refused)) or 'empty list'})"
             )
+        if self.auth_token_use not in get_args(TokenUse):
+            raise ConfigurationError("AUTH_TOKEN_USE must be '', 'access' or 'id'")
+        if self.auth_claims_from not in get_args(ClaimsFrom):
+            raise ConfigurationError("AUTH_CLAIMS_FROM must be 'token', 'userinfo' or 'cognito'")
+        if (
+            self.auth_claims_from == "cognito"
+            and not self.auth_cognito_endpoint
+            and self.auth_issuer
+            and cognito_region(self.auth_issuer) is None
+        ):
+            raise ConfigurationError(
+                "AUTH_CLAIMS_FROM 'cognito' needs a Cognito issuer "
+                "(https://cognito-idp.{region}.amazonaws.com/{userPoolId}) or "
+                "AUTH_COGNITO_ENDPOINT"
+            )
+        for name in ("claim_utility_customer_id", "claim_account_numbers", "claim_utility_code"):
+            try:
+                claim_path(getattr(self, name))
+            except ValueError as problem:
+                raise ConfigurationError(f"{name.upper()}: {problem}") from None
+        if any(not re.fullmatch(r"[ -~]{1,256}", a) for a in self.auth_audience):
+            raise ConfigurationError("AUTH_AUDIENCE must list printable audiences")
         if self.auth_token_type and not re.fullmatch(
             r"[A-Za-z0-9+./-]{1,64}", self.auth_token_type
         ):
@@ -273,7 +331,12 @@ class RuntimeSettings:
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
                 raise ConfigurationError("CORS_ALLOW_ORIGINS must list origins like https://a.b")
         validate_base_url(self.opower_base_url, setting="OPOWER_BASE_URL")
-        for name in ("auth_jwks_url", "auth_introspection_url"):
+        for name in (
+            "auth_jwks_url",
+            "auth_introspection_url",
+            "auth_userinfo_url",
+            "auth_cognito_endpoint",
+        ):
             if getattr(self, name):
                 validate_url(getattr(self, name), setting=name.upper())
         if not 0 < self.quota_alarm_fraction <= 1:
@@ -480,6 +543,37 @@ def kind_of(hint: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )
+
+
+def claim_path(name: str) -> tuple[str, ...]:
+    """The keys leading to a claim: a name is one top-level claim taken literally
+    (``custom:accountNumbers``, ``extn.accountNumbers`` and Auth0's
+    ``https://utility.example.com/accountNumbers`` are plain names), unless it starts with
+    ``/``: then it is a JSON Pointer (RFC 6901) into nested claims, ``/opower/accountNumbers``,
+    where ``~1`` stands for ``/`` and ``~0`` for ``~``."""
+    if not name or not name.isprintable() or len(name) > 256:
+        raise ValueError("a claim name must be 1-256 printable characters")
+    if not name.startswith("/"):
+        return (name,)
+    keys = []
+    for token in name[1:].split("/"):
+        if re.search(r"~(?![01])", token):
+            raise ValueError("in a JSON Pointer, '~' must be written ~0 and '/' ~1")
+        if not token:
+            raise ValueError("a JSON Pointer's keys must not be empty")
+        keys.append(token.replace("~1", "/").replace("~0", "~"))
+    return tuple(keys)
+
+
+_COGNITO_ISSUER = re.compile(
+    r"https://cognito-idp\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/[\w-]+_[0-9A-Za-z]+"
+)
+
+
+def cognito_region(issuer: str) -> str | None:
+    """The AWS region of a Cognito user pool's issuer, or None for another issuer."""
+    match = _COGNITO_ISSUER.fullmatch(issuer)
+    return match.group(1) if match else None
 
 
 def validate_base_url(url: str, *, setting: str) -> str:

@@ -25,7 +25,7 @@ from gateway.token_endpoint import TokenEndpoint
 from gateway.token_store import DynamoDbTokenStore
 
 if TYPE_CHECKING:
-    from gateway.auth.authorizer import Authorizer
+    from gateway.auth.authorizer import Authorizer, ClaimsFetcher
     from gateway.auth.binding import BindingResolver
     from gateway.proxy.entry import Proxy
     from gateway.response_cache import ResponseCache
@@ -210,6 +210,36 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
         accounts_claim=s.claim_account_numbers,
         company_claim=s.claim_utility_code,
         max_session_age_s=s.auth_max_session_age_s,
+        fetch_claims=_claims_fetcher(s, metrics),
+    )
+
+
+def _claims_fetcher(s: RuntimeSettings, metrics: MetricsSink) -> ClaimsFetcher | None:
+    """Where the customer's ids are fetched from when the token does not carry them
+    (``auth_claims_from``), or None: they are its claims."""
+    from gateway.auth.fetched_claims import ClaimsStore, CognitoGetUser, FetchedClaims, UserInfo
+    from gateway.settings import claim_path, cognito_region
+
+    if s.auth_claims_from == "token":
+        return None
+    fetch: Callable[[str, float], Mapping[str, Any]]
+    if s.auth_claims_from == "userinfo":
+        if not s.auth_userinfo_url:
+            s.require("auth_issuer")
+        fetch = UserInfo(url=s.auth_userinfo_url, issuer=s.auth_issuer, clock=_clock)
+    else:
+        region = cognito_region(s.auth_issuer) or os.environ.get("AWS_REGION", "us-east-1")
+        endpoint = s.auth_cognito_endpoint or f"https://cognito-idp.{region}.amazonaws.com"
+        fetch = CognitoGetUser(endpoint=endpoint, region=region)
+    names = (s.claim_utility_customer_id, s.claim_account_numbers, s.claim_utility_code)
+    return FetchedClaims(
+        fetch,
+        kept={claim_path(name)[0] for name in names},
+        store=ClaimsStore(s.table_name) if s.table_name else None,
+        clock=_clock,
+        ttl_s=s.auth_claims_cache_s,
+        issuer=s.auth_issuer,
+        metrics=metrics,
     )
 
 
@@ -329,8 +359,8 @@ def _session_verifier(s: RuntimeSettings) -> Callable[[str], Mapping[str, Any]]:
         audience=s.auth_audience,
         algorithms=s.auth_algorithms,
         leeway_s=s.auth_leeway_s,
-        required_claims=(s.claim_utility_customer_id, s.claim_account_numbers),
         token_type=s.auth_token_type,
+        token_use=s.auth_token_use,
     ).verify
 
 

@@ -16,12 +16,17 @@ from typing import Any
 
 from gateway import auth_context as ctx
 from gateway.auth.binding import Binding, BindingResolver
+from gateway.auth.claims import claim_value
 from gateway.auth.errors import AccessDeniedError, AuthenticationError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
 from gateway.auth_context import customer_hash
 from gateway.clock import Clock
+from gateway.settings import claim_path
 
 Verifier = Callable[[str], Mapping[str, Any]]
+# The verified claims with the customer's ids the identity provider keeps beside the token
+# (gateway.auth.fetched_claims): (token, verified claims, deadline) -> claims.
+ClaimsFetcher = Callable[[str, Mapping[str, Any], float], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Authorizer:
         accounts_claim: str,
         company_claim: str = "utilityCode",
         max_session_age_s: float = 0,
+        fetch_claims: ClaimsFetcher | None = None,
     ) -> None:
         if not resolvers:
             raise ValueError("at least one operating company is needed")
@@ -99,6 +105,7 @@ class Authorizer:
         self._customer_claim = customer_claim
         self._accounts_claim = accounts_claim
         self._max_session_age_s = max_session_age_s
+        self._fetch_claims = fetch_claims
 
     def authorize(
         self,
@@ -109,6 +116,8 @@ class Authorizer:
     ) -> Allow:
         token = bearer_token(headers, multi_value_headers)
         claims = self._verify(token)
+        if self._fetch_claims is not None:
+            claims = self._fetch_claims(token, claims, deadline)
         identity = self.identity(claims)
         utility_code = self.company(claims)
         principal = customer_hash(utility_code, identity.utility_customer_id)
@@ -126,7 +135,7 @@ class Authorizer:
         """The customer's operating company, from the verified session only: with several
         companies the claim is required; a value naming none of them is refused, never
         guessed by trying each company (a 403, reason in logs and metrics)."""
-        named = claims.get(self._company_claim)
+        named = claim_value(claims, claim_path(self._company_claim))
         if named is None:
             if len(self._resolvers) == 1:
                 return next(iter(self._resolvers))

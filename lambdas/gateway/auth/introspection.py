@@ -14,10 +14,12 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import Any
 
 import urllib3
 
+from gateway.auth.claims import audience_matches
 from gateway.auth.errors import AuthenticationError, IdentityUnavailableError
 from gateway.clock import Clock
 from gateway.credentials import CredentialsSource
@@ -38,7 +40,7 @@ class Introspector:
         cache_max_s: float = 60,
         negative_cache_s: float = 30,
         issuer: str = "",
-        audience: str = "",
+        audience: str | Collection[str] = (),
         timeout_s: float = 3.0,
         pool: urllib3.PoolManager | None = None,
     ) -> None:
@@ -47,7 +49,7 @@ class Introspector:
         self._clock = clock
         self._cache_max_s = cache_max_s
         self._issuer = issuer
-        self._audience = audience
+        self._audiences = frozenset([audience] if isinstance(audience, str) else audience) - {""}
         self._timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
         self._pool = pool
         self._negative_cache_s = negative_cache_s
@@ -90,7 +92,8 @@ class Introspector:
             raise AuthenticationError("missing_exp_claim")
         if self._issuer and claims.get("iss") != self._issuer:
             raise AuthenticationError("wrong_issuer")
-        if self._audience and not _audience_matches(claims.get("aud"), self._audience):
+        # RFC 7662 2.2: aud, or client_id for a token without one, as for JWTs.
+        if self._audiences and not audience_matches(claims, self._audiences):
             raise AuthenticationError("wrong_audience")
         return claims
 
@@ -128,9 +131,3 @@ class Introspector:
         if not isinstance(document, dict):
             raise IdentityUnavailableError("introspection_malformed")
         return document
-
-
-def _audience_matches(aud: object, expected: str) -> bool:
-    if isinstance(aud, str):
-        return aud == expected
-    return isinstance(aud, list) and expected in aud

@@ -1,4 +1,16 @@
-"""Verification of OIDC session JWTs with PyJWT: signature, algorithm, iss, aud and times."""
+"""Verification of OIDC session JWTs with PyJWT: signature, algorithm, iss, times, and the
+audience and kind of token as the identity provider states them.
+
+The audience: a token passes when its ``aud`` (a string or a list) holds one of the
+configured audiences, or, when it has no ``aud`` at all, when its ``client_id`` is one of
+them: Amazon Cognito's access tokens name their app client that way ("The access token
+doesn't contain an aud claim", Cognito's "Understanding the access token" page). A token
+with an ``aud`` is never judged by its ``client_id``.
+
+The kind: ``token_use`` (Cognito: "access" or "id") when configured, the header's ``typ``
+(RFC 9068 ``at+jwt``) when configured: an ID token of the same issuer, signed by the same
+key, must not pass for an access token where access tokens are required.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +19,12 @@ from typing import Any
 
 import jwt
 
+from gateway.auth.claims import audience_matches
 from gateway.auth.errors import AuthenticationError
 from gateway.auth.jwks import JwksCache
 from gateway.settings import ASYMMETRIC_ALGORITHMS
 
-_REQUIRED = ("exp", "iat", "iss", "aud", "sub")
+_REQUIRED = ("exp", "iat", "iss", "sub")
 
 # PyJWT's exception classes, most specific first, to reason codes.
 _REASONS: tuple[tuple[type[Exception], str], ...] = (
@@ -33,11 +46,12 @@ class JwtVerifier:
         jwks: JwksCache,
         *,
         issuer: str,
-        audience: str,
+        audience: str | Collection[str],
         algorithms: Collection[str],
         leeway_s: int,
         required_claims: Collection[str] = (),
         token_type: str = "",
+        token_use: str = "",
     ) -> None:
         # Defence in depth: the settings already refuse these.
         if not algorithms or set(algorithms) - ASYMMETRIC_ALGORITHMS:
@@ -46,7 +60,10 @@ class JwtVerifier:
             raise ValueError("leeway must be at most 60 s")
         self._jwks = jwks
         self._issuer = issuer
-        self._audience = audience
+        self._audiences = frozenset([audience] if isinstance(audience, str) else audience)
+        if not self._audiences or not all(self._audiences):
+            raise ValueError("at least one audience is needed")
+        self._token_use = token_use
         self._algorithms = frozenset(algorithms)
         self._leeway = leeway_s
         self._required = list(dict.fromkeys([*_REQUIRED, *required_claims]))
@@ -81,10 +98,11 @@ class JwtVerifier:
                 token,
                 key=key.key,
                 algorithms=[alg],
-                audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
-                options={"require": self._required, "verify_signature": True},
+                # The audience is checked below, where a Cognito access token's client_id
+                # may stand in for the aud it does not have.
+                options={"require": self._required, "verify_signature": True, "verify_aud": False},
             )
         except jwt.PyJWTError as exc:
             raise AuthenticationError(_reason(exc)) from None
@@ -94,6 +112,10 @@ class JwtVerifier:
             raise AuthenticationError("algorithm_key_mismatch") from None
         except RecursionError:
             raise AuthenticationError("malformed_token") from None
+        if not audience_matches(claims, self._audiences):
+            raise AuthenticationError("wrong_audience")
+        if self._token_use and claims.get("token_use") != self._token_use:
+            raise AuthenticationError("wrong_token_use")
         return claims
 
 

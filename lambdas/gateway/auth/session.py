@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.auth.claims import account_numbers, claim_value
 from gateway.auth.errors import AuthenticationError
+from gateway.settings import claim_path
 
 _BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
 MAX_TOKEN_LENGTH = 8192
@@ -56,13 +58,15 @@ def bearer_token(
 def identity_from_claims(
     claims: Mapping[str, Any], *, customer_claim: str, accounts_claim: str
 ) -> SessionIdentity:
-    customer = claims.get(customer_claim)
+    """The customer's ids from the claims named ``customer_claim`` and ``accounts_claim``
+    (each a name or a JSON Pointer, gateway.settings.claim_path); the account numbers a
+    list or one string of them (gateway.auth.claims.account_numbers)."""
+    customer = claim_value(claims, claim_path(customer_claim))
     if not _plain(customer, MAX_CLAIM_LENGTH):
         raise AuthenticationError("missing_customer_claim")
     assert isinstance(customer, str)
-    raw_accounts = claims.get(accounts_claim)
-    accounts = [raw_accounts] if isinstance(raw_accounts, str) else raw_accounts
-    if not isinstance(accounts, list) or not accounts:
+    accounts = account_numbers(claim_value(claims, claim_path(accounts_claim)))
+    if accounts is None:
         raise AuthenticationError("missing_account_claim")
     if len(accounts) > MAX_ACCOUNT_NUMBERS:
         raise AuthenticationError("too_many_account_numbers")
