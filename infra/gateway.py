@@ -199,6 +199,11 @@ class OpowerGateway(Construct):
                 config.runtime.service_budget_per_day if config.runtime.service_api else 0
             ),
             quota_alarm_fraction=config.runtime.quota_alarm_fraction,
+            designated_caps={
+                c.utility_code: c.designated_customers_max
+                for c in config.runtime.company_list()
+                if c.designated_customers_max > 0
+            },
             cached_routes=[
                 route.name
                 for route in ROUTES

@@ -71,6 +71,7 @@ CACHE_COUNTS = (
     rc.CACHE_COLLAPSED,
 )
 QUOTA_PERIOD = cdk.Duration.minutes(5)
+DESIGNATED_ALARM_FRACTION = 0.8
 # The service API's row (gateway.service; its budget's metrics are renamed Service…).
 SERVICE_COUNTS = ("ServiceCalls", "ServiceStatus_2xx", "ServiceStatus_4xx", "ServiceStatus_5xx")
 SERVICE_BUDGET_COUNTS = ("ServiceBudgetShed", "ServiceBudgetShed_per_second",
@@ -99,6 +100,7 @@ class GatewayMonitoring(Construct):
         quota_alarm_fraction: float = 0.8,
         cached_routes: Sequence[str] = (),
         service_budget_per_day: int = 0,
+        designated_caps: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._namespace = metrics_namespace
@@ -238,6 +240,24 @@ class GatewayMonitoring(Construct):
                     missing=cloudwatch.TreatMissingData.IGNORE,
                 )
             )
+        # Oracle's cap on designated customers (gateway.designated): warned at 80 %, before
+        # new customers start being refused.
+        for code, cap in (designated_caps or {}).items():
+            self.alarms.append(
+                self._alarm(
+                    f"DesignatedCustomers{code if self._group else ''}",
+                    self._designated(code),
+                    threshold=math.ceil(cap * DESIGNATED_ALARM_FRACTION),
+                    periods=1,
+                    description=f"Distinct customers served ({code}) reached "
+                    f"{DESIGNATED_ALARM_FRACTION:.0%} of designated_customers_max ({cap}): "
+                    "past the cap, new customers are refused (403 not_designated). Raise the "
+                    "cap with Oracle and in the configuration, or release customers "
+                    "(docs: operations).",
+                    # Sent when a customer is counted or refused: quiet periods keep the state.
+                    missing=cloudwatch.TreatMissingData.IGNORE,
+                )
+            )
         rate_blocked = None
         if waf is not None:
             blocked = {
@@ -342,6 +362,19 @@ class GatewayMonitoring(Construct):
             statistic="Maximum",
             period=QUOTA_PERIOD,
             label=f"Opower calls today ({code})" if labelled else None,
+        )
+
+    def _designated(self, code: str) -> cloudwatch.Metric:
+        """The company's count of designated customers: a gauge, its Maximum per period."""
+        dimensions = {"service": self._service}
+        if self._group:
+            dimensions[COMPANY_DIMENSION] = code
+        return cloudwatch.Metric(
+            namespace=self._namespace,
+            metric_name="DesignatedCustomers",
+            dimensions_map=dimensions,
+            statistic="Maximum",
+            period=QUOTA_PERIOD,
         )
 
     def _cache_widgets(self, cached_routes: Sequence[str], fraction: float) -> None:

@@ -59,6 +59,7 @@ class _Outages:
         self.paused: frozenset[str] = frozenset()
         self.resumed = threading.Event()
         self.resumed.set()
+        self._dynamodb = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
@@ -69,6 +70,15 @@ class _Outages:
                 "503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.1")]
             )
             return [b'{"__type": "ServiceUnavailableException", "message": "local outage"}']
+        if target.startswith(_TARGET_PREFIX["dynamodb"]):
+            # DynamoDB applies each request atomically, and a transaction is serializable
+            # with every single-item read and write ("Amazon DynamoDB Transactions: How
+            # it works", Isolation levels). moto evaluates a condition and writes in
+            # separate steps, and rolls a cancelled transaction back by restoring a copy
+            # of the whole table, which would undo other requests' writes made meanwhile:
+            # one DynamoDB request at a time here gives AWS's answers under concurrency.
+            with self._dynamodb:
+                return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
 

@@ -17,6 +17,8 @@ ACCOUNT_IDS = "accountIds"
 SESSION_EXPIRES_AT = "sessionExpiresAt"
 CUSTOMER_HASH = "customerHash"
 RAW_MINUTES = "rawIntervalMinutes"
+# "0" when the customer may not be served (gateway.designated); absent: they may.
+DESIGNATED = "designated"
 
 
 def format_raw_minutes(raw_minutes: Mapping[str, int]) -> str:
@@ -56,15 +58,20 @@ class BindingView:
 
 
 class BindingContextError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, status: int = 401) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.status = status
 
 
 def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
     if not isinstance(authorizer, Mapping):
         raise BindingContextError("unauthenticated", "A session token is required")
+    if str(authorizer.get(DESIGNATED, "1")) == "0":
+        from gateway.designated import NOT_DESIGNATED_MESSAGE
+
+        raise BindingContextError("not_designated", NOT_DESIGNATED_MESSAGE, status=403)
     customer_id = str(authorizer.get(CUSTOMER_ID) or "")
     utility_customer_id = str(authorizer.get(UTILITY_CUSTOMER_ID) or "")
     if not customer_id or not utility_customer_id:

@@ -24,7 +24,7 @@ from gateway.errors import ConfigurationError
 
 CODE = re.compile(r"[A-Za-z0-9]{2,8}")
 _FIELDS = ("utility_code", "opower_secret_id", "opower_base_url", "budget_per_second",
-           "budget_per_day")  # fmt: skip
+           "budget_per_day", "designated_customers_max")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Company:
     opower_base_url: str = ""  # empty: the gateway's opower_base_url
     budget_per_second: float = 0.0  # 0: the gateway's budget_per_second
     budget_per_day: int = 0  # 0: the gateway's budget_per_day
+    designated_customers_max: int = 0  # 0: the gateway's designated_customers_max
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _FIELDS}
@@ -81,7 +82,11 @@ def _company(index: int, entry: Any) -> Company:
         if not isinstance(value, str):
             raise ConfigurationError(f"{where}: {name} must be text")
         values[name] = value.strip()
-    for name, number in (("budget_per_second", float), ("budget_per_day", int)):
+    for name, number in (
+        ("budget_per_second", float),
+        ("budget_per_day", int),
+        ("designated_customers_max", int),
+    ):
         value = entry.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigurationError(f"{where}: {name} must be a number >= 0")

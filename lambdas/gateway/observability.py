@@ -33,6 +33,8 @@ PER_COMPANY = frozenset(
         "CustomerLimited",
         "OpowerCall",
         "OpowerCallsToday",
+        "DesignatedCustomers",
+        "DesignatedRefused",
     }
 )
 COMPANY_DIMENSION = "utility"

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,11 @@ from gateway.auth.binding import BindingResolver
 from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
 from gateway.auth.session import SessionIdentity
 from gateway.auth_context import BindingView, customer_hash
+from gateway.designated import (
+    NOT_DESIGNATED_MESSAGE,
+    DesignatedCustomers,
+    DesignatedStoreUnavailable,
+)
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient
 from gateway.proxy.validation import RequestError, bad_request
@@ -290,12 +296,14 @@ class ServiceApi:
         clients: Mapping[str, OpowerClient],
         resolvers: Mapping[str, BindingResolver],
         metrics: MetricsSink,
+        designated: Mapping[str, DesignatedCustomers] | None = None,
     ) -> None:
         if set(clients) != set(resolvers) or not clients:
             raise ValueError("one client and one resolver per operating company")
         self.clients = clients
         self._resolvers = resolvers
         self._metrics = metrics
+        self._designated = dict(designated or {})
         self.companies = tuple(clients)
 
     def admit(
@@ -363,6 +371,7 @@ class ServiceApi:
                 "Opower could not be asked who this customer is; retry later",
                 {"Retry-After": str(max(1, round(wait or _RETRY_AFTER_S)))},
             ) from None
+        self._check_designated(customer)
         return BindingView(
             customer_id=binding.customer_id,
             utility_customer_id=binding.utility_customer_id,
@@ -371,6 +380,25 @@ class ServiceApi:
             utility_code=customer.utility_code,
             raw_minutes=dict(binding.raw_minutes),
         )
+
+    def _check_designated(self, customer: NamedCustomer) -> None:
+        """The designated-customer cap holds for the utility's own workloads too: they
+        show the customer's data to them (gateway.designated)."""
+        cap = self._designated.get(customer.utility_code)
+        if cap is None:
+            return
+        try:
+            admitted = cap.admit(customer.customer_key, at=time.time())
+        except DesignatedStoreUnavailable:
+            raise RequestError(
+                503,
+                "upstream_unavailable",
+                "The designated-customer count could not be read; retry later",
+                {"Retry-After": str(_RETRY_AFTER_S)},
+            ) from None
+        if not admitted:
+            self._metrics.add_metric("ServiceBinding_not_designated", "Count", 1)
+            raise RequestError(403, "not_designated", NOT_DESIGNATED_MESSAGE)
 
 
 def audit(

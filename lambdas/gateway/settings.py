@@ -172,6 +172,17 @@ class RuntimeSettings:
         doc="Session claim naming the customer's operating company (required with several "
         "companies)",
     )
+    designated_customers_max: int = setting(
+        0,
+        doc="Most distinct customers whose data the gateway shows, per company (Opower's "
+        "designated customers, by the utility's agreement; a company's own value in "
+        "companies wins); 0: no cap",
+    )
+    designated_claim: str = setting(
+        "",
+        doc="A session claim that must be true for the customer to be served (the utility's "
+        "designated-customer list, kept at its identity provider); empty: not checked",
+    )
     binding_ttl_s: int = setting(
         86_400,
         doc="Longest a customer's Opower binding is used before it is looked up again "
@@ -306,7 +317,8 @@ class RuntimeSettings:
                 "(https://cognito-idp.{region}.amazonaws.com/{userPoolId}) or "
                 "AUTH_COGNITO_ENDPOINT"
             )
-        for name in ("claim_utility_customer_id", "claim_account_numbers", "claim_utility_code"):
+        names = ["claim_utility_customer_id", "claim_account_numbers", "claim_utility_code"]
+        for name in names + (["designated_claim"] if self.designated_claim else []):
             try:
                 claim_path(getattr(self, name))
             except ValueError as problem:
@@ -423,6 +435,9 @@ class RuntimeSettings:
                 opower_base_url=company.opower_base_url or self.opower_base_url,
                 budget_per_second=company.budget_per_second or self.budget_per_second,
                 budget_per_day=company.budget_per_day or self.budget_per_day,
+                designated_customers_max=(
+                    company.designated_customers_max or self.designated_customers_max
+                ),
             )
             for company in listed
         )

@@ -27,6 +27,7 @@ from gateway.token_store import DynamoDbTokenStore
 if TYPE_CHECKING:
     from gateway.auth.authorizer import Authorizer, ClaimsFetcher
     from gateway.auth.binding import BindingResolver
+    from gateway.designated import DesignatedCustomers
     from gateway.proxy.entry import Proxy
     from gateway.response_cache import ResponseCache
     from gateway.service import ServiceApi
@@ -211,6 +212,30 @@ def _authorizer(metrics: MetricsSink) -> Authorizer:
         company_claim=s.claim_utility_code,
         max_session_age_s=s.auth_max_session_age_s,
         fetch_claims=_claims_fetcher(s, metrics),
+        designated=_designated(metrics),
+        designated_claim=s.designated_claim,
+    )
+
+
+@functools.cache
+def _designated(metrics: MetricsSink) -> Mapping[str, DesignatedCustomers]:
+    """Each capped company's designated-customer count (gateway.designated): one per
+    container, shared by the authorizer's sessions and the service API."""
+    from gateway.designated import DesignatedCustomers, DesignatedStore
+
+    s = settings()
+    store = DesignatedStore(s.table_name)
+    return MappingProxyType(
+        {
+            company.utility_code: DesignatedCustomers(
+                store,
+                utility_code=company.utility_code,
+                cap=company.designated_customers_max,
+                metrics=_company_metrics(metrics, company),
+            )
+            for company in s.company_list()
+            if company.designated_customers_max > 0
+        }
     )
 
 
@@ -324,7 +349,12 @@ def _service_api(metrics: MetricsSink) -> ServiceApi:
     from gateway.service import ServiceApi
 
     clients = _opower_clients(metrics, "service")
-    return ServiceApi(clients=clients, resolvers=_resolvers(metrics, clients), metrics=metrics)
+    return ServiceApi(
+        clients=clients,
+        resolvers=_resolvers(metrics, clients),
+        metrics=metrics,
+        designated=_designated(metrics),
+    )
 
 
 def proxy(metrics: MetricsSink) -> Proxy:
@@ -376,6 +406,7 @@ def reset() -> None:
             _authorizer,
             _proxy,
             _response_cache,
+            _designated,
         ):
             cached.cache_clear()
         aws_clients.clear()

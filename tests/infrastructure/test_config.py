@@ -287,3 +287,42 @@ def test_a_deployment_refuses_a_companys_placeholder(company: dict[str, Any], na
     assert GatewayConfig.from_mapping({**group, "deploy": False}).placeholders()
     real = {**group, "companies": [{"utility_code": "NRTH"}, {"utility_code": "STH"}]}
     assert GatewayConfig.from_mapping(real).placeholders() == []
+
+
+def test_each_capped_company_has_an_alarm_at_80_percent_of_its_designated_customers() -> None:
+    """designated_customers_max: the gateway's for every company, a company's own wins; 0
+    (the default) no cap and no alarm. The gauge is the count each container reports when
+    it counts or refuses a customer (gateway.designated): quiet hours keep the state."""
+    from aws_cdk.assertions import Template
+
+    group = {
+        **GROUP,
+        "designated_customers_max": 1000,
+        "companies": [
+            {**GROUP["companies"][0], "designated_customers_max": 250},
+            GROUP["companies"][1],
+        ],
+    }
+    _, stack = create_app(context={"aws:cdk:bundling-stacks": [], "gateway": group})
+    alarms = {
+        name: r["Properties"]
+        for name, r in Template.from_stack(stack).to_json()["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and "DesignatedCustomers" in name
+    }
+
+    by_company = {
+        next(d["Value"] for d in a["Dimensions"] if d["Name"] == "utility"): a
+        for a in alarms.values()
+    }
+    assert {code: a["Threshold"] for code, a in by_company.items()} == {"NRTH": 200, "STH": 800}
+    for alarm in by_company.values():
+        assert alarm["MetricName"] == "DesignatedCustomers"
+        assert alarm["Statistic"] == "Maximum"
+        assert alarm["TreatMissingData"] == "ignore"
+    env = GatewayConfig.from_mapping(group).runtime
+    assert [c.designated_customers_max for c in env.company_list()] == [250, 1000]
+    _, uncapped = create_app(context={"aws:cdk:bundling-stacks": [], "gateway": GROUP})
+    assert not any(
+        "DesignatedCustomers" in name
+        for name in Template.from_stack(uncapped).find_resources("AWS::CloudWatch::Alarm")
+    )

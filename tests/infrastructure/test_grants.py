@@ -55,6 +55,11 @@ LIBRARY_CALLS = {("secretsmanager", "GetSecretValue")}
 ACCOUNTS = {"UC-0001": ["4100000001", "4100000002"], "UC-0002": ["4100000003"],
             "UC-0003": ["4100000004"]}  # fmt: skip
 WINDOW = {"start": ["2026-10-01T00:00:00-05:00"], "end": ["2026-10-08T00:00:00-05:00"]}
+# "Using IAM with DynamoDB transactions": "Permissions for Put, Update, Delete, and Get
+# actions are governed by the permissions used for the underlying PutItem, UpdateItem,
+# DeleteItem, and GetItem operations", ConditionCheck by dynamodb:ConditionCheckItem.
+TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                    "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        # (service, operation) of every call as the code made it (a transaction once).
+        self.operations: set[tuple[str, str]] = set()
         self.function: str | None = None
         self.arn_of: Callable[[str, str, dict[str, Any], dict[str, Any]], str] | None = None
         self._lock = threading.Lock()
@@ -79,6 +86,18 @@ class Recorder:
         if self.function is None or self.arn_of is None:
             return
         service = client.meta.service_model.service_name
+        with self._lock:
+            self.operations.add((service, operation))
+        if service == "dynamodb" and operation in {"TransactWriteItems", "TransactGetItems"}:
+            # Authorized item by item, as its underlying operations.
+            for item in params.get("TransactItems", []):
+                for kind, action in item.items():
+                    resource = self.arn_of(service, TRANSACT_ACTIONS[kind], action, {})
+                    with self._lock:
+                        self.calls.append(
+                            Call(self.function, service, TRANSACT_ACTIONS[kind], resource)
+                        )
+            return
         resource = self.arn_of(service, operation, params, answer or {})
         with self._lock:
             self.calls.append(Call(self.function, service, operation, resource))
@@ -233,6 +252,11 @@ def test_every_aws_call_of_each_function_is_granted_and_nothing_more(
     container("authorizer", CACHE_MAX_ENTRY_BYTES="64", BINDING_TTL_S="1")
     time.sleep(1.1)
     authorize("UC-0002")
+    # ... and with a designated-customer cap of two: two customers counted (a
+    # transaction), the third refused (gateway.designated).
+    container("authorizer", DESIGNATED_CUSTOMERS_MAX="2")
+    for customer in ACCOUNTS:
+        authorize(customer)
 
     # -- the proxy: cached reads (both tiers), a write that invalidates, the token from
     # the store, the customers' shares
@@ -300,5 +324,5 @@ def test_every_aws_call_of_each_function_is_granted_and_nothing_more(
     assert unused == {"authorizer": [], "proxy": []}
 
     # -- the scenario exercised every call the code makes
-    seen = {(c.service, c.operation) for c in calls}
+    seen = record.operations
     assert _code_calls() | LIBRARY_CALLS <= seen, sorted(_code_calls() - seen)

@@ -21,6 +21,7 @@ from gateway.auth.errors import AccessDeniedError, AuthenticationError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
 from gateway.auth_context import customer_hash
 from gateway.clock import Clock
+from gateway.designated import DesignatedCustomers
 from gateway.settings import claim_path
 
 Verifier = Callable[[str], Mapping[str, Any]]
@@ -31,26 +32,39 @@ ClaimsFetcher = Callable[[str, Mapping[str, Any], float], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class Allow:
+    """A verified session: its binding, or, for a customer who may not be served
+    (gateway.designated), no binding and ``designated`` false. That decision is an Allow
+    too, so that the proxy can answer 403 ``not_designated`` with a message a portal can
+    show (a Deny's answer is API Gateway's one fixed text); its context names no
+    customer, so it opens nothing."""
+
     principal_id: str
-    binding: Binding
+    binding: Binding | None
     session_expires_at: float
     utility_code: str
+    designated: bool = True
 
     def response(self, method_arn: str) -> dict[str, Any]:
-        return {
-            "principalId": self.principal_id,
-            "policyDocument": policy("Allow", customer_routes_arn(method_arn)),
-            "context": {
-                ctx.UTILITY_CODE: self.utility_code,
+        context: dict[str, Any] = {
+            ctx.UTILITY_CODE: self.utility_code,
+            # API Gateway caches this decision per token for a fixed TTL; the proxy
+            # refuses it once the session itself has expired.
+            ctx.SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
+            ctx.CUSTOMER_HASH: self.principal_id,
+        }
+        if not self.designated or self.binding is None:
+            context[ctx.DESIGNATED] = "0"
+        else:
+            context |= {
                 ctx.CUSTOMER_ID: self.binding.customer_id,
                 ctx.UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
                 ctx.ACCOUNT_IDS: ",".join(self.binding.account_ids),
                 ctx.RAW_MINUTES: ctx.format_raw_minutes(dict(self.binding.raw_minutes)),
-                # API Gateway caches this decision per token for a fixed TTL; the proxy
-                # refuses it once the session itself has expired.
-                ctx.SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
-                ctx.CUSTOMER_HASH: self.principal_id,
-            },
+            }
+        return {
+            "principalId": self.principal_id,
+            "policyDocument": policy("Allow", customer_routes_arn(method_arn)),
+            "context": context,
         }
 
 
@@ -95,6 +109,8 @@ class Authorizer:
         company_claim: str = "utilityCode",
         max_session_age_s: float = 0,
         fetch_claims: ClaimsFetcher | None = None,
+        designated: Mapping[str, DesignatedCustomers] | None = None,
+        designated_claim: str = "",
     ) -> None:
         if not resolvers:
             raise ValueError("at least one operating company is needed")
@@ -106,6 +122,8 @@ class Authorizer:
         self._accounts_claim = accounts_claim
         self._max_session_age_s = max_session_age_s
         self._fetch_claims = fetch_claims
+        self._designated = dict(designated or {})
+        self._designated_claim = claim_path(designated_claim) if designated_claim else None
 
     def authorize(
         self,
@@ -121,9 +139,17 @@ class Authorizer:
         identity = self.identity(claims)
         utility_code = self.company(claims)
         principal = customer_hash(utility_code, identity.utility_customer_id)
+        if self._designated_claim is not None and not _true(
+            claim_value(claims, self._designated_claim)
+        ):
+            # Not on the utility's designated list: no Opower lookup, nothing counted.
+            return Allow(principal, None, identity.expires_at, utility_code, designated=False)
         binding = self._resolvers[utility_code].resolve(
             identity, deadline=deadline, customer_key=principal
         )
+        cap = self._designated.get(utility_code)
+        if cap is not None and not cap.admit(principal, at=self._clock.now()):
+            return Allow(principal, None, identity.expires_at, utility_code, designated=False)
         return Allow(
             principal_id=principal,
             binding=binding,
@@ -159,3 +185,8 @@ class Authorizer:
             if identity.issued_at < now - self._max_session_age_s:
                 raise AuthenticationError("session_too_old")
         return identity
+
+
+def _true(value: Any) -> bool:
+    """A claim saying yes: JSON true, or the text "true" (string-only attributes)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")

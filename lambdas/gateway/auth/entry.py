@@ -80,6 +80,11 @@ def handle_event(
     except GatewayError as exc:
         _count(metrics, "unavailable", exc.code)
         raise AuthorizerUnavailable(exc.code) from None
+    if not allow.designated:
+        # Not an error: the proxy answers 403 not_designated with the decision's context.
+        metrics.add_metric("AuthNotDesignated", "Count", 1)
+        logger.info("session not designated", extra={"customer": allow.principal_id})
+        return response
     metrics.add_metric("AuthAllowed", "Count", 1)
     logger.info("session allowed", extra={"customer": allow.principal_id})
     return response

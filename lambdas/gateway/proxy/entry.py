@@ -262,11 +262,15 @@ class Proxy:
             )
         except BindingContextError as exc:
             answer = error(
-                401,
+                exc.status,
                 exc.code,
                 exc.message,
                 request_id=request_id,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                headers=(
+                    {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                    if exc.status == 401
+                    else {}
+                ),
             )
         except GatewayError as exc:
             answer = self._failure(exc, request_id)
