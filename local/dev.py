@@ -7,6 +7,12 @@ line instead, for programs (the end-to-end tests start the stack this way).
 With ``OPOWER_URL`` and ``UTILITY_CODE`` (and ``OPOWER_CREDENTIALS``, a JSON file of the
 client's id and secret, or else the terminal), the handlers call that real Opower (Oracle's
 UAT stage host) instead of the sandbox, which does not run (local/opower_tier.py).
+
+``GATEWAY_CONFIG`` naming an identity provider (``auth_issuer`` and ``auth_jwks_url``, or
+``auth_mode`` "introspection" with ``auth_introspection_url`` and
+``INTROSPECTION_CREDENTIALS``, a JSON file of the gateway's introspection client) makes
+the gateway trust that one instead of the dev IdP; the banner says so (local/stack.py,
+``TrustedIdp``).
 """
 
 from __future__ import annotations
@@ -24,9 +30,18 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from gateway.credentials import OpowerCredentials
 from infra.config import GatewayConfigError
-from local.opower_tier import OpowerTarget, OpowerTierError, Terminal
-from local.stack import STATE_DIR, LocalStack, Ports
+from local.opower_tier import OpowerTarget, OpowerTierError, Terminal, credentials_from_file
+from local.stack import (
+    INTROSPECTION_CREDENTIALS,
+    NO_INTROSPECTION_CLIENT,
+    STATE_DIR,
+    IdentityConfigError,
+    LocalStack,
+    Ports,
+    TrustedIdp,
+)
 from local.token import write_running
 
 
@@ -34,10 +49,11 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def banner(stack: LocalStack) -> str:
-    summary = stack.summary()
+def banner(summary: dict[str, Any]) -> str:
+    """What `make dev` prints when ready, from its summary (LocalStack.summary)."""
     if "opower" in summary:
         return tier_banner(summary)
+    identity = _identity(summary)
     gateway = summary["gateway"]
     lines = [
         "Opower Gateway is running locally (Ctrl-C stops everything).",
@@ -47,13 +63,24 @@ def banner(stack: LocalStack) -> str:
         f"  API docs        {gateway}/_local/docs",
         f"  Opower sandbox  {summary['sandbox']}/apis/   "
         f"(what it saw: {summary['sandbox']}/_sandbox/stats)",
-        f"  Identity (dev)  {summary['idp']}/.well-known/openid-configuration",
+        *identity_lines(summary),
         f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager, KMS",
         "",
-        f"Sample customers of two operating companies ({', '.join(summary['companies'])}), each",
-        "with a curl that works now (tokens valid for 1 hour; `make token CUSTOMER=<id>",
-        "[COMPANY=<code>]` prints a fresh one):",
     ]
+    companies = ", ".join(summary["companies"])
+    if identity["dev_idp_trusted"]:
+        lines += [
+            f"Sample customers of two operating companies ({companies}), each",
+            "with a curl that works now (tokens valid for 1 hour; `make token CUSTOMER=<id>",
+            "[COMPANY=<code>]` prints a fresh one):",
+        ]
+    else:
+        lines += [
+            f"Sample customers of two operating companies ({companies}). A session your IdP",
+            "issues to a test user who is one of them must hold their ids in its claims",
+            f"    {_claim_names(identity)}",
+            "(the dev IdP's tokens, `make token`'s too, are refused):",
+        ]
     for customer in summary["customers"]:
         accounts = ", ".join(customer["accountNumbers"])
         fuels = ", ".join(customer["fuels"]) or "no utility accounts"
@@ -61,7 +88,17 @@ def banner(stack: LocalStack) -> str:
             "",
             f"  {customer['utilityCode']}  {customer['utilityCustomerId']}  {customer['name']}  "
             f"(account numbers {accounts}; {fuels})",
-            f"    curl -s -H 'Authorization: Bearer {customer['token']}' {gateway}/v1/me/accounts",
+        ]
+        if identity["dev_idp_trusted"]:
+            lines.append(
+                f"    curl -s -H 'Authorization: Bearer {customer['token']}' "
+                f"{gateway}/v1/me/accounts"
+            )
+    if not identity["dev_idp_trusted"]:
+        lines += [
+            "",
+            "With a session your IdP issued to such a test user:",
+            _own_token_curl(gateway),
         ]
     first = summary["customers"][0]
     lines += [
@@ -79,6 +116,7 @@ def tier_banner(summary: dict[str, Any]) -> str:
     """The banner against a real Opower: which one, and how to mint a session (there are
     no sample customers to list: they are the utility's)."""
     gateway, opower = summary["gateway"], summary["opower"]
+    identity = _identity(summary)
     code = opower["utility_code"]
     placeholder = {
         "utilityCustomerId": "<utilityCustomerId>",
@@ -94,22 +132,85 @@ def tier_banner(summary: dict[str, Any]) -> str:
         f"  OpenAPI         {summary['openapi']}",
         f"  API docs        {gateway}/_local/docs",
         f"  Opower          {opower['url']}/apis/   utility code {code} (no sandbox runs)",
-        f"  Identity (dev)  {summary['idp']}/.well-known/openid-configuration",
+        *identity_lines(summary),
         f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager (the client",
         "                  credentials, in memory only), KMS",
         "",
-        "A session for one of the utility's customers in that Opower (its utility customer id",
-        "and utility account numbers, as the identity provider's claims would carry them;",
-        "valid for 1 hour):",
-        "",
-        "    TOKEN=$(make -s token CUSTOMER=<utilityCustomerId> ACCOUNTS=<number>[,<number>])",
-        f"""    curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts""",
+    ]
+    if identity["dev_idp_trusted"]:
+        lines += [
+            "A session for one of the utility's customers in that Opower (its utility customer id",
+            "and utility account numbers, as the identity provider's claims would carry them;",
+            "valid for 1 hour):",
+            "",
+            "    TOKEN=$(make -s token CUSTOMER=<utilityCustomerId> ACCOUNTS=<number>[,<number>])",
+        ]
+    else:
+        lines += [
+            "A session your IdP issued to a test user who is one of the utility's customers in",
+            "that Opower, their utility customer id and account numbers in its claims",
+            f"    {_claim_names(identity, company=False)}",
+            "(the dev IdP's tokens, `make token`'s too, are refused):",
+            "",
+        ]
+    lines += [
+        _own_token_curl(gateway),
         "",
         f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
         "the customer named in headers; from Python (.venv/bin/python), with their ids:",
         *(f"    {line}" for line in service_snippet(gateway, placeholder).splitlines()),
     ]
     return "\n".join(lines)
+
+
+def _identity(summary: dict[str, Any]) -> dict[str, Any]:
+    identity: dict[str, Any] = summary.get("identity") or {"dev_idp_trusted": True}
+    return identity
+
+
+def identity_lines(summary: dict[str, Any]) -> list[str]:
+    """The banner's Identity line (and Claims line, when they are fetched): the dev IdP,
+    or the user's own, whose issuer it names."""
+    identity = _identity(summary)
+    if identity["dev_idp_trusted"]:
+        lines = [f"  Identity (dev)  {summary['idp']}/.well-known/openid-configuration"]
+    else:
+        if identity.get("mode") == "introspection":
+            source = f"introspection {identity['introspection_url']}"
+            issuer = identity["issuer"] or identity["introspection_url"]
+        else:
+            source, issuer = f"JWKS {identity['jwks_url']}", identity["issuer"]
+        lines = [
+            f"  Identity        your IdP {issuer} ({source}); the dev IdP's tokens are refused"
+        ]
+    claims_from = identity.get("claims_from", "token")
+    if claims_from == "userinfo":
+        where = identity.get("userinfo_url") or "the issuer's discovery document's endpoint"
+        lines.append(f"  Claims          from UserInfo: {where}")
+    elif claims_from == "cognito":
+        lines.append(f"  Claims          from Cognito's GetUser at {identity['cognito_endpoint']}")
+        if identity.get("cognito_is_aws"):
+            lines.append(
+                "                  (AWS itself, not the embedded AWS: called with your test "
+                "users' access tokens)"
+            )
+    return lines
+
+
+def _claim_names(identity: dict[str, Any], *, company: bool = True) -> str:
+    claims = identity.get("claims") or {
+        "utility_customer_id": "utilityCustomerId",
+        "account_numbers": "accountNumbers",
+        "utility_code": "utilityCode",
+    }
+    names = [claims["utility_customer_id"], claims["account_numbers"]]
+    if company:
+        names.append(claims["utility_code"])
+    return ", ".join(names)
+
+
+def _own_token_curl(gateway: str) -> str:
+    return f"""    curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts"""
 
 
 def service_snippet(gateway: str, customer: dict[str, Any]) -> str:
@@ -169,8 +270,36 @@ def ports_in_use(ports: Ports) -> list[str]:
     return taken
 
 
+def introspection_client(trusted: TrustedIdp, raw_file: str) -> OpowerCredentials | None:
+    """INTROSPECTION_CREDENTIALS: the client of the user's own introspection endpoint, read
+    from the JSON file it names (never from the environment itself), or None."""
+    if not trusted.introspection:
+        if raw_file:
+            raise StartupError(
+                f"{INTROSPECTION_CREDENTIALS} is for your IdP's introspection endpoint: name it "
+                'in GATEWAY_CONFIG ("auth_mode": "introspection", "auth_introspection_url": '
+                f'"https://..."), or unset {INTROSPECTION_CREDENTIALS}'
+            )
+        return None
+    if not raw_file:
+        raise StartupError(NO_INTROSPECTION_CLIENT)
+    try:
+        return credentials_from_file(
+            raw_file, variable=INTROSPECTION_CREDENTIALS, issued_by="your IdP"
+        )
+    except OpowerTierError as exc:
+        raise StartupError(str(exc)) from None
+
+
 def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
     overrides = gateway_config(os.environ.get("GATEWAY_CONFIG"))
+    try:
+        trusted = TrustedIdp.from_overrides(overrides)
+    except IdentityConfigError as exc:
+        raise StartupError(str(exc)) from None
+    introspection = introspection_client(
+        trusted, os.environ.get(INTROSPECTION_CREDENTIALS, "").strip()
+    )
     try:
         ports = Ports.from_env(os.environ)
         target = OpowerTarget.from_env(os.environ)
@@ -189,9 +318,17 @@ def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
     except OpowerTierError as exc:
         raise StartupError(str(exc)) from None
     try:
-        return LocalStack(ports, state_dir=state_dir, overrides=overrides, opower=opower).start()
+        return LocalStack(
+            ports,
+            state_dir=state_dir,
+            overrides=overrides,
+            opower=opower,
+            introspection_client=introspection,
+        ).start()
     except GatewayConfigError as exc:
         raise StartupError(f"invalid configuration (cdk.json and GATEWAY_CONFIG): {exc}") from None
+    except IdentityConfigError as exc:
+        raise StartupError(str(exc)) from None
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:  # taken since the check above
             raise StartupError(f"a port was taken while starting ({exc.strerror}): retry") from None
@@ -213,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = stack.summary()
         running = write_running(state_dir, stack.running_settings())
-        print(json.dumps(summary) if args.json else banner(stack), flush=True)
+        print(json.dumps(summary) if args.json else banner(summary), flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)

@@ -8,6 +8,11 @@ HTTP Basic client credentials. Endpoints:
 * ``GET /.well-known/openid-configuration``: issuer, ``jwks_uri``, ``introspection_endpoint``
 * ``GET /jwks.json``: the public keys (an RSA key for RS256, an EC P-256 key for ES256)
 * ``POST /introspect``: form ``token=…``; Basic auth with the introspection client
+* ``GET /userinfo``: the claims of a session it signed (``Authorization: Bearer``), for a
+  gateway that reads them there (``auth_claims_from`` "userinfo")
+
+It writes each id where the gateway's claim names say: a plain name is a top-level claim,
+a JSON Pointer (``/opower/accountNumbers``) a nested one (gateway.settings.claim_path).
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from gateway.settings import claim_path
 from local.service import HttpService
 
 DEFAULT_AUDIENCE = "opower-gateway"
 DEFAULT_CUSTOMER_CLAIM = "utilityCustomerId"
 DEFAULT_ACCOUNTS_CLAIM = "accountNumbers"
+DEFAULT_UTILITY_CODE_CLAIM = "utilityCode"
 INTROSPECTION_CLIENT_ID = "opower-gateway-introspection"
 
 
@@ -112,15 +119,24 @@ class DevIdentityProvider(HttpService):
         audience: str = DEFAULT_AUDIENCE,
         customer_claim: str = DEFAULT_CUSTOMER_CLAIM,
         accounts_claim: str = DEFAULT_ACCOUNTS_CLAIM,
+        utility_code_claim: str = DEFAULT_UTILITY_CODE_CLAIM,
+        token_type: str = "",
+        token_use: str = "",
         introspection_secret: str | None = None,
         keys_file: Path | None = None,
         issuer: str | None = None,
     ) -> None:
+        """``token_type`` (the header's ``typ``) and ``token_use`` (a claim), when given,
+        are written into every session, as the gateway configured to require them
+        expects (auth_token_type, auth_token_use)."""
         super().__init__((host, port), name="identity provider")
         self._issuer = issuer
         self.audience = audience
         self.customer_claim = customer_claim
         self.accounts_claim = accounts_claim
+        self.utility_code_claim = utility_code_claim
+        self.token_type = token_type
+        self.token_use = token_use
         self.introspection_client_id = INTROSPECTION_CLIENT_ID
         self.introspection_secret = introspection_secret or secrets.token_urlsafe(24)
         self._state = _State(keys=load_or_create_keys(keys_file) if keys_file else _new_keys())
@@ -144,6 +160,10 @@ class DevIdentityProvider(HttpService):
     def introspection_url(self) -> str:
         return f"{self.base_url}/introspect"
 
+    @property
+    def userinfo_url(self) -> str:
+        return f"{self.base_url}/userinfo"
+
     # -- tokens --------------------------------------------------------------------------
     def claims_for(
         self,
@@ -154,7 +174,7 @@ class DevIdentityProvider(HttpService):
         now: float | None = None,
     ) -> dict[str, Any]:
         issued = time.time() if now is None else now
-        return {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": f"user-{utility_customer_id}",
@@ -162,9 +182,12 @@ class DevIdentityProvider(HttpService):
             "nbf": int(issued),
             "exp": int(issued + lifetime_s),
             "jti": uuid.uuid4().hex,
-            self.customer_claim: utility_customer_id,
-            self.accounts_claim: account_numbers,
         }
+        if self.token_use:
+            claims["token_use"] = self.token_use
+        place_claim(claims, self.customer_claim, utility_customer_id)
+        place_claim(claims, self.accounts_claim, account_numbers)
+        return claims
 
     def mint(
         self,
@@ -177,16 +200,22 @@ class DevIdentityProvider(HttpService):
         omit: Iterable[str] = (),
         now: float | None = None,
         typ: str | None = None,
+        company: str | None = None,
     ) -> str:
         """A signed session JWT for a customer, with claims changed as a test needs
-        (``typ``: the header's type, e.g. "at+jwt" for an RFC 9068 access token)."""
+        (``overrides``: top-level claims as given; ``typ``: the header's type, e.g.
+        "at+jwt" for an RFC 9068 access token, else the provider's ``token_type``;
+        ``company``: the operating company, where the utility code claim's name says)."""
         claims = self.claims_for(
             utility_customer_id, account_numbers, lifetime_s=lifetime_s, now=now
         )
+        if company is not None:
+            place_claim(claims, self.utility_code_claim, company)
         claims.update(overrides or {})
         for name in omit:
             claims.pop(name, None)
         key = self._state.keys[alg]
+        typ = typ or self.token_type
         headers = {"kid": key.kid, **({"typ": typ} if typ else {})}
         token = jwt.encode(claims, key.private, algorithm=alg, headers=headers)
         self._remember(token)
@@ -210,10 +239,14 @@ class DevIdentityProvider(HttpService):
         *,
         lifetime_s: float = 900,
         active: bool = True,
+        company: str | None = None,
     ) -> str:
-        """An opaque session token, known to the introspection endpoint."""
+        """An opaque session token, known to the introspection endpoint (``company``: the
+        operating company, as in :meth:`mint`)."""
         token = secrets.token_urlsafe(32)
         claims = self.claims_for(utility_customer_id, account_numbers, lifetime_s=lifetime_s)
+        if company is not None:
+            place_claim(claims, self.utility_code_claim, company)
         with self._lock:
             self._state.opaque[token] = {**claims, "active": active}
         self._remember(token)
@@ -260,6 +293,7 @@ class DevIdentityProvider(HttpService):
                 "issuer": self.issuer,
                 "jwks_uri": self.jwks_url,
                 "introspection_endpoint": self.introspection_url,
+                "userinfo_endpoint": self.userinfo_url,
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             }
         if method == "GET" and path == "/jwks.json":
@@ -271,7 +305,30 @@ class DevIdentityProvider(HttpService):
             return 200, {"keys": keys}
         if method == "POST" and path == "/introspect":
             return self._introspect(headers, body)
+        if method == "GET" and path == "/userinfo":
+            return self._userinfo(headers.get("authorization", ""))
         return 404, {"error": "not_found"}
+
+    def _userinfo(self, authorization: str) -> tuple[int, Any]:
+        """OIDC Core 5.3: the claims of a session this provider signed and that is still
+        valid (`make token`'s too: they share the keys file), or 401."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return 401, {"error": "invalid_token"}
+        with self._lock:
+            keys = {k.kid: k for k in self._state.keys.values()}
+        try:
+            key = keys[str(jwt.get_unverified_header(token).get("kid"))]
+            claims = jwt.decode(
+                token,
+                key.private.public_key(),
+                algorithms=[key.alg],
+                issuer=self.issuer,
+                options={"verify_aud": False},
+            )
+        except (KeyError, jwt.PyJWTError):
+            return 401, {"error": "invalid_token"}
+        return 200, claims
 
     def _introspect(self, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:
         with self._lock:
@@ -298,6 +355,20 @@ class DevIdentityProvider(HttpService):
         return client_id == self.introspection_client_id and secrets.compare_digest(
             secret, self.introspection_secret
         )
+
+
+def place_claim(claims: dict[str, Any], name: str, value: Any) -> None:
+    """``value`` where the claim name ``name`` reads it (gateway.settings.claim_path): a
+    top-level claim, or, for a JSON Pointer, nested objects made as needed, so that
+    ``/opower/customerId`` and ``/opower/accountNumbers`` share one ``opower`` object."""
+    *parents, last = claim_path(name)
+    holder = claims
+    for key in parents:
+        inner = holder.get(key)
+        if not isinstance(inner, dict):
+            inner = holder[key] = {}
+        holder = inner
+    holder[last] = value
 
 
 class _Server(ThreadingHTTPServer):

@@ -132,9 +132,12 @@ def check_utility_code(raw: str) -> str:
     return raw
 
 
-def credentials_from_file(name: str) -> OpowerCredentials:
-    """The client_id and client_secret of a JSON file; errors name the fix, never a value."""
-    where = f"OPOWER_CREDENTIALS={name}"
+def credentials_from_file(
+    name: str, *, variable: str = "OPOWER_CREDENTIALS", issued_by: str = "Oracle"
+) -> OpowerCredentials:
+    """The client_id and client_secret of a JSON file; errors name the fix, never a value
+    (``variable`` named the file: INTROSPECTION_CREDENTIALS holds another client's)."""
+    where = f"{variable}={name}"
     try:
         text = Path(name).expanduser().read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -155,7 +158,7 @@ def credentials_from_file(name: str) -> OpowerCredentials:
     return _credentials(
         document.get("client_id"),
         document.get("client_secret"),
-        lambda key: f'{where} lacks "{key}" (a non-empty string): add the one Oracle sent you',
+        lambda key: f'{where} lacks "{key}" (a non-empty string): add the one {issued_by} sent you',
     )
 
 

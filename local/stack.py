@@ -6,6 +6,10 @@ local/opower_tier.py), the handlers call it instead, and no sandbox runs.
 Configuration comes from the same model the stack deploys (``GatewayConfig`` from
 ``cdk.json``), with only the endpoints pointed at the embedded services; the Lambda
 environment is built by the same ``lambda_environment()`` the stack uses.
+
+The identity provider is the dev IdP, unless GATEWAY_CONFIG names one (``TrustedIdp``):
+then the gateway trusts that one, with every ``auth_*`` and ``claim_*`` setting given,
+and the dev IdP's sessions are refused.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
 from gateway.companies import Company
+from gateway.credentials import OpowerCredentials
+from gateway.errors import ConfigurationError
 from gateway.service import TAG_KEY
+from gateway.settings import cognito_region
 from local.aws import EmbeddedAws
 from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
@@ -97,6 +105,82 @@ class Ports:
         return cls(**values)
 
 
+# The settings naming an identity provider's endpoints. Named in GATEWAY_CONFIG, they are
+# the user's own provider; otherwise cdk.json's values (a deployment's placeholders,
+# login.example.com) give way to the dev IdP's.
+IDP_ENDPOINT_SETTINGS = ("auth_issuer", "auth_jwks_url", "auth_introspection_url")
+# The JSON file of the gateway's client at the user's own introspection endpoint.
+INTROSPECTION_CREDENTIALS = "INTROSPECTION_CREDENTIALS"
+NO_INTROSPECTION_CLIENT = (
+    "your IdP's introspection endpoint answers its own clients only: pass "
+    f'{INTROSPECTION_CREDENTIALS}=<file> holding {{"client_id": "...", "client_secret": "..."}}'
+)
+# A deployment names the introspection client's secret by ARN, which its checks require;
+# locally the stack puts the client into the embedded Secrets Manager itself.
+_LOCAL_INTROSPECTION_SECRET_ARN = (
+    f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:local-introspection-client-000000"
+)
+# The algorithms the dev IdP signs with (local/idp.py), in its order of preference.
+_DEV_ALGORITHMS = ("RS256", "ES256")
+
+
+class IdentityConfigError(Exception):
+    """GATEWAY_CONFIG names an identity provider the local gateway cannot trust as given:
+    what to add, in one line."""
+
+
+@dataclass(frozen=True)
+class TrustedIdp:
+    """The identity provider the local gateway trusts, decided from GATEWAY_CONFIG alone
+    (before anything starts): the dev IdP, or the user's own (``own``), whose sessions
+    are JWTs checked against its JWKS or, with ``introspection``, opaque tokens its RFC
+    7662 endpoint answers for (its client from INTROSPECTION_CREDENTIALS)."""
+
+    own: bool = False
+    introspection: bool = False
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any]) -> TrustedIdp:
+        named = {n for n in IDP_ENDPOINT_SETTINGS if overrides.get(n) not in (None, "")}
+        introspection = str(overrides.get("auth_mode", "")).strip() == "introspection"
+        if introspection:
+            if "auth_introspection_url" not in named:
+                raise IdentityConfigError(
+                    'GATEWAY_CONFIG sets "auth_mode": "introspection" but not '
+                    "auth_introspection_url: add your IdP's RFC 7662 endpoint, "
+                    '"auth_introspection_url": "https://...", with '
+                    f"{INTROSPECTION_CREDENTIALS}=<file> (the dev IdP's sessions are JWTs: "
+                    "leave auth_mode out to use them)"
+                )
+            return cls(own=True, introspection=True)
+        if not named:
+            if str(overrides.get("auth_claims_from", "")).strip() == "cognito":
+                raise IdentityConfigError(
+                    'GATEWAY_CONFIG sets "auth_claims_from": "cognito", which asks Cognito '
+                    "about a user pool's access tokens, never the dev IdP's: name your "
+                    "pool's auth_issuer and auth_jwks_url too, or leave auth_claims_from out"
+                )
+            return cls()
+        if named == {"auth_introspection_url"}:
+            raise IdentityConfigError(
+                'GATEWAY_CONFIG names auth_introspection_url, used with "auth_mode": '
+                f'"introspection": add that (and {INTROSPECTION_CREDENTIALS}=<file>), or '
+                "auth_issuer and auth_jwks_url for your IdP's JWTs"
+            )
+        missing = [n for n in ("auth_issuer", "auth_jwks_url") if n not in named]
+        if missing:
+            hint = {
+                "auth_issuer": '"auth_issuer": "<the iss of its tokens>"',
+                "auth_jwks_url": '"auth_jwks_url": "<its JWKS URL>" (https; http only on '
+                "127.0.0.1), where the gateway gets its keys",
+            }[missing[0]]
+            raise IdentityConfigError(
+                f"GATEWAY_CONFIG names {' and '.join(sorted(named))} of your identity "
+                f"provider but not {missing[0]}: add {hint}"
+            )
+        return cls(own=True)
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> Any:
     """The deploy-time GatewayConfig from cdk.json's "gateway" context object, with
     ``overrides`` on top (the local equivalent of ``-c name=value``)."""
@@ -131,16 +215,21 @@ class LocalStack(Service):
         state_dir: Path = STATE_DIR,
         overrides: dict[str, Any] | None = None,
         opower: OpowerTier | None = None,
+        introspection_client: OpowerCredentials | None = None,
     ) -> None:
+        """``introspection_client``: the client of the user's own introspection endpoint
+        (GATEWAY_CONFIG's auth_introspection_url), put into the embedded Secrets Manager."""
         self.ports = ports or Ports()
         self._state_dir = state_dir
-        self._overrides = overrides
+        self._overrides = overrides or {}
+        self._introspection_client = introspection_client
         self._exit = contextlib.ExitStack()
         self.config: Any = None
         # A real Opower (its one utility code, its client in the embedded secret), or
         # None: the sandbox's group of two companies.
         self.opower = opower
         self.sandbox: OpowerSandbox | None = None
+        self.trusted = TrustedIdp()
 
     def start(self) -> Self:
         try:
@@ -151,7 +240,15 @@ class LocalStack(Service):
         return self
 
     def _start(self) -> None:
-        deployed = load_config(self._overrides)
+        self.trusted = TrustedIdp.from_overrides(self._overrides)
+        if self.trusted.introspection and self._introspection_client is None:
+            raise IdentityConfigError(NO_INTROSPECTION_CLIENT)
+        stand_ins = (
+            {"introspection_secret_arn": _LOCAL_INTROSPECTION_SECRET_ARN}
+            if self.trusted.introspection
+            else {}
+        )
+        deployed = load_config({**stand_ins, **self._overrides})
         runtime = deployed.runtime
         if self.opower is None:
             # A utility group of two operating companies, as the sandbox serves them: each
@@ -170,11 +267,18 @@ class LocalStack(Service):
         self.idp = self._exit.enter_context(
             DevIdentityProvider(
                 port=self.ports.idp,
+                # A token carries one audience; the gateway accepts any it lists.
                 audience=(runtime.auth_audience or ("opower-gateway",))[0],
                 customer_claim=runtime.claim_utility_customer_id,
                 accounts_claim=runtime.claim_account_numbers,
+                utility_code_claim=runtime.claim_utility_code,
+                token_type=runtime.auth_token_type,
+                token_use=runtime.auth_token_use,
                 keys_file=self._state_dir / "idp-keys.json",
             )
+        )
+        self.dev_algorithm = next(
+            (a for a in runtime.auth_algorithms if a in _DEV_ALGORITHMS), _DEV_ALGORITHMS[0]
         )
         service = deployed.service
         table = f"{service}-local"
@@ -188,29 +292,31 @@ class LocalStack(Service):
         upstream = (
             self._sandbox_upstream() if self.opower is None else self._tier_upstream(self.opower)
         )
+        client = self._introspection_client or OpowerCredentials(
+            self.idp.introspection_client_id, self.idp.introspection_secret
+        )
         introspection_secret = put_secret(
             f"{service}/introspection",
-            {
-                "client_id": self.idp.introspection_client_id,
-                "client_secret": self.idp.introspection_secret,
-            },
+            {"client_id": client.client_id, "client_secret": client.client_secret},
         )
         # The key of customers' names, as the stack generates one (gateway.customer_keys).
         customer_key = put_secret(f"{service}/customer-key", {"key": secrets.token_hex(32)})
-        self.config = dataclasses.replace(
-            deployed,
-            runtime=dataclasses.replace(
-                runtime,
-                opower_base_url=upstream.base_url,
-                auth_mode="jwt",
-                auth_issuer=self.idp.issuer,
-                auth_jwks_url=self.idp.jwks_url,
-                auth_introspection_url=self.idp.introspection_url,
-                utility_code=upstream.utility_code,
-                companies=upstream.companies,
-                service_principals=(*runtime.service_principals, SERVICE_ROLE_ARN),
-            ),
-        )
+        try:
+            self.config = dataclasses.replace(
+                deployed,
+                runtime=dataclasses.replace(
+                    runtime,
+                    opower_base_url=upstream.base_url,
+                    **self._identity_settings(runtime),
+                    utility_code=upstream.utility_code,
+                    companies=upstream.companies,
+                    service_principals=(*runtime.service_principals, SERVICE_ROLE_ARN),
+                ),
+            )
+        except ConfigurationError as exc:
+            from infra.config import GatewayConfigError
+
+            raise GatewayConfigError(f"invalid runtime setting: {exc}") from None
         environment = self.config.lambda_environment(
             table_name=table,
             kms_key_id=key,
@@ -248,6 +354,25 @@ class LocalStack(Service):
                 service_tag=(TAG_KEY, SERVICE_TAG),
             )
         )
+
+    def _identity_settings(self, runtime: Any) -> dict[str, Any]:
+        """The settings that point the gateway at the identity provider it trusts: the dev
+        IdP's endpoints in place of cdk.json's; the user's own as GATEWAY_CONFIG names them
+        (with introspection, cdk.json's placeholder issuer and JWKS dropped, not checked)."""
+        if not self.trusted.own:
+            return {
+                "auth_mode": "jwt",
+                "auth_issuer": self.idp.issuer,
+                "auth_jwks_url": self.idp.jwks_url,
+                "auth_introspection_url": self.idp.introspection_url,
+            }
+        if self.trusted.introspection:
+            return {
+                name: getattr(runtime, name) if name in self._overrides else ""
+                for name in ("auth_issuer", "auth_jwks_url")
+            }
+        # JWTs, whatever auth_mode cdk.json holds (GATEWAY_CONFIG did not ask otherwise).
+        return {"auth_mode": "jwt"}
 
     def _sandbox_upstream(self) -> _Upstream:
         """The sandbox's two companies, each with its own client in its own secret."""
@@ -351,15 +476,47 @@ class LocalStack(Service):
                 return self.idp.mint(
                     utility_customer_id,
                     customer["accountNumbers"],
+                    alg=self.dev_algorithm,
                     lifetime_s=lifetime_s,
-                    overrides={self.config.runtime.claim_utility_code: company},
+                    company=company,
                 )
         raise KeyError((company, utility_customer_id))
 
-    def running_settings(self) -> dict[str, Any]:
-        """What `make token` needs to sign as this stack does (local/token.py). On a real
-        Opower, which one (`opower`: its URL and utility code, never its client)."""
+    def identity(self) -> dict[str, Any]:
+        """Which identity provider the gateway trusts and how it reads a session (the
+        banner's Identity line; ``dev_idp_trusted`` false: the dev IdP's are refused)."""
         runtime = self.config.runtime
+        introspection = runtime.auth_mode == "introspection"
+        described: dict[str, Any] = {
+            "issuer": runtime.auth_issuer,
+            "dev_idp_trusted": not self.trusted.own,
+            "mode": runtime.auth_mode,
+            "jwks_url": "" if introspection else runtime.auth_jwks_url,
+            "introspection_url": runtime.auth_introspection_url if introspection else "",
+            "audience": list(runtime.auth_audience),
+            "claims_from": runtime.auth_claims_from,
+            "claims": {
+                "utility_customer_id": runtime.claim_utility_customer_id,
+                "account_numbers": runtime.claim_account_numbers,
+                "utility_code": runtime.claim_utility_code,
+            },
+        }
+        if runtime.auth_claims_from == "userinfo":
+            described["userinfo_url"] = runtime.auth_userinfo_url
+        if runtime.auth_claims_from == "cognito":
+            # As the authorizer builds it (gateway.wiring): AWS's own, unless named.
+            described["cognito_endpoint"] = runtime.auth_cognito_endpoint or (
+                f"https://cognito-idp.{cognito_region(runtime.auth_issuer)}.amazonaws.com"
+            )
+            described["cognito_is_aws"] = not runtime.auth_cognito_endpoint
+        return described
+
+    def running_settings(self) -> dict[str, Any]:
+        """What `make token` needs to sign as this stack does (local/token.py), and whether
+        the gateway accepts what it signs (``dev_idp_trusted``, else ``trusted_issuer``).
+        On a real Opower, which one (`opower`: its URL and utility code, never its client)."""
+        runtime = self.config.runtime
+        identity = self.identity()
         return {
             "gateway": self.emulator.base_url,
             "issuer": self.idp.issuer,
@@ -367,6 +524,11 @@ class LocalStack(Service):
             "customer_claim": runtime.claim_utility_customer_id,
             "accounts_claim": runtime.claim_account_numbers,
             "utility_code_claim": runtime.claim_utility_code,
+            "token_type": runtime.auth_token_type,
+            "token_use": runtime.auth_token_use,
+            "algorithm": self.dev_algorithm,
+            "dev_idp_trusted": identity["dev_idp_trusted"],
+            "trusted_issuer": identity["issuer"] or identity["introspection_url"],
             "companies": self.companies,
             "customers": self.customers(),
             "region": REGION,
@@ -374,6 +536,8 @@ class LocalStack(Service):
         }
 
     def summary(self) -> dict[str, Any]:
+        """What is running, for the banner and programs (``--json``). The customers'
+        tokens are the dev IdP's: refused when ``identity.dev_idp_trusted`` is false."""
         upstream = (
             {"sandbox": self.sandbox.base_url} if self.sandbox is not None else self._opower_named()
         )
@@ -384,6 +548,7 @@ class LocalStack(Service):
             "idp": self.idp.base_url,
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
             "opower_secret": self.opower_secret_name,
+            "identity": self.identity(),
             "companies": self.companies,
             "customers": [
                 {**c, "token": self.token_for(c["utilityCustomerId"], company=c["utilityCode"])}

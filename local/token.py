@@ -9,7 +9,9 @@ It signs as the running `make dev` does: the issuer, audience and claim names it
 with and the keys it publishes, all read from its state directory (``.dev/running.json``,
 written when it starts, removed when it stops; ``.dev/idp-keys.json`` keeps the keys
 across runs). So no port or setting is repeated here, and with no gateway running it
-says so instead of printing a token nobody accepts.
+says so instead of printing a token nobody accepts. When the running gateway trusts
+another identity provider (GATEWAY_CONFIG named one), it still prints the token, and says
+on stderr that the gateway will refuse it.
 """
 
 from __future__ import annotations
@@ -131,14 +133,30 @@ def mint(
         audience=running["audience"],
         customer_claim=running["customer_claim"],
         accounts_claim=running["accounts_claim"],
+        utility_code_claim=running["utility_code_claim"],
+        token_type=running.get("token_type", ""),
+        token_use=running.get("token_use", ""),
         keys_file=state_dir / "idp-keys.json",
         issuer=running["issuer"],
     )
     return idp.mint(
         utility_customer_id.strip(),
         account_numbers,
+        alg=running.get("algorithm", "RS256"),
         lifetime_s=lifetime_s,
-        overrides={running["utility_code_claim"]: company},
+        company=company,
+    )
+
+
+def refusal_warning(running: dict[str, Any]) -> str | None:
+    """What to say when the running gateway trusts another identity provider than the
+    dev IdP, whose tokens this prints: they will be refused. None when it trusts it."""
+    if running.get("dev_idp_trusted", True):
+        return None
+    trusted = running.get("trusted_issuer") or "another identity provider"
+    return (
+        f"make token: the running gateway trusts {trusted}, not the dev IdP: it will refuse "
+        "this token (GATEWAY_CONFIG named your IdP; use a token it issued)"
     )
 
 
@@ -154,11 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
     try:
         accounts = parse_accounts(args.accounts) if args.accounts else None
-        if not args.customer:
-            running = running_stack(state_dir)
-            if real_opower(running) is None:
-                print(customer_list(running), file=sys.stderr)
-                return 2
+        running = running_stack(state_dir)
+        warning = refusal_warning(running)
+        if warning:
+            print(warning, file=sys.stderr)
+        if not args.customer and real_opower(running) is None:
+            print(customer_list(running), file=sys.stderr)
+            return 2
         token = mint(
             args.customer or "",
             company=args.company,
