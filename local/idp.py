@@ -120,6 +120,7 @@ class DevIdentityProvider(HttpService):
         customer_claim: str = DEFAULT_CUSTOMER_CLAIM,
         accounts_claim: str = DEFAULT_ACCOUNTS_CLAIM,
         utility_code_claim: str = DEFAULT_UTILITY_CODE_CLAIM,
+        designated_claim: str = "",
         token_type: str = "",
         token_use: str = "",
         introspection_secret: str | None = None,
@@ -135,6 +136,9 @@ class DevIdentityProvider(HttpService):
         self.customer_claim = customer_claim
         self.accounts_claim = accounts_claim
         self.utility_code_claim = utility_code_claim
+        # The gateway's designated_claim, if set: the dev IdP's customers are all on the
+        # utility's designated list (true), as a pilot's test users would be.
+        self.designated_claim = designated_claim
         self.token_type = token_type
         self.token_use = token_use
         self.introspection_client_id = INTROSPECTION_CLIENT_ID
@@ -187,6 +191,8 @@ class DevIdentityProvider(HttpService):
             claims["token_use"] = self.token_use
         place_claim(claims, self.customer_claim, utility_customer_id)
         place_claim(claims, self.accounts_claim, account_numbers)
+        if self.designated_claim:
+            place_claim(claims, self.designated_claim, True)
         return claims
 
     def mint(

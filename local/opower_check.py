@@ -49,7 +49,10 @@ from local.token import (
 
 USAGE_FUEL = {"ELEC": "ELECTRICITY", "GAS": "GAS"}
 # Routes where Opower may have nothing for a customer: a 404 is an answer, not a fault.
-MAY_BE_NONE = {"home_profile", "bill_forecast", "neighbor_comparison", "threshold"}
+MAY_BE_NONE = {"home_profile", "bill_forecast", "neighbor_comparison", "threshold",
+               "energy_breakdown", "bill_energy_breakdown", "neighbor_history", "bill_period",
+               "contacts", "tip_names"}  # fmt: skip
+_WRITE_CONTACT = {"name": "Opower check", "email": "opower-check@example.com"}
 _WRITE_THRESHOLD = {"threshold": 100.0, "percentage": 90.0}
 
 
@@ -140,6 +143,7 @@ class Checker:
             "neighbor_comparison", "/v1/me/neighbor-comparison", "/v1/me/neighbor-comparison"
         )
         threshold = self._read("threshold", "/v1/me/threshold", "/v1/me/threshold")
+        self._customer_app(items, fuels)
         if not fuels:
             self.results.append(
                 Result(
@@ -152,7 +156,78 @@ class Checker:
         if self._writes:
             self._write_home_profile(profile)
             self._write_threshold(threshold)
+            self._write_contact()
+            self._write_tip()
         return self.results
+
+    def _customer_app(self, accounts: list[dict[str, Any]], fuels: list[str]) -> None:
+        """The customer-app routes: contacts and the first one's preferences, the energy
+        breakdown, tips and the first tip, each account's bill period, the neighbor
+        comparison history of each fuel."""
+        listed = self._read("contacts", "/v1/me/contacts", "/v1/me/contacts")
+        contacts = opower_answers.items(listed) if listed is not None else []
+        if contacts and contacts[0].get("id") is not None:
+            self._read(
+                "contact_preferences",
+                f"/v1/me/contacts/{contacts[0]['id']}/preferences",
+                "/v1/me/contacts/{contactId}/preferences",
+            )
+        self._read("energy_breakdown", "/v1/me/energy-breakdown", "/v1/me/energy-breakdown")
+        self._read("tips", "/v1/me/tips", "/v1/me/tips")
+        names = self._read("tip_names", "/v1/me/tip-names", "/v1/me/tip-names")
+        tips = opower_answers.payload(names) if names is not None else []
+        if isinstance(tips, list) and tips and isinstance(tips[0], str):
+            self._read("tip", f"/v1/me/tips/{tips[0]}", "/v1/me/tips/{tipId}")
+        for account in accounts:
+            if account.get("id") is not None:
+                self._read(
+                    "bill_period",
+                    f"/v1/me/accounts/{account['id']}/bill-period",
+                    "/v1/me/accounts/{accountId}/bill-period",
+                )
+        for fuel in fuels:
+            self._read(
+                "neighbor_history",
+                f"/v1/me/neighbor-comparison/history/{fuel}",
+                "/v1/me/neighbor-comparison/history/{fuel}",
+            )
+
+    def _write_contact(self) -> None:
+        """A contact added, changed, subscribed by e-mail and removed: nothing stays."""
+        status, answer = self._gateway.request("POST", "/v1/me/contacts", body=_WRITE_CONTACT)
+        created = opower_answers.payload(answer) if status == 200 else None
+        ok = isinstance(created, dict) and created.get("id") is not None
+        verdict = "as documented" if ok else f"expected 200, got {_error(answer)}"
+        self.results.append(Result("POST /v1/me/contacts", status, verdict, ok))
+        if not ok:
+            return
+        assert isinstance(created, dict)
+        path = f"/v1/me/contacts/{created['id']}"
+        self._expect("PUT", path, 200, {**_WRITE_CONTACT, "name": "Opower check (changed)"})
+        status, answer = self._gateway.request(
+            "POST",
+            f"{path}/preferences",
+            body={"notificationChannel": "EMAIL", "eventType": "HOME_ENERGY"},
+        )
+        preference = opower_answers.payload(answer) if status == 200 else None
+        self.results.append(Result(f"POST {path}/preferences", status,
+                                   "as documented" if status == 200 else _error(answer),
+                                   status == 200))  # fmt: skip
+        if isinstance(preference, dict) and preference.get("id") is not None:
+            self._expect("DELETE", f"{path}/preferences/{preference['id']}", 200)
+        self._expect("DELETE", path, 200)
+
+    def _write_tip(self) -> None:
+        """The first tip's status written back as it is."""
+        status, answer = self._gateway.request("GET", "/v1/me/tips")
+        tips = opower_answers.payload(answer) if status == 200 else None
+        if not isinstance(tips, list) or not tips or not isinstance(tips[0], dict):
+            self.results.append(Result("POST /v1/me/tips/{tipId}/action", 0,
+                                       "not called: no tip to write back", True))  # fmt: skip
+            return
+        tip = tips[0]
+        self._expect("POST", f"/v1/me/tips/{tip.get('tipName')}/action", 200,
+                     {"status": tip.get("status") or "NOT_YET"})  # fmt: skip
 
     def _windows(self) -> Iterator[tuple[str, dict[str, str]]]:
         """Past windows well inside each resolution's cap: an hour of raw intervals (60 of

@@ -274,6 +274,7 @@ class LocalStack(Service):
                 utility_code_claim=runtime.claim_utility_code,
                 token_type=runtime.auth_token_type,
                 token_use=runtime.auth_token_use,
+                designated_claim=runtime.designated_claim,
                 keys_file=self._state_dir / "idp-keys.json",
             )
         )
@@ -526,6 +527,7 @@ class LocalStack(Service):
             "utility_code_claim": runtime.claim_utility_code,
             "token_type": runtime.auth_token_type,
             "token_use": runtime.auth_token_use,
+            "designated_claim": runtime.designated_claim,
             "algorithm": self.dev_algorithm,
             "dev_idp_trusted": identity["dev_idp_trusted"],
             "trusted_issuer": identity["issuer"] or identity["introspection_url"],

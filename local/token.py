@@ -136,6 +136,7 @@ def mint(
         utility_code_claim=running["utility_code_claim"],
         token_type=running.get("token_type", ""),
         token_use=running.get("token_use", ""),
+        designated_claim=running.get("designated_claim", ""),
         keys_file=state_dir / "idp-keys.json",
         issuer=running["issuer"],
     )

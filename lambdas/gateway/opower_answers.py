@@ -56,3 +56,27 @@ def error_code(body: bytes) -> str:
     if isinstance(code, str) and _CODE.fullmatch(code):
         return code
     return ""
+
+
+def listed_ids(body: str | bytes, field: str) -> frozenset[str]:
+    """The ids a list answer names: each item's ``field`` (an integer, or a string of
+    ASCII digits), or, with no ``field``, the items themselves where they are strings (Get
+    Tip Name List's names). Anything else names nothing."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return frozenset()
+    if not field:
+        inner = payload(document)
+        names = inner if isinstance(inner, list) else [inner]
+        return frozenset(n for n in names if isinstance(n, str) and n)
+    found = set()
+    for item in items(document):
+        value = item.get(field)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) or (
+            isinstance(value, str) and value.isascii() and value.isdigit()
+        ):
+            found.add(str(value))
+    return frozenset(found)

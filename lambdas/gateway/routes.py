@@ -20,17 +20,38 @@ from urllib.parse import quote
 
 from gateway import schemas
 
-ParamKind = Literal["enum", "datetime", "date", "bool", "bound_account"]
-FieldKind = Literal["string", "integer", "number"]
+ParamKind = Literal[
+    "enum", "datetime", "date", "bool", "bound_account", "owned", "int", "code", "locale"
+]
+FieldKind = Literal["string", "integer", "number", "boolean"]
+FieldFormat = Literal["", "email", "phone", "code"]
 BINDING_SLOTS = frozenset({"customerId", "utilityCustomerId"})
 
 
 @dataclass(frozen=True)
 class Param:
+    """A path or query parameter.
+
+    ``owned``: an id of one of the customer's own things at Opower (a contact, a
+    preference, a tip), accepted only once it is in the customer's own list: ``owner`` is
+    the route whose GET lists them (its answer is cached as any), ``owner_field`` the
+    field of each item holding the id ("" when the items are the ids). Anything else is
+    the same 404 as an id that does not exist, and Opower is not asked for it.
+    ``upstream``: the query parameter's name at Opower, when the customer API names it
+    otherwise (``accountId`` for Opower's ``utilityAccountId``).
+    """
+
     kind: ParamKind
     description: str
     values: tuple[str, ...] = ()
     required: bool = False
+    owner: str = ""
+    owner_field: str = ""
+    upstream: str = ""
+    minimum: int = 0
+    maximum: int = 0
+    # The document's example value (the sandbox's first customer's, as for accountId).
+    example: str = ""
 
 
 # Text fields: anything but control characters (C0, DEL, C1) and the invisible formatting
@@ -39,6 +60,24 @@ class Param:
 # and they are how log injection and display spoofing start. One pattern for the document
 # (ECMA-262 and Python read it alike) and for the check.
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]*$"
+
+
+# The gateway's own checks of a text's form (Oracle's pages give none; its Account Center
+# does "basic validation ... that the phone numbers and email addresses resemble real
+# values"): an address with one @ and a dotted domain; a phone number of 7-15 digits
+# (E.164's most) with the usual separators; an upper-case code such as HOME_ENERGY. Whole-
+# value patterns that ECMA-262 and Python read alike (the document states them).
+FORMATS: Mapping[str, tuple[str, str]] = {
+    "email": (
+        r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$",
+        "an e-mail address like name@example.com",
+    ),
+    "phone": (
+        r"^\+?\(?(?:[0-9][ ().-]{0,2}){6,14}[0-9]$",
+        "a phone number of 7 to 15 digits, like +1 555-123-1234",
+    ),
+    "code": (r"^[A-Z][A-Z0-9_]{0,63}$", "upper-case letters, digits and _"),
+}
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,9 @@ class BodyField:
     maximum: float | None = None
     values: tuple[str, ...] = ()
     max_length: int = 64
+    # The gateway's own check of a text's form (Oracle's pages give none): an e-mail
+    # address, a phone number, an upper-case code.
+    format: FieldFormat = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +100,8 @@ class Body:
     # Body fields the gateway sets from the binding, whatever the customer sent.
     bound: Mapping[str, str] = field(default_factory=dict)
     max_bytes: int = 4096
+    # At least one of these fields must be given (a contact reachable some way).
+    one_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +147,14 @@ class Operation:
     # Opower statuses this operation's page gives their own meaning (by status, never by
     # the text of Opower's message).
     upstream_meanings: Mapping[int, UpstreamMeaning] = field(default_factory=dict)
+    # Query parameters the gateway sends whatever the customer asked (who acted: the
+    # customer, through the web), never accepted from the customer.
+    fixed_query: tuple[tuple[str, str], ...] = ()
+    # What the customer should know beyond the summary (the document's description).
+    description: str = ""
+    # The success status of a write (0: 200 with the answer's schema when ``response`` is
+    # given, else 204); a GET is 200.
+    success_status: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,7 +219,7 @@ _HOME_PROFILE_FIELDS = {
     "squareFeet": BodyField("integer", "Floor area", minimum=1, maximum=100_000),
 }
 
-ROUTES: tuple[Route, ...] = (
+_CORE_ROUTES: tuple[Route, ...] = (
     Route(
         name="accounts",
         path="/v1/me/accounts",
@@ -366,6 +418,393 @@ ROUTES: tuple[Route, ...] = (
     ),
 )
 
+_OWN_TEXT = (
+    "Your own; a write through the gateway removes it at once, the lifetime bounds what "
+    "another channel's write leaves unseen"
+)
+_SMS_OPT_IN = (
+    "An SMS preference, or a phoneSMS given, starts Opower's SMS opt-in (Create "
+    "NotificationPreference, Update NotificationContact): Opower texts the number, and "
+    "alerts go by text only once the customer replies YES; STOP opts the number out of "
+    "every text. Until then the preference is listed but no text is sent."
+)
+_CONTACT_ID = Param(
+    "owned",
+    "One of your contacts (the id of /v1/me/contacts)",
+    owner="contacts",
+    owner_field="id",
+    example="5000001",
+)
+_PREFERENCE_ID = Param(
+    "owned",
+    "One of the contact's preferences (the id of its preferences list)",
+    owner="contact_preferences",
+    owner_field="id",
+    example="6000001",
+)
+_TIP_ID = Param(
+    "owned",
+    "One of your tips (a name of /v1/me/tip-names)",
+    owner="tip_names",
+    example="tip018_improve_window_shading",
+)
+_CONTACT_FIELDS = {
+    "name": BodyField("string", "The contact's name", required=True, max_length=100),
+    "email": BodyField("string", "E-mail address", max_length=254, format="email"),
+    "phoneSMS": BodyField("string", "Phone number for texts (SMS)", max_length=20, format="phone"),
+    "phoneVoice": BodyField(
+        "string", "Phone number for calls (IVR)", max_length=20, format="phone"
+    ),
+    "push": BodyField("boolean", "Whether push notifications may be sent to this contact"),
+}
+_CONTACT_BODY = Body(fields=_CONTACT_FIELDS, one_of=("email", "phoneSMS", "phoneVoice"))
+_BY_CUSTOMER = (("auditAgency", "CUSTOMER"),)
+_TIPS_QUERY = {
+    "channel": Param("enum", "Tips for this channel", values=("WEB", "VOICE")),
+    "limit": Param("int", "At most this many tips (default: all)", minimum=1, maximum=100),
+    "locale": Param(
+        "locale", "Language and territory, e.g. en_US (default: yours; your utility's only)"
+    ),
+}
+_TIPS_CACHE = Caching(
+    12 * _HOUR,
+    "Ranked from the customer's model, recomputed with new data; a tip action through the "
+    "gateway removes them at once",
+)
+_TIP_WRITES = ("tips", "tip_names", "tip")
+_BREAKDOWN_QUERY = {
+    "fuelType": Param("enum", "One fuel (default: all)", values=schemas.DISAGGREGATION_FUELS),
+    "accountId": Param(
+        "bound_account",
+        "One of your utility-account ids (default: all of them)",
+        upstream="utilityAccountId",
+    ),
+}
+# Opower's 400s on the customer-app operations, in the gateway's words: what their pages
+# (and the Account Center) say a request must be.
+_CONTACT_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the contact: it needs a name and an e-mail address or phone number that "
+    "look real, a channel's address stays while a preference uses it, and your primary "
+    "contact cannot be removed",
+)
+_PREFERENCE_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the preference: the contact needs the channel's address (email for "
+    "EMAIL, phoneSMS for SMS, phoneVoice for IVR, push for PUSH), the alert must be one your "
+    "utility offers, and a contact has each alert once per channel",
+)
+_TIPS_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the tips request: the locale must be one your utility offers (leave it "
+    "out for yours)",
+)
+_BILL_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the bill's dates: give the first and last day of one of your bills",
+)
+_HISTORY_REFUSED = UpstreamMeaning(
+    400,
+    "rejected",
+    "Opower refused the window: neighbor comparisons cover your bills of the last 12 "
+    "months, with start before end",
+)
+_NO_BREAKDOWN = UpstreamMeaning(
+    404,
+    "no_breakdown",
+    "No energy breakdown is available for you: Opower has no model of your home's heating "
+    "or cooling yet",
+)
+
+# What a customer app's "my energy" pages want beyond the core (contacts and alerts,
+# energy breakdown, tips, the billing period, past neighbor comparisons).
+_CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
+    Route(
+        name="contacts",
+        path="/v1/me/contacts",
+        upstream="notification-contact-v1/{U}/customers/{customerId}/notification_contacts",
+        operations=(
+            Operation(
+                "GET",
+                "Your notification contacts",
+                response=schemas.CONTACTS,
+                cache=Caching(10 * _MINUTE, _OWN_TEXT),
+            ),
+            Operation(
+                "POST",
+                "Add a notification contact",
+                body=_CONTACT_BODY,
+                response=schemas.CONTACT,
+                invalidates=("contacts",),
+                upstream_meanings={400: _CONTACT_REFUSED},
+                description=_SMS_OPT_IN,
+            ),
+        ),
+    ),
+    Route(
+        name="contact",
+        path="/v1/me/contacts/{contactId}",
+        upstream="notification-contact-v1/{U}/customers/{customerId}/notification_contacts/"
+        "{contactId}",
+        path_params={"contactId": _CONTACT_ID},
+        operations=(
+            Operation(
+                "PUT",
+                "Change a notification contact",
+                body=_CONTACT_BODY,
+                response=schemas.CONTACT,
+                invalidates=("contacts",),
+                upstream_meanings={400: _CONTACT_REFUSED},
+                description=_SMS_OPT_IN,
+            ),
+            Operation(
+                "DELETE",
+                "Remove a notification contact (and its preferences)",
+                response=schemas.CONTACT,
+                upstream_meanings={400: _CONTACT_REFUSED},
+                invalidates=("contacts", "contact_preferences"),
+                fixed_query=_BY_CUSTOMER,
+            ),
+        ),
+    ),
+    Route(
+        name="contact_preferences",
+        path="/v1/me/contacts/{contactId}/preferences",
+        upstream="notification-contact-v1/{U}/customers/{customerId}/notification_contacts/"
+        "{contactId}/notification_preferences",
+        path_params={"contactId": _CONTACT_ID},
+        operations=(
+            Operation(
+                "GET",
+                "A contact's notification preferences (which alerts, by which channel)",
+                response=schemas.PREFERENCES,
+                cache=Caching(10 * _MINUTE, _OWN_TEXT),
+            ),
+            Operation(
+                "POST",
+                "Subscribe a contact to an alert on a channel",
+                body=Body(
+                    fields={
+                        "notificationChannel": BodyField(
+                            "string",
+                            "The channel",
+                            required=True,
+                            values=schemas.NOTIFICATION_CHANNELS,
+                        ),
+                        "eventType": BodyField(
+                            "string",
+                            "The alert, e.g. HOME_ENERGY (your utility's programmes)",
+                            required=True,
+                            format="code",
+                        ),
+                    }
+                ),
+                response=schemas.PREFERENCE,
+                invalidates=("contact_preferences",),
+                description=_SMS_OPT_IN,
+                upstream_meanings={400: _PREFERENCE_REFUSED},
+            ),
+        ),
+    ),
+    Route(
+        name="contact_preference",
+        path="/v1/me/contacts/{contactId}/preferences/{preferenceId}",
+        upstream="notification-contact-v1/{U}/customers/{customerId}/notification_contacts/"
+        "{contactId}/notification_preferences/{preferenceId}",
+        path_params={"contactId": _CONTACT_ID, "preferenceId": _PREFERENCE_ID},
+        operations=(
+            Operation(
+                "DELETE",
+                "Unsubscribe a contact from one alert on one channel",
+                response=schemas.PREFERENCE,
+                invalidates=("contact_preferences",),
+                fixed_query=_BY_CUSTOMER,
+            ),
+        ),
+    ),
+    Route(
+        name="contact_channel",
+        path="/v1/me/contacts/{contactId}/channels/{channel}",
+        upstream="notification-contact-v1/{U}/customers/{customerId}/notification_contacts/"
+        "{contactId}/notification_preferences/channel/{channel}",
+        path_params={
+            "contactId": _CONTACT_ID,
+            "channel": Param("enum", "The channel", values=schemas.DELETABLE_CHANNELS),
+        },
+        operations=(
+            Operation(
+                "DELETE",
+                "Unsubscribe a contact from every alert on one channel",
+                invalidates=("contact_preferences",),
+                # The unsubscribe's source is the customer on the web.
+                fixed_query=(("source", "WEB"), *_BY_CUSTOMER),
+                success_status=200,
+            ),
+        ),
+    ),
+    Route(
+        name="energy_breakdown",
+        path="/v1/me/energy-breakdown",
+        upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/consumption/categories",
+        operations=(
+            Operation(
+                "GET",
+                "Where your energy goes over a year (shares by category)",
+                query={
+                    "endDate": Param("date", "Last day of the year shown; default today"),
+                    **_BREAKDOWN_QUERY,
+                },
+                response=schemas.ENERGY_BREAKDOWN,
+                upstream_meanings={404: _NO_BREAKDOWN},
+                cache=Caching(12 * _HOUR, "Recomputed from the customer's model with new bills"),
+            ),
+        ),
+    ),
+    Route(
+        name="bill_energy_breakdown",
+        path="/v1/me/energy-breakdown/bill",
+        upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/bills/consumption/"
+        "categories",
+        operations=(
+            Operation(
+                "GET",
+                "Where your energy went in one bill (shares, cost and usage by category)",
+                query={
+                    "billStartDate": Param(
+                        "date", "The bill's first day", required=True, example="2026-10-01"
+                    ),
+                    "billEndDate": Param(
+                        "date", "The bill's last day", required=True, example="2026-10-31"
+                    ),
+                    **_BREAKDOWN_QUERY,
+                },
+                checks=("bill_dates",),
+                response=schemas.BILL_ENERGY_BREAKDOWN,
+                upstream_meanings={404: _NO_BREAKDOWN, 400: _BILL_REFUSED},
+                cache=Caching(12 * _HOUR, "A bill's breakdown changes only with a new model"),
+            ),
+        ),
+    ),
+    Route(
+        name="tips",
+        path="/v1/me/tips",
+        upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips/list",
+        operations=(
+            Operation(
+                "GET",
+                "Your energy-saving tips, most saving first",
+                query=_TIPS_QUERY,
+                response=schemas.TIPS,
+                cache=_TIPS_CACHE,
+                upstream_meanings={400: _TIPS_REFUSED},
+            ),
+        ),
+    ),
+    Route(
+        name="tip_names",
+        path="/v1/me/tip-names",
+        upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips",
+        operations=(
+            Operation(
+                "GET",
+                "The names of your tips, most saving first",
+                query=_TIPS_QUERY,
+                response=schemas.TIP_NAMES,
+                cache=_TIPS_CACHE,
+                upstream_meanings={400: _TIPS_REFUSED},
+            ),
+        ),
+    ),
+    Route(
+        name="tip",
+        path="/v1/me/tips/{tipId}",
+        upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips/{tipId}",
+        path_params={"tipId": _TIP_ID},
+        operations=(
+            Operation(
+                "GET",
+                "One of your tips",
+                query={"locale": _TIPS_QUERY["locale"]},
+                response=schemas.TIP,
+                cache=_TIPS_CACHE,
+                upstream_meanings={400: _TIPS_REFUSED},
+            ),
+        ),
+    ),
+    Route(
+        name="tip_action",
+        path="/v1/me/tips/{tipId}/action",
+        upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips/{tipId}/action",
+        path_params={"tipId": _TIP_ID},
+        operations=(
+            Operation(
+                "POST",
+                "Say what you did with a tip",
+                body=Body(
+                    fields={
+                        "status": BodyField(
+                            "string", "Your action", required=True, values=schemas.TIP_STATUSES
+                        )
+                    }
+                ),
+                response=schemas.TIP_ACTION,
+                invalidates=_TIP_WRITES,
+            ),
+            Operation(
+                "DELETE",
+                "Set a tip back to not yet (NOT_YET)",
+                response=schemas.TIP_ACTION,
+                invalidates=_TIP_WRITES,
+            ),
+        ),
+    ),
+    Route(
+        name="bill_period",
+        path="/v1/me/accounts/{accountId}/bill-period",
+        upstream="billforecast-v2/{U}/accounts/{accountId}/bill-period",
+        path_params={
+            "accountId": Param(
+                "bound_account", "One of your utility-account ids (the id of /v1/me/accounts)"
+            )
+        },
+        operations=(
+            Operation(
+                "GET",
+                "The current billing period of one of your accounts",
+                query={"asOf": _AS_OF},
+                response=schemas.BILL_PERIOD,
+                cache=Caching(12 * _HOUR, "Changes when a bill posts, once a billing period"),
+            ),
+        ),
+    ),
+    Route(
+        name="neighbor_history",
+        path="/v1/me/neighbor-comparison/history/{fuel}",
+        upstream="neighborComparison-v1/bill/{U}/{utilityCustomerId}/{fuel}",
+        path_params={"fuel": Param("enum", "Fuel", values=schemas.HISTORY_FUELS)},
+        operations=(
+            Operation(
+                "GET",
+                "How your bills compared with similar homes, bill by bill (the last 12 "
+                "months, at most 13 bills; without dates, the latest)",
+                query={
+                    "start": Param("datetime", f"Start, inclusive, before end: {_ISO}"),
+                    "end": Param("datetime", f"End, exclusive, after start: {_ISO}"),
+                },
+                checks=("history_window",),
+                response=schemas.NEIGHBOR_HISTORY,
+                upstream_meanings={400: _HISTORY_REFUSED},
+                cache=Caching(12 * _HOUR, "Computed per billing period"),
+            ),
+        ),
+    ),
+)
+
+ROUTES = _CORE_ROUTES + _CUSTOMER_APP_ROUTES
 ROUTES_BY_NAME: Mapping[str, Route] = MappingProxyType({r.name: r for r in ROUTES})
 
 # The service API (gateway.service): the same routes for the utility's own workloads,

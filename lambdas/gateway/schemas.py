@@ -25,6 +25,14 @@ from typing import Any
 
 _REFERENCE = "https://docs.oracle.com/en/industries/energy-water/digital-self-service/restapi/"
 
+_CONTACTS = (
+    _REFERENCE + "op-apis-notification-contact-v1-utilitycode-customers-id-notification_contacts"
+)
+_TIPS = _REFERENCE + "op-apis-tips-v1-utilitycode-energy_guide-customers-id-tips"
+_DISAGGREGATION = (
+    _REFERENCE + "op-apis-disaggregation-v1-utilities-utilitycode-customers-customerid"
+)
+
 # The Oracle page of each route's Opower operation (and of each method where they differ).
 PAGES: dict[str, str] = {
     "customers": _REFERENCE + "op-apis-customer-data-v2-utilitycode-customers-get.html",
@@ -52,6 +60,28 @@ PAGES: dict[str, str] = {
     + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-put.html",
     "threshold DELETE": _REFERENCE
     + "op-apis-threshold-v1-external-utilitycode-customers-utilitycustomerid-threshold-delete.html",
+    "contacts": _CONTACTS + "-get.html",
+    "contacts POST": _CONTACTS + "-post.html",
+    "contact PUT": _CONTACTS + "-contactid-put.html",
+    "contact DELETE": _CONTACTS + "-contactid-delete.html",
+    # Named in the contact preferences overview (api-contact-preferences.html); its own page
+    # is not in the stored reference: the URL follows its siblings' pattern (an assumption).
+    "contact_preferences": _CONTACTS + "-contactid-notification_preferences-get.html",
+    "contact_preferences POST": _CONTACTS + "-contactid-notification_preferences-post.html",
+    "contact_preference DELETE": _CONTACTS
+    + "-contactid-notification_preferences-preferenceid-delete.html",
+    "contact_channel DELETE": _CONTACTS
+    + "-contactid-notification_preferences-channel-notificationchannel-delete.html",
+    "energy_breakdown": _DISAGGREGATION + "-consumption-categories-get.html",
+    "bill_energy_breakdown": _DISAGGREGATION + "-bills-consumption-categories-get.html",
+    "tips": _TIPS + "-list-get.html",
+    "tip_names": _TIPS + "-get.html",
+    "tip": _TIPS + "-tipid-get.html",
+    "tip_action POST": _TIPS + "-tipid-action-post.html",
+    "tip_action DELETE": _TIPS + "-tipid-action-delete.html",
+    "bill_period": _REFERENCE + "op-apis-billforecast-v2-utility-accounts-id-bill-period-get.html",
+    "neighbor_history": _REFERENCE
+    + "op-apis-neighborcomparison-v1-bill-utilitycode-utilitycustomerid-fueltype-get.html",
 }
 
 # Each page's title, as Oracle's reference names the operation.
@@ -69,6 +99,23 @@ TITLES: dict[str, str] = {
     "threshold": "Get Threshold Value for a Customer",
     "threshold PUT": "Set or Update a Customer's Threshold",
     "threshold DELETE": "Delete Threshold for a Customer",
+    "contacts": "Get Notification Contact List",
+    "contacts POST": "Create NotificationContact",
+    "contact PUT": "Update NotificationContact",
+    "contact DELETE": "Delete NotificationContact",
+    "contact_preferences": "Get NotificationPreference List",
+    "contact_preferences POST": "Create NotificationPreference",
+    "contact_preference DELETE": "Delete NotificationPreference",
+    "contact_channel DELETE": "Delete NotificationChannel",
+    "energy_breakdown": "Get Annual Disaggregation",
+    "bill_energy_breakdown": "Get Bill Disaggregation",
+    "tips": "Get Tip List",
+    "tip_names": "Get Tip Name List",
+    "tip": "Get Tip",
+    "tip_action POST": "Update Tip Action",
+    "tip_action DELETE": "Delete Tip Action",
+    "bill_period": "Get Bill Period",
+    "neighbor_history": "Get List of Neighbor Comparisons",
 }
 
 # Documented enumerations (the pages'), checked on what a customer sends, described on
@@ -80,6 +127,21 @@ HEAT_TYPES = (
 METER_TYPES = ("ELEC", "GAS")
 RESOLUTIONS = ("MINUTE", "QUARTER_HOUR", "HALF_HOUR", "HOUR", "DAY", "MONTH", "BILLING")
 NEIGHBOR_FUELS = ("ELEC", "GAS", "COMBINED")
+# Create NotificationPreference's notificationChannel; Delete NotificationChannel takes all
+# but PUSH, and its source is the unsubscribe event's.
+NOTIFICATION_CHANNELS = ("EMAIL", "IVR", "SMS", "PRINT", "PUSH")
+DELETABLE_CHANNELS = ("EMAIL", "IVR", "SMS", "PRINT")
+# Update Tip Action's status ("Default value for all of a customer's tips is NOT_YET").
+TIP_STATUSES = ("DONE", "WILL_DO", "NO_THANKS", "NOT_YET")
+# Get Annual / Bill Disaggregation: "The list of categories can be extended, but existing
+# categories will not be removed": described, never enforced on answers.
+DISAGGREGATION_CATEGORIES = (
+    "APPLIANCES", "CLOTHES_WASHER", "COOLING", "DISHWASHER", "DRYER", "ELECTRIC_VEHICLE",
+    "ELECTRONICS", "HEATING", "LIGHTING", "OTHER", "OVEN", "POOL", "REFRIGERATOR",
+    "GAS_APPLIANCES_OTHER", "TOTAL", "WATER_HEATING",
+)  # fmt: skip
+DISAGGREGATION_FUELS = ("ELEC", "GAS")
+HISTORY_FUELS = ("ELECTRICITY", "GAS", "COMBINED")
 
 # Named schemas (the document's components/schemas): the model names of generated
 # clients and of the docs page. The route table refers to them.
@@ -348,6 +410,171 @@ THRESHOLD = _answer(
     "threshold",
 )
 
+_CONTACT = _component(
+    "NotificationContact",
+    _object(
+        {
+            "id": {**_INTEGER, "description": "Opower's id of the contact: the contactId"},
+            "name": _text("The name of the notification contact"),
+            "email": _text("The email address for the notification contact"),
+            "phoneSMS": _text("The phone number for the notification contact on the SMS channel"),
+            "phoneVoice": _text("The phone number for the notification contact on the IVR channel"),
+            "push": {"type": "boolean", "description": "Whether push notifications may be sent"},
+            "primary": {
+                "type": "boolean",
+                "description": "Whether this is the customer's primary contact",
+            },
+        },
+        ("id", "name", "primary"),
+        "Create / Update NotificationContact's NotificationContact (id and primary required, "
+        "name required by NotificationContactRequest)",
+    ),
+)
+CONTACTS = _answer("NotificationContacts", _list_of(_CONTACT), "contacts")
+CONTACT = _answer("NotificationContactAnswer", _CONTACT, "contacts POST")
+
+_PREFERENCE = _component(
+    "NotificationPreference",
+    _object(
+        {
+            "id": {**_INTEGER, "description": "Opower's id of the preference: the preferenceId"},
+            "notificationChannel": _one_of(
+                "The channel over which communications are delivered", NOTIFICATION_CHANNELS
+            ),
+            "eventType": _text(
+                "The kind of communication, e.g. HOME_ENERGY (Oracle publishes no list)"
+            ),
+        },
+        ("notificationChannel", "eventType"),
+    ),
+)
+PREFERENCES = _answer(
+    "NotificationPreferences",
+    _list_of(_PREFERENCE),
+    "contact_preferences",
+    note="The list's own page is not in the stored reference: its shape is its siblings' "
+    "(an assumption)",
+)
+PREFERENCE = _answer("NotificationPreferenceAnswer", _PREFERENCE, "contact_preferences POST")
+
+_CATEGORY = _component(
+    "DisaggregationValue",
+    _object(
+        {
+            "name": _one_of("The category (the list may grow)", DISAGGREGATION_CATEGORIES),
+            "ratio": {**_NUMBER, "description": "The category's share, 0 to 1"},
+            "cost": {**_NUMBER, "description": "Bill breakdown only"},
+            "usage": {**_NUMBER, "description": "Bill breakdown only, in usageUnits"},
+        }
+    ),
+)
+_BREAKDOWN = _component(
+    "Disaggregation",
+    _object(
+        {
+            "billStartDate": _DAY,
+            "billEndDate": _DAY,
+            "usageUnits": _text("Units of the categories' usage (KWH, THERM)"),
+            "categories": {"type": "array", "items": _CATEGORY},
+        },
+        description="DisaggregationResultV2External (the stored page is cut before any "
+        "field is marked required)",
+    ),
+)
+ENERGY_BREAKDOWN = _answer("EnergyBreakdown", _BREAKDOWN, "energy_breakdown")
+BILL_ENERGY_BREAKDOWN = _answer("BillEnergyBreakdown", _BREAKDOWN, "bill_energy_breakdown")
+
+_TIP = _component(
+    "Tip",
+    _object(
+        {
+            "tipName": _text("The tip's id: the tipId of /v1/me/tips/{tipId}"),
+            "title": _text("The tip's title"),
+            "score": _NUMBER,
+            "group": _text("The tip's group, e.g. COOLING"),
+            "fuelType": {"type": "array", "items": {"type": "string"}},
+            "costCategory": _text("e.g. SMART_PURCHASE"),
+            "image": _text("An image file name"),
+            "status": _one_of("What you did with the tip", TIP_STATUSES),
+            "numParticipating": _INTEGER,
+            "season": {"type": "array", "items": {"type": "string"}},
+            "why": _text("Why the tip saves energy"),
+            "shortBody": _text("HTML: sanitize before rendering"),
+            "longBody": _text("HTML: sanitize before rendering"),
+        },
+        description="A tip as Get Tip List's and Get Tip's examples show it (the stored pages "
+        "are cut before the field schema: no field is taken as required)",
+    ),
+)
+TIPS = _answer(
+    "Tips",
+    {"type": "array", "items": _TIP, "description": "Sorted by your expected savings"},
+    "tips",
+)
+TIP_NAMES = _answer(
+    "TipNames",
+    {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Tip names, sorted by your expected savings (a name may repeat)",
+    },
+    "tip_names",
+)
+TIP = _answer("TipAnswer", _TIP, "tip")
+TIP_ACTION = _answer(
+    "TipActionAnswer",
+    {"type": "boolean", "description": "true: the tip's status is recorded"},
+    "tip_action POST",
+)
+
+BILL_PERIOD = _answer(
+    "BillPeriod",
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "Oracle's page publishes no answer schema: read it tolerantly. A 200 "
+        "does not guarantee a period (none without the account's history)",
+    },
+    "bill_period",
+    required=False,
+    note="Wrapped in response as every documented answer is (an assumption for this page)",
+)
+
+_HISTORY_ITEM = _component(
+    "NeighborComparisonPeriod",
+    _object(
+        {
+            "start": _INSTANT,
+            "end": _INSTANT,
+            "customerUsage": _NUMBER,
+            "allNeighborsUsage": _NUMBER,
+            "efficientNeighborsUsage": _NUMBER,
+        }
+    ),
+)
+NEIGHBOR_HISTORY = _answer(
+    "NeighborComparisonHistory",
+    _component(
+        "NeighborComparisonList",
+        _object(
+            {
+                "utilityCode": _text("The utility's code"),
+                "utilityCustomerId": {
+                    "type": ["string", "integer"],
+                    "description": "Your customer id at the utility (the page's example gives "
+                    "a number, its path a string)",
+                },
+                "fuelType": _one_of("The fuel", HISTORY_FUELS),
+                "start": _INSTANT,
+                "end": _INSTANT,
+                "unit": _text("e.g. KWH"),
+                "neighborComparisons": {"type": "array", "items": _HISTORY_ITEM},
+            }
+        ),
+    ),
+    "neighbor_history",
+)
+
 # One example per answer, shown in the docs page and the document: the page's own example
 # where it has one (Get Utility Account List, Get Home Profile, Get Bill Comparison, verbatim;
 # Get Raw Interval Usage and Get Latest Neighbor Comparison, completed where the stored
@@ -394,4 +621,41 @@ EXAMPLES: dict[str, Any] = {
                      "numEfficientNeighbors": 20}}},
     "threshold": {"response": {"threshold": 150.0, "percentage": 80.0, "utilityCode": "UTX",
                                "utilityCustomerId": "UC-0002"}},
+    # The contact pages' examples; the preference list's page is not stored: its
+    # sibling's example (Get NotificationPreference) in a list.
+    "contacts": {"response": [{"id": 1, "name": "Jane Doe", "email": "jane.doe@example.com",
+                               "phoneSMS": "555-123-1234", "phoneVoice": "555-123-1234",
+                               "primary": False}]},
+    "contact_preferences": {"response": [{"id": 1, "notificationChannel": "EMAIL",
+                                          "eventType": "HOME_ENERGY"}]},
+    # The disaggregation pages' examples, cut short in the stored pages.
+    "energy_breakdown": {"response": {"categories": [{"name": "APPLIANCES", "ratio": 0.09},
+                                                     {"name": "COOLING", "ratio": 0.02}]}},
+    "bill_energy_breakdown": {"response": {"categories": [
+        {"name": "APPLIANCES", "ratio": 0.05, "cost": 490, "usage": 4900}]}},
+    # Get Tip List's and Get Tip's example (its long HTML bodies shortened here), Get Tip
+    # Name List's (a name repeats, as on the page).
+    "tips": {"response": [{"tipName": "tip018_improve_window_shading",
+                           "title": "Improve shading for windows", "score": 215.68625,
+                           "group": "COOLING", "fuelType": ["ELEC"],
+                           "costCategory": "SMART_PURCHASE",
+                           "image": "tip018_improve_window_shading.jpg", "status": "WILL_DO",
+                           "numParticipating": 4984, "season": ["SUMMER", "SPRING"],
+                           "shortBody": "<p>Window shades can help you stay cooler.</p>"}]},
+    "tip_names": {"response": ["tip001_buy_energy_star", "tip059_use_power_strips",
+                               "tip018_improve_window_shading", "tip001_buy_energy_star"]},
+    "tip": {"response": {"tipName": "tip018_improve_window_shading",
+                         "title": "Improve shading for windows", "score": 215.68625,
+                         "group": "COOLING", "status": "WILL_DO"}},
+    # Get Bill Period publishes neither schema nor example: the sandbox's answer.
+    "bill_period": {"response": {"startDate": "2026-11-01", "endDate": "2026-11-30"}},
+    "neighbor_history": {"response": {
+        "utilityCode": "util", "utilityCustomerId": 12345, "fuelType": "ELECTRICITY",
+        "start": "2013-09-01T00:00:00-06:00", "end": "2014-09-01T00:00:00-06:00", "unit": "KWH",
+        "neighborComparisons": [
+            {"start": "2013-08-20T00:00:00-06:00", "end": "2013-09-20T00:00:00-06:00",
+             "customerUsage": 332, "allNeighborsUsage": 358.1, "efficientNeighborsUsage": 294.4},
+            {"start": "2013-09-20T00:00:00-06:00", "end": "2013-10-20T00:00:00-06:00",
+             "customerUsage": 375.1, "allNeighborsUsage": 382.7,
+             "efficientNeighborsUsage": 298.2}]}},
 }  # fmt: skip

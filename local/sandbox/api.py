@@ -1,38 +1,59 @@
 """The data endpoints below `/apis/` and the route names used in stats.
 
-Route names (keys of `requests` in `GET /_sandbox/stats`): "token", "customers",
-"utility_accounts", "home_profile", "usage", "bill_comparison", "bill_forecast",
-"neighbor_comparison", "threshold", and "unknown" for any other path below /apis/.
+Route names (keys of `requests` in `GET /_sandbox/stats`, and the names recorded answers
+are given by, `POST /_sandbox/answers`): "token", "customers", "utility_accounts",
+"home_profile", "usage", "bill_comparison", "bill_forecast", "bill_period",
+"neighbor_comparison", "neighbor_comparison_history", "threshold",
+"notification_contacts", "notification_contact", "notification_preferences",
+"notification_preference", "notification_channel" (`contacts`), "disaggregation",
+"bill_disaggregation" (`disaggregation`), "tip_names", "tip_list", "tip", "tip_action"
+(`tips`), and "unknown" for any other path below /apis/.
 
 Checks run in this order: path (404), method (405 with `Allow`), utility code (404), path
-ids (404), query and body (400). Path ids that are not integers where Opower uses integers
-are unknown ids (404). Handlers raise `ApiError`; the caller renders it in the shape of the
-route's service.
+ids (404; a contact or preference only under its own customer and contact), query and
+body (400). Path ids that are not integers where Opower uses integers are unknown ids
+(404). Handlers raise `ApiError`; the caller renders it in the shape of the route's
+service.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import TypeGuard
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import NamedTuple
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
+from local.sandbox import disaggregation
 from local.sandbox.consumption import UNITS
+from local.sandbox.contacts import PREFERENCE_BY_EVENT, ContactsApi
 from local.sandbox.data import DEFAULT, Customer, Directory, UtilityAccount
 from local.sandbox.errors import ApiError, bad_request, not_found
+from local.sandbox.inputs import (
+    RESPONSE,
+    Handler,
+    Params,
+    account_by_id,
+    customer_by_id,
+    customer_by_utility_id,
+    is_int,
+    is_number,
+    json_body,
+)
 from local.sandbox.insights import (
+    COMBINED,
     COMPARISON_BILLS,
     bill_comparison,
     bill_forecast,
+    bill_period,
     neighbor_comparison,
+    neighbor_comparison_history,
     parse_as_of,
 )
-from local.sandbox.messages import JSON_TYPE, Request, Response, json_response, no_content
+from local.sandbox.messages import Request, Response, json_response, no_content
 from local.sandbox.store import MutableStore
+from local.sandbox.tips import TipsApi
 from local.sandbox.usage import RESOLUTIONS, usage_body
 
 TOKEN_ROUTE = "token"
@@ -40,24 +61,58 @@ UNKNOWN_ROUTE = "unknown"
 _SEGMENT = r"(?P<{}>[^/]+)"
 DATA_ROUTES = (
     "customers", "utility_accounts", "home_profile", "usage", "bill_comparison",
-    "bill_forecast", "neighbor_comparison", "threshold",
+    "bill_forecast", "bill_period", "neighbor_comparison", "neighbor_comparison_history",
+    "threshold", "notification_contacts", "notification_contact", "notification_preferences",
+    "notification_preference", "notification_channel", "disaggregation", "bill_disaggregation",
+    "tip_names", "tip_list", "tip", "tip_action",
 )  # fmt: skip
-ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (name, re.compile(pattern.format(u=_SEGMENT.format("utility"), c=_SEGMENT.format("customer"))))
-    for name, pattern in (
-        (TOKEN_ROUTE, r"authorization-v1/oauth2/token"),
-        ("customers", r"customer-data-v2/{u}/customers"),
-        ("utility_accounts", r"customer-data-v2/{u}/customers/{c}/utility_accounts"),
-        ("home_profile", r"customer-data-v2/{u}/customers/{c}/home_profile"),
-        ("usage", r"usage-v1/usage/(?P<resolution>[^/]+)/{u}/{c}/(?P<fuel>[^/]+)"),
-        ("bill_comparison", r"billComparison-v2/{u}/bill-comparison/accounts/(?P<account>[^/]+)"),
-        ("bill_forecast", r"billforecast-v2/{u}/customers/{c}/bill_forecast"),
-        ("neighbor_comparison", r"neighborComparison-v1/{u}/customers/{c}/neighbor_comparison"),
-        ("threshold", r"threshold-v1/external/{u}/customers/{c}/threshold"),
+_CONTACTS = r"notification-contact-v1/{u}/customers/{c}/notification_contacts"
+_PREFERENCES = _CONTACTS + r"/(?P<contact>[^/]+)/notification_preferences"
+_TIPS = r"tips-v1/{u}/energy_guide/customers/{c}/tips"
+# (route name, resource: the handlers' key when one route name has two paths, pattern);
+# the first match wins, so a literal segment comes before a parameter in its place.
+_PATTERNS = (
+    (TOKEN_ROUTE, None, r"authorization-v1/oauth2/token"),
+    ("customers", None, r"customer-data-v2/{u}/customers"),
+    ("utility_accounts", None, r"customer-data-v2/{u}/customers/{c}/utility_accounts"),
+    ("home_profile", None, r"customer-data-v2/{u}/customers/{c}/home_profile"),
+    ("usage", None, r"usage-v1/usage/(?P<resolution>[^/]+)/{u}/{c}/(?P<fuel>[^/]+)"),
+    ("bill_comparison", None,
+     r"billComparison-v2/{u}/bill-comparison/accounts/(?P<account>[^/]+)"),
+    ("bill_forecast", None, r"billforecast-v2/{u}/customers/{c}/bill_forecast"),
+    ("bill_period", None, r"billforecast-v2/{u}/accounts/(?P<account>[^/]+)/bill-period"),
+    ("neighbor_comparison", None,
+     r"neighborComparison-v1/{u}/customers/{c}/neighbor_comparison"),
+    ("neighbor_comparison_history", None,
+     r"neighborComparison-v1/bill/{u}/{c}/(?P<fuel>[^/]+)"),
+    ("threshold", None, r"threshold-v1/external/{u}/customers/{c}/threshold"),
+    ("notification_contacts", None, _CONTACTS),
+    ("notification_contact", None, _CONTACTS + r"/(?P<contact>[^/]+)"),
+    ("notification_preferences", None, _PREFERENCES),
+    ("notification_channel", None, _PREFERENCES + r"/channel/(?P<channel>[^/]+)"),
+    ("notification_preference", PREFERENCE_BY_EVENT,
+     _PREFERENCES + r"/(?P<channel>[^/]+)/(?P<event>[^/]+)"),
+    ("notification_preference", None, _PREFERENCES + r"/(?P<preference>[^/]+)"),
+    ("disaggregation", None,
+     r"disaggregation-v1/utilities/{u}/customers/{c}/consumption/categories"),
+    ("bill_disaggregation", None,
+     r"disaggregation-v1/utilities/{u}/customers/{c}/bills/consumption/categories"),
+    ("tip_names", None, _TIPS),
+    ("tip_list", None, _TIPS + r"/list"),
+    ("tip", None, _TIPS + r"/(?P<tip>[^/]+)"),
+    ("tip_action", None, _TIPS + r"/(?P<tip>[^/]+)/action"),
+)  # fmt: skip
+ROUTES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (
+        name,
+        resource or name,
+        re.compile(pattern.format(u=_SEGMENT.format("utility"), c=_SEGMENT.format("customer"))),
     )
+    for name, resource, pattern in _PATTERNS
 )
+# Path enumerations of the neighbor comparison history (Get List of Neighbor Comparisons).
+HISTORY_FUELS = ("ELECTRICITY", "GAS", COMBINED)
 
-RESPONSE = "response"
 # Get Home Profile's documented enumerations.
 _ENUMS = {
     "dwellingType": ("MULTI_FAMILY", "NON_RESIDENTIAL", "SINGLE_FAMILY"),
@@ -73,17 +128,23 @@ _HOME_PROFILE_FIELDS = (
     "squareFeet",
 )
 
-Params = Mapping[str, str]
-Handler = Callable[[Params, Request], Response]
+
+class Classified(NamedTuple):
+    """Where a path below `/apis/` goes: its route name (stats, recorded answers), the
+    resource whose handlers answer it, and its percent-decoded path parameters."""
+
+    route: str
+    resource: str
+    params: dict[str, str]
 
 
-def classify(path: str) -> tuple[str, dict[str, str]]:
-    """Route name and percent-decoded path parameters of a path below `/apis/`."""
-    for name, pattern in ROUTES:
+def classify(path: str) -> Classified:
+    """The route of a path below `/apis/` (`unknown` when none matches)."""
+    for name, resource, pattern in ROUTES:
         match = pattern.fullmatch(path)
         if match:
-            return name, {k: unquote(v) for k, v in match.groupdict().items()}
-    return UNKNOWN_ROUTE, {}
+            return Classified(name, resource, {k: unquote(v) for k, v in match.groupdict().items()})
+    return Classified(UNKNOWN_ROUTE, UNKNOWN_ROUTE, {})
 
 
 class DataApi:
@@ -109,17 +170,24 @@ class DataApi:
             "usage": {"GET": self._usage},
             "bill_comparison": {"GET": self._bill_comparison},
             "bill_forecast": {"GET": self._bill_forecast},
+            "bill_period": {"GET": self._bill_period},
             "neighbor_comparison": {"GET": self._neighbor_comparison},
+            "neighbor_comparison_history": {"GET": self._neighbor_comparison_history},
             "threshold": {
                 "GET": self._get_threshold,
                 "PUT": self._put_threshold,
                 "DELETE": self._delete_threshold,
             },
+            "disaggregation": {"GET": self._disaggregation},
+            "bill_disaggregation": {"GET": self._bill_disaggregation},
+            **ContactsApi(directory, store.contact_book).handlers(),
+            **TipsApi(directory, store).handlers(),
         }
 
-    def handle(self, route: str, params: Params, request: Request) -> Response:
-        """Answer a request already classified as `route` (not the token route)."""
-        methods = self._handlers.get(route)
+    def handle(self, resource: str, params: Params, request: Request) -> Response:
+        """Answer a request already classified (`classify`) as `resource` (not the
+        token route)."""
+        methods = self._handlers.get(resource)
         if methods is None:
             raise not_found(f"No resource at /apis/{request.path.removeprefix('/apis/')}")
         handler = methods.get(request.method)
@@ -153,7 +221,7 @@ class DataApi:
 
     def _put_home_profile(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
-        self._store.put_home_profile(customer.id, _home_profile(_json_body(request), customer.id))
+        self._store.put_home_profile(customer.id, _home_profile(json_body(request), customer.id))
         return no_content()
 
     def _usage(self, params: Params, request: Request) -> Response:
@@ -242,7 +310,7 @@ class DataApi:
         customer = self._customer_by_utility_id(params["customer"])
         held = self._store.threshold(customer.utility_customer_id) or {}
         self._store.put_threshold(
-            customer.utility_customer_id, {**held, **_threshold(_json_body(request))}
+            customer.utility_customer_id, {**held, **_threshold(json_body(request))}
         )
         return no_content()
 
@@ -254,34 +322,66 @@ class DataApi:
             raise bad_request("No threshold found for the requested customer.")
         return no_content()
 
+    def _bill_period(self, params: Params, request: Request) -> Response:
+        account = self._account(params["account"])
+        # Get Bill Period: asOf YYYY-MM-DD or a date-time whose "TZD can be empty
+        # (meaning UTC timezone)"; "Z is not currently supported".
+        as_of = parse_as_of(request.single("asOf"), self._now().date(), utc_without_offset=True)
+        return json_response(200, bill_period(account, as_of))
+
+    def _neighbor_comparison_history(self, params: Params, request: Request) -> Response:
+        fuel = params["fuel"]
+        if fuel not in HISTORY_FUELS:
+            raise bad_request(f"Fuel type must be one of {', '.join(HISTORY_FUELS)}")
+        customer = self._customer_by_utility_id(params["customer"])
+        body = neighbor_comparison_history(
+            self._utility_code,
+            customer,
+            self._directory.accounts_of(customer),
+            fuel,
+            (request.single("start"), request.single("end")),
+            self._zone,
+            self._now(),
+        )
+        return json_response(200, body)
+
+    def _disaggregation(self, params: Params, request: Request) -> Response:
+        customer = self._customer(params["customer"])
+        disaggregation.check_fuel(request)
+        period = disaggregation.annual_period(request, self._today())
+        return self._breakdown(customer, request, period, with_amounts=False)
+
+    def _bill_disaggregation(self, params: Params, request: Request) -> Response:
+        customer = self._customer(params["customer"])
+        disaggregation.check_fuel(request)
+        period = disaggregation.bill_dates(request, self._today())
+        return self._breakdown(customer, request, period, with_amounts=True)
+
+    def _breakdown(
+        self, customer: Customer, request: Request, period: tuple[date, date], *, with_amounts: bool
+    ) -> Response:
+        if customer.id not in self._directory.disaggregation_models:
+            raise disaggregation.no_model()
+        accounts = disaggregation.selected_accounts(
+            customer, self._directory.accounts_of(customer), request
+        )
+        body = disaggregation.breakdown(
+            customer, accounts, period, self._zone, with_amounts=with_amounts
+        )
+        return json_response(200, body)
+
+    def _today(self) -> date:
+        """Today where the service points are."""
+        return self._now().astimezone(self._zone).date()
+
     def _customer(self, raw_id: str) -> Customer:
-        customer = self._directory.customer_by_id(int(raw_id)) if raw_id.isdecimal() else None
-        if customer is None:
-            raise not_found(f"Unknown customer {raw_id!r}")
-        return customer
+        return customer_by_id(self._directory, raw_id)
 
     def _customer_by_utility_id(self, utility_customer_id: str) -> Customer:
-        customer = self._directory.customer_by_utility_id(utility_customer_id)
-        if customer is None:
-            raise not_found(f"Unknown utilityCustomerId {utility_customer_id!r}")
-        return customer
+        return customer_by_utility_id(self._directory, utility_customer_id)
 
     def _account(self, raw_id: str) -> UtilityAccount:
-        account = self._directory.account_by_id(int(raw_id)) if raw_id.isdecimal() else None
-        if account is None:
-            raise not_found(f"Unknown utility account {raw_id!r}")
-        return account
-
-
-def _json_body(request: Request) -> object:
-    """The request body as JSON; 400 unless sent as `application/json`."""
-    content_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
-    if content_type != JSON_TYPE:
-        raise bad_request("Content-Type must be application/json")
-    try:
-        return json.loads(request.body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise bad_request("Body is not valid JSON") from exc
+        return account_by_id(self._directory, raw_id)
 
 
 def _home_profile(body: object, customer_id: int) -> dict[str, object]:
@@ -295,7 +395,7 @@ def _home_profile(body: object, customer_id: int) -> dict[str, object]:
     if unknown:
         raise bad_request(f"Unknown home profile fields: {', '.join(sorted(unknown))}")
     if "customerId" in body and (
-        not _is_int(body["customerId"]) or body["customerId"] != customer_id
+        not is_int(body["customerId"]) or body["customerId"] != customer_id
     ):
         raise bad_request(f"customerId must be {customer_id}, the customer in the path")
     profile: dict[str, object] = {"customerId": customer_id}
@@ -306,7 +406,7 @@ def _home_profile(body: object, customer_id: int) -> dict[str, object]:
         if name in _ENUMS:
             valid = value in _ENUMS[name]
         else:
-            valid = _is_int(value) and value >= (1 if name == "squareFeet" else 0)
+            valid = is_int(value) and value >= (1 if name == "squareFeet" else 0)
         if not valid:
             raise bad_request(f"Invalid value for {name}")
         profile[name] = value
@@ -325,7 +425,7 @@ def _threshold(body: object) -> dict[str, object]:
         if name not in body:
             continue
         value = body[name]
-        if not _is_number(value):
+        if not is_number(value):
             raise bad_request(f"{name} must be a number")
         if not 0 <= value <= ceiling:
             raise bad_request("Threshold is either negative or too high.")
@@ -339,11 +439,3 @@ def wrapped_list(items: list[dict[str, object]]) -> dict[str, object]:
     declare an array; which form Opower sends for one item is an assumption, and the
     sandbox serves both so that a client reads both)."""
     return {RESPONSE: items[0] if len(items) == 1 else items}
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))

@@ -21,7 +21,7 @@ from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_swit
 from local.sandbox.messages import Request, Response, json_response
 from local.sandbox.ratelimit import Limits, RateLimiter
 from local.sandbox.stats import DROPPED, ReceivedRequest, Stats
-from local.sandbox.store import MutableStore
+from local.sandbox.store import IdSequence, MutableStore
 from local.sandbox.token_endpoint import TokenEndpoint
 from local.sandbox.tokens import Credentials, TokenStore
 
@@ -43,13 +43,14 @@ class Tenant:
         directory: Directory,
         limits: Limits,
         history: list[str],
+        ids: IdSequence,
     ) -> None:
         self.code = code
         self.directory = directory
         self.credentials = Credentials(client_id, client_secret)
         self.tokens = TokenStore(history=history)
         self.limiter = RateLimiter(limits)
-        self.store = MutableStore(directory)
+        self.store = MutableStore(directory, ids)
         self.data_api = DataApi(code, self.store, directory=directory)
         self.token_requests = 0
 
@@ -62,6 +63,8 @@ class SandboxApp:
         self._control_lock = threading.Lock()
         self._limits = Limits(config.rate_per_second, config.rate_per_day)
         self.history: list[str] = []
+        # Created contacts' and preferences' ids: unique across every utility.
+        self._ids = IdSequence()
         first = Tenant(
             config.utility_code,
             config.client_id,
@@ -69,6 +72,7 @@ class SandboxApp:
             with_population(DEFAULT, config.population),
             self._limits,
             self.history,
+            self._ids,
         )
         self.tenants = {first.code: first}
         if config.second_utility_code:
@@ -79,6 +83,7 @@ class SandboxApp:
                 SECOND,
                 self._limits,
                 self.history,
+                self._ids,
             )
         # The first utility's, as when the sandbox served one (most callers still do).
         self.credentials = first.credentials
@@ -109,6 +114,7 @@ class SandboxApp:
         Held requests are released last, so they continue against the fresh state.
         """
         with self._control_lock:
+            self._ids.reset()
             for tenant in self.tenants.values():
                 tenant.tokens.reset()
                 tenant.limiter.reset(self._limits)
@@ -177,12 +183,17 @@ class SandboxApp:
         """The body of `GET /_sandbox/stats`."""
         arrivals = self.stats.arrivals()
         token_requests = arrivals.pop(TOKEN_ROUTE, 0)
+        opt_ins = [t.store.sms_opt_ins() for t in self.tenants.values()]
         return {
             "requests": self.stats.requests(),
             "token_requests": token_requests,
             "tokens_issued": sum(t.tokens.issued for t in self.tenants.values()),
             "tokens_valid": sum(t.tokens.valid_count() for t in self.tenants.values()),
             "data_requests": sum(arrivals.values()),
+            # SMS double opt-ins started (an SMS preference created, a phoneSMS updated),
+            # and the SMS preferences still waiting for the customer's "YES".
+            "sms_opt_in_started": sum(started for started, _ in opt_ins),
+            "sms_opt_in_awaiting": sum(awaiting for _, awaiting in opt_ins),
             "utilities": {
                 code: {
                     "token_requests": tenant.token_requests,
@@ -199,11 +210,11 @@ class SandboxApp:
     # /apis/
 
     def _handle_api(self, request: Request) -> Response | None:
-        route, params = classify(request.path.removeprefix(API_PREFIX))
+        route, resource, params = classify(request.path.removeprefix(API_PREFIX))
         self.stats.arrive(route)
         nested = route == "threshold"
         try:
-            answer = self._answer_api(request, route, params)
+            answer = self._answer_api(request, route, resource, params)
         except ApiError as error:
             answer = error.to_response(nested=nested)
         status = DROPPED if answer is None else answer.status
@@ -211,7 +222,9 @@ class SandboxApp:
         self.stats.record(route, entry)
         return answer
 
-    def _answer_api(self, request: Request, route: str, params: dict[str, str]) -> Response | None:
+    def _answer_api(
+        self, request: Request, route: str, resource: str, params: dict[str, str]
+    ) -> Response | None:
         tenant = self._tenant_of(request, route, params)
         retry_after = tenant.limiter.acquire()
         if retry_after is not None:
@@ -241,7 +254,7 @@ class SandboxApp:
         recorded = self._recorded.get(route)
         if recorded is not None:
             return recorded
-        return tenant.data_api.handle(route, params, request)
+        return tenant.data_api.handle(resource, params, request)
 
     def _tenant_of(self, request: Request, route: str, params: dict[str, str]) -> Tenant:
         """The utility a request counts against: a token request's client, a data

@@ -16,6 +16,29 @@ number returns two customers and the gateway must filter on `utilityCustomerId`.
 UC-0001 has two electricity service points (two usage streams, one 15-minute and one
 hourly). * 2000004 has no modeled rates: its bill forecast is usage only.
 
+Seeded per customer (the mutable parts restored by a reset); every contact is its
+customer's primary one, named as the customer:
+
+- 1000001: contact 5000001 (email, phoneSMS); preferences 6000001 EMAIL
+  HIGH_BILL_ALERT, 6000002 SMS HIGH_BILL_ALERT (its opt-in already confirmed).
+- 1000002: contact 5000002 (email); 6000003 EMAIL HIGH_BILL_ALERT, 6000004 EMAIL
+  HOME_ENERGY.
+- 1000003: contact 5000003 (email, phoneVoice); 6000005 EMAIL HOME_ENERGY.
+- 1000004: no contact.
+- 1000005: contact 5000005 (email); 6000006 EMAIL HOME_ENERGY.
+
+Contact and preference ids are unique across the whole sandbox (both companies'; created
+ones are numbered from 7000001), so another customer's id exists and must still be a 404.
+
+Disaggregation models: 1000001, 1000002 and 1000005 (whose usage ends in 2021). Not
+1000004 (no account), nor 1000003, whose geothermal heat pump Opower (in the sandbox) has
+no heating model for: "If heating or cooling model insights are not available, the
+disaggregation insights are not calculated" (Get Annual Disaggregation), so its breakdown
+is a 404 although the customer and its account exist.
+
+Tips: each customer gets the catalog's tips for its fuels (`tips.CATALOG`); 1000004 none.
+1000001 has tip018_improve_window_shading at WILL_DO, every other tip starts at NOT_YET.
+
 A second operating company (`SECOND`, served when the sandbox is given a second utility
 code) has customers of its own; one of them has the same `utilityCustomerId` and account
 number as UC-0001 of the first, as happens across two companies' CIS systems:
@@ -24,12 +47,15 @@ number as UC-0001 of the first, as happens across two companies' CIS systems:
 |-----------|-------------------|-----------------|-------------------------------|
 | 3000001   | UC-0001           | 4100000001      | 4000001: ELEC                 |
 | 3000002   | UC-2002           | 5200000002      | 4000002: GAS, 4000003: ELEC   |
+
+Each has a primary contact (5100001, 5100002 with preferences 6100001: EMAIL
+HIGH_BILL_ALERT, 6100002: EMAIL HOME_ENERGY), a disaggregation model and tips for its fuels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
@@ -163,6 +189,57 @@ SEED_THRESHOLDS: dict[str, dict[str, object]] = {
 
 
 @dataclass(frozen=True)
+class SeedPreference:
+    """A notification preference a contact starts with (`contacts` serves it)."""
+
+    id: int
+    channel: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class SeedContact:
+    """A notification contact a customer starts with, as NotificationContact's fields."""
+
+    id: int
+    customer_id: int
+    name: str
+    email: str | None = None
+    phone_sms: str | None = None
+    phone_voice: str | None = None
+    primary: bool = True
+    preferences: tuple[SeedPreference, ...] = ()
+
+
+def _primary(
+    contact_id: int, customer: Customer, *preferences: SeedPreference, **phones: str
+) -> SeedContact:
+    """A customer's primary contact: its name, an e-mail made from it, any phones."""
+    email = customer.name.lower().replace(" ", ".") + "@example.com"
+    return SeedContact(contact_id, customer.id, customer.name, email,
+                       phones.get("sms"), phones.get("voice"), True, preferences)  # fmt: skip
+
+
+SEED_CONTACTS: tuple[SeedContact, ...] = (
+    _primary(5000001, CUSTOMERS[0], SeedPreference(6000001, "EMAIL", "HIGH_BILL_ALERT"),
+             SeedPreference(6000002, "SMS", "HIGH_BILL_ALERT"), sms="555-010-0001"),
+    _primary(5000002, CUSTOMERS[1], SeedPreference(6000003, "EMAIL", "HIGH_BILL_ALERT"),
+             SeedPreference(6000004, "EMAIL", "HOME_ENERGY")),
+    _primary(5000003, CUSTOMERS[2], SeedPreference(6000005, "EMAIL", "HOME_ENERGY"),
+             voice="555-010-0003"),
+    _primary(5000005, CUSTOMERS[4], SeedPreference(6000006, "EMAIL", "HOME_ENERGY")),
+)  # fmt: skip
+
+# Customers Opower has a heating and cooling model for (see the module's docstring).
+DISAGGREGATION_MODELS = frozenset({1000001, 1000002, 1000005})
+
+# Tip actions other than the default NOT_YET, by customer and tip name.
+SEED_TIP_STATUSES: dict[int, dict[str, str]] = {
+    1000001: {"tip018_improve_window_shading": "WILL_DO"},
+}
+
+
+@dataclass(frozen=True)
 class Directory:
     """One operating company's customers, accounts and seeded data."""
 
@@ -171,6 +248,11 @@ class Directory:
     home_profiles: Mapping[int, dict[str, object]]
     thresholds: Mapping[str, dict[str, object]]
     timezone: str = TIMEZONE
+    contacts: tuple[SeedContact, ...] = ()
+    disaggregation_models: frozenset[int] = frozenset()
+    tip_statuses: Mapping[int, Mapping[str, str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def customer_by_id(self, customer_id: int) -> Customer | None:
         return next((c for c in self.customers if c.id == customer_id), None)
@@ -193,6 +275,10 @@ class Directory:
     def account_by_id(self, account_id: int) -> UtilityAccount | None:
         return next((a for a in self.accounts if a.id == account_id), None)
 
+    def fuels_of(self, customer: Customer) -> tuple[str, ...]:
+        """The meter types (ELEC, GAS) of the customer's utility accounts, in order."""
+        return tuple(dict.fromkeys(a.meter_type for a in self.accounts_of(customer)))
+
     def listing(self, utility_code: str) -> list[dict[str, object]]:
         """The control-plane listing: every id a test or demo needs to address a customer."""
         listing: list[dict[str, object]] = []
@@ -212,7 +298,15 @@ class Directory:
         return listing
 
 
-DEFAULT = Directory(CUSTOMERS, UTILITY_ACCOUNTS, SEED_HOME_PROFILES, SEED_THRESHOLDS)
+DEFAULT = Directory(
+    CUSTOMERS,
+    UTILITY_ACCOUNTS,
+    SEED_HOME_PROFILES,
+    SEED_THRESHOLDS,
+    contacts=SEED_CONTACTS,
+    disaggregation_models=DISAGGREGATION_MODELS,
+    tip_statuses=MappingProxyType(SEED_TIP_STATUSES),
+)
 
 POPULATION_FIRST_ID = 1_100_000
 
@@ -225,7 +319,8 @@ def population_customer(index: int) -> tuple[str, str]:
 def with_population(directory: Directory, size: int) -> Directory:
     """``directory`` and ``size`` more customers, for capacity simulations: customer
     ``i`` is Opower id 1100000+i, ``UC-P<i>``, account number ``42<i>``, one electric
-    utility account 2100000+i; every third has a home profile, none a threshold."""
+    utility account 2100000+i; every third has a home profile, none a threshold, a
+    notification contact or a disaggregation model."""
     if size <= 0:
         return directory
     customers, accounts, profiles = [], [], dict(directory.home_profiles)
@@ -250,6 +345,9 @@ def with_population(directory: Directory, size: int) -> Directory:
         home_profiles=MappingProxyType(profiles),
         thresholds=directory.thresholds,
         timezone=directory.timezone,
+        contacts=directory.contacts,
+        disaggregation_models=directory.disaggregation_models,
+        tip_statuses=directory.tip_statuses,
     )
 
 
@@ -264,6 +362,10 @@ _SECOND_PROFILES = {
               "heatType": "DISTRICT_HEATING", "numberOfAdults": 1, "numberOfChildren": 0,
               "squareFeet": 1200},
 }  # fmt: skip
+_SECOND_CONTACTS = (
+    _primary(5100001, _SECOND_CUSTOMERS[0], SeedPreference(6100001, "EMAIL", "HIGH_BILL_ALERT")),
+    _primary(5100002, _SECOND_CUSTOMERS[1], SeedPreference(6100002, "EMAIL", "HOME_ENERGY")),
+)
 
 SECOND = Directory(
     customers=_SECOND_CUSTOMERS,
@@ -275,6 +377,8 @@ SECOND = Directory(
     home_profiles=MappingProxyType(_SECOND_PROFILES),
     thresholds=MappingProxyType({"UC-2002": {"threshold": 90.0, "percentage": 75.0}}),
     timezone="America/New_York",
+    contacts=_SECOND_CONTACTS,
+    disaggregation_models=frozenset({3000001, 3000002}),
 )
 
 

@@ -338,3 +338,12 @@ def test_userinfo_answers_the_claims_of_its_own_sessions_only() -> None:
         "UTX",
     )
     assert refused == [401, 401, 401, 401]
+
+
+def test_the_dev_idp_puts_its_customers_on_the_designated_list_when_the_gateway_keeps_one() -> None:
+    """With designated_claim set (gateway.designated), the dev IdP's sessions say true,
+    as a pilot's test users would; without it they carry no such claim."""
+    listed = DevIdentityProvider(designated_claim="/opower/pilot", issuer="https://idp.test")
+    assert listed.claims_for("UC-0001", ["4100000001"])["opower"]["pilot"] is True
+    unlisted = DevIdentityProvider(issuer="https://idp.test")
+    assert "opower" not in unlisted.claims_for("UC-0001", ["4100000001"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import uuid
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway import observability as m
 from gateway import opower_answers
-from gateway.auth_context import BindingContextError, binding_from_context
+from gateway.auth_context import BindingContextError, BindingView, binding_from_context
 from gateway.clock import Clock
 from gateway.errors import (
     BudgetExceededError,
@@ -50,7 +51,7 @@ from gateway.response_cache import (
     customer_scope,
     outcome_metric,
 )
-from gateway.routes import Operation, is_service_path, written_routes
+from gateway.routes import ROUTES_BY_NAME, Operation, is_service_path, written_routes
 from gateway.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -243,19 +244,19 @@ class Proxy:
                 utility_code=utility_code,
                 now=datetime.now(UTC),
             )
-            answer = self._respond(
-                Forward(
-                    client=client,
-                    upstream=upstream,
-                    request_id=request_id,
-                    deadline=deadline,
-                    customer_key=binding.customer_key,
-                    scope=customer_scope(
-                        utility_code, binding.customer_id, binding.utility_customer_id
-                    ),
-                    pool="service" if service_call else "customer",
-                )
+            call = Forward(
+                client=client,
+                upstream=upstream,
+                request_id=request_id,
+                deadline=deadline,
+                customer_key=binding.customer_key,
+                scope=customer_scope(
+                    utility_code, binding.customer_id, binding.utility_customer_id
+                ),
+                pool="service" if service_call else "customer",
             )
+            failed = self._check_owned(call, path_params, binding, utility_code)
+            answer = failed if failed is not None else self._respond(call)
         except RequestError as exc:
             answer = error(
                 exc.status, exc.code, exc.message, request_id=request_id, headers=exc.headers
@@ -308,6 +309,47 @@ class Proxy:
         if client is None:
             raise BindingContextError("unauthenticated", "A session token is required")
         return utility_code, client
+
+    def _check_owned(
+        self,
+        call: Forward,
+        path_params: Mapping[str, str],
+        binding: BindingView,
+        utility_code: str,
+    ) -> dict[str, Any] | None:
+        """Each ``owned`` id of the path (a contact, a preference, a tip) must be in the
+        customer's own list from Opower, asked as the customer's GET of that list would be
+        (through the response cache: a list seen is not asked again while fresh). An id
+        not listed is the same 404 as one that does not exist, and Opower is not asked for
+        it. None when every id is the customer's; else the answer to give: the 404, or the
+        list's own failure (Opower unavailable, the budget spent)."""
+        route = call.upstream.route
+        for name, param in route.path_params.items():
+            if param.kind != "owned":
+                continue
+            owner = ROUTES_BY_NAME[param.owner]
+            listing = owner.operation("GET")
+            assert listing is not None, owner.name
+            upstream = build_upstream(
+                owner,
+                listing,
+                {k: v for k, v in path_params.items() if k in owner.path_params},
+                None,
+                None,
+                None,
+                binding=binding,
+                utility_code=utility_code,
+                now=datetime.now(UTC),
+            )
+            listed = self._respond(dataclasses.replace(call, upstream=upstream))
+            if listed["statusCode"] not in {200, 404}:
+                return listed
+            if listed["statusCode"] == 404 or call.upstream.path_values[name] not in (
+                opower_answers.listed_ids(listed["body"] or "", param.owner_field)
+            ):
+                self._metrics.add_metric("OwnedIdRefused", "Count", 1)
+                raise RequestError(404, "not_found", NOT_FOUND)
+        return None
 
     def _respond(self, call: Forward) -> dict[str, Any]:
         operation = call.upstream.operation

@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any
 
-from gateway import schemas
+from gateway import routes, schemas
 from gateway.api_responses import NOT_FOUND_MESSAGE
 from gateway.proxy import validation
 from gateway.routes import (
@@ -59,6 +59,13 @@ _ERROR_EXAMPLES = {
 
 
 def _param_schema(param: Param) -> dict[str, Any]:
+    schema = _param_type(param)
+    if param.example:
+        schema["example"] = int(param.example) if schema.get("type") == "integer" else param.example
+    return schema
+
+
+def _param_type(param: Param) -> dict[str, Any]:
     if param.kind in {"enum"}:
         return {"type": "string", "enum": list(param.values)}
     if param.kind == "bool":
@@ -74,14 +81,22 @@ def _param_schema(param: Param) -> dict[str, Any]:
             ],
             "example": "2026-11-01T00:00:00-05:00",
         }
-    # bound_account: Opower's utility-account id, an integer (as /v1/me/accounts says)
+    if param.kind == "int":
+        return {"type": "integer", "minimum": param.minimum, "maximum": param.maximum}
+    if param.kind == "locale":
+        return {"type": "string", "pattern": "^[a-z]{2,3}_[A-Z]{2}$", "example": "en_US"}
+    if param.kind == "owned" and not param.owner_field:
+        # A name, as the owner's list gives it (a tip's name).
+        return {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,64}$"}
+    # bound_account, and owned ids: Opower's integer ids, as the lists give them
     return {"type": "integer", "minimum": 1, "maximum": 10**18, "example": 2000001}
 
 
 def _field_schema(spec: BodyField) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": spec.kind, "description": spec.description}
     if spec.kind == "string":
-        schema.update(minLength=1, maxLength=spec.max_length, pattern=TEXT_PATTERN)
+        pattern = routes.FORMATS[spec.format][0] if spec.format else TEXT_PATTERN
+        schema.update(minLength=1, maxLength=spec.max_length, pattern=pattern)
         if spec.values:
             schema["enum"] = list(spec.values)
     if spec.minimum is not None:
@@ -92,7 +107,11 @@ def _field_schema(spec: BodyField) -> dict[str, Any]:
 
 
 def _body_schema(body: Body) -> dict[str, Any]:
+    extra: dict[str, Any] = (
+        {"anyOf": [{"required": [name]} for name in body.one_of]} if body.one_of else {}
+    )
     return {
+        **extra,
         "type": "object",
         "additionalProperties": False,
         "properties": {
@@ -187,6 +206,15 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         }
         if route.name in _LINKS:
             responses["200"]["links"] = _LINKS[route.name]
+    elif op.response is not None:
+        responses["200"] = {
+            "description": "Done: Opower's answer, passed through unchanged",
+            "content": {"application/json": {"schema": dict(op.response)}},
+        }
+        if f"{route.name} {op.method}" in _LINKS:
+            responses["200"]["links"] = _LINKS[f"{route.name} {op.method}"]
+    elif op.success_status == 200:
+        responses["200"] = {"description": "Done (no body)"}
     else:
         responses["204"] = {"description": "Done"}
     for status, description in _ERRORS.items():
@@ -197,6 +225,7 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         "operationId": operation_id(route, op),
         "summary": op.summary,
         **({"description": _usage_rules()} if "usage_window" in op.checks else {}),
+        **({"description": op.description} if op.description else {}),
         "tags": [route.name.replace("_", " ")],
         "parameters": parameters,
         "responses": responses,
@@ -214,15 +243,68 @@ def operation_id(route: Route, op: Operation) -> str:
 
 
 # What a client (and a stateful fuzzer) can follow: an account id of /v1/me/accounts is
-# the accountId of the bill comparison.
+# the accountId of the bill comparison and the bill period; a contact's id of
+# /v1/me/contacts the contactId of its routes; a name of /v1/me/tip-names a tipId.
+def _link(operation: str, description: str, **parameters: str) -> dict[str, Any]:
+    return {"operationId": operation, "parameters": parameters, "description": description}
+
+
+_FIRST_ACCOUNT = "$response.body#/response/0/id"
+_FIRST_CONTACT = "$response.body#/response/0/id"
+_FIRST_TIP = "$response.body#/response/0"
 _LINKS = {
     "accounts": {
-        "BillComparison": {
-            "operationId": "bill_comparison_get",
-            "parameters": {"accountId": "$response.body#/response/0/id"},
-            "description": "The bill comparison of the first utility account",
-        }
-    }
+        "BillComparison": _link(
+            "bill_comparison_get",
+            "The bill comparison of the first utility account",
+            accountId=_FIRST_ACCOUNT,
+        ),
+        "BillPeriod": _link(
+            "bill_period_get",
+            "The billing period of the first utility account",
+            accountId=_FIRST_ACCOUNT,
+        ),
+    },
+    "contacts": {
+        "ContactPreferences": _link(
+            "contact_preferences_get",
+            "The first contact's preferences",
+            contactId=_FIRST_CONTACT,
+        ),
+    },
+    "contact_preferences": {
+        "RemovePreference": _link(
+            "contact_preference_delete",
+            "Unsubscribe the contact from its first preference",
+            contactId="$request.path.contactId",
+            preferenceId="$response.body#/response/0/id",
+        ),
+    },
+    # A contact or preference just created can be changed and removed (its id answered).
+    "contacts POST": {
+        "ChangeContact": _link(
+            "contact_put", "Change the contact just added", contactId="$response.body#/response/id"
+        ),
+        "RemoveContact": _link(
+            "contact_delete",
+            "Remove the contact just added",
+            contactId="$response.body#/response/id",
+        ),
+    },
+    "contact_preferences POST": {
+        "RemovePreference": _link(
+            "contact_preference_delete",
+            "Unsubscribe the preference just added",
+            contactId="$request.path.contactId",
+            preferenceId="$response.body#/response/id",
+        ),
+    },
+    "tip_names": {
+        "Tip": _link("tip_get", "The first tip", tipId=_FIRST_TIP),
+        "TipAction": _link(
+            "tip_action_post", "Say what you did with the first tip", tipId=_FIRST_TIP
+        ),
+    },
 }
 
 

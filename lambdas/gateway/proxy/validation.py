@@ -40,6 +40,14 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # of a date-time can only have been a "+".
 _SPACE_FOR_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) (\d{2}:\d{2})$")
 _ACCOUNT_ID = re.compile(r"[0-9]{1,19}")
+_LOCALE = re.compile(r"[a-z]{2,3}_[A-Z]{2}")
+# The gateway's own checks of a text's form (Oracle's pages give none; its Account Center
+# does "basic validation ... that the phone numbers and email addresses resemble real
+# values"): an address with one @ and a dotted domain; a phone number of 7-15 digits
+# (E.164's most) with the usual separators; an upper-case code such as HOME_ENERGY.
+_FORMATS: Mapping[str, tuple[re.Pattern[str], str]] = {
+    name: (re.compile(pattern), form) for name, (pattern, form) in routes.FORMATS.items()
+}
 _TEXT = re.compile(TEXT_PATTERN)
 _JSON_TYPES = {"application/json"}
 _LARGEST_EXACT_INTEGER = 2**53
@@ -122,7 +130,7 @@ def build_upstream(
     values: dict[str, str] = {}
     for name, param in route.path_params.items():
         values[name] = _path_value(name, param, path_params[name], binding)
-    query_values = _query(operation, query, now)
+    query_values = _query(operation, query, now, binding)
     for check in operation.checks:
         CHECKS[check]({**values, **query_values}, now, binding)
     slots = {
@@ -132,9 +140,12 @@ def build_upstream(
         **values,
     }
     upstream_path = routes.upstream_path(route, slots)
-    upstream_query = tuple(
-        (name, _upstream_value(operation.query[name], value))
-        for name, value in query_values.items()
+    upstream_query = (
+        tuple(
+            (operation.query[name].upstream or name, _upstream_value(operation.query[name], value))
+            for name, value in query_values.items()
+        )
+        + operation.fixed_query
     )
     return Upstream(
         route=route,
@@ -158,11 +169,18 @@ def _path_value(name: str, param: Param, value: str, binding: BindingView) -> st
         return value
     if param.kind == "enum" and value not in param.values:
         raise bad_request(f"'{name}' must be one of {', '.join(param.values)}")
+    if param.kind == "owned" and param.owner_field == "id" and not _ACCOUNT_ID.fullmatch(value):
+        # Opower's ids of contacts and preferences are integers; whether this one is the
+        # customer's is asked of their own list (gateway.proxy.entry).
+        raise bad_request(f"'{name}' must be an id: digits")
     return value
 
 
 def _query(
-    operation: Operation, query: Mapping[str, Sequence[str]] | None, now: datetime
+    operation: Operation,
+    query: Mapping[str, Sequence[str]] | None,
+    now: datetime,
+    binding: BindingView,
 ) -> dict[str, str]:
     values: dict[str, str] = {}
     for name, given in (query or {}).items():
@@ -172,6 +190,8 @@ def _query(
         if len(given) != 1:
             raise bad_request(f"Query parameter '{name}' must be given once")
         values[name] = _query_value(name, param, given[0], now)
+        if param.kind == "bound_account":
+            _path_value(name, param, values[name], binding)
     for name, param in operation.query.items():
         if param.required and name not in values:
             raise bad_request(f"Missing required query parameter '{name}'")
@@ -185,6 +205,14 @@ def _query_value(name: str, param: Param, value: str, now: datetime) -> str:
         raise bad_request(f"'{name}' must be one of {', '.join(param.values)}")
     if param.kind == "bool" and value not in {"true", "false"}:
         raise bad_request(f"'{name}' must be true or false")
+    if param.kind == "int" and not (
+        value.isascii() and value.isdigit() and param.minimum <= int(value) <= param.maximum
+    ):
+        raise bad_request(
+            f"'{name}' must be a whole number from {param.minimum} to {param.maximum}"
+        )
+    if param.kind == "locale" and not _LOCALE.fullmatch(value):
+        raise bad_request(f"'{name}' must be a locale like en_US")
     if param.kind == "date":
         _served_date(name, _parse_date(name, value), now)
     if param.kind == "datetime":
@@ -325,8 +353,36 @@ PER_REQUEST: Mapping[str, tuple[int, Callable[[datetime, datetime], int], str]] 
     "billing": (25, _whole_months, "billing usage is limited to 25 bills per request"),
 }
 
+
+def _bill_dates(values: Mapping[str, str], now: datetime, binding: BindingView) -> None:
+    if values["billStartDate"] >= values["billEndDate"]:  # both YYYY-MM-DD
+        raise bad_request("'billStartDate' must be before 'billEndDate'")
+
+
+# Get List of Neighbor Comparisons: "Data is available for the past 12 months"; a window
+# reaching further back than this (a year and a billing period) cannot hold any.
+NEIGHBOR_HISTORY_DAYS = 400
+
+
+def _history_window(values: Mapping[str, str], now: datetime, binding: BindingView) -> None:
+    start = parse_datetime("start", values["start"]) if "start" in values else None
+    end = parse_datetime("end", values["end"]) if "end" in values else None
+    if start is not None and end is not None and start >= end:
+        raise bad_request("'start' must be before 'end'")
+    earliest = now - timedelta(days=NEIGHBOR_HISTORY_DAYS)
+    latest = now + timedelta(days=AS_OF_AHEAD_DAYS)
+    for name, bound in (("start", start), ("end", end)):
+        if bound is not None and not earliest <= bound <= latest:
+            raise bad_request(
+                f"neighbor comparisons cover the last 12 months: '{name}' must be between "
+                f"{earliest.date().isoformat()} and {latest.date().isoformat()}"
+            )
+
+
 CHECKS: Mapping[str, Callable[[Mapping[str, str], datetime, BindingView], None]] = {
-    "usage_window": _usage_window
+    "usage_window": _usage_window,
+    "bill_dates": _bill_dates,
+    "history_window": _history_window,
 }
 
 
@@ -373,21 +429,31 @@ def _body(
         _check_field(name, spec, document[name])
         if spec.kind == "integer":
             document[name] = int(document[name])  # 80.0 is an integer to JSON Schema, not to Opower
+    if schema.one_of and not any(name in document for name in schema.one_of):
+        raise bad_request(f"Give at least one of {', '.join(schema.one_of)}")
     for name, slot in schema.bound.items():
         document[name] = _bound_value(binding, slot)
     return json.dumps(document, separators=(",", ":")).encode()
 
 
 def _check_field(name: str, spec: BodyField, value: Any) -> None:
+    if spec.kind == "boolean":
+        if not isinstance(value, bool):
+            raise bad_request(f"'{name}' must be true or false")
+        return
     if spec.kind == "string":
         if not isinstance(value, str) or not value or len(value) > spec.max_length:
             raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
-        if not _TEXT.match(value):
+        if not _TEXT.fullmatch(value):
             raise bad_request(
                 f"'{name}' must be printable text (no control or invisible formatting characters)"
             )
         if spec.values and value not in spec.values:
             raise bad_request(f"'{name}' must be one of {', '.join(spec.values)}")
+        if spec.format:
+            pattern, form = _FORMATS[spec.format]
+            if not pattern.fullmatch(value):
+                raise bad_request(f"'{name}' must be {form}")
         return
     numeric = (
         isinstance(value, (int, float))

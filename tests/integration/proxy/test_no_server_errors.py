@@ -77,7 +77,8 @@ RECENT_DATES = st.integers(1, 60).map(lambda days: (_TODAY - timedelta(days=days
 
 
 def _param_values(param: Param) -> st.SearchStrategy[str]:
-    known = list(param.values) or ["2000001", "2000002", "2000003"]
+    known = list(param.values) or [*OWN["accountId"], "2000003", "5000002", "6000003",
+                                   "tip070_reduce_water_heater_temperature"]  # fmt: skip
     if param.kind == "date":
         return st.one_of(RECENT_DATES.map(lambda d: d.isoformat()), DATE_LIKE)
     if param.kind == "datetime":
@@ -99,28 +100,51 @@ def usage_window(draw: st.DrawFn) -> dict[str, list[str]]:
     }
 
 
+# The sandbox's UC-0001 owns these (local/sandbox/data.py): path values Opower serves.
+OWN = {
+    "accountId": ["2000001", "2000002"],
+    "contactId": ["5000001"],
+    "preferenceId": ["6000001", "6000002"],
+    "tipId": ["tip018_improve_window_shading", "tip001_buy_energy_star"],
+}
+# A value of each documented form a write accepts.
+FORMED = {"email": "ada@example.com", "phone": "555-123-4567", "code": "HOME_ENERGY"}
+
+
+def _servable_field(spec: Any) -> Any:
+    if spec.values:
+        return spec.values[0]
+    if spec.kind == "boolean":
+        return True
+    if spec.kind == "string":
+        return FORMED.get(spec.format, "Ada")
+    return spec.minimum or 1
+
+
 @st.composite
 def servable(draw: st.DrawFn, route: Route) -> dict[str, Any]:
-    """A GET (or a write) Opower serves for the customer: one request in four of every
+    """A read (or a write) Opower serves for the customer: one request in four of every
     route, so that the property also covers the answers that reach Opower; the rest is
     hostile."""
-    put = route.operation("PUT")
-    if put is not None and put.body is not None and draw(st.booleans()):
-        # A write Opower takes: each field at its documented bound or first value.
-        fields = {
-            name: spec.values[0] if spec.values else spec.minimum or 1
-            for name, spec in put.body.fields.items()
-            if name not in put.body.bound
-        }
-        return {"method": "PUT", "path": route.path, "query": {}, "body": json.dumps(fields),
-                "headers": {"Content-Type": "application/json"}}  # fmt: skip
-    (operation,) = [op for op in route.operations if op.method == "GET"]
+    writes = [op for op in route.operations if op.method != "GET"]
+    reads = [op for op in route.operations if op.method == "GET"]
+    operation = (
+        draw(st.sampled_from(writes)) if writes and (not reads or draw(st.booleans())) else reads[0]
+    )
     path = route.path
     for name, param in route.path_params.items():
-        value = draw(st.sampled_from(list(param.values) or ["2000001", "2000002"]))
+        value = draw(st.sampled_from(OWN.get(name) or list(param.values)))
         if name == "fuel":
             value = "ELECTRICITY"  # UC-0001's only fuel
         path = path.replace("{" + name + "}", value)
+    body, headers = None, {}
+    if operation.body is not None:
+        fields = {
+            name: _servable_field(spec)
+            for name, spec in operation.body.fields.items()
+            if name not in operation.body.bound
+        }
+        body, headers = json.dumps(fields), {"Content-Type": "application/json"}
     query: dict[str, list[str]] = {}
     if "usage_window" in operation.checks:
         path = path.replace("/raw/", "/day/")  # a window of days fits daily usage's cap
@@ -129,7 +153,12 @@ def servable(draw: st.DrawFn, route: Route) -> dict[str, Any]:
         end = datetime.fromisoformat(window["end"][0].replace("Z", "+00:00"))
         query = {"start": [start.isoformat()],
                  "end": [min(end, start + timedelta(days=30)).isoformat()]}  # fmt: skip
-    return {"method": "GET", "path": path, "query": query, "body": None, "headers": {}}
+    if "bill_dates" in operation.checks:
+        last = draw(RECENT_DATES)
+        query = {"billStartDate": [(last - timedelta(days=30)).isoformat()],
+                 "billEndDate": [last.isoformat()]}  # fmt: skip
+    return {"method": operation.method, "path": path, "query": query, "body": body,
+            "headers": headers}  # fmt: skip
 
 
 @st.composite

@@ -198,6 +198,18 @@ ROUTES = [
      "/v1/me/neighbor-comparison", {}),
     ("get-threshold", "/v1/me/threshold", "/v1/me/threshold", {}),
     ("get-utility-account-list", "/v1/me/accounts", "/v1/me/accounts", {}),
+    ("get-notification-contacts", "/v1/me/contacts", "/v1/me/contacts", {}),
+    ("get-consumption-categories", "/v1/me/energy-breakdown", "/v1/me/energy-breakdown",
+     {"fuelType": "ELEC"}),
+    ("get-bill-consumption-categories", "/v1/me/energy-breakdown/bill",
+     "/v1/me/energy-breakdown/bill", {"billStartDate": "2026-10-01", "billEndDate": "2026-10-31"}),
+    ("get-tip-list", "/v1/me/tips", "/v1/me/tips", {"limit": "3"}),
+    ("get-tips", "/v1/me/tip-names", "/v1/me/tip-names", {}),
+    ("get-bill-period", "/v1/me/accounts/1071/bill-period",
+     "/v1/me/accounts/{accountId}/bill-period", {}),
+    ("get-neighbor-comparison-history", "/v1/me/neighbor-comparison/history/ELECTRICITY",
+     "/v1/me/neighbor-comparison/history/{fuel}",
+     {"start": "2026-06-01T00:00:00-05:00", "end": "2026-11-01T00:00:00-05:00"}),
 ]  # fmt: skip
 
 
@@ -369,3 +381,53 @@ def test_each_documented_write_answer_is_the_customers_204(
     response = call(method, path, body=body)
 
     assert (response["statusCode"], response["body"]) == (204, "")
+
+
+# -- the customer-app writes: Opower's answers, unchanged ------------------------------
+def _post_schema(path: str, method: str) -> dict[str, Any]:
+    document = openapi.document()
+    content = document["paths"][path][method]["responses"]["200"]["content"]
+    return {**content["application/json"]["schema"], "components": document["components"]}
+
+
+def test_a_created_contact_and_a_tip_action_are_answered_as_opower_answered(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]]
+) -> None:
+    """Create NotificationContact answers 200 with the contact; Update Tip Action 200
+    {"response": true} (their pages); the customer gets both as they are."""
+    created = contract("create-notification-contact")
+    action = contract("update-tip-action")
+    tips = contract("get-tips")
+    bind(sandbox)
+    sandbox.set_answers(
+        **{created["sandbox_route"]: recorded("create-notification-contact")},
+        **{tips["sandbox_route"]: recorded("get-tips")},
+    )
+
+    response = call("POST", "/v1/me/contacts", body=created["request"])
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"]) == created["example"]
+    Draft202012Validator(_post_schema("/v1/me/contacts", "post")).validate(created["example"])
+
+    tip = tips["example"]["response"][0]
+    sandbox.set_answers(**{action["sandbox_route"]: recorded("update-tip-action")})
+    response = call("POST", f"/v1/me/tips/{tip}/action", body=action["request"])
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"]) == action["example"]
+
+
+def test_no_disaggregation_model_is_the_customers_no_breakdown(
+    sandbox: OpowerSandbox, call: Callable[..., dict[str, Any]]
+) -> None:
+    """Get Annual Disaggregation: "If heating or cooling model insights are not
+    available, ... a response status code 404 is returned" (the body is not shown)."""
+    document = contract("get-consumption-categories-no-model")
+    bind(sandbox)
+    sandbox.set_answers(
+        **{document["sandbox_route"]: recorded("get-consumption-categories-no-model")}
+    )
+
+    response = call("GET", "/v1/me/energy-breakdown")
+
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"])["error"]["code"] == "no_breakdown"

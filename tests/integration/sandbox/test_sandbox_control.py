@@ -97,6 +97,8 @@ def test_stats_count_requests_by_route_and_status(
         "tokens_issued": 1,
         "tokens_valid": 1,
         "data_requests": 3,
+        "sms_opt_in_started": 0,
+        "sms_opt_in_awaiting": 0,
         # per utility (a refused client counts against the first)
         "utilities": {
             "UTX": {"token_requests": 2, "tokens_issued": 1},
