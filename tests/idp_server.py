@@ -31,6 +31,8 @@ class ShapedIdentityProvider(HttpService):
         # UserInfo: the claims answered per access token, or a status to answer instead.
         self.userinfo: dict[str, dict[str, Any]] = {}
         self.userinfo_status = 200
+        # Seconds between each byte of a UserInfo answer (a provider trickling it out).
+        self.trickle_s = 0.0
 
     def _make_server(self) -> ThreadingHTTPServer:
         server = ThreadingHTTPServer(self._address, _Handler)
@@ -110,6 +112,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if provider.trickle_s and self.path == "/userinfo":
+            try:
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(provider.trickle_s)
+            except OSError:
+                return  # the gateway gave up, as it should
+            return
         self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -47,6 +47,9 @@ from gateway.observability import MetricsSink, NullMetrics
 logger = logging.getLogger(__name__)
 
 _MEMORY_ENTRIES = 100_000
+# A counted customer is admitted from memory for this long, then read again (one
+# consistent read): a customer released by an operator stops being admitted within it.
+KNOWN_FOR_S = 300.0
 _ATTEMPTS = 6
 Enrolment = Literal["added", "counted", "full", "conflict"]
 # What a customer refused sees: a portal can show it as it is.
@@ -151,7 +154,7 @@ class DesignatedCustomers:
         self._company = utility_code
         self._cap = cap
         self._metrics = metrics or NullMetrics()
-        self._known: OrderedDict[str, None] = OrderedDict()
+        self._known: OrderedDict[str, float] = OrderedDict()  # customer -> known until
         self._lock = threading.Lock()
 
     @property
@@ -160,7 +163,7 @@ class DesignatedCustomers:
 
     def admit(self, customer: str, *, at: float) -> bool:
         with self._lock:
-            if customer in self._known:
+            if self._known.get(customer, 0.0) > at:
                 self._known.move_to_end(customer)
                 return True
         try:
@@ -174,7 +177,7 @@ class DesignatedCustomers:
                 "the designated-customer count is unavailable"
             ) from None
         if admitted:
-            self._remember(customer)
+            self._remember(customer, at + KNOWN_FOR_S)
         return admitted
 
     def _admit(self, customer: str, at: float) -> bool:
@@ -199,8 +202,9 @@ class DesignatedCustomers:
             time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
         raise RuntimeError("designated-customer count: conflicts on every attempt")
 
-    def _remember(self, customer: str) -> None:
+    def _remember(self, customer: str, until: float) -> None:
         with self._lock:
-            self._known[customer] = None
+            self._known[customer] = until
+            self._known.move_to_end(customer)
             while len(self._known) > _MEMORY_ENTRIES:
                 self._known.popitem(last=False)

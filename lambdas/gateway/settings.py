@@ -344,6 +344,10 @@ class RuntimeSettings:
                 raise ConfigurationError("CORS_ALLOW_ORIGINS must list origins like https://a.b")
         validate_base_url(self.opower_base_url, setting="OPOWER_BASE_URL")
         for name in (
+            # OpenID Connect issuers are https URLs (Discovery 1.0, 2); the issuer is where
+            # discovery looks, so a plain-http one would let the network choose the
+            # UserInfo endpoint that gets every customer's token.
+            "auth_issuer",
             "auth_jwks_url",
             "auth_introspection_url",
             "auth_userinfo_url",
@@ -598,12 +602,12 @@ def validate_base_url(url: str, *, setting: str) -> str:
         raise ConfigurationError(f"{setting} must be an absolute http(s) URL")
     if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
         raise ConfigurationError(f"{setting} must be an origin only (scheme, host and port)")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(f"{setting} must use https (plain http only on a loopback host)")
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -617,6 +621,6 @@ def validate_url(url: str, *, setting: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in {"https", "http"} or not parts.hostname or parts.username:
         raise ConfigurationError(f"{setting} must be an absolute http(s) URL")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(f"{setting} must use https (plain http only on a loopback host)")
     return url

@@ -256,7 +256,9 @@ def _claims_fetcher(s: RuntimeSettings, metrics: MetricsSink) -> ClaimsFetcher |
         region = cognito_region(s.auth_issuer) or os.environ.get("AWS_REGION", "us-east-1")
         endpoint = s.auth_cognito_endpoint or f"https://cognito-idp.{region}.amazonaws.com"
         fetch = CognitoGetUser(endpoint=endpoint, region=region)
-    names = (s.claim_utility_customer_id, s.claim_account_numbers, s.claim_utility_code)
+    names = [s.claim_utility_customer_id, s.claim_account_numbers, s.claim_utility_code]
+    if s.designated_claim:
+        names.append(s.designated_claim)
     return FetchedClaims(
         fetch,
         kept={claim_path(name)[0] for name in names},

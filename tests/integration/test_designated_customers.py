@@ -196,3 +196,28 @@ def test_a_designated_claim_admits_only_the_customers_the_utility_listed(
     assert sandbox.stats()["requests"].get("customers", {}) == lookups
     assert call(True)["statusCode"] == 200
     assert call("TRUE")["statusCode"] == 200
+
+
+def test_a_released_customer_stops_being_admitted_from_memory_within_its_bound(
+    aws_resources: AwsResources,
+) -> None:
+    """The README's release (their item deleted, the count lowered) reaches warm
+    containers within KNOWN_FOR_S: a customer remembered is read again after it, so the
+    place given back is not also used by the released customer's old memory."""
+    from gateway.designated import KNOWN_FOR_S
+
+    table = aws_resources.table_name
+    warm = container(table, cap=1)
+    assert warm.admit("moved-away", at=0)
+    ddb = boto3.client("dynamodb")
+    ddb.delete_item(TableName=table, Key={"pk": {"S": "designated#UTX#moved-away"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"pk": {"S": "designated#UTX"}},
+        UpdateExpression="ADD n :minus",
+        ExpressionAttributeValues={":minus": {"N": "-1"}},
+    )
+    assert container(table, cap=1).admit("new-neighbour", at=1)
+
+    assert warm.admit("moved-away", at=KNOWN_FOR_S - 1)  # still remembered
+    assert not warm.admit("moved-away", at=KNOWN_FOR_S + 1)  # read again: the place is taken

@@ -275,3 +275,31 @@ def test_a_failed_fetch_is_not_kept() -> None:
     with pytest.raises(IdentityUnavailableError):
         fetched("t", VERIFIED, deadline=clock.now() + 5)
     assert fetched("t", VERIFIED, deadline=clock.now() + 5)["utilityCustomerId"] == "UC-1"
+
+
+def test_an_issuer_is_an_https_url_where_discovery_may_look() -> None:
+    """Discovery (OpenID Connect Discovery 1.0, 4) reads {issuer}/.well-known/...: a
+    plain-http issuer would let the network name the endpoint given every token."""
+    with pytest.raises(ConfigurationError, match="AUTH_ISSUER must use https"):
+        RuntimeSettings.from_mapping({"auth_issuer": "http://idp.example.com"})
+    assert RuntimeSettings.from_mapping({"auth_issuer": "http://127.0.0.1:4011"}).auth_issuer
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "issuer", "trusted"),
+    [
+        ("https://idp.example.com/userinfo", "https://idp.example.com", True),
+        ("https://graph.microsoft.com/oidc/userinfo", "https://login.example.com/t/v2.0", True),
+        ("http://idp.example.com/userinfo", "https://idp.example.com", False),
+        ("http://127.0.0.1:9001/latest", "https://idp.example.com", False),  # the Lambda's own
+        ("http://127.0.0.1:4011/userinfo", "http://127.0.0.1:4011", True),  # a local IdP
+        ("https://user:pw@idp.example.com/userinfo", "https://idp.example.com", False),
+        ("file:///etc/passwd", "https://idp.example.com", False),
+    ],
+)
+def test_a_discovered_userinfo_endpoint_must_be_https_or_a_local_ones(
+    endpoint: str, issuer: str, trusted: bool
+) -> None:
+    from gateway.auth.fetched_claims import _trusted_endpoint
+
+    assert _trusted_endpoint(endpoint, issuer) is trusted

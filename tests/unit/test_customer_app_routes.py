@@ -188,3 +188,11 @@ def test_the_neighbor_history_window(query: dict[str, list[str]], ok: bool) -> N
         )
     else:
         assert refused("GET", path, query).status == 400
+
+
+@pytest.mark.parametrize("name", ["Ada " + chr(c) for c in (0xD800, 0xDFFF, 0xFDD0, 0xFFFF)])
+def test_text_that_is_no_text_is_refused(name: str) -> None:
+    """A lone surrogate (JSON's \\ud800 escape) is not UTF-8, and noncharacters are not
+    for interchange: neither reaches Opower, where they could spoil the customer's list."""
+    error = refused("POST", "/v1/me/contacts", body={"name": name, "email": "a@b.co"})
+    assert "printable text" in error.message

@@ -31,9 +31,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 
@@ -42,7 +44,7 @@ from gateway.auth.errors import AuthenticationError, IdentityUnavailableError
 from gateway.clock import Clock
 from gateway.http import shared_pool
 from gateway.observability import MetricsSink, NullMetrics
-from gateway.settings import validate_url
+from gateway.settings import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -225,10 +227,10 @@ class UserInfo:
         endpoint = document.get("userinfo_endpoint")
         if document.get("issuer") != self._issuer or not isinstance(endpoint, str):
             raise IdentityUnavailableError("discovery_mismatch")
-        try:
-            validate_url(endpoint, setting="userinfo_endpoint")
-        except Exception:  # noqa: BLE001 - a plain-http or odd endpoint is not called
-            raise IdentityUnavailableError("discovery_mismatch") from None
+        if not _trusted_endpoint(endpoint, self._issuer):
+            # Every customer's token goes there: https only, or plain http on a loopback
+            # host only when the issuer itself is one (a local identity provider).
+            raise IdentityUnavailableError("discovery_mismatch")
         with self._lock:
             self._url = endpoint
         return endpoint
@@ -236,22 +238,34 @@ class UserInfo:
     def _get(
         self, url: str, deadline: float, headers: dict[str, str], what: str
     ) -> tuple[int, Mapping[str, str], bytes]:
-        left = deadline - self._clock.now()
+        """The answer, read within the request's deadline as a whole: a socket timeout
+        bounds each read only, so a provider trickling bytes is cut off between reads."""
+        until = min(deadline, self._clock.now() + _TIMEOUT_S)
+        left = until - self._clock.now()
         if left <= 0:
             raise IdentityUnavailableError(f"{what}_timeout")
-        timeout = min(_TIMEOUT_S, left)
         try:
             response = (self._pool or shared_pool()).request(
                 "GET",
                 url,
                 headers={"Accept": "application/json", **headers},
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                timeout=urllib3.Timeout(connect=left, read=left),
                 redirect=False,
                 retries=False,
                 preload_content=False,
             )
             try:
-                body = response.read(_MAX_BODY + 1)
+                chunks: list[bytes] = []
+                size = 0
+                while size <= _MAX_BODY:
+                    if self._clock.now() >= until:
+                        raise IdentityUnavailableError(f"{what}_timeout")
+                    chunk = response.read(8192)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                body = b"".join(chunks)
             finally:
                 response.release_conn()
         except urllib3.exceptions.HTTPError:
@@ -273,6 +287,8 @@ class CognitoGetUser:
     def __call__(self, token: str, deadline: float) -> Mapping[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if deadline - time.time() < 0.5:
+            raise IdentityUnavailableError("cognito_timeout")
         try:
             answer = self._cognito().get_user(AccessToken=token)
         except ClientError as error:
@@ -314,6 +330,19 @@ class CognitoGetUser:
                     ),
                 )
             return self._client
+
+
+def _trusted_endpoint(endpoint: str, issuer: str) -> bool:
+    parts = urlsplit(endpoint)
+    if not parts.hostname or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    return (
+        parts.scheme == "http"
+        and is_loopback(parts.hostname)
+        and is_loopback(urlsplit(issuer).hostname or "")
+    )
 
 
 def _json_object(body: bytes, reason: str) -> dict[str, Any]:

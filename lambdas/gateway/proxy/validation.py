@@ -49,6 +49,10 @@ _FORMATS: Mapping[str, tuple[re.Pattern[str], str]] = {
     name: (re.compile(pattern), form) for name, (pattern, form) in routes.FORMATS.items()
 }
 _TEXT = re.compile(TEXT_PATTERN)
+# Code points no text holds: lone UTF-16 surrogates (what JSON's backslash-u escapes can
+# make, not UTF-8 at all) and Unicode's noncharacters. Checked here beside TEXT_PATTERN,
+# which the document states, so that its regex stays one every JSON Schema generator reads.
+_NOT_TEXT = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _JSON_TYPES = {"application/json"}
 _LARGEST_EXACT_INTEGER = 2**53
 
@@ -444,7 +448,7 @@ def _check_field(name: str, spec: BodyField, value: Any) -> None:
     if spec.kind == "string":
         if not isinstance(value, str) or not value or len(value) > spec.max_length:
             raise bad_request(f"'{name}' must be a non-empty string of at most {spec.max_length}")
-        if not _TEXT.fullmatch(value):
+        if not _TEXT.fullmatch(value) or _NOT_TEXT.search(value):
             raise bad_request(
                 f"'{name}' must be printable text (no control or invisible formatting characters)"
             )

@@ -476,3 +476,45 @@ def test_userinfo_failing_is_a_503_never_cached(
 
     shaped.userinfo_status = 200
     assert_bound(invoke(token))
+
+
+def test_a_userinfo_answer_trickled_out_is_cut_off_at_the_deadline(
+    shaped: ShapedIdentityProvider, okta_userinfo: dict[str, Any]
+) -> None:
+    """A socket timeout bounds each read only: the whole answer must come within the
+    authorizer's time (here a second of it), or it is a 503, never a late Allow."""
+    token = shaped.sign(okta_userinfo)
+    shaped.userinfo[token] = {"sub": okta_userinfo["sub"], "utilityCustomerId": "UC-0001",
+                              "accountNumbers": "4100000001", "padding": "x" * 200}  # fmt: skip
+    shaped.trickle_s = 0.05  # about 13 s for the whole answer
+    try:
+        with pytest.raises(AuthorizerUnavailable):
+            handler(authorizer_event(token), LambdaContext(timeout_s=1.5))  # type: ignore[arg-type]
+    finally:
+        shaped.trickle_s = 0.0
+
+
+def test_the_designated_claim_is_read_where_the_ids_are(
+    configure: Configure, shaped: ShapedIdentityProvider
+) -> None:
+    """With auth_claims_from, the utility's designated list (designated_claim) comes from
+    UserInfo as the ids do: a Cognito access token, say, carries neither."""
+    configure(
+        auth_issuer=shaped.issuer,
+        auth_jwks_url=shaped.jwks_url,
+        auth_audience="api://default",
+        auth_claims_from="userinfo",
+        designated_claim="opowerPilot",
+    )
+    for listed, effect in ((True, "1"), (False, "0")):
+        claims = {"iss": shaped.issuer, "aud": "api://default",
+                  "sub": f"pilot-{listed}-{time.monotonic_ns()}"}  # fmt: skip
+        token = shaped.sign(claims)
+        shaped.userinfo[token] = {
+            "sub": claims["sub"],
+            "utilityCustomerId": "UC-0001",
+            "accountNumbers": "4100000001",
+            "opowerPilot": listed,
+        }
+        context = invoke(token)["context"]
+        assert context.get("designated", "1") == effect
