@@ -118,6 +118,10 @@ class Caching:
     why: str
     by_param: str = ""
     per_value: Mapping[str, int] = field(default_factory=dict)
+    # The rule by which an answer describes a settled past, kept for
+    # cache_settled_fresh_s instead (gateway.proxy.settled): "window_end" (the query's
+    # end), "bill_end" (billEndDate).
+    settles: str = ""
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,7 @@ _CORE_ROUTES: tuple[Route, ...] = (
                     "billing periods once a bill",
                     by_param="resolution",
                     per_value={"raw": 15 * _MINUTE, "day": _HOUR, "billing": 12 * _HOUR},
+                    settles="window_end",
                 ),
             ),
         ),
@@ -685,7 +690,11 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                 checks=("bill_dates",),
                 response=schemas.BILL_ENERGY_BREAKDOWN,
                 upstream_meanings={404: _NO_BREAKDOWN, 400: _BILL_REFUSED},
-                cache=Caching(12 * _HOUR, "A bill's breakdown changes only with a new model"),
+                cache=Caching(
+                    12 * _HOUR,
+                    "A bill's breakdown changes only with a new model",
+                    settles="bill_end",
+                ),
             ),
         ),
     ),
@@ -798,7 +807,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                 checks=("history_window",),
                 response=schemas.NEIGHBOR_HISTORY,
                 upstream_meanings={400: _HISTORY_REFUSED},
-                cache=Caching(12 * _HOUR, "Computed per billing period"),
+                cache=Caching(12 * _HOUR, "Computed per billing period", settles="window_end"),
             ),
         ),
     ),

@@ -197,6 +197,16 @@ class RuntimeSettings:
     binding_negative_ttl_s: int = setting(
         60, doc="How long a session that binds to no customer is remembered as such"
     )
+    cache_settled_after_s: int = setting(
+        172_800,
+        doc="Meter-read settlement window: usage (and neighbor history, a bill's breakdown) "
+        "of a period that ended longer ago than this has all its reads",
+    )
+    cache_settled_fresh_s: int = setting(
+        400 * 86_400,
+        doc="How long such a settled answer is kept (one with an estimated read keeps its "
+        "route's lifetime); 0: like any other",
+    )
     authorizer_cache_ttl_s: int = setting(
         300, doc="API Gateway's cache of the authorizer's decision per session token"
     )

@@ -37,6 +37,7 @@ from gateway.errors import (
 )
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
+from gateway.proxy import settled
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
 from gateway.response_cache import (
@@ -434,7 +435,15 @@ class Proxy:
         stored = False
         if answer["statusCode"] == 200 and answer["body"]:
             if not collapsed:
-                stored = cache.store(key, answer["body"], fresh_s=fresh_s, asked_at=asked_at)
+                keep_s = settled.kept_for(
+                    upstream,
+                    answer["body"],
+                    fresh_s=fresh_s,
+                    now=asked_at,
+                    settled_after_s=self._settings.cache_settled_after_s,
+                    settled_fresh_s=self._settings.cache_settled_fresh_s,
+                )
+                stored = cache.store(key, answer["body"], fresh_s=keep_s, asked_at=asked_at)
             answer["headers"]["Age"] = "0"  # just given by Opower
         elif result.status in {403, 404} or (200 <= result.status < 300 and not answer["body"]):
             # Opower says there is nothing (any more), or no access (any more): no older
