@@ -122,6 +122,10 @@ class Caching:
     # cache_settled_fresh_s instead (gateway.proxy.settled): "window_end" (the query's
     # end), "bill_end" (billEndDate).
     settles: str = ""
+    # "bill_period": asked with no asOf, the answer is the account's latest (the last
+    # bill, the current period): kept until the account's billing period ends
+    # (gateway.proxy.latest), not a day.
+    latest: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,7 @@ class Route:
 
 _MINUTE = 60
 _HOUR = 3600
+_DAY = 86_400
 _AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default today")
 _ISO = (
     "a date (2026-01-01: midnight where the meter is) or an ISO-8601 date-time with an "
@@ -234,9 +239,10 @@ _CORE_ROUTES: tuple[Route, ...] = (
                 "Your utility accounts",
                 response=schemas.UTILITY_ACCOUNTS,
                 cache=Caching(
-                    12 * _HOUR,
-                    "Utility accounts change when service starts or stops at an address, "
-                    "loaded from the CIS in Opower's daily batch",
+                    7 * _DAY,
+                    "Utility accounts change when service starts or stops at an address; "
+                    "kept as long as the binding they are part of is trusted "
+                    "(binding_refresh_after_s), a claim that changes is a new binding",
                 ),
             ),
         ),
@@ -331,7 +337,11 @@ _CORE_ROUTES: tuple[Route, ...] = (
                     ),
                 },
                 response=schemas.BILL_COMPARISON,
-                cache=Caching(12 * _HOUR, "Changes when a bill posts, once a billing period"),
+                cache=Caching(
+                    12 * _HOUR,
+                    "Changes when a bill posts, once a billing period",
+                    latest="bill_period",
+                ),
             ),
         ),
     ),
@@ -786,7 +796,11 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                 "The current billing period of one of your accounts",
                 query={"asOf": _AS_OF},
                 response=schemas.BILL_PERIOD,
-                cache=Caching(12 * _HOUR, "Changes when a bill posts, once a billing period"),
+                cache=Caching(
+                    12 * _HOUR,
+                    "Changes when a bill posts, once a billing period",
+                    latest="bill_period",
+                ),
             ),
         ),
     ),

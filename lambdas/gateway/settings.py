@@ -184,15 +184,16 @@ class RuntimeSettings:
         "designated-customer list, kept at its identity provider); empty: not checked",
     )
     binding_ttl_s: int = setting(
-        86_400,
+        8 * 86_400,
         doc="Longest a customer's Opower binding is used before it is looked up again "
         "(the session's claims are part of its key: a changed claim is a new binding)",
     )
     binding_refresh_after_s: int = setting(
-        72_000,
+        7 * 86_400,
         doc="A binding used when older than this is looked up again with that request "
-        "(a failed lookup keeps the held one until binding_ttl_s), so Opower's changes show "
-        "within this (at most binding_ttl_s)",
+        "(a failed lookup keeps the held one until binding_ttl_s), so Opower's changes to "
+        "a customer whose claims did not change show within this (docs: the binding across "
+        "days)",
     )
     binding_negative_ttl_s: int = setting(
         60, doc="How long a session that binds to no customer is remembered as such"
@@ -206,6 +207,32 @@ class RuntimeSettings:
         400 * 86_400,
         doc="How long such a settled answer is kept (one with an estimated read keeps its "
         "route's lifetime); 0: like any other",
+    )
+    cache_until_period_end: bool = setting(
+        True,
+        doc="The latest bill comparison and bill period of an account (no asOf) are kept "
+        "until the account's billing period ends (less cache_bill_margin_s), not a day",
+    )
+    cache_bill_margin_s: int = setting(
+        4 * 86_400,
+        doc="A bill may post this long before the end its bill period gives (Opower's "
+        "period is a median of past ones): from then, and until the new bill shows, the "
+        "latest bill comparison is kept only cache_new_bill_s",
+    )
+    cache_new_bill_s: int = setting(
+        3_600,
+        doc="A new bill is visible within this after Opower has it: how long a latest bill "
+        "comparison is kept while a bill is due",
+    )
+    cache_assemble_usage: bool = setting(
+        True,
+        doc="Daily and raw usage: settled days are kept per customer, and a window asks "
+        "Opower only for the days not held (answered as one Opower call would be)",
+    )
+    cache_usage_days: int = setting(
+        400,
+        doc="Most settled days of one customer's usage (per fuel and resolution) kept for "
+        "assembly; the newest are kept",
     )
     authorizer_cache_ttl_s: int = setting(
         300, doc="API Gateway's cache of the authorizer's decision per session token"
@@ -367,6 +394,8 @@ class RuntimeSettings:
                 validate_url(getattr(self, name), setting=name.upper())
         if not 0 < self.quota_alarm_fraction <= 1:
             raise ConfigurationError("QUOTA_ALARM_FRACTION must be in (0, 1]")
+        if not 1 <= self.cache_usage_days <= 731:
+            raise ConfigurationError("CACHE_USAGE_DAYS must be 1 to 731 (two years of days)")
         if self.cache_max_entry_bytes > 300 * 1024:
             raise ConfigurationError(
                 "CACHE_MAX_ENTRY_BYTES must be at most 307200 (a DynamoDB item holds 400 KB)"

@@ -11,15 +11,21 @@ of the Opower budget.
 
 How long is safe: the key is made of the session's verified claims (company, customer id,
 account numbers), so the utility's identity provider stays the authority on which
-accounts a customer holds: a claim that changes is another binding. What the cache can
-hold back is only Opower's side (a utility account added to or closed for that same
-customer, a re-keyed customer), so a binding is used for up to ``ttl_s`` (a day) and,
-used once older than ``refresh_after_s`` (20 hours), looked up again with that request
-(within ``_REFRESH_BUDGET_S``): a refresh that fails keeps the held binding until its
-expiry, so an active customer is not refused for an Opower hiccup. Each lookup is two
-Opower calls, so the refresh comes late in the day's life, not early. (Not on a thread
-beside the request: Lambda freezes the environment once the handler returns, and the
-handler's metrics are flushed from the same dictionaries.)
+accounts a customer holds: a claim that changes is another binding, at once. What a held
+binding can hold back is only Opower's side for the same claims (a utility account added
+to or closed for that customer, a re-keyed customer), and what it grants is only that
+customer's own Opower ids: Opower answers a customer's usage for their tenancy only, and
+never reuses an id for another person. So a customer who moved out, while their claims
+still name the account, sees their own history of it (as a fresh lookup would show them),
+never the next occupant's (another utility account and customer at Opower, which a lookup
+by the old claims refuses). Holding it longer costs freshness, not isolation: a binding is
+used for up to ``ttl_s`` (8 days) and, used once older than ``refresh_after_s`` (7 days),
+looked up again with that request (within ``_REFRESH_BUDGET_S``); a refresh that fails
+keeps the held binding until its expiry, so an active customer is not refused for an
+Opower hiccup. Each lookup is two Opower calls: at a day, a customer visiting on 4 days
+of a month paid 8; at 7 days, about 4 (docs/performance.md, capacity across the month).
+(Not on a thread beside the request: Lambda freezes the environment once the handler
+returns, and the handler's metrics are flushed from the same dictionaries.)
 
 The second lookup's answer (``utility_accounts``) is the accounts route's answer too:
 ``seed`` puts it in the response cache's shared tier.

@@ -37,7 +37,7 @@ from gateway.errors import (
 )
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
-from gateway.proxy import settled
+from gateway.proxy import latest, settled
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
 from gateway.response_cache import (
@@ -52,7 +52,13 @@ from gateway.response_cache import (
     customer_scope,
     outcome_metric,
 )
-from gateway.routes import ROUTES_BY_NAME, Operation, is_service_path, written_routes
+from gateway.routes import (
+    ROUTES_BY_NAME,
+    Operation,
+    is_service_path,
+    upstream_path,
+    written_routes,
+)
 from gateway.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -184,6 +190,7 @@ class Forward:
     # The budget pool the call spends ("customer" or "service"): identical requests share
     # one Opower call only within a pool, so that one pool's refusal is never another's.
     pool: str = "customer"
+    utility_code: str = ""
 
 
 class Proxy:
@@ -255,6 +262,7 @@ class Proxy:
                     utility_code, binding.customer_id, binding.utility_customer_id
                 ),
                 pool="service" if service_call else "customer",
+                utility_code=utility_code,
             )
             failed = self._check_owned(call, path_params, binding, utility_code)
             answer = failed if failed is not None else self._respond(call)
@@ -435,14 +443,7 @@ class Proxy:
         stored = False
         if answer["statusCode"] == 200 and answer["body"]:
             if not collapsed:
-                keep_s = settled.kept_for(
-                    upstream,
-                    answer["body"],
-                    fresh_s=fresh_s,
-                    now=asked_at,
-                    settled_after_s=self._settings.cache_settled_after_s,
-                    settled_fresh_s=self._settings.cache_settled_fresh_s,
-                )
+                keep_s = self._kept_for(call, answer["body"], fresh_s, asked_at)
                 stored = cache.store(key, answer["body"], fresh_s=keep_s, asked_at=asked_at)
             answer["headers"]["Age"] = "0"  # just given by Opower
         elif result.status in {403, 404} or (200 <= result.status < 300 and not answer["body"]):
@@ -459,9 +460,57 @@ class Proxy:
         )
         return answer
 
+    def _kept_for(self, call: Forward, body: str, fresh_s: int, asked_at: float) -> float:
+        """Seconds to keep an answer just given by Opower: by what it is (a settled past,
+        an account's latest until its period is due), else its route's lifetime."""
+        s, upstream = self._settings, call.upstream
+        if latest.applies(upstream, enabled=s.cache_until_period_end):
+            timing = {
+                "now": asked_at,
+                "margin_s": s.cache_bill_margin_s,
+                "new_bill_s": min(fresh_s, s.cache_new_bill_s),
+                "bound_s": max(fresh_s, s.cache_settled_fresh_s),
+            }
+            if upstream.route.name == "bill_period":
+                return latest.kept_for_period(latest.period_of(body), fresh_s=fresh_s, **timing)
+            return latest.kept_for_comparison(body, self._bill_period(call), **timing)
+        return settled.kept_for(
+            upstream,
+            body,
+            fresh_s=fresh_s,
+            now=asked_at,
+            settled_after_s=s.cache_settled_after_s,
+            settled_fresh_s=s.cache_settled_fresh_s,
+        )
+
+    def _bill_period(self, call: Forward) -> latest.Period | None:
+        """The current billing period of the request's account, asked as the customer's
+        own GET of it would be (through the cache: once a period); None when Opower gives
+        none or cannot answer now (the answer is then kept only cache_new_bill_s)."""
+        route = ROUTES_BY_NAME["bill_period"]
+        get = route.operation("GET")
+        assert get is not None
+        upstream = dataclasses.replace(
+            call.upstream,
+            route=route,
+            operation=get,
+            path=upstream_path(route, {**call.upstream.path_values, "U": call.utility_code}),
+            query=(),
+        )
+        try:
+            answer = self._respond(dataclasses.replace(call, upstream=upstream))
+        except GatewayError:
+            return None
+        if answer["statusCode"] != 200 or not answer["body"]:
+            return None
+        return latest.period_of(answer["body"])
+
     def _cache_query(self, upstream: Upstream) -> list[tuple[str, str]]:
         query = list(upstream.query)
-        if "asOf" in upstream.operation.query and not any(n == "asOf" for n, _ in query):
+        if latest.applies(upstream, enabled=self._settings.cache_until_period_end):
+            # The account's latest answer, whatever the day: kept until its period is due.
+            query.append(("asOf~latest", ""))
+        elif "asOf" in upstream.operation.query and not any(n == "asOf" for n, _ in query):
             # "As of today" is another answer tomorrow: the day is part of the key.
             today = datetime.fromtimestamp(self._clock.now(), UTC).date().isoformat()
             query.append(("asOf~today", today))

@@ -1,0 +1,103 @@
+"""How long an account's latest answer is kept (gateway.proxy.latest), by its rules alone.
+
+Shapes: Get Bill Comparison's ``reference`` (startDate, endDate: Oracle's page); Get Bill
+Period publishes no answer schema (Oracle's page): ``startDate``/``endDate`` are an
+assumption, read tolerantly, so anything else is "no period"."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from gateway.proxy.latest import (
+    Period,
+    kept_for_comparison,
+    kept_for_period,
+    last_bill_end,
+    period_of,
+)
+
+DAY = 86_400
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
+TIMING = {"margin_s": 4 * DAY, "new_bill_s": 3600, "bound_s": 400 * DAY}
+
+
+def at(*parts: int) -> float:
+    return datetime(*parts, tzinfo=UTC).timestamp()  # type: ignore[misc]
+
+
+def comparison(end: str | None) -> str:
+    reference = {"startDate": "2026-10-01", "endDate": end} if end else None
+    answer: dict[str, object] = {"meterUnit": "KWH"}
+    if reference:
+        answer["reference"] = reference
+    return json.dumps({"response": answer})
+
+
+def test_a_period_ends_where_the_day_ends_first_on_earth() -> None:
+    # 1 December 00:00 at UTC+14 is 30 November 10:00 UTC.
+    assert NOVEMBER.ends_at() == at(2026, 11, 30, 10)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"response": {}}',  # the page: "does not guarantee a bill period is retrieved"
+        '{"response": {"startDate": "2026-11-01"}}',
+        '{"response": {"startDate": "2026-11-01", "endDate": "2026-10-01"}}',
+        '{"response": {"startDate": "2026-11-01T00:00:00-05:00", "endDate": "2026-11-30"}}',
+        '{"response": {"startDate": 20261101, "endDate": "2026-11-30"}}',
+        '{"response": {"startDate": "2026-02-30", "endDate": "2026-03-30"}}',
+        '{"response": []}',
+        "[]",
+        "not json",
+        "[" * 5000,
+    ],
+)
+def test_an_answer_without_a_readable_period_names_none(body: str) -> None:
+    assert period_of(body) is None
+
+
+def test_a_period_is_read_with_unknown_fields_kept_aside() -> None:
+    body = {"response": {"startDate": "2026-11-01", "endDate": "2026-11-30", "billCycle": 7}}
+    assert period_of(json.dumps(body)) == NOVEMBER
+
+
+def test_the_period_is_kept_until_it_is_due_and_then_an_hour() -> None:
+    now = at(2026, 11, 10)
+    assert kept_for_period(NOVEMBER, now=now, fresh_s=43_200, **TIMING) == (
+        NOVEMBER.ends_at() - 4 * DAY - now
+    )
+    late = at(2026, 11, 27)
+    assert kept_for_period(NOVEMBER, now=late, fresh_s=43_200, **TIMING) == 3600
+    assert kept_for_period(None, now=now, fresh_s=43_200, **TIMING) == 43_200
+
+
+def test_a_comparison_with_the_bill_before_the_period_is_kept_until_it_is_due() -> None:
+    now = at(2026, 11, 3)
+    kept = kept_for_comparison(comparison("2026-10-31"), NOVEMBER, now=now, **TIMING)
+    assert kept == NOVEMBER.ends_at() - 4 * DAY - now
+
+
+@pytest.mark.parametrize("end", [None, "2026-09-30", "garbage"])
+def test_a_comparison_behind_the_period_waits_for_the_bill(end: str | None) -> None:
+    now = at(2026, 11, 3)
+    assert kept_for_comparison(comparison(end), NOVEMBER, now=now, **TIMING) == 3600
+
+
+def test_a_comparison_without_a_period_or_within_the_margin_waits_for_the_bill() -> None:
+    body = comparison("2026-10-31")
+    assert kept_for_comparison(body, None, now=at(2026, 11, 3), **TIMING) == 3600
+    assert kept_for_comparison(body, NOVEMBER, now=at(2026, 11, 27), **TIMING) == 3600
+
+
+def test_a_far_period_is_kept_only_to_the_bound() -> None:
+    far = Period(date(2026, 11, 1), date(2099, 12, 31))
+    assert kept_for_period(far, now=at(2026, 11, 3), fresh_s=60, **TIMING) == 400 * DAY
+
+
+def test_the_last_bill_is_the_references_end() -> None:
+    assert last_bill_end(comparison("2026-10-31")) == date(2026, 10, 31)
+    assert last_bill_end('{"response": {"reference": "2026-10-31"}}') is None
