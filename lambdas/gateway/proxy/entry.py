@@ -12,6 +12,7 @@ import binascii
 import dataclasses
 import json
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,12 +39,14 @@ from gateway.errors import (
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_after
 from gateway.proxy import latest, settled
+from gateway.proxy.assembly import UsageAssembly
 from gateway.proxy.responses import cors_headers, error, response
 from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
 from gateway.response_cache import (
     CACHE_COLLAPSED,
     CACHE_HIT_MEMORY,
     CACHE_HIT_SHARED,
+    CacheKey,
     Entry,
     Lookup,
     ResponseCache,
@@ -212,6 +215,20 @@ class Proxy:
         self._cache = cache if settings.cache_enabled else None
         self._invalidator = cache
         self._written = written_routes()
+        self._assembly = (
+            UsageAssembly(
+                self._cache,
+                settled_after_s=settings.cache_settled_after_s,
+                settled_fresh_s=settings.cache_settled_fresh_s,
+                max_days=settings.cache_usage_days,
+                max_entry_bytes=settings.cache_max_entry_bytes,
+                now=clock.now,
+            )
+            if self._cache is not None
+            and settings.cache_assemble_usage
+            and settings.cache_settled_fresh_s > 0
+            else None
+        )
 
     def handle(self, event: Mapping[str, Any], *, remaining_ms: int) -> dict[str, Any]:
         context = event.get("requestContext") or {}
@@ -416,6 +433,10 @@ class Proxy:
             )
             return self._from_cache(found.entry, request_id, cache_status(
                 hit=True, ttl_s=found.entry.fresh_until - now))  # fmt: skip
+        if self._assembly is not None and self._assembly.applies(upstream):
+            assembled = self._assembled(call, key, fresh_s)
+            if assembled is not None:
+                return assembled
         forward = "stale" if found.entry is not None else "miss"
         asked_at = self._clock.now()
         try:
@@ -445,6 +466,8 @@ class Proxy:
             if not collapsed:
                 keep_s = self._kept_for(call, answer["body"], fresh_s, asked_at)
                 stored = cache.store(key, answer["body"], fresh_s=keep_s, asked_at=asked_at)
+                if self._assembly is not None and self._assembly.applies(upstream):
+                    self._assembly.keep(call.scope, upstream, answer["body"])
             answer["headers"]["Age"] = "0"  # just given by Opower
         elif result.status in {403, 404} or (200 <= result.status < 300 and not answer["body"]):
             # Opower says there is nothing (any more), or no access (any more): no older
@@ -459,6 +482,42 @@ class Proxy:
             collapsed=collapsed,
         )
         return answer
+
+    def _assembled(self, call: Forward, key: CacheKey, fresh_s: int) -> dict[str, Any] | None:
+        """A usage window answered from the customer's settled days and a call for the
+        rest (``fwd=partial``) or none (``hit``), with ``detail="assembled"``; None to
+        ask the whole window."""
+        assert self._assembly is not None
+        assert self._cache is not None
+        try:
+            assembled = self._assembly.answer(call, self._send)
+        except GatewayError:
+            return None  # the rest could not be asked: the whole window decides
+        if assembled is None:
+            return None
+        route = call.upstream.route.name
+        keep_s = self._kept_for(call, assembled.body, fresh_s, assembled.given_at)
+        stored = self._cache.store(key, assembled.body, fresh_s=keep_s,
+                                   asked_at=assembled.given_at)  # fmt: skip
+        called = assembled.forward_status is not None
+        self._count(route, "Miss" if called else "Hit")
+        self._metrics.add_metric("UsageAssembled", "Count", 1)
+        return response(
+            200,
+            assembled.body,
+            request_id=call.request_id,
+            headers={
+                "Age": str(max(0, math.floor(self._clock.now() - assembled.given_at))),
+                "Cache-Status": cache_status(
+                    hit=not called,
+                    forward="partial" if called else "",
+                    forward_status=assembled.forward_status,
+                    ttl_s=None if called else assembled.given_at + keep_s - self._clock.now(),
+                    stored=stored,
+                    detail="assembled",
+                ),
+            },
+        )
 
     def _kept_for(self, call: Forward, body: str, fresh_s: int, asked_at: float) -> float:
         """Seconds to keep an answer just given by Opower: by what it is (a settled past,

@@ -96,7 +96,9 @@ def test_the_same_query_in_another_order_is_the_same_entry(
     other = call("GET", path, query={**WINDOW, "end": ["2026-10-09T00:00:00-05:00"]})
 
     assert "hit" in status_of(reordered)
-    assert status_of(other)["fwd"] == "miss"
+    # Another window is another entry: asked of Opower (for the days not held, when the
+    # first answer's settled days cover its start: gateway.proxy.assembly).
+    assert status_of(other)["fwd"] in {"miss", "partial"}
     assert calls_to(sandbox, "/usage/") == 2
 
 
