@@ -83,7 +83,7 @@ class OpowerGateway(Construct):
             self.customer_key,
             "AwsSolutions-SMG4",
             reason="A new key renames every customer: budgets, bindings and cached answers "
-            "start afresh (docs in README Security). Rotate by hand, as the README says.",
+            "start afresh (docs/security.md, customers' names are keyed: rotated by hand).",
         )
         self.functions = GatewayFunctions(
             self,

@@ -1,9 +1,10 @@
-"""Prints the markdown table of every deploy-time setting, for the README.
+"""Prints the markdown table of every deploy-time setting, for docs/configuration.md.
 
     .venv/bin/python -m infra.settings_table
 
 Deploy-only fields of ``GatewayConfig`` first, then every ``RuntimeSettings`` field (from
-its ``describe()``); a test keeps the README's copy current.
+its ``describe()``); ``--cache`` prints the cache lifetimes, for docs/cache.md. A test
+keeps both copies current.
 """
 
 from __future__ import annotations

@@ -268,7 +268,7 @@ class RuntimeSettings:
     cache_fresh_s: tuple[tuple[str, int], ...] = setting(
         (),
         doc="Freshness lifetimes in seconds by cache name, overriding the route table's, "
-        'e.g. {"usage/raw": 600, "threshold": 0} (0: not cached); names in the README',
+        'e.g. {"usage/raw": 600, "threshold": 0} (0: not cached); names in docs/cache.md',
     )
     cache_max_stale_s: int = setting(
         86_400,
@@ -525,7 +525,7 @@ def _fields() -> tuple[dataclasses.Field[Any], ...]:
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(setting, default, description) for every setting: the README's table."""
+    """(setting, default, description) for every setting: the table of docs/configuration.md."""
     rows = []
     for f in _fields():
         default = f.default

@@ -202,7 +202,7 @@ def test_the_emulator_decides_as_the_synthesized_policy_does(
     admitted: bool,
 ) -> None:
     """local.sigv4.refused (the emulator's model) and the template's own statements,
-    evaluated with IAM's rules, agree, and say what the README promises."""
+    evaluated with IAM's rules, agree, and say what docs/service-api.md promises."""
     app = cdk.App(
         context={
             **cdk_json_context(),
@@ -242,7 +242,7 @@ def test_the_emulator_decides_as_the_synthesized_policy_does(
 
 
 def test_a_step_functions_workflow_in_another_stack_calls_a_service_route(tmp_path: Any) -> None:
-    """The README's example, synthesized with cdk-nag: the state machine's role is tagged
+    """docs/service-api.md's example, synthesized with cdk-nag: the state machine's role is tagged
     and may invoke the service routes, and only its stack depends on the other."""
     app = cdk.App(context={**cdk_json_context(), **SKIP_BUNDLING}, outdir=str(tmp_path))
     config = GatewayConfig.from_node(app.node)

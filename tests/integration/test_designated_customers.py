@@ -201,7 +201,7 @@ def test_a_designated_claim_admits_only_the_customers_the_utility_listed(
 def test_a_released_customer_stops_being_admitted_from_memory_within_its_bound(
     aws_resources: AwsResources,
 ) -> None:
-    """The README's release (their item deleted, the count lowered) reaches warm
+    """docs/opower-limits.md's release (their item deleted, the count lowered) reaches warm
     containers within KNOWN_FOR_S: a customer remembered is read again after it, so the
     place given back is not also used by the released customer's old memory."""
     from gateway.designated import KNOWN_FOR_S
