@@ -39,6 +39,9 @@ def gateway_settings(gateway_settings: RuntimeSettings) -> RuntimeSettings:
 
 SETTINGS = settings(
     max_examples=60,
+    # The same examples every run: a route whose 60 random requests hold no valid one
+    # (the any-2xx check below) would fail one run in many, not every run.
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
