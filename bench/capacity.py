@@ -52,6 +52,9 @@ from bench.environment import CountingDynamoDb, SimulatedClock
 DAY_S = 86_400
 DAILY_BUDGET = 99_000
 PER_SECOND_BUDGET = 19
+# Before the response cache: none, and the binding cached 15 minutes (looked up again
+# once expired: refreshing ahead needs refresh_after_s <= ttl_s).
+OFF = {"CACHE_ENABLED": "false", "BINDING_TTL_S": "900", "BINDING_REFRESH_AFTER_S": "900"}
 # Share of the day's first visits starting in each hour (UTC here; a utility's local day).
 HOURLY = (1, 0.5, 0.5, 0.5, 0.5, 1, 3, 7, 8, 6, 5, 5, 5, 5, 5, 5, 6, 7, 8, 8, 7, 4, 2, 1)
 
@@ -118,14 +121,15 @@ def plan(workload: Workload, day_start: float) -> list[Request]:
                 visits.append(visits[-1] + rng.uniform(3600, 6 * 3600))
         for start in (v for v in visits if v < day_end - 600):
             visit_id += 1
-            requests += _visit(rng, workload, customer, visit_id, start)
+            requests += visit_requests(rng, workload, customer, visit_id, start)
     requests.sort(key=lambda r: r.at)
     return requests
 
 
-def _visit(
+def visit_requests(
     rng: random.Random, w: Workload, customer: int, visit: int, start: float
 ) -> list[Request]:
+    """The screens of one visit starting at ``start`` (the module's docstring lists them)."""
     day = datetime.fromtimestamp(start, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     window = {
         "start": [(day - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S-00:00")],
@@ -160,23 +164,87 @@ def _visit(
     return out
 
 
-def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
-    """One day in one mode on a fresh sandbox, moto and tables."""
+@dataclass
+class Container:
+    """One warm container of each function, as Lambda keeps several: its proxy and
+    authorizer, their metrics, and the count of its cache's shared-tier reads."""
+
+    proxy: Any
+    proxy_metrics: CountingMetrics
+    authorizer: Any
+    auth_metrics: CountingMetrics
+    cache_reads: CountingDynamoDb | None
+    cache: Any  # the proxy's response cache (None with the cache off)
+
+
+@dataclass
+class Gateway:
+    """The gateway's fleet on the simulated clock, with the identity provider whose
+    sessions it trusts and the sandbox (Opower) it calls."""
+
+    fleet: list[Container]
+    idp: Any
+    sandbox: Any
+    clock: SimulatedClock
+
+    def authorize(self, container: Container, token: str) -> dict[str, Any]:
+        """A new session: the authorizer's decision as API Gateway passes it on."""
+        from gateway.auth.entry import handle_event
+        from tests.events import api_gateway_context, authorizer_event
+
+        answer = handle_event(
+            authorizer_event(token),
+            remaining_ms=10_000,
+            authorizer=container.authorizer,
+            metrics=container.auth_metrics,
+            clock=self.clock,
+        )
+        return api_gateway_context(answer)
+
+    def ask(self, container: Container, request: Request, session: dict[str, Any]) -> Any:
+        """One customer request through the proxy of ``container``."""
+        from tests.events import proxy_event
+
+        event = proxy_event(
+            request.method,
+            request.path,
+            authorizer=session,
+            query=request.query,
+            body=request.body,
+            headers={"Content-Type": "application/json"} if request.body else None,
+        )
+        return container.proxy.handle(event, remaining_ms=10_000)
+
+
+@contextlib.contextmanager
+def gateway(
+    mode_settings: dict[str, str],
+    *,
+    population: int,
+    clock: SimulatedClock,
+    containers: int,
+    sandbox_on_clock: bool = False,
+    token_lifetime_s: int = 3599,
+) -> Iterator[Gateway]:
+    """A fresh sandbox (``population`` customers; answering as of ``clock`` with
+    ``sandbox_on_clock``, else as of now; its tokens living ``token_lifetime_s``), moto
+    and tables, and ``containers`` warm containers built on ``clock`` with every setting
+    at its default but ``mode_settings``; the environment and the gateway's clock
+    restored after."""
     from gateway import wiring
-    from gateway.auth.entry import handle_event
+    from gateway.clock import SYSTEM_CLOCK
     from gateway.settings import RuntimeSettings
     from local.aws import EmbeddedAws
     from local.idp import DevIdentityProvider
     from local.provision import create_cache_table, create_key, create_table, put_secret
     from local.sandbox import OpowerSandbox, SandboxConfig
-    from local.sandbox.data import population_customer
-    from tests.events import api_gateway_context, authorizer_event, proxy_event
 
     saved_env = dict(os.environ)
     config = SandboxConfig(port=0, rate_per_second=10**6, rate_per_day=10**9,
-                           population=workload.customers)  # fmt: skip
+                           population=population, token_lifetime_s=token_lifetime_s)  # fmt: skip
+    now = (lambda: datetime.fromtimestamp(clock.t, UTC)) if sandbox_on_clock else None
     with (
-        OpowerSandbox(config) as sandbox,
+        OpowerSandbox(config, now=now) as sandbox,
         EmbeddedAws() as aws,
         DevIdentityProvider() as idp,
     ):
@@ -205,21 +273,16 @@ def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
                 "BUDGET_PER_SECOND": "1000000",
                 "BUDGET_PER_DAY": "1000000000",
                 "POWERTOOLS_METRICS_NAMESPACE": "Capacity",
+                **mode_settings,
             }
-            if mode == "off":
-                settings.update({"CACHE_ENABLED": "false", "BINDING_TTL_S": "900"})
             # Every other setting at its default, whatever an earlier benchmark of the same
             # process left in the environment (make bench runs them one after another).
             for name in RuntimeSettings.from_mapping({}).to_env():
                 os.environ.pop(name, None)
             os.environ.update(settings)
-
-            day_end = time.time() - 60
-            clock = SimulatedClock(day_end - DAY_S)
-            requests = plan(workload, clock.t)
             fleet = []
             for index in range(containers):
-                wiring.use_clock(clock)
+                wiring.use_clock(clock)  # forgets the edges built: a new container
                 proxy_metrics, auth_metrics = (
                     CountingMetrics(f"proxy{index}"),
                     CountingMetrics(f"auth{index}"),
@@ -232,57 +295,59 @@ def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
                     # Its reads: GetItem, and the Query of a route that writes change.
                     counter = CountingDynamoDb(cache._store._ddb(), "get_item", "query")
                     cache._store._dynamodb = counter  # type: ignore[assignment]
-                fleet.append((proxy, proxy_metrics, authorizer, auth_metrics, counter))
-            rng = random.Random(workload.seed + 1)
-            sessions: dict[int, dict[str, Any]] = {}
-            statuses: Counter[int] = Counter()
-            latency: dict[str, list[float]] = {"memory": [], "shared": [], "miss": []}
-            gets_per_shared_hit: list[int] = []
-            for request in requests:
-                clock.t = request.at
-                utility_customer_id, number = population_customer(request.customer)
-                if request.visit not in sessions:
-                    sessions.clear()  # one visit at a time per customer is enough here
-                    _, _, authorizer, auth_metrics, _ = rng.choice(fleet)
-                    token = idp.mint(utility_customer_id, [number], lifetime_s=3600)
-                    answer = handle_event(
-                        authorizer_event(token),
-                        remaining_ms=10_000,
-                        authorizer=authorizer,
-                        metrics=auth_metrics,
-                        clock=clock,
-                    )
-                    sessions[request.visit] = api_gateway_context(answer)
-                proxy, proxy_metrics, _, _, counter = rng.choice(fleet)
-                event = proxy_event(
-                    request.method,
-                    request.path,
-                    authorizer=sessions[request.visit],
-                    query=request.query,
-                    body=request.body,
-                    headers={"Content-Type": "application/json"} if request.body else None,
+                fleet.append(
+                    Container(proxy, proxy_metrics, authorizer, auth_metrics, counter, cache)
                 )
-                gets_before = counter.calls if counter else 0
-                started = time.perf_counter()
-                response = proxy.handle(event, remaining_ms=10_000)
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                statuses[response["statusCode"]] += 1
-                status = response["headers"].get("Cache-Status", "")
-                if "; hit" in status and "detail" not in status:
-                    tier = "memory" if counter is None or counter.calls == gets_before else "shared"
-                    latency[tier].append(elapsed_ms)
-                    if tier == "shared" and counter is not None:
-                        gets_per_shared_hit.append(counter.calls - gets_before)
-                elif request.method == "GET":
-                    latency["miss"].append(elapsed_ms)
-            proxy_calls = sum(m.counts.get("OpowerCall", 0) for _, m, _, _, _ in fleet)
-            binding_calls = sum(m.counts["OpowerCall"] for _, _, _, m, _ in fleet)
+            yield Gateway(fleet, idp, sandbox, clock)
         finally:
             os.environ.clear()
             os.environ.update(saved_env)
-            from gateway.clock import SYSTEM_CLOCK
-
             wiring.use_clock(SYSTEM_CLOCK)
+
+
+def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:
+    """One day in one mode on a fresh sandbox, moto and tables."""
+    from local.sandbox.data import population_customer
+
+    day_end = time.time() - 60
+    clock = SimulatedClock(day_end - DAY_S)
+    requests = plan(workload, clock.t)
+    with gateway(
+        OFF if mode == "off" else {},
+        population=workload.customers,
+        clock=clock,
+        containers=containers,
+    ) as world:
+        fleet = world.fleet
+        rng = random.Random(workload.seed + 1)
+        sessions: dict[int, dict[str, Any]] = {}
+        statuses: Counter[int] = Counter()
+        latency: dict[str, list[float]] = {"memory": [], "shared": [], "miss": []}
+        gets_per_shared_hit: list[int] = []
+        for request in requests:
+            clock.t = request.at
+            utility_customer_id, number = population_customer(request.customer)
+            if request.visit not in sessions:
+                sessions.clear()  # one visit at a time per customer is enough here
+                token = world.idp.mint(utility_customer_id, [number], lifetime_s=3600)
+                sessions[request.visit] = world.authorize(rng.choice(fleet), token)
+            container = rng.choice(fleet)
+            counter = container.cache_reads
+            gets_before = counter.calls if counter else 0
+            started = time.perf_counter()
+            response = world.ask(container, request, sessions[request.visit])
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            statuses[response["statusCode"]] += 1
+            status = response["headers"].get("Cache-Status", "")
+            if "; hit" in status and "detail" not in status:
+                tier = "memory" if counter is None or counter.calls == gets_before else "shared"
+                latency[tier].append(elapsed_ms)
+                if tier == "shared" and counter is not None:
+                    gets_per_shared_hit.append(counter.calls - gets_before)
+            elif request.method == "GET":
+                latency["miss"].append(elapsed_ms)
+        proxy_calls = sum(c.proxy_metrics.counts.get("OpowerCall", 0) for c in fleet)
+        binding_calls = sum(c.auth_metrics.counts.get("OpowerCall", 0) for c in fleet)
     visits = len({r.visit for r in requests})
     calls = proxy_calls + binding_calls
     per_customer = calls / workload.customers
@@ -323,7 +388,7 @@ def _p99(values: list[float]) -> float:
 
 def run_profiles(customers: int = 200, containers: int = 4) -> list[dict[str, Any]]:
     """Both profiles (make bench): about 2 and 4 minutes."""
-    with _quiet():
+    with quiet():
         return [
             run(dataclasses.replace(workload, customers=customers), containers, profile=name)
             for name, workload in PROFILES.items()
@@ -361,7 +426,7 @@ def run(
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """The handlers' log lines would drown the result."""
     import logging
 
@@ -379,7 +444,7 @@ def main() -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default="typical")
     args = parser.parse_args()
     workload = dataclasses.replace(PROFILES[args.profile], customers=args.customers)
-    with _quiet():
+    with quiet():
         result = run(workload, containers=args.containers, profile=args.profile)
     print(json.dumps(result), flush=True)
     sys.stdout.write(table(result) + "\n")

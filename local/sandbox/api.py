@@ -154,7 +154,7 @@ class DataApi:
         self,
         utility_code: str,
         store: MutableStore,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] | None = None,
         directory: Directory = DEFAULT,
     ) -> None:
         self._utility_code = utility_code
@@ -162,7 +162,8 @@ class DataApi:
         self._directory = directory
         # Where its service points are: days and bills are counted there.
         self._zone = ZoneInfo(directory.timezone)
-        self._now = now
+        # The time answers are computed as of (the system's unless a simulation's).
+        self._now = now or _system_now
         self._handlers: dict[str, dict[str, Handler]] = {
             "customers": {"GET": self._customers},
             "utility_accounts": {"GET": self._utility_accounts},
@@ -382,6 +383,10 @@ class DataApi:
 
     def _account(self, raw_id: str) -> UtilityAccount:
         return account_by_id(self._directory, raw_id)
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _home_profile(body: object, customer_id: int) -> dict[str, object]:

@@ -10,7 +10,8 @@ are neither limited nor counted.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from local.sandbox import control
 from local.sandbox.api import DATA_ROUTES, TOKEN_ROUTE, DataApi, classify
@@ -44,6 +45,7 @@ class Tenant:
         limits: Limits,
         history: list[str],
         ids: IdSequence,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.code = code
         self.directory = directory
@@ -51,14 +53,18 @@ class Tenant:
         self.tokens = TokenStore(history=history)
         self.limiter = RateLimiter(limits)
         self.store = MutableStore(directory, ids)
-        self.data_api = DataApi(code, self.store, directory=directory)
+        self.data_api = DataApi(code, self.store, now, directory=directory)
         self.token_requests = 0
 
 
 class SandboxApp:
-    """All sandbox state and the rules that answer requests; thread-safe."""
+    """All sandbox state and the rules that answer requests; thread-safe.
 
-    def __init__(self, config: SandboxConfig) -> None:
+    ``now``: the time its data is answered as of (bills posted, intervals ended); the
+    system's clock unless a simulation walks its own (bench/capacity_month.py). Tokens
+    and rate limits keep real time."""
+
+    def __init__(self, config: SandboxConfig, *, now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self._control_lock = threading.Lock()
         self._limits = Limits(config.rate_per_second, config.rate_per_day)
@@ -73,6 +79,7 @@ class SandboxApp:
             self._limits,
             self.history,
             self._ids,
+            now,
         )
         self.tenants = {first.code: first}
         if config.second_utility_code:
@@ -84,6 +91,7 @@ class SandboxApp:
                 self._limits,
                 self.history,
                 self._ids,
+                now,
             )
         # The first utility's, as when the sandbox served one (most callers still do).
         self.credentials = first.credentials

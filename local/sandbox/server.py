@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -123,9 +125,12 @@ class OpowerSandbox:
     JSON-returning methods are typed `Any` inside, like any decoded JSON.
     """
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, *, now: Callable[[], datetime] | None = None
+    ) -> None:
+        """``now``: the clock its data is answered as of (default: the system's)."""
         self._config = config or SandboxConfig()
-        self._app = SandboxApp(self._config)
+        self._app = SandboxApp(self._config, now=now)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
