@@ -464,7 +464,7 @@ def explain(results: list[dict[str, Any]]) -> str:
         )
     return (
         "\n## Capacity: customers a day within Opower's quota\n\n"
-        "`make bench-capacity`: a utility's day simulated against the gateway's code "
+        "`python -m bench.capacity`: a utility's day simulated against the gateway's code "
         "(bench/capacity.py says how), with the response cache off (and the binding "
         "cached 15 minutes, as before the cache) and on (the defaults). Customers per day "
         "= 99,000 / Opower calls per customer, checked against the busiest second of the "
