@@ -29,7 +29,7 @@ MINUTES = 5
 
 
 def _run(active: int, hot: bool, table: str) -> dict[str, Any]:
-    from gateway.customer_budget import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
+    from gateway.budgets.customer import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
 
     dynamodb = CountingDynamoDb(boto3.client("dynamodb"), "update_item")
     clock = SimulatedClock()

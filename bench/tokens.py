@@ -44,9 +44,9 @@ def run(
     from gateway.clock import SYSTEM_CLOCK
     from gateway.credentials import SecretsManagerCredentials
     from gateway.opower_client import OpowerClient
-    from gateway.token_broker import BrokerSettings, TokenBroker
-    from gateway.token_endpoint import TokenEndpoint
-    from gateway.token_store import DynamoDbTokenStore
+    from gateway.token.broker import BrokerSettings, TokenBroker
+    from gateway.token.endpoint import TokenEndpoint
+    from gateway.token.store import DynamoDbTokenStore
 
     sandbox_config = SandboxConfig(
         port=0, token_lifetime_s=token_lifetime_s, rate_per_second=10**6, rate_per_day=10**9

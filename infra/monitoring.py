@@ -18,8 +18,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from gateway import observability as m
-from gateway import response_cache as rc
-from gateway.budget import OPOWER_CALLS_TODAY
+from gateway.budgets.utility import OPOWER_CALLS_TODAY
+from gateway.cache import answers as rc
 from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
 from infra.waf import RATE_RULE_NAMES, GatewayWaf
 
@@ -63,7 +63,7 @@ DEGRADED_COUNTS = (*STORE_DEGRADED_METRICS, *SECRETS_DEGRADED_METRICS, "GatewayM
 UPSTREAM_COUNTS = ("UpstreamRetry", "BudgetShed", "CustomerLimited", "UpstreamRouteUnauthorized")
 AUTH_OUTCOMES = ("AuthAllowed", "Auth_unauthorized", "Auth_denied", "Auth_unavailable")
 ROUTE_CLASSES = ("2xx", "4xx", "5xx")
-# The response cache (gateway.response_cache): totals, and per route Cache_<route>_<outcome>
+# The response cache (gateway.cache.answers): totals, and per route Cache_<route>_<outcome>
 CACHE_COUNTS = (
     rc.CACHE_HIT_MEMORY,
     rc.CACHE_HIT_SHARED,

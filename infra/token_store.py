@@ -14,7 +14,7 @@ from infra.nag import acknowledge
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "ttl"
-# Exactly the calls of gateway.token_store and gateway.auth.binding: items are addressed
+# Exactly the calls of gateway.token.store and gateway.auth.binding: items are addressed
 # by key only, so Query and Scan are never needed.
 TABLE_ACTIONS = (
     "dynamodb:GetItem",
@@ -23,7 +23,7 @@ TABLE_ACTIONS = (
     "dynamodb:DeleteItem",
 )
 KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
-# The response cache's shared tier (gateway.response_cache): by key, and a Query of one
+# The response cache's shared tier (gateway.cache.tiers): by key, and a Query of one
 # customer's partition to invalidate a route's entries after a write (the proxy only).
 CACHE_SORT_KEY = "sk"
 CACHE_READ_WRITE_ACTIONS = (
@@ -33,7 +33,7 @@ CACHE_READ_WRITE_ACTIONS = (
     "dynamodb:Query",
 )
 # The authorizer puts the accounts answer it looked up for a binding, and deletes the
-# older copy when the answer is too large to cache (gateway.response_cache, store and
+# older copy when the answer is too large to cache (gateway.cache.answers, store and
 # forget): exactly what tests/infrastructure/test_grants.py sees its code call.
 CACHE_SEED_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
 

@@ -180,7 +180,8 @@ def service_event(
 def match_path(path: str, method: str) -> tuple[Route, Operation, dict[str, str]]:
     """The proxy's route match for a request path: API Gateway's resource selection (as
     the emulator does it), then the proxy's own checks. No resource: a 404."""
-    from gateway.proxy.validation import RequestError, match
+    from gateway.api_responses import RequestError
+    from gateway.proxy.validation import match
 
     selected, params = resolve(path)
     if selected.catch_all is not None and method not in selected.methods:

@@ -20,9 +20,9 @@ from gateway.errors import (
     TokenEndpointTimeoutError,
     TokenStoreError,
 )
-from gateway.token_broker import BrokerSettings, TokenBroker, store_key
-from gateway.token_endpoint import IssuedToken
-from gateway.token_store import SharedState, StoredToken
+from gateway.token.broker import BrokerSettings, TokenBroker, store_key
+from gateway.token.endpoint import IssuedToken
+from gateway.token.store import SharedState, StoredToken
 
 
 class FakeClock:

@@ -1,4 +1,5 @@
-"""API Gateway's own answers (gateway responses), in the envelope the proxy uses.
+"""API Gateway's own answers (gateway responses), in the envelope the proxy uses, and
+``RequestError``, the proxy's and the service API's own refusals in that envelope.
 
 One table for the stack (``infra/api.py`` configures each on the REST API) and for the
 local emulator (``local/emulator.py`` answers with them), so both say the same thing.
@@ -42,6 +43,25 @@ THROTTLE_RETRY_AFTER_S = 1
 NOT_FOUND_MESSAGE = "No such resource"
 METHOD_NOT_ALLOWED_MESSAGE = "This method is not allowed here; Allow lists the ones that are"
 UNSUPPORTED_MEDIA_TYPE_MESSAGE = "The body must be application/json"
+
+
+# The proxy's and the service API's own refusals, in the same envelope: here, below both,
+# so that neither imports the other for it.
+class RequestError(Exception):
+    """The request cannot be served; status, stable code and a message for the customer."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def bad_request(message: str) -> RequestError:
+    return RequestError(400, "bad_request", message)
 
 
 @dataclass(frozen=True)

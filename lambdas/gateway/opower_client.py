@@ -36,7 +36,7 @@ from gateway.errors import (
 )
 from gateway.http import shared_pool
 from gateway.observability import MetricsSink, NullMetrics
-from gateway.token_broker import TokenBroker
+from gateway.token.broker import TokenBroker
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +55,13 @@ class UpstreamResponse:
 
 
 class Permits(Protocol):
-    """The fleet budget (gateway.budget.Budget): one permit per call sent to Opower."""
+    """The fleet budget (gateway.budgets.utility.Budget): one permit per call sent to Opower."""
 
     def acquire(self) -> Any: ...
 
 
 class CustomerPermits(Protocol):
-    """Each customer's share (gateway.customer_budget.CustomerBudget), once per request."""
+    """Each customer's share (gateway.budgets.customer.CustomerBudget), once per request."""
 
     def acquire(self, customer: str) -> Any: ...
 

@@ -147,7 +147,7 @@ class Operation:
     # Named checks over the validated parameters (see gateway.proxy.validation.CHECKS).
     checks: tuple[str, ...] = ()
     response: Mapping[str, Any] | None = None  # JSON schema of a 200 answer, for OpenAPI
-    # GET: kept in the per-customer response cache (gateway.response_cache) this long.
+    # GET: kept in the per-customer response cache (gateway.cache) this long.
     cache: Caching | None = None
     # PUT / DELETE: the routes whose cached answers of this customer the write can change;
     # they are removed before the write is answered.

@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.api_responses import RequestError, bad_request
 from gateway.auth.binding import BindingResolver
 from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
 from gateway.auth.session import SessionIdentity
@@ -53,7 +54,6 @@ from gateway.designated import (
 )
 from gateway.observability import MetricsSink
 from gateway.opower_client import OpowerClient
-from gateway.proxy.validation import RequestError, bad_request
 
 logger = logging.getLogger(__name__)
 

@@ -20,16 +20,16 @@ from gateway.errors import ConfigurationError
 from gateway.observability import CompanyMetrics, MetricsSink, ServiceMetrics
 from gateway.opower_client import OpowerClient, RetryPolicy
 from gateway.settings import RuntimeSettings
-from gateway.token_broker import BrokerSettings, TokenBroker
-from gateway.token_endpoint import TokenEndpoint
-from gateway.token_store import DynamoDbTokenStore
+from gateway.token.broker import BrokerSettings, TokenBroker
+from gateway.token.endpoint import TokenEndpoint
+from gateway.token.store import DynamoDbTokenStore
 
 if TYPE_CHECKING:
     from gateway.auth.authorizer import Authorizer, ClaimsFetcher
     from gateway.auth.binding import BindingResolver
+    from gateway.cache.answers import ResponseCache
     from gateway.designated import DesignatedCustomers
     from gateway.proxy.entry import Proxy
-    from gateway.response_cache import ResponseCache
     from gateway.service import ServiceApi
 
 # functools.cache may build twice under concurrent first calls (the local emulator serves
@@ -130,8 +130,8 @@ def _opower_clients(metrics: MetricsSink, pool: str) -> Mapping[str, OpowerClien
     pools share the company's token broker."""
     import uuid
 
-    from gateway.budget import Budget, BudgetSettings, DynamoDbBudgetStore
-    from gateway.customer_budget import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
+    from gateway.budgets.customer import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
+    from gateway.budgets.utility import Budget, BudgetSettings, DynamoDbBudgetStore
 
     s = settings()
     companies = _require_companies(s)
@@ -312,7 +312,8 @@ def authorizer(metrics: MetricsSink) -> Authorizer:
 def _response_cache(metrics: MetricsSink) -> ResponseCache:
     """The per-customer response cache of this container (each function has its own
     memory tier; the shared tier is the cache table)."""
-    from gateway.response_cache import DynamoDbCacheStore, ResponseCache
+    from gateway.cache.answers import ResponseCache
+    from gateway.cache.tiers import DynamoDbCacheStore
 
     s = settings()
     return ResponseCache(

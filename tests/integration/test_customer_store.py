@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from gateway.customer_budget import DynamoDbCustomerStore
+from gateway.budgets.customer import DynamoDbCustomerStore
 from tests.conftest import AwsResources
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.customer_budget import CustomerBudget, CustomerLimits
+from gateway.budgets.customer import CustomerBudget, CustomerLimits
 from gateway.errors import BudgetStoreError
 from tests.fakes import FakeClock, RecordingMetrics
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.budget import Budget, BudgetSettings, DayGrant
+from gateway.budgets.utility import Budget, BudgetSettings, DayGrant
 from gateway.errors import BudgetStoreError
 from tests.fakes import FakeClock, RecordingMetrics
 

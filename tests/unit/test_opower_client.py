@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.opower_client import OpowerClient
-from gateway.opower_token import Token
+from gateway.token.values import Token
 from tests.fakes import FakeClock
 
 

@@ -12,17 +12,12 @@ import pytest
 
 from gateway.auth.binding import BindingResolver
 from gateway.auth.session import SessionIdentity
+from gateway.cache.answers import ResponseCache, cache_status
+from gateway.cache.flight import SingleFlight
+from gateway.cache.keys import cache_key, customer_scope
+from gateway.cache.tiers import Entry, MemoryTier
 from gateway.errors import UpstreamError, UpstreamTimeoutError
 from gateway.opower_client import UpstreamResponse
-from gateway.response_cache import (
-    Entry,
-    MemoryTier,
-    ResponseCache,
-    SingleFlight,
-    cache_key,
-    cache_status,
-    customer_scope,
-)
 from gateway.routes import ROUTES, ROUTES_BY_NAME, cache_lifetimes, written_routes
 from gateway.settings import RuntimeSettings
 from tests.fakes import FakeClock, RecordingMetrics

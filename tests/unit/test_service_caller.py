@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.proxy.validation import RequestError
+from gateway.api_responses import RequestError
 from gateway.service import caller_from_context, named_customer
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gateway.proxy.validation import RequestError
+from gateway.api_responses import RequestError
 from gateway.service import require_signed_customer_headers
 
 NAMED = {

@@ -12,8 +12,8 @@ from gateway.errors import (
     TokenResponseError,
     TokenUnavailableError,
 )
-from gateway.token_broker import BrokerSettings
-from gateway.token_fetch import FetchSettings
+from gateway.token.broker import BrokerSettings
+from gateway.token.fetch import FetchSettings
 from tests.fakes import CREDS, KEY, Fleet, transient
 
 

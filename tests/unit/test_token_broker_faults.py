@@ -10,7 +10,7 @@ import pytest
 
 from gateway import observability as m
 from gateway.errors import TokenEndpointTimeoutError, TokenUnavailableError
-from gateway.token_broker import TokenBroker
+from gateway.token.broker import TokenBroker
 from tests.fakes import KEY, Fleet, transient
 
 FLEET_SIZES = (10, 20)

@@ -16,7 +16,7 @@ from gateway.errors import (
     TokenEndpointError,
     TokenResponseError,
 )
-from gateway.token_endpoint import TokenEndpoint
+from gateway.token.endpoint import TokenEndpoint
 from tests.fakes import FakeClock
 
 CREDS = OpowerCredentials(client_id="cid-1", client_secret="csecret-1")

@@ -1,4 +1,4 @@
-"""Usage answers assembled from held settled days (gateway.usage_days), checked against
+"""Usage answers assembled from held settled days (gateway.cache.days), checked against
 the sandbox's usage operation (local/sandbox/usage.py) as Opower.
 
 Oracle's pages Get Raw Interval Usage and Get Daily Interval Usage define the answer; the
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.usage_days import NOTHING, WHOLE, Days, Plan, assemble, harvest, plan
+from gateway.cache.days import NOTHING, WHOLE, Days, Plan, assemble, harvest, plan
 from local.sandbox.data import ELEC, UtilityAccount
 from local.sandbox.errors import ApiError
 from local.sandbox.usage import parse_instant, usage_body

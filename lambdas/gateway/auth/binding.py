@@ -54,7 +54,7 @@ from gateway.opower_client import OpowerClient
 from gateway.routes import ROUTES_BY_NAME, upstream_path
 
 if TYPE_CHECKING:
-    from gateway.response_cache import ResponseCache
+    from gateway.cache.answers import ResponseCache
 
 logger = logging.getLogger(__name__)
 _MEMORY_ENTRIES = 1024
@@ -151,7 +151,7 @@ class AccountsSeed:
         self._fresh_s = fresh_s
 
     def __call__(self, utility_code: str, binding: Binding, path: str, body: bytes) -> None:
-        from gateway.response_cache import cache_key, customer_scope
+        from gateway.cache.keys import cache_key, customer_scope
 
         try:
             text = body.decode("utf-8")

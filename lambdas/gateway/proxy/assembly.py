@@ -1,6 +1,6 @@
 """Daily and raw usage answered from a customer's settled days: Opower asked only for the rest.
 
-The proxy's use of gateway.usage_days (which decides, from the days held, what to ask and
+The proxy's use of gateway.cache.days (which decides, from the days held, what to ask and
 whether the assembled answer is provably Opower's). Per customer, fuel and resolution,
 the settled days seen in Opower's answers are kept as one entry of the response cache
 (route ``usage_days``, kept ``settled_fresh_s``, trimmed to ``max_days`` and to the
@@ -20,9 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from gateway import usage_days
+from gateway.cache import days as usage_days
+from gateway.cache.answers import ResponseCache
+from gateway.cache.keys import CacheKey, cache_key
 from gateway.opower_client import UpstreamResponse
-from gateway.response_cache import CacheKey, ResponseCache, cache_key
 
 if TYPE_CHECKING:
     from gateway.proxy.entry import Forward

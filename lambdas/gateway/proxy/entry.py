@@ -21,7 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from gateway import observability as m
 from gateway import opower_answers
+from gateway.api_responses import RequestError
 from gateway.auth_context import BindingContextError, BindingView, binding_from_context
+from gateway.cache.answers import (
+    CACHE_COLLAPSED,
+    CACHE_HIT_MEMORY,
+    CACHE_HIT_SHARED,
+    Lookup,
+    ResponseCache,
+    cache_status,
+    outcome_metric,
+)
+from gateway.cache.keys import CacheKey, cache_key, customer_scope
+from gateway.cache.tiers import Entry
 from gateway.clock import Clock
 from gateway.errors import (
     BudgetExceededError,
@@ -41,20 +53,7 @@ from gateway.opower_client import OpowerClient, UpstreamResponse, parse_retry_af
 from gateway.proxy import latest, settled
 from gateway.proxy.assembly import UsageAssembly
 from gateway.proxy.responses import cors_headers, error, response
-from gateway.proxy.validation import NOT_FOUND, RequestError, Upstream, build_upstream, match
-from gateway.response_cache import (
-    CACHE_COLLAPSED,
-    CACHE_HIT_MEMORY,
-    CACHE_HIT_SHARED,
-    CacheKey,
-    Entry,
-    Lookup,
-    ResponseCache,
-    cache_key,
-    cache_status,
-    customer_scope,
-    outcome_metric,
-)
+from gateway.proxy.validation import NOT_FOUND, Upstream, build_upstream, match
 from gateway.routes import (
     ROUTES_BY_NAME,
     Operation,

@@ -21,6 +21,8 @@ from gateway.api_responses import (
     METHOD_NOT_ALLOWED_MESSAGE,
     NOT_FOUND_MESSAGE,
     UNSUPPORTED_MEDIA_TYPE_MESSAGE,
+    RequestError,
+    bad_request,
 )
 from gateway.auth_context import BindingView
 from gateway.routes import ROUTES, TEXT_PATTERN, BodyField, Operation, Param, Route
@@ -55,23 +57,6 @@ _TEXT = re.compile(TEXT_PATTERN)
 _NOT_TEXT = re.compile("[\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _JSON_TYPES = {"application/json"}
 _LARGEST_EXACT_INTEGER = 2**53
-
-
-class RequestError(Exception):
-    """The request cannot be served; status, stable code and a message for the customer."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
-
-
-def bad_request(message: str) -> RequestError:
-    return RequestError(400, "bad_request", message)
 
 
 NOT_FOUND = NOT_FOUND_MESSAGE

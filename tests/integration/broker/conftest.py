@@ -8,10 +8,10 @@ import pytest
 
 from gateway.clock import SYSTEM_CLOCK
 from gateway.credentials import SecretsManagerCredentials
-from gateway.token_broker import BrokerSettings, TokenBroker
-from gateway.token_endpoint import TokenEndpoint
-from gateway.token_fetch import FetchSettings
-from gateway.token_store import DynamoDbTokenStore
+from gateway.token.broker import BrokerSettings, TokenBroker
+from gateway.token.endpoint import TokenEndpoint
+from gateway.token.fetch import FetchSettings
+from gateway.token.store import DynamoDbTokenStore
 from local.sandbox import OpowerSandbox
 from tests.conftest import AwsResources
 from tests.fakes import RecordingMetrics

@@ -21,9 +21,9 @@ from gateway.errors import (
     UpstreamAuthError,
 )
 from gateway.opower_client import OpowerClient
-from gateway.token_broker import BrokerSettings
-from gateway.token_fetch import FetchSettings
-from gateway.token_store import DynamoDbTokenStore
+from gateway.token.broker import BrokerSettings
+from gateway.token.fetch import FetchSettings
+from gateway.token.store import DynamoDbTokenStore
 from local.aws import EmbeddedAws
 from local.provision import put_secret
 from local.sandbox import OpowerSandbox

@@ -10,10 +10,10 @@ from typing import cast
 
 import pytest
 
-from gateway.token_broker import BrokerSettings, Token, TokenBroker, store_key
-from gateway.token_endpoint import TOKEN_PATH
-from gateway.token_fetch import FetchSettings
-from gateway.token_store import DynamoDbTokenStore
+from gateway.token.broker import BrokerSettings, Token, TokenBroker, store_key
+from gateway.token.endpoint import TOKEN_PATH
+from gateway.token.fetch import FetchSettings
+from gateway.token.store import DynamoDbTokenStore
 from local.sandbox import OpowerSandbox
 from tests.conftest import AwsResources
 from tests.integration.broker.conftest import BrokerFactory

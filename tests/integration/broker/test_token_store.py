@@ -9,7 +9,7 @@ import pytest
 
 from gateway.errors import TokenStoreError
 from gateway.observability import fingerprint
-from gateway.token_store import DynamoDbTokenStore, StoredToken
+from gateway.token.store import DynamoDbTokenStore, StoredToken
 from tests.conftest import AwsResources
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from gateway import opower_answers, wiring
-from gateway.response_cache import cache_key, customer_scope
+from gateway.cache.keys import cache_key, customer_scope
 from gateway.settings import RuntimeSettings
 from handlers.observability import metrics
 from local.aws import EmbeddedAws

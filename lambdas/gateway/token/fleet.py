@@ -1,7 +1,7 @@
 """What the fleet knows about its token: the shared DynamoDB item and lease, read and
 written with every failure of DynamoDB or KMS degrading to this container's own view.
 
-The broker (``token_broker.py``) decides; this module keeps the record: the shared token
+The broker (``broker.py``) decides; this module keeps the record: the shared token
 (adopted only if it is not refused, not older than ours, and of our client), the lease
 (taken, renewed by its owner before each token request, released), and "no token request
 before ``retry_at``" (a failure's back-off, a pause after a slow answer, or a re-issued
@@ -18,8 +18,8 @@ from gateway import observability as m
 from gateway.clock import Clock
 from gateway.errors import TokenStoreError
 from gateway.observability import MetricsSink, fingerprint
-from gateway.opower_token import BrokerSettings, Token
-from gateway.token_store import SharedState, StoredToken, TokenStore
+from gateway.token.store import SharedState, StoredToken, TokenStore
+from gateway.token.values import BrokerSettings, Token
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from gateway.token_fetch import FetchSettings
+from gateway.token.fetch import FetchSettings
 
 
 @dataclass(frozen=True)

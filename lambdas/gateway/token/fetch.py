@@ -1,7 +1,7 @@
 """The lease holder's work: token requests to Opower, each given a time it can use, and
 every outcome named.
 
-The broker (``token_broker.py``) decides *whether* this container asks Opower for a
+The broker (``broker.py``) decides *whether* this container asks Opower for a
 token; this module asks, within a time budget, and says what happened, so that the broker
 records it for the fleet correctly:
 
@@ -39,7 +39,7 @@ from gateway.errors import (
     TokenEndpointTimeoutError,
 )
 from gateway.observability import MetricsSink
-from gateway.token_endpoint import IssuedToken, TokenIssuer
+from gateway.token.endpoint import IssuedToken, TokenIssuer
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ draws them as a state machine and says what happens in each fault:
 * ``HOLD``: the fleet must not ask Opower before ``retry_at`` (the endpoint failed and
   the fleet backs off, or it re-issues the current token until that token expires):
   serve a usable token, or answer "unavailable" with the time to wait;
-* ``REFRESH``: this container holds the fleet's lease: it asks Opower (``token_fetch``),
+* ``REFRESH``: this container holds the fleet's lease: it asks Opower (``fetch``),
   keeping the lease alive before each attempt, and publishes the outcome (a token, or
   a failure the fleet backs off from, or the latency it learnt);
 * ``WAIT``: another container holds the lease and this one has no usable token: poll the
@@ -40,17 +40,17 @@ from gateway.clock import Clock
 from gateway.credentials import CredentialsSource
 from gateway.errors import TokenUnavailableError
 from gateway.observability import MetricsSink, NullMetrics, fingerprint
-from gateway.opower_token import BrokerSettings, Token, store_key
-from gateway.token_endpoint import TokenIssuer
-from gateway.token_fetch import (
+from gateway.token.endpoint import TokenIssuer
+from gateway.token.fetch import (
     EndpointFailed,
     Issued,
     NoTimeLeft,
     TokenFetcher,
     TooSlowForNow,
 )
-from gateway.token_fleet import FleetView
-from gateway.token_store import SharedState, TokenStore
+from gateway.token.fleet import FleetView
+from gateway.token.store import SharedState, TokenStore
+from gateway.token.values import BrokerSettings, Token, store_key
 
 # The broker's value types, importable from here as from their own module.
 __all__ = ["BrokerSettings", "Move", "Token", "TokenBroker", "store_key"]
