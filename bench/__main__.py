@@ -1,5 +1,13 @@
 """`make bench`: every benchmark, one JSON line each, then a readable table; with
-``--write``, the results (with date and machine) go to docs/performance.md."""
+``--write``, the results (with date and machine) go to docs/performance.md.
+
+Each benchmark is a step run in this process after the others: a step that fails stops
+the run with one line naming it and what failed (a child's last lines of stderr), and a
+step that leaves the process changed (an environment variable) fails too, since the
+next step would run on its leftovers. ``--smoke`` runs every step in its smallest
+configuration (seconds each) and checks that every line carries the keys the report
+reads (:data:`KEYS`): `make test` runs it (tests/integration/test_bench_smoke.py).
+"""
 
 from __future__ import annotations
 
@@ -8,27 +16,68 @@ import json
 import os
 import platform
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.environment import changed_variables, restored
+
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "performance.md"
+Results = list[dict[str, Any]]
+
+_COLD_START = (
+    "runs", "asset", "floor_total_ms", "floor_init_ms", "floor_peak_rss_mb", "warm_bytecode",
+    "warm_source", "first_bytecode", "first_source", "ratio_vs_floor", "met",
+)  # fmt: skip
+# The keys of each benchmark's JSON line that docs/performance.md shows: the report reads
+# them, and the smoke test checks that every line carries its own.
+KEYS: dict[str, tuple[str, ...]] = {
+    "first_run": (
+        "total_s", "setup_s", "packages", "venv_mb", "start_s", "first_answer_s", "target_s",
+        "met",
+    ),
+    "warm_overhead": ("added_p50_ms", "added_p99_ms", "ratio"),
+    "cold_start_proxy": _COLD_START,
+    "cold_start_authorizer": _COLD_START,
+    "cost_per_million_requests": (
+        "prices_as_of", "proxy_ms_p50", "authorizer_ms_p50", "per_proxy_request",
+        "per_authorizer_call", "assumptions", "per_million_usd", "total_per_million_usd",
+        "fixed_monthly_usd",
+    ),
+    "fleet_tokens": (
+        "containers", "requests", "failed", "token_requests", "lifetimes",
+        "token_requests_per_lifetime",
+    ),
+    "local_stack_throughput": ("requests_per_second", "concurrency", "errors", "p50_ms", "p99_ms"),
+    "customer_limits": ("containers", "rows"),
+    "capacity": (
+        "profile", "customers_per_day", "modes", "ratio", "memory_hit_p50_ms", "met",
+    ),
+    "capacity_month": (
+        "profile", "customers_per_month", "ratio_vs_off", "ratio_today_vs_off", "floor",
+        "staleness_violations", "assembled", "assembled_mismatches", "target", "met",
+    ),
+    "token_faults": ("fleets", "scenarios", "constant_in_every_scenario"),
+    "bench_run": ("mode", "steps_s", "total_s"),
+}  # fmt: skip
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"  # noqa: E501
+class StepFailed(Exception):
+    """A benchmark step failed: the message is the one line `make bench` ends with."""
 
 
-def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[Results], Results]  # given the results so far (cost reads cold start's)
+
+
+def steps(*, smoke: bool, requests: int, containers: int, faults: bool) -> list[Step]:
+    """`make bench`'s steps, in order; with ``smoke``, each in its smallest configuration."""
     from bench import (
         capacity,
         capacity_month,
@@ -42,19 +91,141 @@ def collect(requests: int, containers: int, faults: bool) -> list[dict[str, Any]
         tokens,
     )
 
-    results = [first_run.run(), overhead.run(requests=requests)]
-    cold = coldstart.run()
-    results += cold
-    results.append(cost.run(cold_total_ms=cold[0]["warm_bytecode"]["total_ms"]))
-    fleet = tokens.run(containers=containers, lifetimes=3, token_lifetime_s=20, requests=3000)
-    results.append({"benchmark": "fleet_tokens", **fleet})
-    results.append(throughput.run())
-    results.append(customer_limits.run())
-    results += capacity.run_profiles()
-    results += capacity_month.run_profiles()
-    if faults:
-        results.append(token_faults.run())
-    return results
+    def cold(results: Results) -> float:
+        found = next(r for r in results if r["benchmark"] == "cold_start_proxy")
+        return float(found["warm_bytecode"]["total_ms"])
+
+    def fleet(**knobs: Any) -> Results:
+        return [{"benchmark": "fleet_tokens", **tokens.run(**knobs)}]
+
+    if not smoke:
+        chosen = [
+            Step("first_run", lambda _: [first_run.run()]),
+            Step("warm_overhead", lambda _: [overhead.run(requests=requests)]),
+            Step("cold_start", lambda _: coldstart.run()),
+            Step("cost", lambda r: [cost.run(cold_total_ms=cold(r))]),
+            Step("fleet_tokens", lambda _: fleet(containers=containers, lifetimes=3,
+                                                 token_lifetime_s=20, requests=3000)),
+            Step("throughput", lambda _: [throughput.run()]),
+            Step("customer_limits", lambda _: [customer_limits.run()]),
+            Step("capacity", lambda _: capacity.run_profiles()),
+            Step("capacity_month", lambda _: capacity_month.run_profiles()),
+        ]  # fmt: skip
+        if faults:
+            chosen.append(Step("token_faults", lambda _: [token_faults.run()]))
+        return chosen
+    # The venv running this stands in for the fresh clone's (only `make dev`'s start is
+    # timed); each other step with the fewest requests, containers and seconds that
+    # still exercise every part of it.
+    venv = Path(sys.prefix) if sys.prefix != sys.base_prefix else None
+    day = capacity.Workload(customers=12, seed=3)
+    month = capacity_month.MonthWorkload(
+        customers=3, bill_look_p=1.0, usage_p=1.0, previous_month_p=1.0, raw_day_p=1.0,
+        warmup_days=1, seed=5,
+    )  # fmt: skip
+    return [
+        Step("first_run", lambda _: [first_run.run(venv=venv)]),
+        Step("warm_overhead", lambda _: [overhead.run(requests=30)]),
+        Step("cold_start", lambda _: coldstart.run(runs=1)),
+        Step("cost", lambda r: [cost.run(cold_total_ms=cold(r), requests=30)]),
+        Step("fleet_tokens", lambda _: fleet(containers=3, lifetimes=1, token_lifetime_s=4,
+                                             requests=30)),
+        Step("throughput", lambda _: [throughput.run(concurrency=4, seconds=2.0)]),
+        Step("customer_limits", lambda _: [customer_limits.run(actives=(1, 10), minutes=1)]),
+        Step("capacity", lambda _: [_quiet(capacity.run, day, containers=2, profile="typical")]),
+        Step("capacity_month",
+             lambda _: [capacity_month.run(month, containers=2, profile="typical")]),
+        Step("token_faults", lambda _: [token_faults.smoke()]),
+    ]  # fmt: skip
+
+
+def _quiet(run: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    from bench.capacity import quiet
+
+    with quiet():
+        return run(*args, **kwargs)
+
+
+def run_step(step: Step, results: Results) -> tuple[Results, float]:
+    """One step, the process restored after it; its results and how long it took."""
+    before = dict(os.environ)
+    started = time.monotonic()
+    try:
+        with restored():
+            found = step.run(results)
+            left = changed_variables(before)
+    except Exception as exc:
+        said = " ".join(str(exc).split()) or "(no message)"
+        raise StepFailed(
+            f"step {step.name} failed after {time.monotonic() - started:.1f} s: "
+            f"{type(exc).__name__}: {said[:1200]}"
+        ) from exc
+    if left:
+        raise StepFailed(
+            f"step {step.name} left the environment changed ({', '.join(left)}): every "
+            "benchmark must leave the process as it found it (bench.environment.restored)"
+        )
+    return found, time.monotonic() - started
+
+
+def collect(
+    *,
+    smoke: bool = False,
+    requests: int = 2000,
+    containers: int = 50,
+    faults: bool = True,
+    progress: Callable[[str], None] = lambda _: None,
+    emit: Callable[[dict[str, Any]], None] = lambda _: None,
+) -> Results:
+    """Every step in order; ``progress`` is told of each as it starts and ends, ``emit``
+    is given each result as its step ends (a later step's failure loses none)."""
+    results: Results = []
+    took: dict[str, float] = {}
+    started = time.monotonic()
+    for step in steps(smoke=smoke, requests=requests, containers=containers, faults=faults):
+        progress(f"make bench: {step.name} ...")
+        found, seconds = run_step(step, results)
+        results += found
+        for result in found:
+            emit(result)
+        took[step.name] = round(seconds, 1)
+        progress(f"make bench: {step.name} done in {seconds:.1f} s")
+    total = time.monotonic() - started
+    run = {
+        "benchmark": "bench_run",
+        "mode": "smoke" if smoke else "full",
+        "steps_s": took,
+        "total_s": round(total, 1),
+    }
+    emit(run)
+    return [*results, run]
+
+
+def missing_keys(results: Results, *, faults: bool = True) -> list[str]:
+    """What the report needs and the results lack: a benchmark's line, or keys of one."""
+    problems = []
+    found = {r.get("benchmark") for r in results}
+    optional = {"bench_run"} | (set() if faults else {"token_faults"})
+    for name in KEYS:
+        if name not in found and name not in optional:
+            problems.append(f"no {name} line")
+    for result in results:
+        absent = [k for k in KEYS.get(result.get("benchmark", ""), ()) if k not in result]
+        if absent:
+            problems.append(f"{result['benchmark']} lacks {', '.join(absent)}")
+    return problems
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"  # noqa: E501
 
 
 def _cold_start_row(c: dict[str, Any], name: str) -> tuple[str, str, str, bool]:
@@ -325,23 +496,55 @@ def main(argv: list[str] | None = None) -> int:
         "--no-faults", action="store_true", help="skip the fault benchmark (~11 minutes)"
     )
     parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every benchmark in its smallest configuration, its keys checked (make test)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         help="render the table (and with --write the report) from a run's JSON lines",
     )
     args = parser.parse_args(argv)
+    if args.smoke and args.write:
+        parser.error("--smoke results are not figures of record: no --write")
+    out = sys.stdout
+
+    def line(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    def progress(text: str) -> None:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    faults = not args.no_faults
     if args.results:
         lines = args.results.read_text().splitlines()
-        results = [json.loads(line) for line in lines if line.startswith('{"benchmark"')]
+        results = [json.loads(text) for text in lines if text.startswith('{"benchmark"')]
+        for result in results:
+            line(json.dumps(result))
     else:
-        results = collect(args.requests, args.containers, faults=not args.no_faults)
-    stdout = getattr(sys.stdout, "_stream", sys.stdout)  # past the EMF filter, if any
-    for result in results:
-        stdout.write(json.dumps(result) + "\n")
-    stdout.write("\n" + table(results) + "\n")
+        try:
+            results = collect(
+                smoke=args.smoke, requests=args.requests, containers=args.containers,
+                faults=faults, progress=progress, emit=lambda r: line(json.dumps(r)),
+            )  # fmt: skip
+        except StepFailed as exc:
+            progress(f"make bench: {exc}")
+            return 1
+    problems = missing_keys(results, faults=faults)
+    if problems:
+        progress(f"make bench: the results lack what the report shows: {'; '.join(problems)}")
+        return 1
+    line("\n" + table(results))
+    text = report(results)  # rendered in every mode: a key it reads and lacks fails here
     if args.write:
-        REPORT.write_text(report(results))
-        stdout.write(f"\nwritten to {REPORT.relative_to(ROOT)}\n")
+        REPORT.write_text(text)
+        line(f"\nwritten to {REPORT.relative_to(ROOT)}")
+    run = next((r for r in results if r["benchmark"] == "bench_run"), None)
+    if run:
+        progress(f"make bench: {len(run['steps_s'])} steps in {run['total_s'] / 60:.1f} min")
     return 0
 
 

@@ -47,7 +47,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.environment import CountingDynamoDb, SimulatedClock
+from bench.environment import (
+    CountingDynamoDb,
+    SimulatedClock,
+    clear_gateway_variables,
+    restored,
+)
 
 DAY_S = 86_400
 DAILY_BUDGET = 99_000
@@ -232,77 +237,66 @@ def gateway(
     at its default but ``mode_settings``; the environment and the gateway's clock
     restored after."""
     from gateway import wiring
-    from gateway.clock import SYSTEM_CLOCK
-    from gateway.settings import RuntimeSettings
     from local.aws import EmbeddedAws
     from local.idp import DevIdentityProvider
     from local.provision import create_cache_table, create_key, create_table, put_secret
     from local.sandbox import OpowerSandbox, SandboxConfig
 
-    saved_env = dict(os.environ)
     config = SandboxConfig(port=0, rate_per_second=10**6, rate_per_day=10**9,
                            population=population, token_lifetime_s=token_lifetime_s)  # fmt: skip
     now = (lambda: datetime.fromtimestamp(clock.t, UTC)) if sandbox_on_clock else None
     with (
+        restored(),
         OpowerSandbox(config, now=now) as sandbox,
         EmbeddedAws() as aws,
         DevIdentityProvider() as idp,
     ):
-        try:
-            os.environ.update(aws.environment())
-            suffix = uuid.uuid4().hex[:6]
-            table, cache_table = f"cap-{suffix}", f"cap-{suffix}-cache"
-            create_table(table)
-            create_cache_table(cache_table)
-            secret = put_secret(
-                f"cap/{suffix}",
-                {"client_id": config.client_id, "client_secret": config.client_secret},
+        os.environ.update(aws.environment())
+        suffix = uuid.uuid4().hex[:6]
+        table, cache_table = f"cap-{suffix}", f"cap-{suffix}-cache"
+        create_table(table)
+        create_cache_table(cache_table)
+        secret = put_secret(
+            f"cap/{suffix}",
+            {"client_id": config.client_id, "client_secret": config.client_secret},
+        )
+        settings: dict[str, Any] = {
+            "OPOWER_BASE_URL": sandbox.base_url,
+            "UTILITY_CODE": config.utility_code,
+            "OPOWER_SECRET_ID": secret,
+            "TABLE_NAME": table,
+            "KMS_KEY_ID": create_key("capacity"),
+            "CACHE_TABLE_NAME": cache_table,
+            "AUTH_ISSUER": idp.issuer,
+            "AUTH_AUDIENCE": idp.audience,
+            "AUTH_JWKS_URL": idp.jwks_url,
+            # Opower's limits are what is computed, not enforced, here: every call of
+            # the day is counted; the per-customer limits stay as deployed.
+            "BUDGET_PER_SECOND": "1000000",
+            "BUDGET_PER_DAY": "1000000000",
+            "POWERTOOLS_METRICS_NAMESPACE": "Capacity",
+            **mode_settings,
+        }
+        # Every other setting at its default, whatever the process's environment held.
+        clear_gateway_variables(keep_aws=True)
+        os.environ.update(settings)
+        fleet = []
+        for index in range(containers):
+            wiring.use_clock(clock)  # forgets the edges built: a new container
+            proxy_metrics, auth_metrics = (
+                CountingMetrics(f"proxy{index}"),
+                CountingMetrics(f"auth{index}"),
             )
-            settings: dict[str, Any] = {
-                "OPOWER_BASE_URL": sandbox.base_url,
-                "UTILITY_CODE": config.utility_code,
-                "OPOWER_SECRET_ID": secret,
-                "TABLE_NAME": table,
-                "KMS_KEY_ID": create_key("capacity"),
-                "CACHE_TABLE_NAME": cache_table,
-                "AUTH_ISSUER": idp.issuer,
-                "AUTH_AUDIENCE": idp.audience,
-                "AUTH_JWKS_URL": idp.jwks_url,
-                # Opower's limits are what is computed, not enforced, here: every call of
-                # the day is counted; the per-customer limits stay as deployed.
-                "BUDGET_PER_SECOND": "1000000",
-                "BUDGET_PER_DAY": "1000000000",
-                "POWERTOOLS_METRICS_NAMESPACE": "Capacity",
-                **mode_settings,
-            }
-            # Every other setting at its default, whatever an earlier benchmark of the same
-            # process left in the environment (make bench runs them one after another).
-            for name in RuntimeSettings.from_mapping({}).to_env():
-                os.environ.pop(name, None)
-            os.environ.update(settings)
-            fleet = []
-            for index in range(containers):
-                wiring.use_clock(clock)  # forgets the edges built: a new container
-                proxy_metrics, auth_metrics = (
-                    CountingMetrics(f"proxy{index}"),
-                    CountingMetrics(f"auth{index}"),
-                )
-                proxy = wiring.proxy(proxy_metrics)
-                authorizer = wiring.authorizer(auth_metrics)
-                counter = None
-                cache = proxy._cache
-                if cache is not None and cache._store is not None:
-                    # Its reads: GetItem, and the Query of a route that writes change.
-                    counter = CountingDynamoDb(cache._store._ddb(), "get_item", "query")
-                    cache._store._dynamodb = counter  # type: ignore[assignment]
-                fleet.append(
-                    Container(proxy, proxy_metrics, authorizer, auth_metrics, counter, cache)
-                )
-            yield Gateway(fleet, idp, sandbox, clock)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved_env)
-            wiring.use_clock(SYSTEM_CLOCK)
+            proxy = wiring.proxy(proxy_metrics)
+            authorizer = wiring.authorizer(auth_metrics)
+            counter = None
+            cache = proxy._cache
+            if cache is not None and cache._store is not None:
+                # Its reads: GetItem, and the Query of a route that writes change.
+                counter = CountingDynamoDb(cache._store._ddb(), "get_item", "query")
+                cache._store._dynamodb = counter  # type: ignore[assignment]
+            fleet.append(Container(proxy, proxy_metrics, authorizer, auth_metrics, counter, cache))
+        yield Gateway(fleet, idp, sandbox, clock)
 
 
 def simulate(mode: str, workload: Workload, containers: int) -> dict[str, Any]:

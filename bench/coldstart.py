@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.environment import World, embedded_world
+from bench.environment import ChildFailed, World, child_environment, embedded_world
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.3
@@ -136,12 +136,15 @@ def build_asset(target: Path, *, bytecode: bool) -> dict[str, Any]:
     from infra.bundling import ASSET_EXCLUDES, LAMBDA_ROOT
 
     shutil.copytree(LAMBDA_ROOT, target, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES))
-    subprocess.run(  # noqa: S603 - this interpreter's pip, the lock's pins
+    pip = subprocess.run(  # noqa: S603 - this interpreter's pip, the lock's pins
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--no-compile", "--no-deps", "--only-binary=:all:", "--target", str(target),
          *_pins()],
-        check=True,
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
+    if pip.returncode:
+        raise ChildFailed(f"pip could not build the asset's packages (exit {pip.returncode})",
+                          pip.stderr)  # fmt: skip
     pycs = _compile(target) if bytecode else 0
     _read_only(target)
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
@@ -173,9 +176,15 @@ def _child(module: str, event: dict[str, Any], env: dict[str, str], cwd: Path) -
     result = subprocess.run(  # noqa: S603 - our interpreter, our code
         [sys.executable, "-S", "-c", _CHILD.format(module=module)],
         input=json.dumps(event), capture_output=True, text=True, env=env, cwd=cwd,
-        timeout=60, check=True,
+        timeout=60, check=False,
     )  # fmt: skip
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    lines = result.stdout.strip().splitlines()
+    if result.returncode or not lines or not lines[-1].startswith("{"):
+        raise ChildFailed(
+            f"a cold {module} (in {cwd.name}) exited {result.returncode} without its timings",
+            result.stderr,
+        )
+    return dict(json.loads(lines[-1]))
 
 
 def _empty(world: World) -> None:
@@ -212,7 +221,12 @@ def run(runs: int = 7) -> list[dict[str, Any]]:
         context = api_gateway_context(authorizer(authorizer_event(token), LambdaContext()))
         key = world.environment["KMS_KEY_ID"]
         ciphertext = boto3.client("kms").encrypt(KeyId=key, Plaintext=b"x" * 40)
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        # A Lambda's environment: the function's settings, none of this process's Python's.
+        base = {
+            k: v
+            for k, v in child_environment().items()
+            if not k.startswith(("PYTHON", "VIRTUAL_ENV"))
+        }
         base.update(
             world.environment,
             PYTHONDONTWRITEBYTECODE="1",

@@ -157,8 +157,8 @@ def _measure(requests: int = 400) -> dict[str, Any]:
     }
 
 
-def run(cold_total_ms: float = 500.0) -> dict[str, Any]:
-    measured = _measure()
+def run(cold_total_ms: float = 500.0, requests: int = 400) -> dict[str, Any]:
+    measured = _measure(requests)
     p, a = measured["per_proxy_request"], measured["per_authorizer_call"]
     authorizer_share = 1 / REQUESTS_PER_SESSION
     proxy_s = (measured["proxy_ms_p50"] + OPOWER_MS) / 1000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import uuid
@@ -19,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from bench.environment import CountingDynamoDb, SimulatedClock
+from bench.environment import CountingDynamoDb, SimulatedClock, restored
 from local.aws import EmbeddedAws
 from local.provision import create_table
 
@@ -28,7 +29,7 @@ VISIT_CALLS = 7
 MINUTES = 5
 
 
-def _run(active: int, hot: bool, table: str) -> dict[str, Any]:
+def _run(active: int, hot: bool, table: str, minutes: int) -> dict[str, Any]:
     from gateway.budgets.customer import CustomerBudget, CustomerLimits, DynamoDbCustomerStore
 
     dynamodb = CountingDynamoDb(boto3.client("dynamodb"), "update_item")
@@ -41,7 +42,7 @@ def _run(active: int, hot: bool, table: str) -> dict[str, Any]:
     ]
     rng = random.Random(7)
     requests = refused = 0
-    for minute in range(MINUTES):
+    for minute in range(minutes):
         calls = [f"c{minute % 2}-{i}" for i in range(active) for _ in range(VISIT_CALLS)]
         if hot:
             calls += ["hot"] * 90
@@ -60,20 +61,18 @@ def _run(active: int, hot: bool, table: str) -> dict[str, Any]:
     }
 
 
-def run() -> dict[str, Any]:
-    with EmbeddedAws() as aws:
-        import os
-
+def run(actives: tuple[int, ...] = (1, 10, 100), minutes: int = MINUTES) -> dict[str, Any]:
+    with restored(), EmbeddedAws() as aws:
         os.environ.update(aws.environment())
         table = f"bench-{uuid.uuid4().hex[:6]}"
         create_table(table)
-        rows = [_run(active, False, table) for active in (1, 10, 100)]
-        rows.append(_run(10, True, table))
+        rows = [_run(active, False, table, minutes) for active in actives]
+        rows.append(_run(min(10, max(actives)), True, table, minutes))
     return {
         "benchmark": "customer_limits",
         "containers": CONTAINERS,
         "visit_calls": VISIT_CALLS,
-        "minutes": MINUTES,
+        "minutes": minutes,
         "rows": rows,
     }
 

@@ -287,32 +287,44 @@ def run_fleet(size: int, rate: float, scenarios: tuple[Scenario, ...]) -> list[d
             fleet.stop()
 
 
-def verdict(small: list[dict[str, Any]], large: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def verdict(
+    small: list[dict[str, Any]], large: list[dict[str, Any]], fleets: tuple[int, int]
+) -> list[dict[str, Any]]:
+    n, m = fleets
     rows = []
     for a, b in zip(small, large, strict=True):
         rows.append(
             {
                 "scenario": a["scenario"],
-                f"token_requests_{SMALL}": a["token_requests"],
-                f"token_requests_{LARGE}": b["token_requests"],
-                f"failed_{SMALL}": f"{a['failed']}/{a['requests']}",
-                f"failed_{LARGE}": f"{b['failed']}/{b['requests']}",
-                f"statuses_{SMALL}": a["statuses"],
-                f"statuses_{LARGE}": b["statuses"],
+                f"token_requests_{n}": a["token_requests"],
+                f"token_requests_{m}": b["token_requests"],
+                f"failed_{n}": f"{a['failed']}/{a['requests']}",
+                f"failed_{m}": f"{b['failed']}/{b['requests']}",
+                f"statuses_{n}": a["statuses"],
+                f"statuses_{m}": b["statuses"],
                 "constant": b["token_requests"] <= a["token_requests"] + 2,
             }
         )
     return rows
 
 
-def run(*, rate: float = 0.5, only: str | None = None) -> dict[str, Any]:
-    scenarios = tuple(s for s in SCENARIOS if only in (None, s.name))
-    small = run_fleet(SMALL, rate, scenarios)
-    large = run_fleet(LARGE, rate, scenarios)
-    rows = verdict(small, large)
+def run(
+    *,
+    rate: float = 0.5,
+    only: str | None = None,
+    fleets: tuple[int, int] = (SMALL, LARGE),
+    scenarios: tuple[Scenario, ...] = SCENARIOS,
+) -> dict[str, Any]:
+    chosen = tuple(s for s in scenarios if only in (None, s.name))
+    if not chosen:
+        known = ", ".join(s.name for s in scenarios)
+        raise ValueError(f"no scenario named {only!r} (known: {known})")
+    small = run_fleet(fleets[0], rate, chosen)
+    large = run_fleet(fleets[1], rate, chosen)
+    rows = verdict(small, large, fleets)
     return {
         "benchmark": "token_faults",
-        "fleets": [SMALL, LARGE],
+        "fleets": list(fleets),
         "token_lifetime_s": TOKEN_LIFETIME_S,
         "rate_per_container": rate,
         "scenarios": rows,
@@ -320,17 +332,24 @@ def run(*, rate: float = 0.5, only: str | None = None) -> dict[str, Any]:
     }
 
 
+def smoke() -> dict[str, Any]:
+    """The smallest run (the smoke test of `make bench`): two and three containers, a
+    few seconds without a fault."""
+    return run(rate=2.0, fleets=(2, 3), scenarios=(Scenario("steady", 3),))
+
+
 def table(result: dict[str, Any]) -> str:
+    n, m = result["fleets"]
     lines = [
-        f"| scenario | token requests, {SMALL} containers | token requests, {LARGE} "
-        f"| callers failed, {SMALL} | callers failed, {LARGE} | constant |",
+        f"| scenario | token requests, {n} containers | token requests, {m} "
+        f"| callers failed, {n} | callers failed, {m} | constant |",
         "|---|---|---|---|---|---|",
     ]
     for row in result["scenarios"]:
         lines.append(
-            f"| {row['scenario']} | {row[f'token_requests_{SMALL}']} "
-            f"| {row[f'token_requests_{LARGE}']} | {row[f'failed_{SMALL}']} "
-            f"| {row[f'failed_{LARGE}']} | {'yes' if row['constant'] else 'NO'} |"
+            f"| {row['scenario']} | {row[f'token_requests_{n}']} "
+            f"| {row[f'token_requests_{m}']} | {row[f'failed_{n}']} "
+            f"| {row[f'failed_{m}']} | {'yes' if row['constant'] else 'NO'} |"
         )
     return "\n".join(lines)
 

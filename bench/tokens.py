@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 
+from bench.environment import restored
 from local.aws import EmbeddedAws
 from local.provision import provision
 from local.sandbox import OpowerSandbox, SandboxConfig
@@ -51,7 +52,7 @@ def run(
     sandbox_config = SandboxConfig(
         port=0, token_lifetime_s=token_lifetime_s, rate_per_second=10**6, rate_per_day=10**9
     )
-    with EmbeddedAws() as aws, OpowerSandbox(sandbox_config) as sandbox:
+    with restored(), EmbeddedAws() as aws, OpowerSandbox(sandbox_config) as sandbox:
         os.environ.update(aws.environment())
         resources = provision(
             table_name=f"bench-{uuid.uuid4().hex[:6]}",
