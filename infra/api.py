@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -148,7 +149,16 @@ class GatewayApi(Construct):
         self.validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
-        integration = apigw.LambdaIntegration(proxy, proxy=True, allow_test_invoke=False)
+        integration = _lambda_proxy(proxy)
+        # One invoke permission for every method of this stage: a permission per method
+        # (LambdaIntegration's default) grows the proxy's resource-based policy with the
+        # routes, past Lambda's 20 KB quota at about 50 methods (infra/quotas.py).
+        proxy.add_permission(
+            "ApiInvoke",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=self.api.arn_for_execute_api("*", "/*", stage_name),
+        )
         cors = list(cors_allow_origins)
         for route in routes:
             resource = self.api.root.resource_for_path(route.path)
@@ -292,6 +302,17 @@ def _add_mock(
                 response_models={JSON: apigw.Model.EMPTY_MODEL},
             )
         ],
+    )
+
+
+def _lambda_proxy(function: lambda_.IFunction) -> apigw.AwsIntegration:
+    """The proxy as a Lambda proxy integration, exactly as ``LambdaIntegration`` configures
+    it (AWS_PROXY, POST to the function's invocations path) but adding no permission: the
+    API's one permission is added beside it, scoped to the stage."""
+    return apigw.AwsIntegration(
+        proxy=True,
+        service="lambda",
+        path=f"2015-03-31/functions/{function.function_arn}/invocations",
     )
 
 

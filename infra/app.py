@@ -11,7 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from infra.config import GatewayConfig
+from infra import quotas
+from infra.config import GatewayConfig, GatewayConfigError
 from infra.stack import GatewayStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,3 +42,15 @@ def create_app(
     # Zero unacknowledged findings: any new one fails synthesis.
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack
+
+
+def synthesize(app: cdk.App, stack: cdk.Stack) -> Any:
+    """``app.synth()``, then the template against AWS's quotas (infra/quotas.py): a
+    configuration that would fail its deploy on one raises ``GatewayConfigError`` naming
+    the quota, where and what to change, before anything reaches CloudFormation."""
+    assembly = app.synth()
+    template = json.loads(Path(assembly.directory, stack.template_file).read_text())
+    over = quotas.over_quota(template, stack_name=stack.stack_name)
+    if over:
+        raise GatewayConfigError(" | ".join(measure.line() for measure in over))
+    return assembly

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, get_type_hints
 from urllib.parse import urlsplit
 
+from gateway.companies import FILE_PREFIX, Company, companies_json
 from gateway.errors import ConfigurationError
 from gateway.settings import RuntimeSettings, convert, kind_of
 
@@ -275,15 +276,14 @@ class GatewayConfig:
         introspection_secret_id: str = "",
         customer_key_secret_id: str = "",
         company_secret_ids: Mapping[str, str] | None = None,
+        companies_file: str = "",
     ) -> dict[str, str]:
         """Every runtime setting (``RuntimeSettings.to_env``) with the stack's resources:
-        the single company's ``opower_secret_id``, or each company's (by utility code)."""
-        companies = tuple(
-            dataclasses.replace(
-                company, opower_secret_id=(company_secret_ids or {})[company.utility_code]
-            )
-            for company in self.runtime.companies
-        )
+        the single company's ``opower_secret_id``, or each company's (by utility code);
+        with ``companies_file``, the companies are in that file (``companies_document``),
+        and the environment names it. The service API's principals are the resource
+        policy's business, not the functions': they learn only that the API is on."""
+        companies = self.companies_with_secrets(company_secret_ids)
         runtime = dataclasses.replace(
             self.runtime,
             table_name=table_name,
@@ -293,15 +293,35 @@ class GatewayConfig:
             auth_introspection_secret_id=introspection_secret_id,
             customer_key_secret_id=customer_key_secret_id,
             companies=companies,
+            service_enabled=self.runtime.service_api,
+            service_principals=(),
         )
+        env = runtime.to_env()
+        if companies_file and companies:
+            env["COMPANIES"] = FILE_PREFIX + companies_file
         return {
-            **runtime.to_env(),
+            **env,
             "POWERTOOLS_SERVICE_NAME": self.service,
             "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
             # The functions' Logger applies it (handlers/observability.py); Lambda's own
             # filter stays at INFO so that the metrics pass (infra/functions.py).
             "POWERTOOLS_LOG_LEVEL": self.log_level,
         }
+
+    def companies_with_secrets(
+        self, company_secret_ids: Mapping[str, str] | None
+    ) -> tuple[Company, ...]:
+        return tuple(
+            dataclasses.replace(
+                company, opower_secret_id=(company_secret_ids or {})[company.utility_code]
+            )
+            for company in self.runtime.companies
+        )
+
+    def companies_document(self, company_secret_ids: Mapping[str, str]) -> str:
+        """The companies file the functions read (``COMPANIES=@file``): every company's
+        settings and secret id, which must be known at synthesis (no token)."""
+        return companies_json(self.companies_with_secrets(company_secret_ids))
 
     # -- construction ----------------------------------------------------------------
     @classmethod

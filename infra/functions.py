@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -60,6 +62,7 @@ class GatewayFunction(Construct):
         system_log_level: str,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -85,6 +88,7 @@ class GatewayFunction(Construct):
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_s),
             environment=dict(environment),
+            layers=list(layers) or None,
             role=self.role,
             log_group=self.log_group,
             # JSON logs let Lambda filter by level ("Log-level filtering"): Powertools'
@@ -99,6 +103,30 @@ class GatewayFunction(Construct):
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
+
+
+# Where Lambda extracts a layer: /opt ("Accessing layer content from your function").
+CONFIG_DIR = "/opt/opower-gateway"
+
+
+def config_layer(
+    scope: Construct, files: Mapping[str, str], removal_policy: cdk.RemovalPolicy
+) -> lambda_.LayerVersion:
+    """A layer of ``files`` (name to text) under CONFIG_DIR; its asset is hashed from the
+    text, so a changed configuration is a new layer version and nothing else."""
+    folder = Path(tempfile.mkdtemp(prefix="opower-gateway-config-")) / "opower-gateway"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return lambda_.LayerVersion(
+        scope,
+        "ConfigLayer",
+        code=lambda_.Code.from_asset(str(folder.parent)),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description="Opower Gateway configuration too large for the environment (companies)",
+        removal_policy=removal_policy,
+    )
 
 
 def allow_role_dependency(function: lambda_.Function) -> None:
@@ -127,8 +155,15 @@ class GatewayFunctions(Construct):
         system_log_level: str,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        files: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # Configuration too large for the environment (4 KB in all): files in a layer of
+        # their own, under /opt/opower-gateway (CONFIG_DIR), read at start-up.
+        self.files = dict(files or {})
+        self.config_layer: lambda_.LayerVersion | None = None
+        if files:
+            self.config_layer = config_layer(self, files, removal_policy)
         common: dict[str, Any] = {
             "code": code,
             "memory_mb": memory_mb,
@@ -137,6 +172,7 @@ class GatewayFunctions(Construct):
             "system_log_level": system_log_level,
             "log_retention": log_retention,
             "removal_policy": removal_policy,
+            "layers": [self.config_layer] if self.config_layer else [],
         }
         self.authorizer = GatewayFunction(
             self,

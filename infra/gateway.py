@@ -26,7 +26,7 @@ from infra.account_logging import ApiGatewayAccountRole
 from infra.api import GatewayApi
 from infra.bundling import lambda_code
 from infra.config import GatewayConfig
-from infra.functions import ARCHITECTURE, RUNTIME, GatewayFunctions
+from infra.functions import ARCHITECTURE, CONFIG_DIR, RUNTIME, GatewayFunctions
 from infra.monitoring import GatewayMonitoring
 from infra.nag import acknowledge
 from infra.secrets import OpowerCredentials, grant_secret_read
@@ -35,6 +35,7 @@ from infra.token_store import TokenStore
 from infra.waf import GatewayWaf
 
 _METHODS = frozenset({"GET", "PUT", "DELETE", "*"})
+COMPANIES_FILE = "companies.json"
 
 
 class OpowerGateway(Construct):
@@ -66,6 +67,9 @@ class OpowerGateway(Construct):
                 removal_policy=config.cdk_removal_policy,
                 output_suffix=suffix,
                 description=f"Opower OAuth client credentials of {secret.utility_code}",
+                # A group's secrets are found by name (the companies file is written at
+                # synthesis, before any ARN exists).
+                name=f"{stack.stack_name}/opower/{secret.utility_code}" if suffix else "",
             )
         self.credentials = next(iter(self.company_credentials.values()))
         # The key of customers' names in logs, metrics and DynamoDB keys (an HMAC key,
@@ -85,9 +89,20 @@ class OpowerGateway(Construct):
             reason="A new key renames every customer: budgets, bindings and cached answers "
             "start afresh (docs/security.md, customers' names are keyed: rotated by hand).",
         )
+        company_secret_ids = {
+            code: credentials.secret_id for code, credentials in self.company_credentials.items()
+        }
+        # A group's companies (with their secrets) are in a file of the configuration
+        # layer: a dozen of them would take Lambda's environment past its 4 KB.
+        files = (
+            {COMPANIES_FILE: config.companies_document(company_secret_ids)}
+            if config.is_group
+            else {}
+        )
         self.functions = GatewayFunctions(
             self,
             "Functions",
+            files=files,
             code=lambda_code(RUNTIME),
             memory_mb=config.lambda_memory_mb,
             proxy_timeout_s=config.proxy_timeout_s,
@@ -99,10 +114,8 @@ class OpowerGateway(Construct):
                 opower_secret_id="" if config.is_group else self.credentials.secret_id,
                 introspection_secret_id=config.introspection_secret_arn,
                 customer_key_secret_id=self.customer_key.secret_arn,
-                company_secret_ids={
-                    code: credentials.secret_id
-                    for code, credentials in self.company_credentials.items()
-                },
+                company_secret_ids=company_secret_ids,
+                companies_file=f"{CONFIG_DIR}/{COMPANIES_FILE}" if files else "",
             ),
             log_level=config.log_level,
             system_log_level=config.system_log_level,

@@ -33,6 +33,7 @@ class OpowerCredentials(Construct):
         removal_policy: cdk.RemovalPolicy,
         output_suffix: str = "",
         description: str = "Opower OAuth client credentials",
+        name: str = "",
     ) -> None:
         super().__init__(scope, construct_id)
         self.created = not (secret_arn or secret_name)
@@ -47,10 +48,14 @@ class OpowerCredentials(Construct):
             self.secret_arn = f"{imported.secret_arn}-??????"
             self.secret_id = secret_name
         else:
+            # Named (a group's secrets): the functions find it by that name, known at
+            # synthesis. CloudFormation deletes a secret without a recovery window, so a
+            # stack deleted and deployed again can take the same name at once.
             secret = secretsmanager.CfnSecret(
                 self,
                 "Secret",
                 description=f'{description}: {{"client_id": "...", "client_secret": "..."}}',
+                name=name or None,
             )
             secret.apply_removal_policy(removal_policy)
             acknowledge(
@@ -61,7 +66,7 @@ class OpowerCredentials(Construct):
                 "the broker re-reads the secret when Opower answers invalid_client.",
             )
             self.secret_arn = secret.ref
-            self.secret_id = secret.ref
+            self.secret_id = name or secret.ref
             cdk.CfnOutput(
                 scope,
                 f"FillOpowerSecret{output_suffix}",

@@ -42,11 +42,30 @@ class Company:
         return {name: getattr(self, name) for name in _FIELDS}
 
 
+# ``COMPANIES=@/opt/opower-gateway/companies.json``: the list is in that file. The stack
+# ships it in a layer of its own (infra/functions.py): Lambda's environment holds 4 KB in
+# all, a dozen companies' settings and secret ids do not fit in it (infra/quotas.py).
+FILE_PREFIX = "@"
+
+
+def _read_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"COMPANIES names a file that cannot be read ({path}: {exc.strerror})"
+        ) from None
+
+
 def parse_companies(raw: Any) -> tuple[Company, ...]:
-    """From the ``COMPANIES`` environment value (JSON) or a list of objects; each error
+    """From the ``COMPANIES`` environment value (JSON, or ``@`` and the path of a file
+    holding it) or a list of objects; each error
     names the company (by position and code) and the setting at fault."""
     if raw in (None, "", (), []):
         return ()
+    if isinstance(raw, str) and raw.startswith(FILE_PREFIX):
+        raw = _read_file(raw.removeprefix(FILE_PREFIX))
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)

@@ -155,7 +155,10 @@ def test_listed_principals_are_admitted_by_arn_and_get_their_share(tmp_path: Any
     service = _method_arn("PUT", "/v1/service/threshold")
     listed = {"aws:PrincipalAccount": ACCOUNT, "aws:PrincipalArn": WORKFLOW_ROLE}
     assert _decision(_statements(raw), service, listed, False)  # no identity policy needed
-    assert _environment(raw, "SERVICE_PRINCIPALS") == WORKFLOW_ROLE
+    # the functions learn only that the service API is on; the principals are the
+    # resource policy's (and Lambda's environment holds 4 KB: infra/quotas.py)
+    assert _environment(raw, "SERVICE_ENABLED") == "True"
+    assert _environment(raw, "SERVICE_PRINCIPALS") == ""
     # The customers' DailyQuota watches their share; the service API has its own alarm.
     settings = RuntimeSettings()
     alarms = {

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import pytest
 
+from gateway.companies import Company, companies_json
 from gateway.errors import ConfigurationError
 from gateway.settings import RuntimeSettings, describe
 
@@ -65,3 +68,17 @@ def test_plain_http_is_allowed_on_loopback_only() -> None:
         {"opower_base_url": "http://127.0.0.1:4010", "auth_jwks_url": "http://localhost:1/j"}
     )
     assert settings.opower_base_url == "http://127.0.0.1:4010"
+
+
+def test_companies_are_read_from_the_file_the_environment_names(tmp_path: Path) -> None:
+    # The stack ships a group's companies in its configuration layer (Lambda's environment
+    # holds 4 KB in all: infra/quotas.py) and names the file: COMPANIES=@/opt/...
+    listed = (Company("NRTH", "arn:aws:secretsmanager:r:1:secret:n-AbCdEf"), Company("STH", "s"))
+    document = tmp_path / "companies.json"
+    document.write_text(companies_json(listed))
+
+    settings = RuntimeSettings.from_env({"COMPANIES": f"@{document}"})
+
+    assert settings.companies == listed
+    with pytest.raises(ConfigurationError, match=r"COMPANIES names a file that cannot be read"):
+        RuntimeSettings.from_env({"COMPANIES": f"@{tmp_path / 'missing.json'}"})
