@@ -105,7 +105,9 @@ class GatewayFunction(Construct):
             acknowledge(policy, "AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
 
 
-# Where Lambda extracts a layer: /opt ("Accessing layer content from your function").
+# Where Lambda puts a layer's content: "When you add a layer to a function, Lambda loads
+# the layer content into the /opt directory of that execution environment" (Lambda
+# developer guide, "Packaging your layer content").
 CONFIG_DIR = "/opt/opower-gateway"
 
 
@@ -114,19 +116,22 @@ def config_layer(
 ) -> lambda_.LayerVersion:
     """A layer of ``files`` (name to text) under CONFIG_DIR; its asset is hashed from the
     text, so a changed configuration is a new layer version and nothing else."""
-    folder = Path(tempfile.mkdtemp(prefix="opower-gateway-config-")) / "opower-gateway"
-    folder.mkdir()
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    return lambda_.LayerVersion(
-        scope,
-        "ConfigLayer",
-        code=lambda_.Code.from_asset(str(folder.parent)),
-        compatible_runtimes=[RUNTIME],
-        compatible_architectures=[ARCHITECTURE],
-        description="Opower Gateway configuration too large for the environment (companies)",
-        removal_policy=removal_policy,
-    )
+    # CDK copies an asset into the cloud assembly when the asset is made, so the folder
+    # it is made from is only needed until then.
+    with tempfile.TemporaryDirectory(prefix="opower-gateway-config-") as root:
+        folder = Path(root) / CONFIG_DIR.removeprefix("/opt/")
+        folder.mkdir()
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return lambda_.LayerVersion(
+            scope,
+            "ConfigLayer",
+            code=lambda_.Code.from_asset(root),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Opower Gateway configuration too large for the environment",
+            removal_policy=removal_policy,
+        )
 
 
 def allow_role_dependency(function: lambda_.Function) -> None:

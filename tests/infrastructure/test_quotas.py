@@ -73,14 +73,16 @@ def synthesized_template(gateway: dict[str, Any], tmp: Path) -> tuple[dict[str, 
     return json.loads((tmp / stack.template_file).read_text()), stack.stack_name
 
 
+OUTDIRS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module", params=list(CONFIGURATIONS))
 def measured(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, list[quotas.Measure], dict[str, Any]]:
     name = request.param
-    template, stack_name = synthesized_template(
-        CONFIGURATIONS[name], tmp_path_factory.mktemp("quota")
-    )
+    OUTDIRS[name] = tmp_path_factory.mktemp("quota")
+    template, stack_name = synthesized_template(CONFIGURATIONS[name], OUTDIRS[name])
     return name, quotas.measure(template, stack_name=stack_name), template
 
 
@@ -113,7 +115,10 @@ def test_the_proxys_resource_policy_does_not_grow_with_the_routes(
     assert len(policies) == 2
     assert all(m.value < 1024 for m in policies)
     proxy = next(r for r in permissions if "authorizers" not in json.dumps(r["Properties"]))
-    # scoped to this API's deployed stage, every method and path
+    # scoped to this API's deployed stage, every method and path: in an execute-api ARN
+    # "arn:aws:execute-api:*:*:a123456789/*/*/petstorewalkthrough/pets" a * stands for a
+    # stage or a method, and a trailing * for the rest of the path (API Gateway, "IAM
+    # policy examples for API execution permissions")
     assert json.dumps(proxy["Properties"]["SourceArn"]).endswith('"/prod/*/*"]]}')
 
 
@@ -138,6 +143,21 @@ def test_the_environment_does_not_grow_with_the_companies(
         if name == "12 companies":
             assert variables["COMPANIES"] == "@/opt/opower-gateway/companies.json"
             assert len(function["Layers"]) == 1
+    if name == "12 companies":
+        # "When you add a layer to a function, Lambda loads the layer content into the
+        # /opt directory" (Lambda developer guide, "Packaging your layer content"): the
+        # layer's asset holds opower-gateway/companies.json, every company in it.
+        layer = next(
+            r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"
+        )
+        key = json.dumps(layer["Properties"]["Content"]["S3Key"])
+        (asset,) = [
+            d for d in OUTDIRS[name].glob("asset.*") if d.name.removeprefix("asset.") in key
+        ]
+        companies = json.loads((asset / "opower-gateway" / "companies.json").read_text())
+        assert [c["utility_code"] for c in companies] == [f"C{i:02d}" for i in range(12)]
+        for company in companies:
+            assert company["opower_secret_id"].endswith(f"/opower/{company['utility_code']}")
 
 
 def test_the_quota_check_finds_a_policy_per_method() -> None:
