@@ -46,7 +46,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "cost_per_million_requests": (
         "prices_as_of", "proxy_ms_p50", "authorizer_ms_p50", "per_proxy_request",
         "per_authorizer_call", "assumptions", "per_million_usd", "total_per_million_usd",
-        "fixed_monthly_usd",
+        "idle_monthly_usd", "idle_monthly_total_usd", "idle_per_company_usd", "idle_prices",
     ),
     "fleet_tokens": (
         "containers", "requests", "failed", "token_requests", "lifetimes",
@@ -329,8 +329,16 @@ def table(results: list[dict[str, Any]]) -> str:
         rows.append(
             (
                 "Cost per million customer requests to Opower (defaults, cache off)",
-                f"${k['total_per_million_usd']} ({k['prices_as_of']}; the Cost section), "
-                f"plus ${sum(k['fixed_monthly_usd'].values()):.2f} a month fixed",
+                f"${k['total_per_million_usd']} ({k['prices_as_of']}; the Cost section)",
+                "reported",
+                True,
+            )
+        )
+        rows.append(
+            (
+                "Idle cost a month (the synthesized stack at cdk.json's settings, list prices)",
+                f"${k['idle_monthly_total_usd']:.2f}, and ${k['idle_per_company_usd']:.2f} for "
+                "each further company",
                 "reported",
                 True,
             )
@@ -423,7 +431,7 @@ def cost_section(results: list[dict[str, Any]]) -> str:
     k = found[0]
     a, p, z = k["assumptions"], k["per_proxy_request"], k["per_authorizer_call"]
     items = "\n".join(f"| {name} | ${usd} |" for name, usd in k["per_million_usd"].items())
-    fixed = "\n".join(f"| {name} | ${usd:.2f} |" for name, usd in k["fixed_monthly_usd"].items())
+    fixed = "\n".join(f"| {name} | ${usd:.2f} |" for name, usd in k["idle_monthly_usd"].items())
     return f"""
 ## Cost
 
@@ -448,9 +456,18 @@ answers {a["authorizer_cache_hit_rate"]:.0%} of them, one cold start per
 {items}
 | **total** | **${k["total_per_million_usd"]}** |
 
-| fixed, per month | USD |
+The stack also costs **${k["idle_monthly_total_usd"]:.2f} a month before its first
+request** (`python -m bench.cost --idle`: the template synthesized at cdk.json's
+settings, each billed resource counted; CloudWatch's free tier left out, an account's
+other alarms use it first), and **${k["idle_per_company_usd"]:.2f} a month for each further
+company** of a group (its secret and alarms, from a group of three against one):
+
+| idle, per month | USD |
 |---|---|
 {fixed}
+| **total** | **${k["idle_monthly_total_usd"]:.2f}** |
+
+Prices: {", ".join(f"[{name}]({page})" for name, page in k["idle_prices"].items())}.
 
 API Gateway is almost half of it; the proxy's duration is mostly waiting for Opower. What
 the gateway adds of its own (DynamoDB, KMS, its own milliseconds) is a few cents.

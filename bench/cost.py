@@ -13,8 +13,9 @@ Assumed, and stated in the report: Opower answers in OPOWER_MS; API Gateway's
 authorizer cache (`authorizer_cache_ttl_s`, 300 s) serves all but one request per
 session, with REQUESTS_PER_SESSION requests per session; one cold start per
 REQUESTS_PER_COLD_START requests (init is billed like duration); log bytes per request
-from the lines the stack writes. Fixed monthly costs (WAF web ACL and rules, the KMS key,
-the secret, alarms) are listed apart: they do not grow with requests.
+from the lines the stack writes. The idle month (WAF web ACL and rules, KMS keys, secrets,
+alarm metrics, the dashboard) is computed from the synthesized template apart: it does not
+grow with requests; `python -m bench.cost --idle` prints it alone.
 """
 
 from __future__ import annotations
@@ -39,13 +40,25 @@ PRICES = {
     "logs_ingested_gb": 0.50,  # CloudWatch Logs, standard class
     "xray_trace": 5.00 / 1e6,  # traces recorded, after the free tier
 }
-FIXED_MONTHLY = {
-    "WAF web ACL": 5.00,
-    "WAF rules (4)": 4.00,
-    "KMS key": 1.00,
-    "Secrets Manager secret": 0.40,
-    "CloudWatch alarms (11 standard, with WAF)": 1.10,
-}
+# What a deployed stack costs a month with no request at all, by resource type, and the
+# pricing page each price is from. Every other resource of the template costs nothing
+# while idle (Lambda, API Gateway, on-demand DynamoDB but for its storage, SNS, IAM, a
+# layer, logs until written). CloudWatch's free tier (10 alarm metrics, 3 dashboards of
+# up to 50 metrics) is left out: an account's other alarms use it first.
+IDLE_PRICES: dict[str, tuple[float, str, str]] = {
+    "AWS::WAFv2::WebACL": (5.00, "a web ACL", "https://aws.amazon.com/waf/pricing/"),
+    "WAF rule": (1.00, "a rule of a web ACL", "https://aws.amazon.com/waf/pricing/"),
+    "AWS::KMS::Key": (1.00, "a customer managed key", "https://aws.amazon.com/kms/pricing/"),
+    "AWS::SecretsManager::Secret": (
+        0.40, "a secret", "https://aws.amazon.com/secrets-manager/pricing/",
+    ),
+    "AWS::CloudWatch::Alarm": (
+        0.10, "a standard-resolution alarm metric", "https://aws.amazon.com/cloudwatch/pricing/",
+    ),
+    "AWS::CloudWatch::Dashboard": (
+        3.00, "a dashboard", "https://aws.amazon.com/cloudwatch/pricing/",
+    ),
+}  # fmt: skip
 MEMORY_GB = 0.5  # lambda_memory_mb default, 512
 OPOWER_MS = 250.0
 REQUESTS_PER_SESSION = 5
@@ -157,6 +170,61 @@ def _measure(requests: int = 400) -> dict[str, Any]:
     }
 
 
+def idle_cost(template: dict[str, Any]) -> dict[str, float]:
+    """A month of the template's resources with no request, by line (USD, list prices)."""
+    counts: Counter[str] = Counter()
+    for resource in template.get("Resources", {}).values():
+        kind, props = resource.get("Type", ""), resource.get("Properties", {})
+        if kind == "AWS::WAFv2::WebACL":
+            counts[kind] += 1
+            counts["WAF rule"] += len(props.get("Rules", []))
+        elif kind == "AWS::CloudWatch::Alarm":
+            # a metric math alarm is billed for each metric it reads
+            metrics = [m for m in props.get("Metrics", []) if "MetricStat" in m]
+            counts[kind] += len(metrics) or 1
+        elif kind in IDLE_PRICES:
+            counts[kind] += 1
+    return {
+        f"{IDLE_PRICES[kind][1]} x {n}": round(n * IDLE_PRICES[kind][0], 2)
+        for kind, n in sorted(counts.items())
+    }
+
+
+def _synthesized(gateway: dict[str, Any] | None) -> dict[str, Any]:
+    """The stack's template as `make synth` makes it (bundling skipped: no asset is built)."""
+    import tempfile
+    from pathlib import Path
+
+    from infra.app import create_app
+
+    context: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+    if gateway is not None:
+        context["gateway"] = gateway
+    with tempfile.TemporaryDirectory() as outdir:
+        app, stack = create_app(context=context, outdir=outdir)
+        app.synth()
+        return dict(json.loads((Path(outdir) / stack.template_file).read_text()))
+
+
+def idle(companies: int = 3) -> dict[str, Any]:
+    """The idle month of the stack at cdk.json's settings (one company, WAF on, no alarm
+    e-mail), and what each further company adds (a group of ``companies`` against one)."""
+    from infra.app import cdk_json_context
+
+    base = cdk_json_context()["gateway"]
+    single = idle_cost(_synthesized(None))
+    group = {k: v for k, v in base.items() if k != "utility_code"}
+    group["companies"] = [{"utility_code": f"C{i:02d}"} for i in range(companies)]
+    grouped = idle_cost(_synthesized(group))
+    per_company = (sum(grouped.values()) - sum(single.values())) / (companies - 1)
+    return {
+        "idle_monthly_usd": single,
+        "idle_monthly_total_usd": round(sum(single.values()), 2),
+        "idle_per_company_usd": round(per_company, 2),
+        "idle_prices": {name: page for _, name, page in IDLE_PRICES.values()},
+    }
+
+
 def run(cold_total_ms: float = 500.0, requests: int = 400) -> dict[str, Any]:
     measured = _measure(requests)
     p, a = measured["per_proxy_request"], measured["per_authorizer_call"]
@@ -198,9 +266,12 @@ def run(cold_total_ms: float = 500.0, requests: int = 400) -> dict[str, Any]:
         **{k: v for k, v in measured.items() if k != "proxy_calls"},
         "per_million_usd": per_million,
         "total_per_million_usd": round(sum(per_million.values()), 2),
-        "fixed_monthly_usd": FIXED_MONTHLY,
+        # fixed: what the stack costs a month before its first request
+        **idle(),
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(run()))
+    import sys
+
+    print(json.dumps(idle() if "--idle" in sys.argv else run()))

@@ -217,6 +217,7 @@ class OpowerGateway(Construct):
                 for c in config.runtime.company_list()
                 if c.designated_customers_max > 0
             },
+            removal_policy=config.cdk_removal_policy,
             cached_routes=[
                 route.name
                 for route in ROUTES

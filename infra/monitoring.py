@@ -101,8 +101,10 @@ class GatewayMonitoring(Construct):
         cached_routes: Sequence[str] = (),
         service_budget_per_day: int = 0,
         designated_caps: Mapping[str, int] | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._removal_policy = removal_policy
         self._namespace = metrics_namespace
         self._service = service_name
         self.topic = self._topic(alarm_email) if alarm_topic else None
@@ -485,6 +487,9 @@ class GatewayMonitoring(Construct):
             "AlarmTopicKey",
             description="Opower gateway: alarm topic",
             enable_key_rotation=True,
+            # as every other resource of the stack (the key holds nothing once the topic
+            # is gone: alarms' notifications are not kept)
+            removal_policy=self._removal_policy,
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 
 from gateway.api_responses import GATEWAY_RESPONSES, MOCK_MEDIA_TYPES, catch_alls
 from gateway.routes import ROUTES, service_path
 from gateway.settings import RuntimeSettings
 from infra.api import OPENAPI_PATH
+from infra.app import cdk_json_context, create_app
 from infra.functions import ARCHITECTURE, AUTHORIZER_HANDLER, PROXY_HANDLER, RUNTIME
 from infra.token_store import (
     CACHE_READ_WRITE_ACTIONS,
@@ -20,7 +21,7 @@ from infra.token_store import (
     TABLE_ACTIONS,
 )
 from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME
-from tests.infrastructure.conftest import Synthesized
+from tests.infrastructure.conftest import SKIP_BUNDLING, Synthesized
 
 pytestmark = pytest.mark.infrastructure
 
@@ -343,6 +344,20 @@ def test_table_is_keyed_by_pk_on_demand_with_ttl_and_encrypted_with_the_rotating
 def test_default_removal_policy_destroys_the_cache_resources(synthesized: Synthesized) -> None:
     for kind in ("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::SecretsManager::Secret"):
         synthesized.template.has_resource(kind, {"DeletionPolicy": "Delete"})
+
+
+@pytest.mark.parametrize(("policy", "deletion"), [("destroy", "Delete"), ("retain", "Retain")])
+def test_every_key_follows_the_removal_policy_the_alarm_topics_too(
+    policy: str, deletion: str
+) -> None:
+    # The alarm topic's key was kept whatever removal_policy said (#35): a destroyed
+    # stack left a key billed at $1 a month.
+    gateway = {**cdk_json_context()["gateway"], "alarm_email": "oncall@example.com",
+               "removal_policy": policy}  # fmt: skip
+    _, stack = create_app(context={**SKIP_BUNDLING, "gateway": gateway})
+    keys = Template.from_stack(stack).find_resources("AWS::KMS::Key")
+    assert len(keys) == 2  # the token store's and the alarm topic's
+    assert {k["DeletionPolicy"] for k in keys.values()} == {deletion}
 
 
 def test_created_secret_has_no_value_in_the_template(synthesized: Synthesized) -> None:

@@ -277,3 +277,51 @@ def test_a_failure_is_reported_to_cloudformation_not_raised(
 
     assert received[-1]["Status"] == "FAILED"
     assert "AccessDenied" in received[-1]["Reason"]
+
+
+def test_the_answer_to_cloudformation_is_tried_again_when_its_put_fails() -> None:
+    # A custom resource that never answers holds the stack until its ServiceTimeout:
+    # the pre-signed URL answering 503 (S3 behind it), or a dropped connection, is retried.
+    class Flaky(_Responses):
+        failures = 2
+
+        def do_PUT(self) -> None:
+            if Flaky.failures:
+                Flaky.failures -= 1
+                self.rfile.read(int(self.headers["Content-Length"]))
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            super().do_PUT()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    server.received = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pauses: list[float] = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/presigned"
+        index.handler(_event("Delete", url), None, sleep=pauses.append)
+    finally:
+        server.shutdown()
+
+    assert [r["Status"] for r in server.received] == ["SUCCESS"]  # type: ignore[attr-defined]
+    assert pauses == [index.RESPOND_PAUSE_S, 2 * index.RESPOND_PAUSE_S]
+
+
+def test_an_answer_that_cannot_be_delivered_fails_after_its_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index, "RESPOND_ATTEMPT_TIMEOUT_S", 0.2)
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    pauses: list[float] = []
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/presigned"
+        with pytest.raises(OSError, match="timed out"):
+            index.respond(
+                _event("Delete", url), status="SUCCESS", reason="", data={}, log_stream="s",
+                sleep=pauses.append,
+            )  # fmt: skip
+    finally:
+        silent.close()
+    assert len(pauses) == index.RESPOND_ATTEMPTS - 1

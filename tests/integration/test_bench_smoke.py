@@ -60,5 +60,12 @@ def test_every_benchmark_runs_to_its_end_and_prints_what_the_report_reads() -> N
         assert f"make bench: {step} done in" in result.stderr
     # and the table the report opens with was rendered from those lines
     assert "| Local stack throughput |" in result.stdout
+    # and the idle cost the docs state is the one computed from today's template
+    cost = by_name["cost_per_million_requests"]
+    total, per_company = cost["idle_monthly_total_usd"], cost["idle_per_company_usd"]
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    assert f"${total:.2f} a month" in deploying
+    assert f"${per_company:.2f} a month for each further company" in deploying
+    assert f"${total:.2f} a month" in (ROOT / "docs" / "testing.md").read_text()
     # and no step printed a token
     assert not _TOKEN.search(result.stdout + result.stderr)

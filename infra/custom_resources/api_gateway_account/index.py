@@ -41,8 +41,13 @@ CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
 MAX_ATTEMPTS = 2
 CALL_BOUND_S = MAX_ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 1.0
-# The answer's PUT to CloudFormation's pre-signed URL.
-RESPOND_TIMEOUT_S = 10.0
+# The answer's PUT to CloudFormation's pre-signed URL: a custom resource that never
+# answers holds the stack until the ServiceTimeout, so a failed PUT (a connection reset,
+# a 5xx of S3 behind the URL) is tried again, RESPOND_ATTEMPTS times in all.
+RESPOND_ATTEMPT_TIMEOUT_S = 5.0
+RESPOND_ATTEMPTS = 3
+RESPOND_PAUSE_S = 1.0
+RESPOND_TIMEOUT_S = RESPOND_ATTEMPTS * (RESPOND_ATTEMPT_TIMEOUT_S + RESPOND_PAUSE_S)
 # IAM propagation of a new role or policy takes seconds, rarely a minute or two.
 RETRY_PAUSE_S = 5.0
 # Error codes of IAM's propagation delay: the new role not usable by API Gateway yet, this
@@ -89,7 +94,14 @@ def handler(
             )
     except Exception as exc:  # noqa: BLE001 - every failure is reported to CloudFormation
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
-    respond(event, status=status, reason=reason, data=data, log_stream=_log_stream(context))
+    respond(
+        event,
+        status=status,
+        reason=reason,
+        data=data,
+        log_stream=_log_stream(context),
+        sleep=sleep,
+    )
 
 
 def ensure_role(
@@ -125,7 +137,13 @@ def ensure_role(
 
 
 def respond(
-    event: dict[str, Any], *, status: str, reason: str, data: dict[str, str], log_stream: str
+    event: dict[str, Any],
+    *,
+    status: str,
+    reason: str,
+    data: dict[str, str],
+    log_stream: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     body = json.dumps(
         {
@@ -144,8 +162,17 @@ def respond(
         method="PUT",
         headers={"Content-Type": "", "Content-Length": str(len(body))},
     )
-    with urllib.request.urlopen(request, timeout=RESPOND_TIMEOUT_S) as answer:  # noqa: S310
-        answer.read()
+    for attempt in range(1, RESPOND_ATTEMPTS + 1):
+        try:
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=RESPOND_ATTEMPT_TIMEOUT_S
+            ) as answer:
+                answer.read()
+            return
+        except OSError:  # URLError, HTTPError (a 5xx), a reset or a timeout
+            if attempt == RESPOND_ATTEMPTS:
+                raise
+            sleep(RESPOND_PAUSE_S * attempt)
 
 
 def _error_code(exc: Exception) -> str:
