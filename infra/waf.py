@@ -14,6 +14,16 @@ MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadI
 RATE_RULE_NAME = "RateLimitPerIp"
 SESSION_RATE_RULE_NAME = "RateLimitPerSession"
 RATE_RULE_NAMES = (RATE_RULE_NAME, SESSION_RATE_RULE_NAME)
+# "Baseline rule groups" (AWS WAF): the Common Rule Set's NoUserAgent_HEADER blocks a
+# request without a User-Agent and labels it awswaf:managed:aws:core-rule-set:
+# NoUserAgent_Header. A browser or app always sends one; a workload's SigV4 call may not
+# (Step Functions documents no User-Agent of its apigateway:invoke). The rule counts
+# instead, and NO_USER_AGENT_RULE blocks what it labels outside the service API, whose
+# callers API Gateway authenticates with IAM before any Lambda runs.
+NO_USER_AGENT_MANAGED_RULE = "NoUserAgent_HEADER"
+NO_USER_AGENT_LABEL = "awswaf:managed:aws:core-rule-set:NoUserAgent_Header"
+NO_USER_AGENT_RULE = "NoUserAgentOutsideServiceApi"
+SERVICE_PATH_PART = "/v1/service/"
 RATE_LIMITED_BODY_KEY = "RateLimited"
 # "Amazon CloudWatch Logs" (AWS WAF developer guide): a log group WAF logs to must be named
 # aws-waf-logs-...; redacted headers are matched by name without regard to case.
@@ -27,6 +37,9 @@ REDACTED_HEADERS = (
     "opower-utility-customer-id",
     "opower-account-number",
 )
+# A service call names its customer in the query (gateway.service): the whole query
+# string is redacted too ("AWS::WAFv2::LoggingConfiguration FieldToMatch": QueryString,
+# "the part of a URL that appears after a ? character"; no single query argument can be).
 
 
 def metric_name(prefix: str, rule: str | None = None) -> str:
@@ -75,6 +88,53 @@ def _rate_rule(
     )
 
 
+def _overrides(group: str) -> list[wafv2.CfnWebACL.RuleActionOverrideProperty] | None:
+    if group != "AWSManagedRulesCommonRuleSet":
+        return None
+    return [
+        wafv2.CfnWebACL.RuleActionOverrideProperty(
+            name=NO_USER_AGENT_MANAGED_RULE,
+            action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+        )
+    ]
+
+
+def _no_user_agent_rule(priority: int, metric: str) -> wafv2.CfnWebACL.RuleProperty:
+    """Block what the Common Rule Set labelled as having no User-Agent, unless it is for
+    the service API (evaluated after the group: a label is seen only by later rules)."""
+    service_path = wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+            positional_constraint="CONTAINS",
+            search_string=SERVICE_PATH_PART,
+            text_transformations=[
+                wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+            ],
+        )
+    )
+    labelled = wafv2.CfnWebACL.StatementProperty(
+        label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+            scope="LABEL", key=NO_USER_AGENT_LABEL
+        )
+    )
+    return wafv2.CfnWebACL.RuleProperty(
+        name=NO_USER_AGENT_RULE,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    labelled,
+                    wafv2.CfnWebACL.StatementProperty(
+                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=service_path)
+                    ),
+                ]
+            )
+        ),
+        visibility_config=_visibility(metric),
+    )
+
+
 class GatewayWaf(Construct):
     """Exposes ``web_acl``, ``web_acl_metric_name``, ``rule_metric_names`` (rule name to its
     metric name) and ``log_group`` (None without logging); associates the ACL with
@@ -97,7 +157,7 @@ class GatewayWaf(Construct):
         self.web_acl_metric_name = metric_name(metric_prefix)
         self.rule_metric_names = {
             rule: metric_name(metric_prefix, rule)
-            for rule in (*MANAGED_RULE_GROUPS, *RATE_RULE_NAMES)
+            for rule in (*MANAGED_RULE_GROUPS, NO_USER_AGENT_RULE, *RATE_RULE_NAMES)
         }
         rules = [
             wafv2.CfnWebACL.RuleProperty(
@@ -106,13 +166,16 @@ class GatewayWaf(Construct):
                 override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name=group
+                        vendor_name="AWS",
+                        name=group,
+                        rule_action_overrides=_overrides(group),
                     )
                 ),
                 visibility_config=_visibility(self.rule_metric_names[group]),
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS)
         ]
+        rules.append(_no_user_agent_rule(len(rules), self.rule_metric_names[NO_USER_AGENT_RULE]))
         # One client IP must not take more than its share; behind a carrier's NAT many
         # customers share one, hence a generous limit.
         rules.append(
@@ -218,7 +281,8 @@ class GatewayWaf(Construct):
         # "Name" (aws-cdk issues #26127, #36105): the redactions are written raw.
         config.add_property_override(
             "RedactedFields",
-            [{"SingleHeader": {"Name": header}} for header in REDACTED_HEADERS],
+            [{"SingleHeader": {"Name": header}} for header in REDACTED_HEADERS]
+            + [{"QueryString": {}}],
         )
         config.node.add_dependency(log_group)
         return log_group

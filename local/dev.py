@@ -29,6 +29,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 from gateway.credentials import OpowerCredentials
 from infra.config import GatewayConfigError
@@ -104,7 +105,7 @@ def banner(summary: dict[str, Any]) -> str:
     lines += [
         "",
         f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
-        "the customer named in headers. Signed with the embedded AWS's credentials:",
+        "the customer named in the query. Signed with the embedded AWS's credentials:",
         f"    make service-call CUSTOMER={first['utilityCustomerId']} ROUTE=/bill-forecast",
         "or from Python (.venv/bin/python; botocore's signer, as a Lambda would sign):",
         *(f"    {line}" for line in service_snippet(gateway, first).splitlines()),
@@ -157,7 +158,7 @@ def tier_banner(summary: dict[str, Any]) -> str:
         _own_token_curl(gateway),
         "",
         f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
-        "the customer named in headers; from Python (.venv/bin/python), with their ids:",
+        "the customer named in the query; from Python (.venv/bin/python), with their ids:",
         *(f"    {line}" for line in service_snippet(gateway, placeholder).splitlines()),
     ]
     return "\n".join(lines)
@@ -213,6 +214,11 @@ def _own_token_curl(gateway: str) -> str:
     return f"""    curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts"""
 
 
+def _q(value: str) -> str:
+    """A query value, encoded (a placeholder's <...> kept as it is, for the reader)."""
+    return quote(value, safe="<>")
+
+
 def service_snippet(gateway: str, customer: dict[str, Any]) -> str:
     """A signed service call in a few lines of Python, which runs as printed (with the
     project's .venv/bin/python): signed with the embedded AWS's credentials, which the
@@ -223,11 +229,10 @@ def service_snippet(gateway: str, customer: dict[str, Any]) -> str:
             "from botocore.auth import SigV4Auth",
             "from botocore.awsrequest import AWSRequest",
             "from botocore.credentials import Credentials",
-            f'url = "{gateway}/v1/service/accounts"',
-            f'request = AWSRequest("GET", url, headers={{"Opower-Utility-Customer-Id": '
-            f'"{customer["utilityCustomerId"]}",',
-            f'    "Opower-Account-Number": "{customer["accountNumbers"][0]}", '
-            f'"Opower-Utility-Code": "{customer["utilityCode"]}"}})',
+            f'url = "{gateway}/v1/service/accounts?utilityCustomerId='
+            f"{quote(customer['utilityCustomerId'])}&accountNumber="
+            f'{quote(customer["accountNumbers"][0])}&utilityCode={quote(customer["utilityCode"])}"',
+            'request = AWSRequest("GET", url)  # the query names the customer: always signed',
             "# the embedded AWS's; in AWS, the workload's own: boto3.Session().get_credentials()",
             'credentials = Credentials("testing", "testing")',
             'SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)',

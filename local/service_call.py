@@ -5,8 +5,9 @@ running local gateway's service API, as a utility's own workload makes it.
 It signs with botocore's SigV4 signer (what boto3 and the AWS SDKs use) and the embedded
 AWS's credentials, which the local run admits as the role in ``service_principals``;
 ``--as-stranger`` signs as a principal the resource policy refuses. The customer is named
-in the ``Opower-*`` headers (gateway.service); their first account number is used unless
-``ACCOUNT`` names another. A deployed gateway takes the same request, signed with the
+in the query (``utilityCustomerId``, ``accountNumber``, ``utilityCode``: gateway.service),
+which SigV4 always signs; their first account number is used unless ``ACCOUNT`` names
+another. A deployed gateway takes the same request, signed with the
 workload's own credentials for region and service ``execute-api``.
 """
 
@@ -19,14 +20,14 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
+from gateway.service import ACCOUNT_PARAM, COMPANY_PARAM, CUSTOMER_PARAM
 from local.sigv4 import uri_encode
 from local.stack import LOCAL_PRINCIPALS, STATE_DIR
 from local.token import NotRunningError, running_stack
@@ -73,8 +74,12 @@ def call(
     access_key: str,
 ) -> tuple[int, str]:
     principal = LOCAL_PRINCIPALS[access_key]
-    url = signable_url(f"{running['gateway']}/v1/service/{route.lstrip('/')}")
-    headers = {CUSTOMER_HEADER: customer, ACCOUNT_HEADER: account, COMPANY_HEADER: company}
+    path, _, query = route.lstrip("/").partition("?")
+    named = urlencode({CUSTOMER_PARAM: customer, ACCOUNT_PARAM: account, COMPANY_PARAM: company})
+    url = signable_url(
+        f"{running['gateway']}/v1/service/{path}?{named}" + (f"&{query}" if query else "")
+    )
+    headers: dict[str, str] = {}
     if body:
         headers["Content-Type"] = "application/json"
     signed = signed_request(

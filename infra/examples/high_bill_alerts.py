@@ -6,7 +6,10 @@ The state machine calls API Gateway directly (``CallApiGatewayRestApiEndpoint``,
 Functions signs the request with SigV4 as the state machine's role ("Call API Gateway
 with Step Functions"). ``gateway.grant_invoke`` lets that role in: the identity policy and
 the gateway's tag, both in this stack, so this stack depends on the gateway's and not the
-other way round. The header values are arrays, as the integration requires.
+other way round. The customer is named in the query (``utilityCustomerId``,
+``accountNumber``, ``utilityCode``): SigV4 signs the query string whatever else Step
+Functions signs, which AWS does not document for headers. The values are arrays, as the
+integration requires of ``QueryParameters``.
 
 Input: ``{"utilityCode": "...", "utilityCustomerId": "...", "accountNumber": "...",
 "alertAt": 150}`` (the company is required by a group of companies; a single company
@@ -32,7 +35,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from gateway.routes import SERVICE_PREFIX
-from gateway.service import ACCOUNT_HEADER, COMPANY_HEADER, CUSTOMER_HEADER
+from gateway.service import ACCOUNT_PARAM, COMPANY_PARAM, CUSTOMER_PARAM
 from infra.gateway import OpowerGateway
 from infra.nag import acknowledge
 
@@ -55,13 +58,10 @@ class HighBillAlerts(cdk.Stack):
             stage_name=gateway.stage_name,
             method=tasks.HttpMethod.GET,
             api_path=FORECAST,
-            headers=sfn.TaskInput.from_object(
+            query_parameters=sfn.TaskInput.from_object(
                 {
-                    CUSTOMER_HEADER: sfn.JsonPath.array(
-                        sfn.JsonPath.string_at("$.utilityCustomerId")
-                    ),
-                    ACCOUNT_HEADER: sfn.JsonPath.array(sfn.JsonPath.string_at("$.accountNumber")),
-                    COMPANY_HEADER: sfn.JsonPath.array(sfn.JsonPath.string_at("$.utilityCode")),
+                    name: sfn.JsonPath.array(sfn.JsonPath.string_at(f"$.{name}"))
+                    for name in (CUSTOMER_PARAM, ACCOUNT_PARAM, COMPANY_PARAM)
                 }
             ),
             auth_type=tasks.AuthType.IAM_ROLE,

@@ -6,11 +6,18 @@ API Gateway authorizes the call (``AWS_IAM`` on every service method, and the RE
 resource policy admits only the principals the utility named: ``infra/service.py``); the
 function sees the caller in ``requestContext.identity``.
 
-There is no session to bind, so the caller names the customer, as a session's claims do:
+There is no session to bind, so the caller names the customer, as a session's claims do,
+in the query string, with Opower's own names:
 
-* ``Opower-Utility-Customer-Id``: the utility's customer id (required);
-* ``Opower-Account-Number``: one of that customer's account numbers (required);
-* ``Opower-Utility-Code``: their operating company (required in a group of companies).
+* ``utilityCustomerId``: the utility's customer id (required);
+* ``accountNumber``: one of that customer's account numbers (required);
+* ``utilityCode``: their operating company (required in a group of companies).
+
+SigV4 always signs the query string (it is part of the canonical request), so every
+signer names the customer under its signature with its defaults: Step Functions'
+``apigateway:invoke``, botocore, awscurl, requests-aws4auth. The same three may come as
+``Opower-Utility-Customer-Id``, ``Opower-Account-Number`` and ``Opower-Utility-Code``
+headers instead (never both ways at once), signed (below).
 
 The customer is then bound exactly as a session is (``gateway.auth.binding``: the account
 number's Opower customers, kept only when their utilityCustomerId is the one named, then
@@ -61,6 +68,11 @@ CUSTOMER_HEADER = "Opower-Utility-Customer-Id"
 ACCOUNT_HEADER = "Opower-Account-Number"
 COMPANY_HEADER = "Opower-Utility-Code"
 SERVICE_HEADERS = (CUSTOMER_HEADER, ACCOUNT_HEADER, COMPANY_HEADER)
+# The same, in the query string (Opower's names for them): signed whatever the signer.
+CUSTOMER_PARAM = "utilityCustomerId"
+ACCOUNT_PARAM = "accountNumber"
+COMPANY_PARAM = "utilityCode"
+SERVICE_PARAMS = (CUSTOMER_PARAM, ACCOUNT_PARAM, COMPANY_PARAM)
 MAX_CUSTOMER_ID_LENGTH = 128
 MAX_ACCOUNT_NUMBER_LENGTH = 64
 
@@ -230,35 +242,64 @@ def named_customer(
     headers: Mapping[str, Any] | None,
     multi_value_headers: Mapping[str, Any] | None,
     companies: tuple[str, ...],
+    query: Mapping[str, Any] | None = None,
 ) -> NamedCustomer:
-    """The customer the caller names, from the ``Opower-*`` headers; a 400 saying what
-    to fix when a header is missing, repeated, empty, too long or not printable."""
-    customer = _header(headers, multi_value_headers, CUSTOMER_HEADER, MAX_CUSTOMER_ID_LENGTH)
-    number = _header(headers, multi_value_headers, ACCOUNT_HEADER, MAX_ACCOUNT_NUMBER_LENGTH)
-    company = _header(headers, multi_value_headers, COMPANY_HEADER, 16)
+    """The customer the caller names, from the query (``utilityCustomerId``,
+    ``accountNumber``, ``utilityCode``) or else the ``Opower-*`` headers; a 400 saying
+    what to fix when one is missing, repeated, empty, too long or not printable, or when
+    the request names the customer both ways."""
+    in_query = any(name in (query or {}) for name in SERVICE_PARAMS)
+    in_headers = any(_values(headers, multi_value_headers, name) for name in SERVICE_HEADERS)
+    if in_query and in_headers:
+        raise bad_request(
+            f"Name the customer one way: in the query ({', '.join(SERVICE_PARAMS)}) or "
+            f"in the {', '.join(SERVICE_HEADERS)} headers, not both"
+        )
+    # what the caller used, as the errors name it
+    label = dict(
+        zip(SERVICE_PARAMS, SERVICE_HEADERS if in_headers else SERVICE_PARAMS, strict=True)
+    )
+    kind = "header" if in_headers else "query parameter"
+
+    def read(param: str, max_length: int) -> str | None:
+        if in_headers:
+            values = _values(headers, multi_value_headers, label[param])
+        else:
+            given = (query or {}).get(param)
+            values = given if isinstance(given, list) else [] if given is None else [given]
+        return _one(values, label[param], kind, max_length)
+
+    customer = read(CUSTOMER_PARAM, MAX_CUSTOMER_ID_LENGTH)
+    number = read(ACCOUNT_PARAM, MAX_ACCOUNT_NUMBER_LENGTH)
+    company = read(COMPANY_PARAM, 16)
     if not customer or not number:
         raise bad_request(
-            f"Name the customer with the {CUSTOMER_HEADER} and {ACCOUNT_HEADER} headers"
-            + (f" (and {COMPANY_HEADER})" if len(companies) > 1 else "")
+            f"Name the customer with the {label[CUSTOMER_PARAM]} and {label[ACCOUNT_PARAM]} "
+            f"{kind}s" + (f" (and {label[COMPANY_PARAM]})" if len(companies) > 1 else "")
         )
     if company is None:
         if len(companies) > 1:
             raise bad_request(
                 f"This gateway serves several operating companies: name the customer's with "
-                f"the {COMPANY_HEADER} header (one of {', '.join(companies)})"
+                f"the {label[COMPANY_PARAM]} {kind} (one of {', '.join(companies)})"
             )
         company = companies[0]
     elif company not in companies:
-        raise bad_request(f"{COMPANY_HEADER} must be one of {', '.join(companies)}")
+        raise bad_request(f"{label[COMPANY_PARAM]} must be one of {', '.join(companies)}")
     return NamedCustomer(company, customer, number)
 
 
-def _header(
-    headers: Mapping[str, Any] | None,
-    multi_value_headers: Mapping[str, Any] | None,
-    name: str,
-    max_length: int,
-) -> str | None:
+def route_query(query: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A service request's query without the parameters that name the customer: what is
+    left is the route's own (checked against the route table as a customer's is)."""
+    if query is None:
+        return None
+    return {name: value for name, value in query.items() if name not in SERVICE_PARAMS}
+
+
+def _values(
+    headers: Mapping[str, Any] | None, multi_value_headers: Mapping[str, Any] | None, name: str
+) -> list[Any]:
     wanted = name.lower()
     values: list[Any] = []
     for given, value in (multi_value_headers or {}).items():
@@ -266,16 +307,30 @@ def _header(
             values += value if isinstance(value, list) else [value]
     if not values:
         values = [v for k, v in (headers or {}).items() if str(k).lower() == wanted]
+    return values
+
+
+def _one(values: list[Any], name: str, kind: str, max_length: int) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        raise bad_request(f"Send the {name} header once")
+        raise bad_request(f"Send the {name} {kind} once")
     if not isinstance(values[0], str):
         raise bad_request(f"{name} must be 1-{max_length} printable characters")
     value = values[0].strip()
     if not value or len(value) > max_length or not value.isprintable():
         raise bad_request(f"{name} must be 1-{max_length} printable characters")
     return value
+
+
+def _query(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The query as API Gateway gives it: every value of a name (multiValue...), else the
+    last one."""
+    multi = event.get("multiValueQueryStringParameters")
+    if isinstance(multi, Mapping):
+        return multi
+    single = event.get("queryStringParameters")
+    return single if isinstance(single, Mapping) else None
 
 
 @dataclass
@@ -319,7 +374,10 @@ class ServiceApi:
             self._metrics.add_metric(UNSIGNED_CUSTOMER_HEADER, "Count", 1)
             raise
         record.customer = named_customer(
-            event.get("headers"), event.get("multiValueHeaders"), self.companies
+            event.get("headers"),
+            event.get("multiValueHeaders"),
+            self.companies,
+            _query(event),
         )
         binding = self.bind(record.customer, deadline=deadline)
         code = record.customer.utility_code

@@ -105,6 +105,72 @@ def test_a_listed_principal_gets_the_named_customers_data(e2e: RunningStack) -> 
     assert by_service.json() == by_session.json()
 
 
+# The customer in the query, as every SigV4 signer signs it (#35, item 4).
+UC1_QUERY = "utilityCustomerId=UC-0001&accountNumber=4100000001&utilityCode=UTX"
+
+
+def test_a_signature_of_host_and_x_amz_date_alone_reaches_the_named_customer(
+    e2e: RunningStack,
+) -> None:
+    # SigV4 "must" sign host (and x-amz-date when sent): the least a signer signs. The
+    # canonical request holds the query whatever is signed ("Create a signed AWS API
+    # request", IAM User Guide), so the customer it names is under the signature.
+    url = f"{e2e.gateway}/v1/service/accounts?{UC1_QUERY}"
+    signed = signed_request("GET", url, headers={}, body=b"",
+                            credentials=Credentials(LISTED.access_key, LISTED.secret_key),
+                            region=REGION)  # fmt: skip
+    assert "SignedHeaders=host;x-amz-date," in signed["Authorization"]
+
+    answer = e2e.http.request("GET", url, headers=signed, retries=False)
+
+    assert answer.status == 200, answer.data
+    assert answer.json() == e2e.call("GET", "/v1/me/accounts", customer="UC-0001").json()
+
+
+def test_the_step_functions_examples_request_is_accepted(e2e: RunningStack) -> None:
+    """The request HighBillAlerts' state machine sends (infra/examples/high_bill_alerts.py;
+    test_service.py checks its QueryParameters): GET of the bill forecast, the customer in
+    the query, no User-Agent (Step Functions documents none), signed as its role. AWS does
+    not document which headers apigateway:invoke signs: host and x-amz-date at least."""
+    from infra.examples.high_bill_alerts import FORECAST
+
+    url = f"{e2e.gateway.removesuffix('/')}{FORECAST}?{UC1_QUERY}"
+    signed = signed_request("GET", url, headers={}, body=b"",
+                            credentials=Credentials(TAGGED.access_key, TAGGED.secret_key,
+                                                    TAGGED.session_token),
+                            region=REGION)  # fmt: skip
+    sent = HTTPHeaderDict(signed)
+    sent["User-Agent"] = urllib3.util.SKIP_HEADER  # none at all (urllib3 would add its own)
+
+    answer = e2e.http.request("GET", url, headers=sent, retries=False)
+
+    assert answer.status == 200, answer.data
+    assert "response" in answer.json()  # the forecast, as Opower answered it
+
+
+def test_awscurl_and_requests_aws4auth_call_with_their_defaults(
+    e2e: RunningStack, tmp_path: Path
+) -> None:
+    """Neither signs a header of the caller's (okigan/awscurl#149; requests-aws4auth signs
+    host, x-amz-content-sha256 and x-amz-date): the customer in the query is signed."""
+    url = f"{e2e.gateway}/v1/service/accounts?{UC1_QUERY}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["HOME"] = str(tmp_path)  # no ~/.aws profile
+    command = [sys.executable, "-m", "awscurl", "--service", "execute-api", "--region", REGION,
+               "--access_key", LISTED.access_key, "--secret_key", LISTED.secret_key]  # fmt: skip
+
+    by_awscurl = subprocess.run(  # noqa: S603 - a fixed command line
+        [*command, url], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    by_aws4auth = requests.get(
+        url, auth=AWS4Auth(LISTED.access_key, LISTED.secret_key, REGION, "execute-api"),
+        timeout=30,
+    )  # fmt: skip
+
+    assert by_aws4auth.status_code == 200, by_aws4auth.text
+    assert json.loads(by_awscurl.stdout) == by_aws4auth.json()
+
+
 def test_a_principal_tagged_by_grant_invoke_is_admitted(e2e: RunningStack) -> None:
     response = _signed(e2e, "GET", "/v1/service/bill-forecast", principal=TAGGED, headers=UC1)
 

@@ -308,13 +308,17 @@ def test_cdk_jsons_placeholders_synthesize_but_refuse_to_deploy() -> None:
 
 def test_waf_logs_with_credentials_redacted(synthesized: Synthesized) -> None:
     # "Logging web ACL traffic" (AWS WAF): a CloudWatch Logs destination must be named
-    # aws-waf-logs-*, and is given by its ARN; RedactedFields hides header values.
+    # aws-waf-logs-*, and is given by its ARN; RedactedFields hides header values, and
+    # the whole query string ("AWS::WAFv2::LoggingConfiguration FieldToMatch": QueryString,
+    # "the part of a URL that appears after a ? character"), where a service call names
+    # its customer (utilityCustomerId, accountNumber).
     raw = synthesized.raw
     _, logging = _one(raw, "AWS::WAFv2::LoggingConfiguration")
     props = logging["Properties"]
 
     assert props["RedactedFields"] == [
-        {"SingleHeader": {"Name": header}} for header in REDACTED_HEADERS
+        *({"SingleHeader": {"Name": header}} for header in REDACTED_HEADERS),
+        {"QueryString": {}},
     ]
     destination = json.dumps(props["LogDestinationConfigs"])
     assert "aws-waf-logs-" in destination

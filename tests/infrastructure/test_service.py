@@ -267,6 +267,12 @@ def test_a_step_functions_workflow_in_another_stack_calls_a_service_route(tmp_pa
     assert ":states:::apigateway:invoke" in definition
     assert "IAM_ROLE" in definition
     assert "/v1/service/bill-forecast" in definition
+    # the customer named in the query, which SigV4 signs whatever Step Functions signs
+    # (tests/e2e/test_service_api.py sends that request as the state machine would)
+    for name in ("utilityCustomerId", "accountNumber", "utilityCode"):
+        assert f'\\"{name}.$\\":\\"States.Array($.{name})\\"' in definition, name
+    assert "QueryParameters" in definition
+    assert "Opower-" not in definition
     policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
     assert "execute-api:Invoke" in policies
     assert "/prod/GET/v1/service/bill-forecast" in policies  # only the route it calls

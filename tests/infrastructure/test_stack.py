@@ -20,7 +20,12 @@ from infra.token_store import (
     KEY_ACTIONS,
     TABLE_ACTIONS,
 )
-from infra.waf import MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME
+from infra.waf import (
+    MANAGED_RULE_GROUPS,
+    NO_USER_AGENT_RULE,
+    RATE_RULE_NAME,
+    SESSION_RATE_RULE_NAME,
+)
 from tests.infrastructure.conftest import SKIP_BUNDLING, Synthesized
 
 pytestmark = pytest.mark.infrastructure
@@ -439,7 +444,30 @@ def test_waf_is_associated_with_the_stage(synthesized: Synthesized) -> None:
     rules = {rule["Name"]: rule for rule in acl["Rules"]}
 
     assert acl["Scope"] == "REGIONAL"
-    assert list(rules) == [*MANAGED_RULE_GROUPS, RATE_RULE_NAME, SESSION_RATE_RULE_NAME]
+    assert list(rules) == [
+        *MANAGED_RULE_GROUPS,
+        NO_USER_AGENT_RULE,
+        RATE_RULE_NAME,
+        SESSION_RATE_RULE_NAME,
+    ]
+    # "Baseline rule groups": NoUserAgent_HEADER ("Inspects for requests that are missing
+    # the HTTP User-Agent header. Rule action: Block", label ...:NoUserAgent_Header) counts;
+    # the next rule blocks what it labels, but on the service API (Step Functions' calls
+    # may carry no User-Agent; IAM authenticates them)
+    common = rules["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [
+        {"Name": "NoUserAgent_HEADER", "ActionToUse": {"Count": {}}}
+    ]
+    no_agent = rules[NO_USER_AGENT_RULE]
+    assert no_agent["Action"] == {"Block": {}}
+    first, unless = no_agent["Statement"]["AndStatement"]["Statements"]
+    assert first["LabelMatchStatement"] == {
+        "Scope": "LABEL",
+        "Key": "awswaf:managed:aws:core-rule-set:NoUserAgent_Header",
+    }
+    path = unless["NotStatement"]["Statement"]["ByteMatchStatement"]
+    assert (path["SearchString"], path["PositionalConstraint"]) == ("/v1/service/", "CONTAINS")
+    assert [r["Priority"] for r in rules.values()] == list(range(len(rules)))
     per_ip = rules[RATE_RULE_NAME]["Statement"]["RateBasedStatement"]
     assert per_ip == {"AggregateKeyType": "IP", "Limit": config.waf_rate_limit_per_5min}
     per_session = rules[SESSION_RATE_RULE_NAME]["Statement"]["RateBasedStatement"]

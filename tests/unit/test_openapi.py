@@ -46,13 +46,12 @@ def test_the_service_apis_document_is_current_valid_and_signed() -> None:
     for route in ROUTES:
         for method in route.methods:
             operation = document["paths"][service_path(route)][method.lower()]
-            headers = {p["name"]: p["required"] for p in operation["parameters"]
-                       if p["in"] == "header"}  # fmt: skip
-            assert headers == {
-                "Opower-Utility-Customer-Id": True,
-                "Opower-Account-Number": True,
-                "Opower-Utility-Code": False,
-            }
+            naming = ("utilityCustomerId", "accountNumber", "utilityCode")
+            named = {p["name"]: p["required"] for p in operation["parameters"]
+                     if p["name"] in naming}  # fmt: skip
+            assert named == {"utilityCustomerId": True, "accountNumber": True, "utilityCode": False}
+            assert all(p["in"] == "query" for p in operation["parameters"]
+                       if p["name"] in named)  # fmt: skip
             assert "401" not in operation["responses"]
             assert {"403", "404", "409"} <= set(operation["responses"])
 

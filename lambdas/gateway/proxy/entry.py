@@ -257,11 +257,13 @@ class Proxy:
             else:
                 binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
                 utility_code, client = self._company(binding.utility_code)
+            query = event.get("multiValueQueryStringParameters")
             upstream = build_upstream(
                 route,
                 operation,
                 path_params,
-                event.get("multiValueQueryStringParameters"),
+                # a service call's query names the customer too: not the route's
+                service.route_query(query) if service_call else query,
                 _body(event),
                 headers.get("content-type"),
                 binding=binding,

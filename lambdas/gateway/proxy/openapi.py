@@ -401,15 +401,20 @@ def document() -> dict[str, Any]:
 
 
 # -- the service API (gateway.service) ---------------------------------------------------
-_SERVICE_HEADERS = (
-    ("Opower-Utility-Customer-Id", True, "The utility's id of the customer the call is for"),
-    ("Opower-Account-Number", True, "One of that customer's account numbers"),
-    ("Opower-Utility-Code", False,
-     "The customer's operating company: required where the gateway serves several"),
+# The customer a service call is for, in the query (SigV4 signs it, whatever the
+# signer); the Opower-* header of the same meaning may stand in for each (gateway.service).
+_SERVICE_PARAMS = (
+    ("utilityCustomerId", True, "The utility's id of the customer the call is for",
+     "Opower-Utility-Customer-Id"),
+    ("accountNumber", True, "One of that customer's account numbers", "Opower-Account-Number"),
+    ("utilityCode", False,
+     "The customer's operating company: required where the gateway serves several",
+     "Opower-Utility-Code"),
 )  # fmt: skip
 _SERVICE_ERRORS = {
-    "400": "A customer header is missing, repeated, empty, too long or not printable, or "
-    "the request is invalid: the message names what to fix",
+    "400": "The customer is not named (utilityCustomerId, accountNumber), or named twice, "
+    "empty, too long or not printable, or the request is invalid: the message names what "
+    "to fix",
     "403": "Not signed with SigV4 by a principal the gateway admits, or not for this route; "
     "or an Opower-* header the signature does not cover (unsigned_customer_header: list "
     "every Opower-* header in SignedHeaders)",
@@ -437,9 +442,10 @@ def _service_operation(route: Route, op: Operation) -> dict[str, Any]:
     operation: dict[str, Any] = json.loads(json.dumps(_operation(route, op)))  # a deep copy
     operation["operationId"] = f"service_{operation_id(route, op)}"
     operation["parameters"] += [
-        {"name": name, "in": "header", "required": required, "description": description,
+        {"name": name, "in": "query", "required": required,
+         "description": f"{description} (or the {header} header, signed; not both)",
          "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
-        for name, required, description in _SERVICE_HEADERS
+        for name, required, description, header in _SERVICE_PARAMS
     ]  # fmt: skip
     responses = operation["responses"]
     responses.pop("401", None)  # no session: API Gateway answers SigV4 failures with 403
@@ -476,7 +482,8 @@ def service_document() -> dict[str, Any]:
                 "Functions, Lambda, EventBridge jobs), under /v1/service instead of /v1/me. "
                 "Sign every request with AWS SigV4 (service execute-api, the API's region) "
                 "as a principal the gateway admits (service_principals, or grant_invoke), "
-                "and name the customer in the Opower-* headers: the gateway binds that "
+                "and name the customer in the query (utilityCustomerId, accountNumber, "
+                "utilityCode: SigV4 signs the query whatever the signer): the gateway binds that "
                 "customer as their own session would, and the call reaches only their "
                 "data. Errors, caching and Retry-After are the customer API's."
             ),

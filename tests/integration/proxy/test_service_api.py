@@ -77,11 +77,18 @@ def service(service_env: RuntimeSettings) -> Service:
         headers: dict[str, str] | None = None,
         **options: Any,
     ) -> dict[str, Any]:
-        named = dict(headers or {})
-        if customer is not None:
-            named.setdefault("Opower-Utility-Customer-Id", customer)
-            named.setdefault("Opower-Account-Number", account or CUSTOMERS[customer][0][0])
-        event = service_event(method, path, headers=named, **options)
+        # named in the query (Opower's names), as every SigV4 signer signs it; the
+        # headers, when a test sends them, instead
+        if customer is not None and not any(h.startswith("Opower-") for h in headers or {}):
+            query = dict(options.pop("query", None) or {})
+            query.setdefault("utilityCustomerId", [customer])
+            query.setdefault("accountNumber", [account or CUSTOMERS[customer][0][0]])
+            options["query"] = query
+        elif customer is not None:
+            headers = dict(headers or {})
+            headers.setdefault("Opower-Utility-Customer-Id", customer)
+            headers.setdefault("Opower-Account-Number", account or CUSTOMERS[customer][0][0])
+        event = service_event(method, path, headers=headers, **options)
         return proxy_handler(event, LambdaContext())  # type: ignore[arg-type]
 
     return invoke
@@ -101,6 +108,68 @@ def test_a_service_call_gets_the_named_customers_answer_as_their_session_would(
     assert json.loads(by_service["body"]) == json.loads(by_session["body"])
     accounts = opower_answers.items(json.loads(by_service["body"]))
     assert {a["id"] for a in accounts} == {2000001, 2000002}
+
+
+def test_the_customer_named_in_the_query_or_the_headers_gets_the_same_answer(
+    service: Service, sandbox: OpowerSandbox
+) -> None:
+    # The query is signed by every SigV4 signer (it is part of the canonical request):
+    # Step Functions' apigateway:invoke, awscurl and requests-aws4auth with their defaults.
+    window = {"start": ["2026-01-01T00:00:00Z"], "end": ["2026-01-03T00:00:00Z"]}
+    by_query = service("GET", "/v1/service/usage/day/ELECTRICITY", query=dict(window))
+    by_headers = service(
+        "GET", "/v1/service/usage/day/ELECTRICITY", query=dict(window),
+        headers={"Opower-Utility-Customer-Id": "UC-0001"},
+    )  # fmt: skip
+
+    assert by_query["statusCode"] == by_headers["statusCode"] == 200, by_query["body"]
+    assert by_query["body"] == by_headers["body"]
+    # the naming parameters are not Opower's: only the route's own query went upstream
+    sent = forwarded(sandbox)
+    assert sent
+    for request in sent:
+        assert set(request.query) <= {"startDate", "endDate", "start", "end"}, request.query
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "says"),
+    [
+        (
+            {"utilityCustomerId": ["UC-0001"], "accountNumber": ["4100000001"]},
+            {"Opower-Utility-Customer-Id": "UC-0001"},
+            "Name the customer one way",
+        ),
+        ({"utilityCustomerId": ["UC-0001"]}, {}, "accountNumber query parameter"),
+        (
+            {"utilityCustomerId": ["UC-0001", "UC-0002"], "accountNumber": ["4100000001"]},
+            {},
+            "Send the utilityCustomerId query parameter once",
+        ),
+        (
+            {"utilityCustomerId": ["UC-0001"], "accountNumber": ["4100000001"],
+             "utilityCode": ["NOPE"]},
+            {},
+            "utilityCode must be one of UTX",
+        ),
+        (
+            {"utilityCustomerId": [" "], "accountNumber": ["4100000001"]},
+            {},
+            "utilityCustomerId must be 1-128 printable characters",
+        ),
+    ],
+)  # fmt: skip
+def test_a_customer_named_wrongly_in_the_query_is_a_400_saying_what_to_fix(
+    service: Service,
+    sandbox: OpowerSandbox,
+    query: dict[str, list[str]],
+    headers: dict[str, str],
+    says: str,
+) -> None:
+    answer = service("GET", "/v1/service/accounts", customer=None, headers=headers, query=query)
+
+    assert answer["statusCode"] == 400
+    assert says in _error(answer)["message"]
+    assert forwarded(sandbox) == []
 
 
 @pytest.mark.parametrize(
@@ -170,7 +239,7 @@ def test_an_account_number_two_customers_share_binds_only_the_one_named(service:
 @pytest.mark.parametrize(
     ("headers", "says"),
     [
-        ({}, "Name the customer with the Opower-Utility-Customer-Id and Opower-Account-Number"),
+        ({}, "Name the customer with the utilityCustomerId and accountNumber query parameters"),
         ({"Opower-Utility-Customer-Id": "UC-0001"}, "Opower-Account-Number"),
         (
             {"Opower-Utility-Customer-Id": "UC-0001", "Opower-Account-Number": "4" * 65},
