@@ -4,6 +4,7 @@ stack and the cdk-nag checks. ``app.py`` and the infrastructure tests both use t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,18 @@ def synthesize(app: cdk.App, stack: cdk.Stack) -> Any:
     """``app.synth()``, then the template against AWS's quotas (infra/quotas.py): a
     configuration that would fail its deploy on one raises ``GatewayConfigError`` naming
     the quota, where and what to change, before anything reaches CloudFormation."""
-    assembly = app.synth()
-    template = json.loads(Path(assembly.directory, stack.template_file).read_text())
-    over = quotas.over_quota(template, stack_name=stack.stack_name)
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:
+        # CDK's own check of CloudFormation's 500 resources, in one line like ours
+        found = re.search(r"TooManyResourcesInStack: .*?: (\d+) is greater", str(error))
+        if found is None:
+            raise
+        counted = quotas.Measure(quotas.CFN_RESOURCES, stack.stack_name, int(found[1]))
+        raise GatewayConfigError(counted.line()) from None
+    directory = Path(assembly.directory)
+    template = json.loads((directory / stack.template_file).read_text())
+    over = quotas.over_quota(template, stack_name=stack.stack_name, assets=directory)
     if over:
         raise GatewayConfigError(" | ".join(measure.line() for measure in over))
     return assembly

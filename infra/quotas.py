@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 LAMBDA_QUOTAS = "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"
@@ -62,6 +63,10 @@ LAMBDA_ENVIRONMENT = Quota(
 )  # fmt: skip
 LAMBDA_LAYERS = Quota("Lambda layers per function", 5, "layers", LAMBDA_QUOTAS, "remove a layer")
 LAMBDA_NAME = Quota("Lambda function name", 64, "characters", LAMBDA_QUOTAS, "a shorter name")
+LAMBDA_PACKAGE = Quota(
+    "Lambda deployment package, unzipped, with its layers", 250 * 1000 * 1000, "bytes",
+    LAMBDA_QUOTAS, "fewer or smaller dependencies in lambdas/requirements.txt",
+)  # fmt: skip
 APIGW_RESOURCES = Quota(
     "API Gateway resources per REST API", 300, "resources", APIGW_QUOTAS,
     "fewer routes (each route and its service twin are resources)",
@@ -131,7 +136,8 @@ LOG_GROUP_NAME = Quota(
 )
 
 QUOTAS = (
-    LAMBDA_POLICY, LAMBDA_ENVIRONMENT, LAMBDA_LAYERS, LAMBDA_NAME, APIGW_RESOURCES,
+    LAMBDA_POLICY, LAMBDA_ENVIRONMENT, LAMBDA_LAYERS, LAMBDA_NAME, LAMBDA_PACKAGE,
+    APIGW_RESOURCES,
     APIGW_POLICY, APIGW_AUTHORIZERS, APIGW_TEMPLATE, IAM_INLINE, IAM_MANAGED, IAM_TRUST,
     IAM_MANAGED_PER_ROLE, IAM_ROLE_NAME, CFN_RESOURCES, CFN_OUTPUTS, CFN_PARAMETERS,
     CFN_TEMPLATE, CFN_LOGICAL_ID, WAF_CAPACITY, KMS_POLICY, SNS_POLICY, DASHBOARD_METRICS,
@@ -367,8 +373,20 @@ def _target(value: Any) -> str | None:
     return None
 
 
-def measure(template: Mapping[str, Any], *, stack_name: str) -> list[Measure]:
-    """Every measure of the template against its quota (over or not)."""
+def _asset_bytes(resource: Mapping[str, Any], assets: Path) -> int:
+    """The unzipped size of a function's or layer's staged asset in the cloud assembly."""
+    staged = resource.get("Metadata", {}).get("aws:asset:path")
+    folder = assets / staged if isinstance(staged, str) else None
+    if folder is None or not folder.is_dir():
+        return 0
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def measure(
+    template: Mapping[str, Any], *, stack_name: str, assets: Path | None = None
+) -> list[Measure]:
+    """Every measure of the template against its quota (over or not); with ``assets``
+    (the cloud assembly's folder), the functions' packages too, as built."""
     r = Resolver(template, stack_name)
     found: list[Measure] = []
     add = found.append
@@ -407,6 +425,13 @@ def measure(template: Mapping[str, Any], *, stack_name: str) -> list[Measure]:
         add(Measure(LAMBDA_LAYERS, logical_id, len(props.get("Layers", []))))
         if "FunctionName" in props:
             add(Measure(LAMBDA_NAME, logical_id, len(r.text(props["FunctionName"]))))
+        if assets is not None:
+            # "250 MB ... including layers and custom runtimes (unzipped)"
+            size = _asset_bytes(resources[logical_id], assets) + sum(
+                _asset_bytes(resources.get(_target(layer) or "", {}), assets)
+                for layer in props.get("Layers", [])
+            )
+            add(Measure(LAMBDA_PACKAGE, logical_id, size))
 
     # API Gateway
     for api, props in _of_type(template, "AWS::ApiGateway::RestApi"):
@@ -513,5 +538,7 @@ def rule_capacity(rule: Mapping[str, Any]) -> int:
     return 50
 
 
-def over_quota(template: Mapping[str, Any], *, stack_name: str) -> list[Measure]:
-    return [m for m in measure(template, stack_name=stack_name) if m.over]
+def over_quota(
+    template: Mapping[str, Any], *, stack_name: str, assets: Path | None = None
+) -> list[Measure]:
+    return [m for m in measure(template, stack_name=stack_name, assets=assets) if m.over]

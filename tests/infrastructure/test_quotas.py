@@ -83,7 +83,8 @@ def measured(
     name = request.param
     OUTDIRS[name] = tmp_path_factory.mktemp("quota")
     template, stack_name = synthesized_template(CONFIGURATIONS[name], OUTDIRS[name])
-    return name, quotas.measure(template, stack_name=stack_name), template
+    found = quotas.measure(template, stack_name=stack_name, assets=OUTDIRS[name])
+    return name, found, template
 
 
 def test_every_configuration_is_within_every_quota(
@@ -206,3 +207,56 @@ def test_a_configuration_over_a_quota_stops_at_synth_in_one_line(tmp_path: Path)
     assert "over AWS's quota of 8,192" in lines[0]
     assert "service_principals" in lines[0]
     assert "api-gateway-execution-service-limits-table.html" in lines[0]
+
+
+def test_a_package_over_250_mb_with_its_layers_is_found(tmp_path: Path) -> None:
+    # Lambda quotas: "250 MB ... including layers and custom runtimes (unzipped)"; `make
+    # synth` measures the asset it built (make test runs it), this the arithmetic.
+    code, layer = tmp_path / "asset.code", tmp_path / "asset.layer"
+    code.mkdir()
+    layer.mkdir()
+    with (code / "big.bin").open("wb") as file:
+        file.truncate(200 * 1000 * 1000)  # sparse: no disk used
+    with (layer / "config.bin").open("wb") as file:
+        file.truncate(60 * 1000 * 1000)
+    template = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Metadata": {"aws:asset:path": "asset.code"},
+                "Properties": {"Layers": [{"Ref": "Layer"}]},
+            },
+            "Layer": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Metadata": {"aws:asset:path": "asset.layer"},
+            },
+        }
+    }
+    over = quotas.over_quota(template, stack_name="S", assets=tmp_path)
+    assert [(m.quota, m.where, m.value) for m in over] == [
+        (quotas.LAMBDA_PACKAGE, "Fn", 260 * 1000 * 1000)
+    ]
+
+
+def test_more_companies_than_500_resources_hold_stop_at_synth_in_one_line(tmp_path: Path) -> None:
+    # "CloudFormation quotas": 500 resources a stack; CDK refuses past it, and the app says
+    # so in one line. 80 companies fit (docs/companies.md), 84 do not.
+    group = {**GROUP, "companies": [
+        {**GROUP["companies"][0], "utility_code": f"C{i:02d}"} for i in range(84)
+    ]}  # fmt: skip
+    env = dict(os.environ)
+    env["CDK_OUTDIR"] = str(tmp_path)
+    env["CDK_CONTEXT_JSON"] = json.dumps({**SKIP_BUNDLING, "gateway": group})
+
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=180, check=False,
+    )  # fmt: skip
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("Invalid gateway configuration: OpowerGateway: CloudFormation ")
+    assert "resources per stack would be 503 resources, over AWS's quota of 500" in lines[0]
+    assert "cloudformation-limits.html" in lines[0]
+    assert "fewer companies" in lines[0]
