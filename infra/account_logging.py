@@ -6,10 +6,12 @@ Logs role ARN must be set in account settings to enable logging". CDK's own answ
 role the account already names, for every API of the account, and the last stack
 deployed wins. This construct sets the role only when none is set, and never unsets it:
 
-* a role that API Gateway may assume, with AWS's managed policy for it, retained when the
-  stack is deleted (the account setting may name it, and other APIs may log through it);
 * a small function (``custom_resources/api_gateway_account``) behind a custom resource
-  that reads the account setting and writes it only if empty.
+  that reads the account setting and, only if it is empty, makes one role for the whole
+  account (``ROLE_PATH`` + ``ROLE_NAME``, trusting API Gateway, with AWS's managed policy
+  for it; reused if another stack made it) and names it. An account that already names a
+  role gets no role from any number of stacks; the role is never deleted (the setting
+  names it, and other APIs may log through it).
 
 ``api_gateway_account_role = "leave"`` skips all of it, for accounts whose role is
 managed elsewhere (a landing zone, another stack).
@@ -27,7 +29,6 @@ from constructs import Construct
 
 from infra.custom_resources.api_gateway_account import index as handler
 from infra.functions import allow_role_dependency
-from infra.nag import acknowledge
 
 HANDLER_DIR = Path(__file__).resolve().parent / "custom_resources" / "api_gateway_account"
 RESOURCE_TYPE = "Custom::ApiGatewayAccountRole"
@@ -38,10 +39,13 @@ MANAGED_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 # only matters if it never answers (killed, or its answer lost), and then the deployment
 # fails in minutes, not an hour.
 SERVICE_TIMEOUT = cdk.Duration.minutes(5)
+# The one role of the account (IAM is global: every region's setting may name it).
+ROLE_PATH = "/opower-gateway/"
+ROLE_NAME = "ApiGatewayCloudWatchLogs"
 
 
 class ApiGatewayAccountRole(Construct):
-    """Exposes ``role`` and ``resource`` (make the stage depend on the latter)."""
+    """Exposes ``role_arn`` and ``resource`` (make the stage depend on the latter)."""
 
     def __init__(
         self,
@@ -55,22 +59,8 @@ class ApiGatewayAccountRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.role = iam.Role(
-            self,
-            "CloudWatchRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="API Gateway account setting: writes the access logs of this "
-            "account's APIs (set only if the account had no role)",
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(MANAGED_POLICY)],
-        )
-        self.role.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-        acknowledge(
-            self.role,
-            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{MANAGED_POLICY}]",
-            reason="API Gateway's account-wide logging role serves every API of the account "
-            "and region, whose log groups are not known here: AWS's managed policy for exactly "
-            "this role (AmazonAPIGatewayPushToCloudWatchLogs) is the documented choice.",
-        )
+        self.role_arn = f"arn:{stack.partition}:iam::{stack.account}:role{ROLE_PATH}{ROLE_NAME}"
+        policy_arn = f"arn:{stack.partition}:iam::aws:policy/{MANAGED_POLICY}"
 
         log_group = logs.LogGroup(
             self, "Logs", retention=log_retention, removal_policy=removal_policy
@@ -90,10 +80,23 @@ class ApiGatewayAccountRole(Construct):
                 actions=["apigateway:GET", "apigateway:PATCH"], resources=[account_arn]
             )
         )
+        # The one role it may make: that name only, AWS's managed policy only.
+        function_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:GetRole", "iam:CreateRole"], resources=[self.role_arn]
+            )
+        )
+        function_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:AttachRolePolicy"],
+                resources=[self.role_arn],
+                conditions={"ArnEquals": {"iam:PolicyARN": policy_arn}},
+            )
+        )
         function_role.add_to_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
-                resources=[self.role.role_arn],
+                resources=[self.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}},
             )
         )
@@ -115,6 +118,11 @@ class ApiGatewayAccountRole(Construct):
             "Resource",
             service_token=function.function_arn,
             resource_type=RESOURCE_TYPE,
-            properties={"RoleArn": self.role.role_arn},
+            properties={
+                "RoleArn": self.role_arn,
+                "RolePath": ROLE_PATH,
+                "RoleName": ROLE_NAME,
+                "PolicyArn": policy_arn,
+            },
             service_timeout=SERVICE_TIMEOUT,
         )

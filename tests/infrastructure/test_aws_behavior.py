@@ -50,14 +50,26 @@ def test_access_logging_waits_for_the_account_cloudwatch_role_set_only_if_missin
     # GetAccount / UpdateAccount) is one per account and region, shared by every API.
     raw = synthesized.raw
     custom_id, custom = _one(raw, RESOURCE_TYPE)
-    role_id = custom["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    role = raw["Resources"][role_id]
-
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "apigateway.amazonaws.com"
-    }
-    # The account setting may name it after the stack is gone: never deleted with it.
-    assert role["DeletionPolicy"] == "Retain"
+    wanted = custom["Properties"]
+    # One role for the account, made by the function only where the account names none
+    # (infra/custom_resources/api_gateway_account; test_account_role_handler.py): no
+    # stack holds it, so none deletes it while the setting names it, and a second stack
+    # makes no second role.
+    assert (wanted["RolePath"], wanted["RoleName"]) == (
+        "/opower-gateway/",
+        "ApiGatewayCloudWatchLogs",
+    )
+    assert json.dumps(wanted["RoleArn"]).endswith(
+        ':role/opower-gateway/ApiGatewayCloudWatchLogs"]]}'
+    )
+    assert json.dumps(wanted["PolicyArn"]).endswith(
+        ':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]]}'
+    )
+    trusted = [
+        r for r in _resources(raw, "AWS::IAM::Role").values()
+        if "apigateway" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]  # fmt: skip
+    assert trusted == []
     _, stage = _one(raw, "AWS::ApiGateway::Stage")
     assert custom_id in stage["DependsOn"]
     assert "AccessLogSetting" in stage["Properties"]
@@ -82,6 +94,15 @@ def test_the_custom_resource_function_may_read_and_set_only_the_account_setting(
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "apigateway.amazonaws.com"}
     }
+    # the one role it may make, with AWS's managed policy only
+    role = json.dumps(pass_role["Resource"])
+    assert role.endswith(':role/opower-gateway/ApiGatewayCloudWatchLogs"]]}')
+    assert json.dumps(by_action[json.dumps(["iam:GetRole", "iam:CreateRole"])]["Resource"]) == role
+    attach = by_action[json.dumps("iam:AttachRolePolicy")]
+    assert json.dumps(attach["Resource"]) == role
+    assert json.dumps(attach["Condition"]["ArnEquals"]["iam:PolicyARN"]).endswith(
+        ':iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]]}'
+    )
 
 
 def test_leave_skips_the_account_role() -> None:

@@ -3,6 +3,7 @@ real HTTP endpoint standing in for CloudFormation's pre-signed response URL."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -20,7 +21,9 @@ from local.aws import EmbeddedAws
 
 pytestmark = pytest.mark.integration
 
-ROLE = "arn:aws:iam::123456789012:role/ours"
+ROLE = "arn:aws:iam::123456789012:role/opower-gateway/ApiGatewayCloudWatchLogs"
+POLICY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+MOTO_POLICY = "arn:aws:iam::123456789012:policy/PushToCloudWatchLogsStandIn"
 
 
 class _Responses(BaseHTTPRequestHandler):
@@ -48,14 +51,19 @@ def cloudformation() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         server.shutdown()
 
 
-def _event(kind: str, url: str) -> dict[str, Any]:
+def _event(kind: str, url: str, policy: str = POLICY) -> dict[str, Any]:
     return {
         "RequestType": kind,
         "ResponseURL": url,
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/S/1",
         "RequestId": "r-1",
         "LogicalResourceId": "ApiGatewayAccount",
-        "ResourceProperties": {"RoleArn": ROLE},
+        "ResourceProperties": {
+            "RoleArn": ROLE,
+            "RolePath": "/opower-gateway/",
+            "RoleName": ROLE.rsplit("/", 1)[1],
+            "PolicyArn": policy,
+        },
     }
 
 
@@ -69,15 +77,81 @@ def test_a_fresh_account_gets_our_role(
     embedded_aws: EmbeddedAws, cloudformation: tuple[str, list[dict[str, Any]]]
 ) -> None:
     url, received = cloudformation
-    client = boto3.client("apigateway")
+    client, iam = boto3.client("apigateway"), boto3.client("iam")
     _clear(client)
+    _forget_role(iam)
 
-    index.handler(_event("Create", url), None, client=client)
+    index.handler(_event("Create", url, MOTO_POLICY), None, client=client, iam=iam)
 
     assert client.get_account()["cloudwatchRoleArn"] == ROLE
     assert received[-1]["Status"] == "SUCCESS"
     assert received[-1]["Data"] == {"RoleArn": ROLE, "Set": "true"}
     assert received[-1]["PhysicalResourceId"] == index.PHYSICAL_ID
+    # the role made, trusting API Gateway, with AWS's managed policy for it
+    role = iam.get_role(RoleName="ApiGatewayCloudWatchLogs")["Role"]
+    assert (role["Arn"], role["Path"]) == (ROLE, "/opower-gateway/")
+    assert "apigateway.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
+    attached = iam.list_attached_role_policies(RoleName="ApiGatewayCloudWatchLogs")
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [MOTO_POLICY]
+
+
+def test_one_role_for_the_account_however_many_stacks(
+    embedded_aws: EmbeddedAws, cloudformation: tuple[str, list[dict[str, Any]]]
+) -> None:
+    # #35: every stack made a role of its own, used or not, and kept it for ever.
+    url, received = cloudformation
+    client, iam = boto3.client("apigateway"), boto3.client("iam")
+    _clear(client)
+    _forget_role(iam)
+
+    for _ in range(3):  # three stacks of the account (UAT, production, another company)
+        index.handler(_event("Create", url, MOTO_POLICY), None, client=client, iam=iam)
+    _clear(client)  # the setting emptied by hand: the role is there, and used again
+    index.handler(_event("Update", url, MOTO_POLICY), None, client=client, iam=iam)
+
+    roles = iam.list_roles(PathPrefix="/opower-gateway/")["Roles"]
+    assert [r["RoleName"] for r in roles] == ["ApiGatewayCloudWatchLogs"]
+    assert client.get_account()["cloudwatchRoleArn"] == ROLE
+    assert [r["Data"]["Set"] for r in received] == ["true", "false", "false", "true"]
+
+
+def test_an_account_naming_another_role_gets_none_of_ours(
+    embedded_aws: EmbeddedAws, cloudformation: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, _ = cloudformation
+    client, iam = boto3.client("apigateway"), boto3.client("iam")
+    _forget_role(iam)
+    theirs = "arn:aws:iam::123456789012:role/theirs"
+    client.update_account(
+        patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": theirs}]
+    )
+
+    index.handler(_event("Create", url, MOTO_POLICY), None, client=client, iam=iam)
+
+    assert iam.list_roles(PathPrefix="/opower-gateway/")["Roles"] == []
+
+
+def _forget_role(iam: Any) -> None:
+    """No role of ours yet (the session's moto server is shared by the tests), and the
+    policy it is given: a stand-in for AWS's managed one, which moto loads only with
+    MOTO_IAM_LOAD_MANAGED_POLICIES (the stack's is AWS's: test_aws_behavior.py)."""
+    name = "ApiGatewayCloudWatchLogs"
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        iam.detach_role_policy(RoleName=name, PolicyArn=MOTO_POLICY)
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        iam.delete_role(RoleName=name)
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_policy(PolicyName=MOTO_POLICY.rsplit("/", 1)[1], PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]}
+        ))  # fmt: skip
+
+
+class _HasRole:
+    """IAM with our role already made (another stack's): nothing to make."""
+
+    def get_role(self, RoleName: str) -> dict[str, Any]:
+        return {"Role": {"RoleName": RoleName}}
 
 
 def test_an_account_with_a_role_keeps_it_and_delete_leaves_it(
@@ -216,7 +290,7 @@ def test_cloudformation_is_answered_before_the_function_times_out(
             clock.now += index.CALL_BOUND_S
             super().update_account(patchOperations)
 
-    index.handler(_event("Create", url), context, client=Slow(refusals=10**6),
+    index.handler(_event("Create", url), context, client=Slow(refusals=10**6), iam=_HasRole(),
                   sleep=clock.sleep, clock=clock)  # fmt: skip
 
     assert received[-1]["Status"] == "FAILED"

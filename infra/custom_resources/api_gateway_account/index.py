@@ -6,7 +6,10 @@ role it may use to write logs ("CloudWatch Logs role ARN must be set in account
 settings to enable logging"). That setting is shared by every API of the account, so:
 
 * Create / Update: if ``cloudwatchRoleArn`` is already set, leave it (another stack or
-  the console owns it); otherwise set it to ``RoleArn``.
+  the console owns it); otherwise make the role ``RoleArn`` names if the account has no
+  such role yet (``RoleName`` under ``RolePath``, trusting API Gateway, with AWS's
+  managed policy ``PolicyArn``), and set it. One role per account, whatever the number of
+  stacks, and none at all where the account already names one.
 * Delete: nothing. Other APIs of the account may log through the role by now.
 
 IAM is eventually consistent: the role created moments ago may not be usable by API
@@ -70,6 +73,7 @@ def handler(
     context: Any,
     *,
     client: Any = None,
+    iam: Any = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
@@ -85,12 +89,14 @@ def handler(
                 import boto3
 
                 client = boto3.client("apigateway", config=client_config())
+            wanted = event["ResourceProperties"]
             data = ensure_role(
                 client,
-                event["ResourceProperties"]["RoleArn"],
+                wanted["RoleArn"],
                 deadline=deadline,
                 sleep=sleep,
                 clock=clock,
+                make_role=lambda: make_role(iam or _iam(), wanted),
             )
     except Exception as exc:  # noqa: BLE001 - every failure is reported to CloudFormation
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:500]
@@ -104,6 +110,44 @@ def handler(
     )
 
 
+def _iam() -> Any:
+    import boto3
+
+    return boto3.client("iam", config=client_config())
+
+
+def make_role(iam: Any, wanted: dict[str, str]) -> None:
+    """The role ``wanted`` names, made unless the account has it (another stack's)."""
+    try:
+        iam.get_role(RoleName=wanted["RoleName"])
+        return
+    except Exception as exc:
+        if _error_code(exc) != "NoSuchEntity":
+            raise
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        iam.create_role(
+            Path=wanted["RolePath"],
+            RoleName=wanted["RoleName"],
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description="API Gateway account setting: writes the access logs of this "
+            "account's APIs (made by an Opower gateway stack; kept: the setting names it)",
+        )
+    except Exception as exc:
+        if _error_code(exc) != "EntityAlreadyExists":  # another stack, at the same moment
+            raise
+    iam.attach_role_policy(RoleName=wanted["RoleName"], PolicyArn=wanted["PolicyArn"])
+
+
 def ensure_role(
     client: Any,
     role_arn: str,
@@ -112,8 +156,10 @@ def ensure_role(
     pause_s: float = RETRY_PAUSE_S,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    make_role: Callable[[], None] = lambda: None,
 ) -> dict[str, str]:
-    """``{"RoleArn": <the account's role>, "Set": "true"|"false"}``; IAM's propagation
+    """``{"RoleArn": <the account's role>, "Set": "true"|"false"}``: the account's role
+    left as it is, or ``role_arn`` made (``make_role``) and set; IAM's propagation
     errors retried every ``pause_s`` while a new attempt can start before ``deadline``."""
 
     def retried(call: Callable[[], Any]) -> Any:
@@ -128,6 +174,7 @@ def ensure_role(
     current = retried(client.get_account).get("cloudwatchRoleArn")
     if current:
         return {"RoleArn": current, "Set": "false"}
+    retried(make_role)
     retried(
         lambda: client.update_account(
             patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role_arn}]
