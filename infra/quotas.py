@@ -312,7 +312,9 @@ class Resolver:
             return "x" * 256
         if function == "Fn::Base64":
             return self.text(argument)
-        return json.dumps(self.value(value), separators=(",", ":"))
+        # an intrinsic this does not resolve (Fn::FindInMap, ...): its own JSON, at least
+        # as long as most values it could stand for
+        return json.dumps(value, separators=(",", ":"))
 
     def list(self, value: Any) -> list[Any]:
         if isinstance(value, list):

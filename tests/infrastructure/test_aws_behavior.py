@@ -327,6 +327,19 @@ def test_cdk_jsons_placeholders_synthesize_but_refuse_to_deploy() -> None:
         assert name in message
 
 
+def test_the_access_log_holds_no_query_string() -> None:
+    # A service call names its customer in the query (gateway.service): the access log
+    # format has the resource path only ("$context.resourcePath": the template, no
+    # values), never "$context.path" or a query variable ("API Gateway $context variables").
+    from infra.api import ACCESS_LOG_FORMAT
+
+    variables = " ".join(ACCESS_LOG_FORMAT.values())
+    assert "$context.resourcePath" in variables
+    assert "$context.path" not in variables.replace("$context.resourcePath", "")
+    assert "querystring" not in variables.lower()
+    assert "$input" not in variables
+
+
 def test_waf_logs_with_credentials_redacted(synthesized: Synthesized) -> None:
     # "Logging web ACL traffic" (AWS WAF): a CloudWatch Logs destination must be named
     # aws-waf-logs-*, and is given by its ARN; RedactedFields hides header values, and

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from gateway.settings import RuntimeSettings
+from infra import quotas
 from infra.app import cdk_json_context, create_app
 from infra.config import GatewayConfig
 from infra.examples.high_bill_alerts import HighBillAlerts
@@ -273,6 +274,8 @@ def test_a_step_functions_workflow_in_another_stack_calls_a_service_route(tmp_pa
         assert f'\\"{name}.$\\":\\"States.Array($.{name})\\"' in definition, name
     assert "QueryParameters" in definition
     assert "Opower-" not in definition
+    # the example stack is within AWS's quotas too (infra/quotas.py)
+    assert quotas.over_quota(template.to_json(), stack_name="HighBillAlerts") == []
     policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
     assert "execute-api:Invoke" in policies
     assert "/prod/GET/v1/service/bill-forecast" in policies  # only the route it calls
