@@ -17,6 +17,8 @@ ACCOUNT_IDS = "accountIds"
 SESSION_EXPIRES_AT = "sessionExpiresAt"
 CUSTOMER_HASH = "customerHash"
 RAW_MINUTES = "rawIntervalMinutes"
+# The version of the tenancy Opower lists for the bound accounts (gateway.auth.binding).
+ACCOUNTS_VERSION = "accountsVersion"
 # "0" when the customer may not be served (gateway.designated); absent: they may.
 DESIGNATED = "designated"
 
@@ -55,6 +57,8 @@ class BindingView:
     # Usage fuel -> their finest meter's raw interval in minutes (gateway.auth.binding);
     # empty when not known, and then Opower alone counts a raw window's intervals.
     raw_minutes: Mapping[str, int] = field(default_factory=dict)
+    # The tenancy's version (gateway.auth.binding.Binding.version); "" when not known.
+    accounts_version: str = ""
 
 
 class BindingContextError(Exception):
@@ -91,4 +95,5 @@ def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
         customer_key=str(authorizer.get(CUSTOMER_HASH) or authorizer.get("principalId") or ""),
         utility_code=str(authorizer.get(UTILITY_CODE) or ""),
         raw_minutes=parse_raw_minutes(str(authorizer.get(RAW_MINUTES) or "")),
+        accounts_version=str(authorizer.get(ACCOUNTS_VERSION) or ""),
     )

@@ -437,6 +437,7 @@ class ServiceApi:
             customer_key=customer.customer_key,
             utility_code=customer.utility_code,
             raw_minutes=dict(binding.raw_minutes),
+            accounts_version=binding.version,
         )
 
     def _check_designated(self, customer: NamedCustomer) -> None:

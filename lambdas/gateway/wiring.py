@@ -314,6 +314,7 @@ def _response_cache(metrics: MetricsSink) -> ResponseCache:
     memory tier; the shared tier is the cache table)."""
     from gateway.cache.answers import ResponseCache
     from gateway.cache.tiers import DynamoDbCacheStore
+    from gateway.routes import cache_lifetimes
 
     s = settings()
     return ResponseCache(
@@ -322,6 +323,9 @@ def _response_cache(metrics: MetricsSink) -> ResponseCache:
         memory_bytes=s.cache_memory_bytes,
         max_entry_bytes=s.cache_max_entry_bytes,
         max_stale_s=s.cache_max_stale_s,
+        longest_fresh_s=max(
+            s.cache_settled_fresh_s, *(s.cache_lifetime(name) for name in cache_lifetimes())
+        ),
         metrics=metrics,
     )
 

@@ -14,7 +14,7 @@ from gateway.auth.binding import BindingResolver
 from gateway.auth.session import SessionIdentity
 from gateway.cache.answers import ResponseCache, cache_status
 from gateway.cache.flight import SingleFlight
-from gateway.cache.keys import cache_key, customer_scope
+from gateway.cache.keys import cache_key, customer_scope, generation
 from gateway.cache.tiers import Entry, MemoryTier
 from gateway.errors import UpstreamError, UpstreamTimeoutError
 from gateway.opower_client import UpstreamResponse
@@ -43,15 +43,27 @@ def test_the_memory_tier_keeps_to_its_bytes_evicting_the_least_recently_used() -
 
 
 def test_keys_name_the_customer_and_the_request_canonically() -> None:
-    ada = customer_scope("UTX", "1000001", "UC-0001")
-    assert ada != customer_scope("UTY", "1000001", "UC-0001")
-    assert ada != customer_scope("UTX", "1000002", "UC-0001")
+    ada = customer_scope("UTX", "UC-0001")
+    assert ada != customer_scope("UTY", "UC-0001")
+    assert ada != customer_scope("UTX", "UC-0002")
     # A canonical encoding: no id can be shifted between the parts.
-    assert customer_scope("UTX", "1", "2,3") != customer_scope("UTX", "1,2", "3")
-    one = cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "b")])
-    assert one == cache_key(ada, "usage", "/apis/u", [("end", "b"), ("start", "a")])
+    assert customer_scope("UT", "X1") != customer_scope("UTX", "1")
+    now = generation("1000001", ["2000001"], "v1")
+    one = cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "b")], generation=now)
+    assert one == cache_key(
+        ada, "usage", "/apis/u", [("end", "b"), ("start", "a")], generation=now
+    )
     assert one != cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "c")])
+    # Another binding generation (an account moved out, another Opower id) is another key.
+    for other in (
+        generation("1000001", ["2000001"], "v2"),
+        generation("1000001", ["2000001", "2000002"], "v1"),
+        generation("1000009", ["2000001"], "v1"),
+    ):
+        assert one != cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "b")],
+                                generation=other)  # fmt: skip
     assert "UC-0001" not in one.scope + one.sort_key
+    assert "usage" not in one.sort_key  # the route is a keyed tag too
 
 
 def test_fresh_then_stale_then_gone() -> None:
@@ -91,7 +103,7 @@ def test_invalidation_removes_only_that_customers_routes() -> None:
     cache = ResponseCache(
         store=None, clock=FakeClock(), memory_bytes=10**6, max_entry_bytes=10**5, max_stale_s=0
     )
-    mine, theirs = customer_scope("UTX", "1", "A"), customer_scope("UTX", "2", "B")
+    mine, theirs = customer_scope("UTX", "A"), customer_scope("UTX", "B")
     for scope in (mine, theirs):
         for route in ("threshold", "bill_forecast"):
             cache.store(cache_key(scope, route, "/p"), "{}", fresh_s=60)

@@ -370,6 +370,30 @@ def test_days_round_trip_through_json_and_anything_else_is_no_days() -> None:
     assert again == days
     assert again is not None
     assert again.to_json() == text
-    for damaged in ("", "[]", "{}", text[:-1], text.replace('"v":1', '"v":2'),
+    for damaged in ("", "[]", "{}", text[:-1], text.replace('"v":2', '"v":3'),
+                    # format 1: days without the time Opower gave them
+                    text.replace('"v":2', '"v":1').split(',"seen"')[0] + "}",
+                    text.replace('"2026-02-01":0.0', '"2026-02-01":"x"'),
                     text.replace('"start":"2026', '"start":"x026')):  # fmt: skip
         assert Days.from_json(damaged) is None
+
+
+def test_a_held_day_is_trusted_for_a_bound_from_when_opower_gave_it() -> None:
+    """A settled day may still be corrected by Opower: it is trusted from the time it was
+    given, for the caller's bound, then asked again (issue #36)."""
+    hourly = account(1, date(2024, 1, 1), resolution="HOUR")
+    older = held("raw", ("2026-02-01", "2026-02-02"), hourly)
+    older = Days(older.resolution, older.style, older.envelope, older.days,
+                 dict.fromkeys(older.days, 100.0))  # fmt: skip
+    newer = held("raw", ("2026-02-02", "2026-02-04"), hourly)
+    newer = Days(newer.resolution, newer.style, newer.envelope, newer.days,
+                 dict.fromkeys(newer.days, 500.0))  # fmt: skip
+    merged = older.merge(newer)
+
+    assert merged.seen == {"2026-02-01": 100.0, "2026-02-02": 500.0, "2026-02-03": 500.0}
+    assert merged.oldest_seen == 100.0
+    assert sorted(merged.trusted(100.0).days) == ["2026-02-01", "2026-02-02", "2026-02-03"]
+    kept = merged.trusted(101.0)
+    assert sorted(kept.days) == sorted(kept.seen) == ["2026-02-02", "2026-02-03"]
+    assert merged.trusted(501.0).days == {}
+    assert Days.from_json(kept.to_json()) == kept

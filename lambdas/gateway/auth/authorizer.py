@@ -60,6 +60,7 @@ class Allow:
                 ctx.UTILITY_CUSTOMER_ID: self.binding.utility_customer_id,
                 ctx.ACCOUNT_IDS: ",".join(self.binding.account_ids),
                 ctx.RAW_MINUTES: ctx.format_raw_minutes(dict(self.binding.raw_minutes)),
+                ctx.ACCOUNTS_VERSION: self.binding.version,
             }
         return {
             "principalId": self.principal_id,

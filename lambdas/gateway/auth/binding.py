@@ -81,6 +81,10 @@ class Binding:
     # Usage fuel -> the finest raw interval (minutes) among the customer's meters of that
     # fuel; a fuel whose meters say no known resolution is absent.
     raw_minutes: tuple[tuple[str, int], ...] = ()
+    # A keyed digest of the tenancy Opower lists for the bound accounts (each one's id,
+    # move-in and move-out dates): a move Opower processes is another version, and the
+    # response cache keeps nothing across versions (gateway.cache.keys.generation).
+    version: str = ""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -89,6 +93,7 @@ class Binding:
                 "u": self.utility_customer_id,
                 "a": list(self.account_ids),
                 "r": dict(self.raw_minutes),
+                "v": self.version,
             }
         )
 
@@ -102,6 +107,7 @@ class Binding:
             str(data["u"]),
             tuple(str(a) for a in data["a"]),
             tuple(sorted((str(f), int(m)) for f, m in minutes.items())),
+            str(data.get("v") or ""),  # absent from bindings stored before it existed
         )
 
 
@@ -151,15 +157,21 @@ class AccountsSeed:
         self._fresh_s = fresh_s
 
     def __call__(self, utility_code: str, binding: Binding, path: str, body: bytes) -> None:
-        from gateway.cache.keys import cache_key, customer_scope
+        from gateway.cache.keys import cache_key, customer_scope, generation
 
         try:
             text = body.decode("utf-8")
             json.loads(text)
         except (ValueError, RecursionError):
             return
-        scope = customer_scope(utility_code, binding.customer_id, binding.utility_customer_id)
-        self._cache.store(cache_key(scope, "accounts", path), text, fresh_s=self._fresh_s)
+        scope = customer_scope(utility_code, binding.utility_customer_id)
+        key = cache_key(
+            scope,
+            "accounts",
+            path,
+            generation=generation(binding.customer_id, binding.account_ids, binding.version),
+        )
+        self._cache.store(key, text, fresh_s=self._fresh_s)
 
 
 class BindingResolver:
@@ -284,6 +296,7 @@ class BindingResolver:
             identity.utility_customer_id,
             tuple(sorted({str(a["id"]) for a in bound})),
             raw_minutes(bound, _day(self._clock.now())),
+            tenancy_version(bound),
         )
         if self._seed is not None and raw is not None:
             try:
@@ -352,6 +365,16 @@ class BindingResolver:
         except Exception:  # noqa: BLE001 - the binding is served from memory meanwhile
             self._metrics.add_metric("BindingStoreDegraded", "Count", 1)
             logger.warning("binding store unavailable; binding kept in memory only")
+
+
+def tenancy_version(accounts: list[dict[str, Any]]) -> str:
+    """A keyed digest of each account's id, move-in and move-out dates, as Opower lists
+    them (both dates optional on Get Utility Account List's page)."""
+    tenancy = sorted(
+        json.dumps([str(a.get("id")), str(a.get("moveInDate")), str(a.get("moveOutDate"))])
+        for a in accounts
+    )
+    return customer_keys.digest(["tenancy", *tenancy], 16)
 
 
 def raw_minutes(accounts: list[dict[str, Any]], today: str) -> tuple[tuple[str, int], ...]:

@@ -14,11 +14,12 @@ Two tiers:
   stack's key by DynamoDB itself, so a hit is one GetItem and never a KMS call of ours.
   Answers larger than ``max_entry_bytes`` are not cached.
 
-Routes a customer can write (threshold, home profile) are read from the shared tier on
-every hit, never from memory alone: a write in any container removes the customer's
-entries there before it is answered and leaves a marker with its time (``<route>#!``);
-the read is one consistent Query of the route's items, and an entry asked of Opower
-before the last write (stored after it by a request already on its way) is no entry.
+Every lookup reads the customer's markers (one item, ``!``) consistently, with the shared
+entry in one BatchGetItem or alone for a memory hit: a write in any container, Opower
+refusing the customer a route, or the customer forgotten, removes the customer's entries
+of the routes concerned and marks them with its time; an entry asked of Opower before
+the mark (held in another container's memory, or stored after it by a request already
+on its way) is no entry.
 
 An entry stays fresh for its route's lifetime; past it, it is kept ``max_stale_s`` more
 and served only when Opower cannot answer (stale-if-error). Every answer says which it
@@ -77,6 +78,7 @@ class ResponseCache:
         memory_bytes: int,
         max_entry_bytes: int,
         max_stale_s: float,
+        longest_fresh_s: float = 0.0,
         metrics: MetricsSink | None = None,
     ) -> None:
         self._store = store
@@ -84,6 +86,9 @@ class ResponseCache:
         self._memory = MemoryTier(memory_bytes)
         self._max_entry = max_entry_bytes
         self._max_stale_s = max_stale_s
+        # A marker outlives every entry asked before it (the longest lifetime, then
+        # stale-if-error, then a day for DynamoDB's late TTL deletion).
+        self._marker_keep_s = longest_fresh_s + max_stale_s + 86_400
         self._metrics = metrics or NullMetrics()
         self.flights = SingleFlight(clock)
 
@@ -96,34 +101,13 @@ class ResponseCache:
         the shared tier's items are the table's)."""
         self._memory.expire_all(self._clock.now())
 
-    def lookup(self, key: CacheKey, *, shared_only: bool = False) -> Lookup:
-        """The freshest entry of the two tiers. ``shared_only``: a route the customer can
-        write, whose memory copy another container's write may have made wrong."""
-        if shared_only:
-            return self._lookup_written(key)
-        now = self._clock.now()
-        held = self._memory.get(key)
-        if held is not None and held.fresh(now):
-            return Lookup(held, True, "memory")
-        if self._store is not None:
-            try:
-                stored = self._store.get(key)
-            except CacheStoreError:
-                self._degraded("using the memory tier only")
-                stored = None
-            if stored is not None:
-                if stored.fresh(now):
-                    self._memory.put(key, stored)
-                    return Lookup(stored, True, "shared")
-                if held is None or stored.stored_at > held.stored_at:
-                    held = stored
-        return self._stale_only(held, now)
-
-    def _lookup_written(self, key: CacheKey) -> Lookup:
-        """A route some write changes: the shared tier's entry and the time of the last
-        write, in one consistent read; an answer fetched before that write is no answer
-        (it may have been stored after the write's invalidation, by a request that was
-        already on its way to Opower)."""
+    def lookup(self, key: CacheKey) -> Lookup:
+        """The freshest entry of the two tiers that the customer's markers still allow:
+        an entry asked of Opower before the route's last write or refusal, or before the
+        customer was forgotten, is no entry, in whichever container it is held. The
+        markers are read consistently with every lookup (with the shared entry, in one
+        BatchGetItem; alone, for a memory hit); when they cannot be read, a memory entry
+        is only stale (served only if Opower cannot answer)."""
         now = self._clock.now()
         held = self._memory.get(key)
         if self._store is None:
@@ -131,16 +115,22 @@ class ResponseCache:
                 return Lookup(held, True, "memory")
             return self._stale_only(held, now)
         try:
-            stored, written_at = self._store.get_written(key)
+            if held is not None and held.fresh(now):
+                markers = self._store.markers(key.scope)
+                if held.stored_at >= markers.since(key.route):
+                    return Lookup(held, True, "memory")
+            stored, markers = self._store.get(key)
         except CacheStoreError:
-            self._degraded("using the memory tier only")
-            return self._stale_only(held, now)  # not fresh: another write may be unseen
-        if held is not None and held.stored_at < written_at:
+            self._degraded("using the memory tier only, as stale answers")
+            return self._stale_only(held, now)
+        since = markers.since(key.route)
+        if held is not None and held.stored_at < since:
             self._memory.discard(key)
             held = None
-        if stored is not None and stored.stored_at < written_at:
+        if stored is not None and stored.stored_at < since:
             stored = None
         if stored is not None and stored.fresh(now):
+            self._memory.put(key, stored)
             return Lookup(stored, True, "shared")
         if stored is not None and (held is None or stored.stored_at > held.stored_at):
             held = stored
@@ -195,18 +185,21 @@ class ResponseCache:
             self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
             logger.warning("cache store unavailable; an answer may outlive its removal")
 
-    def invalidate(self, scope: str, routes: Sequence[str]) -> int:
-        """Remove the customer's entries of these routes from both tiers, and record the
-        write's time, so that an answer asked for before it and stored after is no answer."""
+    def invalidate(self, scope: str, routes: Sequence[str] | None) -> int:
+        """Remove the customer's entries of these routes (None: every route) from both
+        tiers, and mark them at this time: an answer asked for before it is no answer in
+        any container, nor when a request already on its way stores it later. A write
+        does this, Opower's refusal does (an answer it took back is not served again, not
+        as a hit, assembled, nor stale), and so does forgetting the customer."""
         removed = self._memory.drop(scope, routes)
         if self._store is not None:
             try:
                 removed += self._store.delete_routes(
-                    scope, routes, at=self._clock.now(), keep_s=self._max_stale_s + 86_400
+                    scope, routes, at=self._clock.now(), keep_s=self._marker_keep_s
                 )
             except CacheStoreError:
                 # Nothing to fall back on: the shared tier may still hold the old answer,
-                # and it ages out at the route's (short) lifetime. Counted and alarmed.
+                # and it ages out at the route's lifetime. Counted and alarmed.
                 self._metrics.add_metric(CACHE_STORE_DEGRADED, "Count", 1)
                 logger.warning("cache store unavailable; invalidation reached memory only")
         return removed

@@ -16,9 +16,12 @@ sandbox holds to all of them; tests/unit/test_usage_days.py checks against it):
   settled day was not occupied then, and an occupied one has its day tiled by intervals
   from midnight to midnight. A day a stream's intervals do not tile (a gap, an interval
   across midnight: an hourly meter where the zone's offset is a half hour) is not kept.
-- A settled day's intervals never change: it ended before ``settled_before`` (the
+- A settled day's intervals change rarely: it ended before ``settled_before`` (the
   caller's settlement window, far longer than any clock skew with Opower) and holds no
-  estimated read (``readType`` other than ACTUAL, ``estimatedReadsCount`` above 0).
+  estimated read (``readType`` other than ACTUAL, ``estimatedReadsCount`` above 0). Opower
+  may still correct one (a re-read meter, a move-out processed late): each day held says
+  when Opower gave it (``seen``), and the caller trusts it only for a bound of its own
+  (``trusted``), after which the day is asked again.
 - Opower lists one stream for each service point occupied at any time of the window, in
   an order of its own that does not depend on the window, each with its intervals in time
   order.
@@ -39,7 +42,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,7 +61,7 @@ _STYLES = {
     "compact-ascii": ((",", ":"), True),
     "compact-utf8": ((",", ":"), False),
 }
-_FORMAT = 1  # of to_json's value
+_FORMAT = 2  # of to_json's value (1: without the days' seen times)
 _PLACED = ("start", "end", "streams")  # envelope members each window sets
 # The envelope's members on the pages: any other might depend on the window.
 _DOCUMENTED = {"utilityCode", "utilityCustomerId", "fuelType", "timezone", "unit", *_PLACED}
@@ -82,10 +85,16 @@ class Days:
     style: str
     envelope: Envelope
     days: Mapping[str, DayEntry]  # ISO date -> entry, oldest first
+    seen: Mapping[str, float] = field(default_factory=dict)  # ISO date -> given at
 
     @property
     def zone(self) -> ZoneInfo:
         return _zone(dict(self.envelope)["timezone"])
+
+    @property
+    def oldest_seen(self) -> float:
+        """When Opower gave the oldest-given day held (0: none held)."""
+        return min(self.seen.values(), default=0.0)
 
     def merge(self, newer: Days) -> Days:
         """Both's days, ``newer``'s where both hold one; only ``newer``'s when its answer
@@ -93,12 +102,29 @@ class Days:
         before no longer show what Opower answers."""
         if (newer.resolution, _written(newer)) != (self.resolution, _written(self)):
             return newer
-        return replace(newer, days=dict(sorted({**self.days, **newer.days}.items())))
+        return replace(
+            newer,
+            days=dict(sorted({**self.days, **newer.days}.items())),
+            seen={**self.seen, **newer.seen},
+        )
 
     def trim(self, max_days: int) -> Days:
         """The newest ``max_days`` days, to bound what the caller keeps."""
         kept = sorted(self.days)[-max_days:] if max_days > 0 else []
-        return replace(self, days={day: self.days[day] for day in kept})
+        return self._only(kept)
+
+    def trusted(self, since: float) -> Days:
+        """Only the days Opower gave at or after ``since``: a settled day is trusted for a
+        bound, then asked again, so that a correction reaches the customer within it."""
+        return self._only([day for day in self.days if self.seen.get(day, 0.0) >= since])
+
+    def _only(self, kept: Iterable[str]) -> Days:
+        kept = list(kept)
+        return replace(
+            self,
+            days={day: self.days[day] for day in kept},
+            seen={day: self.seen[day] for day in kept if day in self.seen},
+        )
 
     def to_json(self) -> str:
         value = {
@@ -107,6 +133,7 @@ class Days:
             "style": self.style,
             "envelope": self.envelope,
             "days": {day: {p: list(ivs) for p, ivs in e.items()} for day, e in self.days.items()},
+            "seen": dict(self.seen),
         }
         return json.dumps(value, separators=(",", ":"))
 
@@ -120,9 +147,15 @@ class Days:
             days = {date.fromisoformat(_text(d)).isoformat(): _entry_of(e) for d, e in entries}
             envelope = _envelope_of(value.get("envelope"))
             resolution, style = _text(value.get("resolution")), _text(value.get("style"))
-            held = cls(resolution, style, envelope, dict(sorted(days.items())))
+            seen = {
+                date.fromisoformat(_text(d)).isoformat(): _number(t)
+                for d, t in _object(value.get("seen")).items()
+            }
+            held = cls(resolution, style, envelope, dict(sorted(days.items())), seen)
         except (*_UNREADABLE, RecursionError):
             return None
+        if set(held.seen) != set(held.days):
+            return None  # a day without the time Opower gave it cannot be trusted
         known = value.get("v") == _FORMAT and held.resolution in RESOLUTIONS
         return held if known and held.style in _STYLES else None
 
@@ -148,9 +181,12 @@ class _Answer:
     streams: list[Stream]
 
 
-def harvest(resolution: str, body: str, *, settled_before: datetime) -> Days | None:
-    """The settled days an answer shows whole (``settled_before`` is aware), or None when
-    it cannot be read, or its bytes cannot be written again from its value."""
+def harvest(
+    resolution: str, body: str, *, settled_before: datetime, seen_at: float = 0.0
+) -> Days | None:
+    """The settled days an answer Opower gave at ``seen_at`` shows whole
+    (``settled_before`` is aware), or None when it cannot be read, or its bytes cannot be
+    written again from its value."""
     answer = _read_answer(body, _STYLES) if resolution in RESOLUTIONS else None
     if answer is None:
         return None
@@ -167,7 +203,7 @@ def harvest(resolution: str, body: str, *, settled_before: datetime) -> Days | N
                 days[day.isoformat()] = entry
     except _UNREADABLE:
         return None
-    return Days(resolution, answer.style, answer.envelope, days)
+    return Days(resolution, answer.style, answer.envelope, days, dict.fromkeys(days, seen_at))
 
 
 def plan(resolution: str, start: str, end: str, days: Days) -> Plan:
@@ -419,6 +455,12 @@ def _array(value: object) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError("not a JSON array")
     return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("not a JSON number")
+    return float(value)
 
 
 def _text(value: object) -> str:

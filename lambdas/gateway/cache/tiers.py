@@ -1,6 +1,6 @@
 """The cache's two tiers: the warm container's memory (an LRU bounded in bytes) and the
 shared DynamoDB table (one item per entry in the customer's partition, the body
-zlib-compressed, a write marker per route)."""
+zlib-compressed, and one item of the customer's markers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway import aws_clients
-from gateway.cache.keys import CacheKey
+from gateway.cache.keys import MARKERS, CacheKey, route_tag
 
 _ENTRY_OVERHEAD_BYTES = 256  # key, timestamps and bookkeeping of a memory entry
 
@@ -87,9 +87,14 @@ class MemoryTier:
             if old is not None:
                 self._bytes -= old.size
 
-    def drop(self, scope: str, routes: Sequence[str]) -> int:
+    def drop(self, scope: str, routes: Sequence[str] | None) -> int:
+        """Remove the customer's entries of these routes (None: all of them)."""
         with self._lock:
-            doomed = [k for k in self._entries if k.scope == scope and k.route in routes]
+            doomed = [
+                k
+                for k in self._entries
+                if k.scope == scope and (routes is None or k.route in routes)
+            ]
             for key in doomed:
                 self._bytes -= self._entries.pop(key).size
             return len(doomed)
@@ -99,12 +104,60 @@ class CacheStoreError(Exception):
     """The shared tier (DynamoDB) could not be read or written."""
 
 
-class DynamoDbCacheStore(aws_clients.DynamoDbTable):
-    """The shared tier: one item per entry, in the customer's partition."""
+@dataclass(frozen=True)
+class Markers:
+    """The customer's markers: for each route, the time before which no answer of it is an
+    answer (the last write, refusal, or the customer forgotten), whatever a container
+    still holds or a request already on its way stores later."""
 
-    def get(self, key: CacheKey) -> Entry | None:
-        """The entry (an eventually consistent read: half the cost; a route that writes
-        change is read with ``get_written``)."""
+    routes: Mapping[str, float] = dataclasses.field(default_factory=dict)  # route tag -> t
+    everything: float = 0.0  # the customer forgotten
+
+    def since(self, route: str) -> float:
+        return max(self.everything, self.routes.get(route_tag(route), 0.0))
+
+
+NO_MARKERS = Markers()
+
+
+class DynamoDbCacheStore(aws_clients.DynamoDbTable):
+    """The shared tier: one item per entry, in the customer's partition, and one item of
+    the customer's markers (sort key ``!``), read consistently with every lookup."""
+
+    def get(self, key: CacheKey) -> tuple[Entry | None, Markers]:
+        """The entry and the customer's markers: one consistent BatchGetItem."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        pk = {"S": f"c#{key.scope}"}
+        wanted: list[Any] = [
+            {"pk": pk, "sk": {"S": key.sort_key}},
+            {"pk": pk, "sk": {"S": MARKERS}},
+        ]
+        items: list[Mapping[str, Any]] = []
+        try:
+            for _ in range(_BATCH_ATTEMPTS):
+                answer = self._ddb().batch_get_item(
+                    RequestItems={self._table: {"Keys": wanted, "ConsistentRead": True}}
+                )
+                items += answer.get("Responses", {}).get(self._table, [])
+                left: Any = answer.get("UnprocessedKeys") or {}
+                wanted = list(left.get(self._table, {}).get("Keys", []))
+                if not wanted:
+                    break
+        except (BotoCoreError, ClientError) as exc:
+            raise CacheStoreError("get") from exc
+        if wanted:
+            raise CacheStoreError("get: keys left unprocessed")
+        entry, markers = None, NO_MARKERS
+        for item in items:
+            if item["sk"]["S"] == MARKERS:
+                markers = _markers(item)
+            else:
+                entry = _entry(item)
+        return entry, markers
+
+    def markers(self, scope: str) -> Markers:
+        """The customer's markers alone (a consistent GetItem): what a memory hit asks."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -112,39 +165,14 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
                 self._ddb()
                 .get_item(
                     TableName=self._table,
-                    Key={"pk": {"S": f"c#{key.scope}"}, "sk": {"S": key.sort_key}},
+                    Key={"pk": {"S": f"c#{scope}"}, "sk": {"S": MARKERS}},
+                    ConsistentRead=True,
                 )
                 .get("Item")
             )
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("get") from exc
-        return _entry(item) if item else None
-
-    def get_written(self, key: CacheKey) -> tuple[Entry | None, float]:
-        """The entry and the time of the customer's last write to its route (0: none), in
-        one consistent Query of the route's items (its entries and the write marker)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            answer = self._ddb().query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :route)",
-                ExpressionAttributeValues={
-                    ":pk": {"S": f"c#{key.scope}"},
-                    ":route": {"S": f"{key.route}#"},
-                },
-                ConsistentRead=True,
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise CacheStoreError("get") from exc
-        entry, written_at = None, 0.0
-        for item in answer.get("Items", []):
-            sort_key = item["sk"]["S"]
-            if sort_key == _marker(key.route):
-                written_at = float(item["at"]["N"])
-            elif sort_key == key.sort_key:
-                entry = _entry(item)
-        return entry, written_at
+        return _markers(item) if item else NO_MARKERS
 
     def put(self, key: CacheKey, entry: Entry, compressed: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -178,53 +206,78 @@ class DynamoDbCacheStore(aws_clients.DynamoDbTable):
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("delete") from exc
 
-    def delete_routes(self, scope: str, routes: Sequence[str], *, at: float, keep_s: float) -> int:
-        """Remove every entry of these routes in the customer's partition, and mark each
-        route written at ``at`` (the marker outlives any entry asked for before it)."""
+    def delete_routes(
+        self, scope: str, routes: Sequence[str] | None, *, at: float, keep_s: float
+    ) -> int:
+        """Mark these routes (None: every route, the customer forgotten) at ``at``, then
+        remove their entries from the customer's partition. The mark comes first: an
+        entry a request on its way stores meanwhile was asked before it, and is no entry."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        names = {"#ttl": "ttl"}
+        if routes is None:
+            names["#m"] = "all"
+            prefixes = [""]
+        else:
+            names |= {f"#m{i}": f"m_{route_tag(r)}" for i, r in enumerate(routes)}
+            prefixes = [f"{route_tag(r)}#" for r in routes]
+        marks = ", ".join(f"{name} = :at" for name in names if name != "#ttl")
         removed = 0
         try:
-            for route in routes:
-                self._ddb().put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": f"c#{scope}"},
-                        "sk": {"S": _marker(route)},
-                        "at": {"N": f"{at:.3f}"},
-                        "ttl": {"N": str(int(at + keep_s))},
-                    },
-                )
-                pages = (
-                    self._ddb()
-                    .get_paginator("query")
-                    .paginate(
-                        TableName=self._table,
-                        KeyConditionExpression="pk = :pk AND begins_with(sk, :route)",
-                        ExpressionAttributeValues={
-                            ":pk": {"S": f"c#{scope}"},
-                            ":route": {"S": f"{route}#"},
-                        },
-                        ProjectionExpression="pk, sk",
-                        ConsistentRead=True,
-                    )
-                )
-                for page in pages:
-                    for item in page.get("Items", []):
-                        if item["sk"]["S"] == _marker(route):
-                            continue
-                        self._ddb().delete_item(
-                            TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}
-                        )
-                        removed += 1
+            self._ddb().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"c#{scope}"}, "sk": {"S": MARKERS}},
+                UpdateExpression=f"SET {marks}, #ttl = :ttl",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    ":at": {"N": f"{at:.3f}"},
+                    ":ttl": {"N": str(int(at + keep_s))},
+                },
+            )
+            for prefix in prefixes:
+                removed += self._delete_prefixed(scope, prefix)
         except (BotoCoreError, ClientError) as exc:
             raise CacheStoreError("delete") from exc
         return removed
 
+    def _delete_prefixed(self, scope: str, prefix: str) -> int:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": {"S": f"c#{scope}"}} | ({":prefix": {"S": prefix}} if prefix else {})
+        pages = (
+            self._ddb()
+            .get_paginator("query")
+            .paginate(
+                TableName=self._table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ProjectionExpression="pk, sk",
+                ConsistentRead=True,
+            )
+        )
+        removed = 0
+        for page in pages:
+            for item in page.get("Items", []):
+                if item["sk"]["S"] == MARKERS:
+                    continue
+                self._ddb().delete_item(
+                    TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}
+                )
+                removed += 1
+        return removed
 
-def _marker(route: str) -> str:
-    """The sort key of a route's write marker (no request hash ends in "!")."""
-    return f"{route}#!"
+
+_BATCH_ATTEMPTS = 3
+
+
+def _markers(item: Mapping[str, Any]) -> Markers:
+    try:
+        routes = {
+            name[2:]: float(value["N"]) for name, value in item.items() if name.startswith("m_")
+        }
+        return Markers(routes, float(item["all"]["N"]) if "all" in item else 0.0)
+    except (KeyError, TypeError, ValueError):
+        # Not markers this code wrote: nothing in the partition can be trusted.
+        return Markers({}, float("inf"))
 
 
 def _entry(item: Mapping[str, Any]) -> Entry | None:

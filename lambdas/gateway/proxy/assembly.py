@@ -73,7 +73,7 @@ class UsageAssembly:
         """The window from the held days and one call for the rest (or none), or None
         when it is to be asked whole (nothing held, nothing to gain, not provable)."""
         upstream = call.upstream
-        found = self._held(call.scope, upstream)
+        found = self._held(call)
         window = _window(upstream)
         if found is None or window is None:
             return None
@@ -97,40 +97,53 @@ class UsageAssembly:
             return None
         body = usage_days.assemble(plan, held, *window, fresh)
         if body is not None:
-            self.keep(call.scope, rest.upstream, fresh, held=held)
+            self.keep(rest, fresh, asked_at=asked_at, held=held)
         return Assembled(body, 200, asked_at) if body is not None else None
 
     def keep(
         self,
-        scope: str,
-        upstream: Upstream,
+        call: Forward,
         body: str,
         *,
+        asked_at: float,
         held: usage_days.Days | None = None,
     ) -> None:
-        """Add the settled days of an answer Opower gave to the customer's held days."""
+        """Add the settled days of an answer Opower gave to a request sent at
+        ``asked_at`` to the customer's held days. The entry counts from then: were Opower
+        to refuse the customer meanwhile, days it gave before are no days
+        (gateway.cache.answers: the markers)."""
         now = self._now()
         settled_before = datetime.fromtimestamp(now - self._settled_after_s, UTC)
         seen = usage_days.harvest(
-            upstream.path_values["resolution"], body, settled_before=settled_before
+            call.upstream.path_values["resolution"],
+            body,
+            settled_before=settled_before,
+            seen_at=asked_at,
         )
         if seen is None or not seen.days:
             return
         if held is None:
-            found = self._held(scope, upstream)
+            found = self._held(call)
             held = found[0] if found is not None else None
         days = held.merge(seen) if held is not None else seen
         text = self._fitted(days)
         if text is not None:
-            self._cache.store(self._key(scope, upstream), text, fresh_s=self._settled_fresh_s)
+            self._cache.store(
+                self._key(call), text, fresh_s=self._settled_fresh_s, asked_at=asked_at
+            )
 
-    def _held(self, scope: str, upstream: Upstream) -> tuple[usage_days.Days, float] | None:
-        """The customer's held days and since when the oldest of them is held."""
-        found = self._cache.lookup(self._key(scope, upstream))
+    def _held(self, call: Forward) -> tuple[usage_days.Days, float] | None:
+        """The customer's held days still trusted (given by Opower within
+        ``settled_fresh_s``: a correction Opower makes reaches the customer within it),
+        and when the oldest of them was given."""
+        found = self._cache.lookup(self._key(call))
         if not found.fresh or found.entry is None:
             return None
         days = usage_days.Days.from_json(found.entry.body)
-        return (days, found.entry.stored_at) if days is not None else None
+        if days is None:
+            return None
+        days = days.trusted(self._now() - self._settled_fresh_s)
+        return (days, days.oldest_seen) if days.days else None
 
     def _fitted(self, days: usage_days.Days) -> str | None:
         """The held days as kept: the newest ``max_days``, fewer while too large."""
@@ -143,9 +156,14 @@ class UsageAssembly:
         return None
 
     @staticmethod
-    def _key(scope: str, upstream: Upstream) -> CacheKey:
-        values = upstream.path_values
-        return cache_key(scope, ROUTE, f"{values['resolution']}/{values['fuel']}")
+    def _key(call: Forward) -> CacheKey:
+        values = call.upstream.path_values
+        return cache_key(
+            call.scope,
+            ROUTE,
+            f"{values['resolution']}/{values['fuel']}",
+            generation=call.generation,
+        )
 
 
 def _window(upstream: Upstream) -> tuple[str, str] | None:

@@ -32,7 +32,7 @@ from gateway.cache.answers import (
     cache_status,
     outcome_metric,
 )
-from gateway.cache.keys import CacheKey, cache_key, customer_scope
+from gateway.cache.keys import CacheKey, cache_key, customer_scope, generation
 from gateway.cache.tiers import Entry
 from gateway.clock import Clock
 from gateway.errors import (
@@ -59,7 +59,6 @@ from gateway.routes import (
     Operation,
     is_service_path,
     upstream_path,
-    written_routes,
 )
 from gateway.settings import RuntimeSettings
 
@@ -148,6 +147,11 @@ _STALE_FOR_STATUS = {429: "upstream-throttled", 500: "upstream-error", 502: "ups
                      503: "upstream-error", 504: "upstream-timeout"}  # fmt: skip
 
 
+# What a refusal of a route reaches beyond the route's own answers: the usage days held
+# for assembling usage are the usage route's answers too.
+REFUSAL_REACHES: Mapping[str, tuple[str, ...]] = {"usage": ("usage", "usage_days")}
+
+
 def _stale_reason(exc: GatewayError) -> str | None:
     for cls in type(exc).__mro__:
         if cls in STALE_REASONS:
@@ -193,6 +197,9 @@ class Forward:
     # one Opower call only within a pool, so that one pool's refusal is never another's.
     pool: str = "customer"
     utility_code: str = ""
+    # The customer's binding generation (gateway.cache.keys.generation): part of every
+    # cache key, so that answers given for another binding are never served.
+    generation: str = ""
 
 
 class Proxy:
@@ -213,7 +220,6 @@ class Proxy:
         self._metrics = metrics
         self._cache = cache if settings.cache_enabled else None
         self._invalidator = cache
-        self._written = written_routes()
         self._assembly = (
             UsageAssembly(
                 self._cache,
@@ -276,11 +282,12 @@ class Proxy:
                 request_id=request_id,
                 deadline=deadline,
                 customer_key=binding.customer_key,
-                scope=customer_scope(
-                    utility_code, binding.customer_id, binding.utility_customer_id
-                ),
+                scope=customer_scope(utility_code, binding.utility_customer_id),
                 pool="service" if service_call else "customer",
                 utility_code=utility_code,
+                generation=generation(
+                    binding.customer_id, binding.account_ids, binding.accounts_version
+                ),
             )
             failed = self._check_owned(call, path_params, binding, utility_code)
             answer = failed if failed is not None else self._respond(call)
@@ -424,8 +431,11 @@ class Proxy:
         assert self._cache is not None
         cache, upstream, request_id = self._cache, call.upstream, call.request_id
         route = upstream.route.name
-        key = cache_key(call.scope, route, upstream.path, self._cache_query(upstream))
-        found = cache.lookup(key, shared_only=route in self._written)
+        key = cache_key(
+            call.scope, route, upstream.path, self._cache_query(upstream),
+            generation=call.generation,
+        )  # fmt: skip
+        found = cache.lookup(key)
         now = self._clock.now()
         if found.fresh and found.entry is not None:
             self._count(route, "Hit")
@@ -447,7 +457,8 @@ class Proxy:
         except GatewayError as exc:
             reason = _stale_reason(exc)
             if isinstance(exc, UpstreamAuthError):
-                cache.forget(key)  # refused: what was cached is not to be served again
+                # Refused even with a fresh token: what was cached is not served again.
+                self._refused(call.scope, route)
             if reason is not None and found.entry is not None:
                 sent = not isinstance(exc, _NOT_SENT)
                 return self._stale(
@@ -468,11 +479,12 @@ class Proxy:
                 keep_s = self._kept_for(call, answer["body"], fresh_s, asked_at)
                 stored = cache.store(key, answer["body"], fresh_s=keep_s, asked_at=asked_at)
                 if self._assembly is not None and self._assembly.applies(upstream):
-                    self._assembly.keep(call.scope, upstream, answer["body"])
+                    self._assembly.keep(call, answer["body"], asked_at=asked_at)
             answer["headers"]["Age"] = "0"  # just given by Opower
-        elif result.status in {403, 404} or (200 <= result.status < 300 and not answer["body"]):
-            # Opower says there is nothing (any more), or no access (any more): no older
-            # answer may stand in later.
+        elif result.status == 403:
+            self._refused(call.scope, route)
+        elif result.status == 404 or (200 <= result.status < 300 and not answer["body"]):
+            # Opower says there is nothing (any more): no older answer may stand in later.
             cache.forget(key)
         self._count(route, "Miss")
         answer["headers"]["Cache-Status"] = cache_status(
@@ -611,6 +623,15 @@ class Proxy:
             request_id=request_id,
             headers={"Age": str(entry.age(self._clock.now())), "Cache-Status": status},
         )
+
+    def _refused(self, scope: str, route: str) -> None:
+        """Opower refused the customer this route (a 403, or a 401 a fresh token also
+        got): every answer of theirs the route could serve goes, in every container and
+        tier (each window, the usage days held, latest and settled answers), and none
+        asked before now is served again, not as a hit, assembled or stale, until Opower
+        answers the customer on the route again."""
+        self._metrics.add_metric("CacheRefusal", "Count", 1)
+        self._invalidate(scope, REFUSAL_REACHES.get(route, (route,)))
 
     def _invalidate(self, scope: str, routes: tuple[str, ...]) -> None:
         assert self._invalidator is not None
