@@ -50,9 +50,7 @@ def test_keys_name_the_customer_and_the_request_canonically() -> None:
     assert customer_scope("UT", "X1") != customer_scope("UTX", "1")
     now = generation("1000001", ["2000001"], "v1")
     one = cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "b")], generation=now)
-    assert one == cache_key(
-        ada, "usage", "/apis/u", [("end", "b"), ("start", "a")], generation=now
-    )
+    assert one == cache_key(ada, "usage", "/apis/u", [("end", "b"), ("start", "a")], generation=now)
     assert one != cache_key(ada, "usage", "/apis/u", [("start", "a"), ("end", "c")])
     # Another binding generation (an account moved out, another Opower id) is another key.
     for other in (

@@ -9,8 +9,8 @@ import dataclasses
 import json
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -430,8 +430,12 @@ def test_the_shared_tier_failing_turns_no_answer_into_a_failure(
 def test_the_shared_tier_holds_no_id_in_its_keys(call: Call, aws_resources: AwsResources) -> None:
     for path, query in GETS:
         call("GET", path, query=query)
-    call("PUT", "/v1/me/threshold", body=json.dumps({"threshold": 80}),
-         headers={"Content-Type": "application/json"})  # fmt: skip  (a markers item too)
+    call(
+        "PUT",
+        "/v1/me/threshold",
+        body=json.dumps({"threshold": 80}),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip  (a markers item too)
     items = boto3.client("dynamodb").scan(TableName=aws_resources.cache_table_name)["Items"]
     assert items
     ids = {"UC-0001", "1000001", "2000001", "4100000001", "UTX"}
