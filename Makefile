@@ -68,6 +68,10 @@ service-call: $(LOCAL_STAMP) ## A SigV4-signed service API call to the running `
 token: $(LOCAL_STAMP) ## A token the running `make dev` accepts: make -s token CUSTOMER=UC-0001 [COMPANY=UTY] [ACCOUNTS=n[,n]]
 	@$(PY) -m local.token $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY)) $(if $(ACCOUNTS),--accounts '$(ACCOUNTS)')
 
+.PHONY: forget
+forget: $(PY_STAMP) ## Forget one customer (a deletion request): make forget CUSTOMER=UC-0001 [COMPANY=] [RELEASE=1] [STACK=<deployed stack>]
+	@$(PY) -m infra.forget $(CUSTOMER) $(if $(COMPANY),--company $(COMPANY)) $(if $(STACK),--stack $(STACK)) $(if $(RELEASE),--release-designated)
+
 .PHONY: opower-check
 opower-check: $(LOCAL_STAMP) ## Every route for a customer through the running `make dev`, checked against Oracle's schemas: make opower-check CUSTOMER=UC-0002 [ACCOUNTS=n[,n]] [WRITES=1]
 	@$(PY) -m local.opower_check $(CUSTOMER) $(if $(ACCOUNTS),--accounts '$(ACCOUNTS)') $(if $(COMPANY),--company $(COMPANY)) $(if $(WRITES),--writes $(WRITES))

@@ -235,6 +235,19 @@ class OpowerGateway(Construct):
             )
         cdk.CfnOutput(self, "TableName", value=self.store.table.table_name)
         cdk.CfnOutput(self, "CacheTableName", value=self.store.cache_table.table_name)
+        # What `make forget` (infra/forget.py) needs to find a customer's items.
+        cdk.CfnOutput(
+            self,
+            "CustomerKeySecretArn",
+            value=self.customer_key.secret_arn,
+            description="The key of customers' keyed names (make forget reads it)",
+        )
+        cdk.CfnOutput(
+            self,
+            "UtilityCodes",
+            value=",".join(self.company_credentials),
+            description="The operating companies served (make forget COMPANY=)",
+        )
         cdk.CfnOutput(
             self,
             "DashboardUrl",

@@ -23,12 +23,16 @@ TABLE_ACTIONS = (
     "dynamodb:DeleteItem",
 )
 KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
-# The response cache's shared tier (gateway.cache.tiers): by key, and a Query of one
-# customer's partition to invalidate a route's entries after a write (the proxy only).
+# The response cache's shared tier (gateway.cache.tiers): by key (an entry with the
+# customer's markers in one BatchGetItem), the markers set by UpdateItem, and a Query of
+# one customer's partition to remove a route's entries after a write or a refusal (the
+# proxy only).
 CACHE_SORT_KEY = "sk"
 CACHE_READ_WRITE_ACTIONS = (
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 )

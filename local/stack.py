@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
+from gateway.cache.keys import MARKERS
 from gateway.companies import Company
 from gateway.credentials import OpowerCredentials
 from gateway.errors import ConfigurationError
@@ -440,8 +441,8 @@ class LocalStack(Service):
             TableName=self.cache_table, ProjectionExpression="pk, sk"
         ):
             for item in page.get("Items", []):
-                if item["sk"]["S"].endswith("#!"):
-                    continue  # a write's marker, not an answer
+                if item["sk"]["S"] == MARKERS:
+                    continue  # the customer's markers, not an answer
                 dynamodb.update_item(
                     TableName=self.cache_table,
                     Key={"pk": item["pk"], "sk": item["sk"]},
@@ -520,6 +521,12 @@ class LocalStack(Service):
         identity = self.identity()
         return {
             "gateway": self.emulator.base_url,
+            # make forget (infra/forget.py): the embedded AWS and what it holds
+            "aws": self.aws.endpoint_url,
+            # (the functions' environment, as lambda_environment() set it)
+            "table_name": os.environ.get("TABLE_NAME", ""),
+            "cache_table_name": os.environ.get("CACHE_TABLE_NAME", ""),
+            "customer_key_secret_id": os.environ.get("CUSTOMER_KEY_SECRET_ID", ""),
             "issuer": self.idp.issuer,
             "audience": self.idp.audience,
             "customer_claim": runtime.claim_utility_customer_id,

@@ -237,3 +237,49 @@ def test_the_tour_of_the_cache_a_hit_then_a_stale_answer_while_opower_is_down(
     assert int(stale.headers["Age"]) >= 1
     assert never.status == 502
     assert never.json()["error"]["code"] == "upstream_error"
+
+
+def test_make_forget_forgets_a_customer_of_the_running_gateway(e2e: RunningStack) -> None:
+    """`make forget` (infra/forget.py) on `make dev`: the customer's cached answers go, the
+    next request asks Opower; the record names them by their keyed name only."""
+    for _ in range(2):
+        e2e.call("GET", "/v1/me/bill-forecast", customer="UC-0003")
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.forget", "UC-0003", "--company", "UTX", "--json"],
+        cwd=ROOT,
+        env=e2e.token_command_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    record = json.loads(result.stdout)
+    assert record["cached_answers"] >= 1
+    assert record["bindings"] >= 1
+    assert "UC-0003" not in result.stdout + result.stderr
+    after = e2e.call("GET", "/v1/me/bill-forecast", customer="UC-0003")
+    assert after.status == 200
+    assert "fwd=miss" in after.headers["Cache-Status"]
+    again = subprocess.run(
+        [sys.executable, "-m", "infra.forget", "UC-0003", "--company", "UTX"],
+        cwd=ROOT,
+        env=e2e.token_command_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "cached answers" in again.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "infra.forget"],
+        cwd=ROOT,
+        env=e2e.token_command_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == (
+        "forget: name the customer: make forget CUSTOMER=<utilityCustomerId>"
+    )

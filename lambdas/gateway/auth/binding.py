@@ -47,6 +47,7 @@ from urllib.parse import quote
 from gateway import aws_clients, customer_keys, opower_answers
 from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
 from gateway.auth.session import SessionIdentity
+from gateway.auth_context import customer_hash
 from gateway.clock import Clock
 from gateway.errors import CustomerBudgetExceededError, GatewayError
 from gateway.observability import MetricsSink, NullMetrics
@@ -130,12 +131,18 @@ class BindingStore(aws_clients.DynamoDbTable):
             return str(item["denied"]["S"]), until, at
         return Binding.from_json(item["binding"]["S"]), until, at
 
-    def write(self, key: str, binding: Binding | str, until: float, *, at: float) -> None:
+    def write(
+        self, key: str, binding: Binding | str, until: float, *, at: float, owner: str = ""
+    ) -> None:
+        """The binding (or refusal) under its key; and the key in the index of the
+        customer's bindings (``owner``: their keyed name), by which the operator's forget
+        finds every binding of theirs (gateway.forget)."""
         answer = (
             {"denied": {"S": binding}}
             if isinstance(binding, str)
             else {"binding": {"S": binding.to_json()}}
         )
+        ttl = {"N": str(int(until) + 60)}
         self._ddb().put_item(
             TableName=self._table,
             Item={
@@ -143,9 +150,20 @@ class BindingStore(aws_clients.DynamoDbTable):
                 **answer,
                 "until": {"N": f"{until:.3f}"},
                 "at": {"N": f"{at:.3f}"},
-                "ttl": {"N": str(int(until) + 60)},
+                "ttl": ttl,
             },
         )
+        if owner:
+            from gateway.forget import bindings_index
+
+            # Outlives every binding listed: the latest written expires last.
+            self._ddb().update_item(
+                TableName=self._table,
+                Key={"pk": {"S": bindings_index(owner)}},
+                UpdateExpression="ADD #keys :key SET #ttl = :ttl",
+                ExpressionAttributeNames={"#keys": "keys", "#ttl": "ttl"},
+                ExpressionAttributeValues={":key": {"SS": [key]}, ":ttl": ttl},
+            )
 
 
 class AccountsSeed:
@@ -235,7 +253,8 @@ class BindingResolver:
         self._metrics.add_metric("BindingResolved", "Count", 1)
         until = now + (self._negative_ttl_s if isinstance(binding, str) else self._ttl_s)
         self._remember(key, (until, now, binding))
-        self._write_store(key, binding, until, at=now)
+        owner = customer_hash(self._utility_code, identity.utility_customer_id)
+        self._write_store(key, binding, until, at=now, owner=owner)
         return binding
 
     def _refreshed(
@@ -357,11 +376,13 @@ class BindingResolver:
             logger.warning("binding store unavailable; resolving from Opower")
             return None
 
-    def _write_store(self, key: str, binding: Binding | str, until: float, *, at: float) -> None:
+    def _write_store(
+        self, key: str, binding: Binding | str, until: float, *, at: float, owner: str
+    ) -> None:
         if self._store is None:
             return
         try:
-            self._store.write(key, binding, until, at=at)
+            self._store.write(key, binding, until, at=at, owner=owner)
         except Exception:  # noqa: BLE001 - the binding is served from memory meanwhile
             self._metrics.add_metric("BindingStoreDegraded", "Count", 1)
             logger.warning("binding store unavailable; binding kept in memory only")

@@ -85,8 +85,8 @@ def _dictionary(utility_code: str) -> set[str]:
 
 
 # The words of the tables' keys that name a kind of item, never a customer.
-KINDS = {"bind", "claims", "budget", "cust", "day", "sec", "rate", "~svc", "designated", "tok",
-         "lease", "c", "!"}  # fmt: skip
+KINDS = {"bind", "bindings", "forgotten", "claims", "budget", "cust", "day", "sec", "rate",
+         "~svc", "designated", "tok", "lease", "c", "!"}  # fmt: skip
 WINDOW = {"start": ["2026-10-01"], "end": ["2026-10-08"]}
 
 
