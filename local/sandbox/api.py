@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,7 @@ from local.sandbox.insights import (
     parse_as_of,
 )
 from local.sandbox.messages import Request, Response, json_response, no_content
+from local.sandbox.restatements import Restatements
 from local.sandbox.store import MutableStore
 from local.sandbox.tips import TipsApi
 from local.sandbox.usage import RESOLUTIONS, usage_body
@@ -156,8 +157,11 @@ class DataApi:
         store: MutableStore,
         now: Callable[[], datetime] | None = None,
         directory: Directory = DEFAULT,
+        restatements: Restatements | None = None,
     ) -> None:
         self._utility_code = utility_code
+        # What Opower restates after it answered (local/sandbox/restatements; off: None).
+        self._restatements = restatements
         self._store = store
         self._directory = directory
         # Where its service points are: days and bills are counted there.
@@ -210,8 +214,17 @@ class DataApi:
 
     def _utility_accounts(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
-        accounts = [a.to_json() for a in self._directory.accounts_of(customer)]
+        accounts = [a.to_json() for a in self._listed(customer)]
         return json_response(200, wrapped_list(accounts))
+
+    def _listed(self, customer: Customer) -> list[UtilityAccount]:
+        """The customer's accounts as Opower lists them now (a move-out processed late
+        shows only once it is: local/sandbox/restatements)."""
+        accounts = self._directory.accounts_of(customer)
+        if self._restatements is None:
+            return list(accounts)
+        now = self._now()
+        return [self._restatements.as_listed(a, now) for a in accounts]
 
     def _get_home_profile(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
@@ -232,7 +245,7 @@ class DataApi:
         if fuel not in UNITS:
             raise bad_request(f"Fuel type must be one of {', '.join(UNITS)}")
         customer = self._customer_by_utility_id(params["customer"])
-        accounts = self._directory.accounts_of(customer, fuel)
+        accounts = [a for a in self._listed(customer) if a.fuel == fuel]
         if not accounts:
             raise not_found(f"Customer {customer.utility_customer_id} has no {fuel} meter")
         start, end = request.single("start"), request.single("end")
@@ -250,6 +263,7 @@ class DataApi:
             (start, end),
             self._zone,
             self._now(),
+            self._restatements,
         )
         return json_response(200, body)
 
@@ -264,9 +278,21 @@ class DataApi:
         if fallback not in ("true", "false"):
             raise bad_request("fallbackToPreviousPeriod must be true or false")
         zone = self._zone
-        return json_response(
-            200, bill_comparison(account, as_of, comparison, fallback == "true", zone)
-        )
+        body = bill_comparison(account, as_of, comparison, fallback == "true", zone)
+        if self._restatements is not None:
+            self._rebilled(account, body)
+        return json_response(200, body)
+
+    def _rebilled(self, account: UtilityAccount, body: dict[str, Any]) -> None:
+        """Bills cancelled and rebilled by now, with their new charges."""
+        assert self._restatements is not None
+        for name in ("reference", "compared"):
+            bill = body["response"].get(name)
+            if isinstance(bill, dict):
+                first = date.fromisoformat(bill["startDate"])
+                last = date.fromisoformat(bill["endDate"])
+                cents = self._restatements.rebilled_cents(account.id, first, last, self._now())
+                bill["charges"] = round(bill["charges"] + cents / 100, 2)
 
     def _bill_forecast(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from local.sandbox import control
 from local.sandbox.api import DATA_ROUTES, TOKEN_ROUTE, DataApi, classify
@@ -21,6 +21,7 @@ from local.sandbox.errors import ApiError, not_found
 from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
 from local.sandbox.messages import Request, Response, json_response
 from local.sandbox.ratelimit import Limits, RateLimiter
+from local.sandbox.restatements import Restatements
 from local.sandbox.stats import DROPPED, ReceivedRequest, Stats
 from local.sandbox.store import IdSequence, MutableStore
 from local.sandbox.token_endpoint import TokenEndpoint
@@ -46,6 +47,7 @@ class Tenant:
         history: list[str],
         ids: IdSequence,
         now: Callable[[], datetime] | None = None,
+        restatements: Restatements | None = None,
     ) -> None:
         self.code = code
         self.directory = directory
@@ -53,7 +55,9 @@ class Tenant:
         self.tokens = TokenStore(history=history)
         self.limiter = RateLimiter(limits)
         self.store = MutableStore(directory, ids)
-        self.data_api = DataApi(code, self.store, now, directory=directory)
+        self.data_api = DataApi(
+            code, self.store, now, directory=directory, restatements=restatements
+        )
         self.token_requests = 0
 
 
@@ -71,6 +75,7 @@ class SandboxApp:
         self.history: list[str] = []
         # Created contacts' and preferences' ids: unique across every utility.
         self._ids = IdSequence()
+        restatements = config.restatements_of((now or (lambda: datetime.now(UTC)))().date())
         first = Tenant(
             config.utility_code,
             config.client_id,
@@ -80,6 +85,7 @@ class SandboxApp:
             self.history,
             self._ids,
             now,
+            restatements,
         )
         self.tenants = {first.code: first}
         if config.second_utility_code:
@@ -92,6 +98,7 @@ class SandboxApp:
                 self.history,
                 self._ids,
                 now,
+                restatements,
             )
         # The first utility's, as when the sandbox served one (most callers still do).
         self.credentials = first.credentials

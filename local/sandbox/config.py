@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from datetime import date
+
+from local.sandbox.restatements import Restatements
 
 UTILITY_CODE = "UTX"
 DEFAULT_CLIENT_ID = "5f0c1d2e-0000-4a11-8b00-sandbox00001"
@@ -56,6 +59,12 @@ class SandboxConfig:
     # Synthetic customers added to the first utility's (data.with_population): capacity
     # benchmarks simulate a utility's day with them.
     population: int = 0
+    # What Opower restates after it answered (local/sandbox/restatements: estimates then
+    # actual reads, a settled day corrected, a move-out processed late, a bill rebilled);
+    # off, the numbers are the exact sums tests assert. ``restatements_pivot``: the day
+    # late move-outs turn on (ISO date; empty: the day the sandbox starts).
+    restatements: bool = False
+    restatements_pivot: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -68,6 +77,12 @@ class SandboxConfig:
             raise ValueError("client_id and client_secret must not be empty")
         if self.second_utility_code == self.utility_code:
             raise ValueError("the second utility code must differ from the first")
+
+    def restatements_of(self, today: date) -> Restatements | None:
+        if not self.restatements:
+            return None
+        pivot = date.fromisoformat(self.restatements_pivot) if self.restatements_pivot else today
+        return Restatements(pivot)
 
     @property
     def control_plane_enabled(self) -> bool:

@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from local.sandbox.consumption import UNITS, consumption_milli, units
 from local.sandbox.data import UtilityAccount
 from local.sandbox.errors import bad_request
+from local.sandbox.restatements import Restatements
 
 RESOLUTIONS = ("raw", "day", "billing")
 RAW_MAX_INTERVALS = 100
@@ -97,8 +98,10 @@ def usage_body(
     window: tuple[str, str],
     zone: ZoneInfo,
     now: datetime,
+    restatements: Restatements | None = None,
 ) -> dict[str, object]:
-    """The usage answer for validated path parts, enforcing the caps on [start, end)."""
+    """The usage answer for validated path parts, enforcing the caps on [start, end);
+    with ``restatements``, as Opower restates them at ``now`` (local/sandbox/restatements)."""
     start = parse_instant("start", window[0], zone)
     end = parse_instant("end", window[1], zone)
     if start >= end:
@@ -122,7 +125,15 @@ def usage_body(
             {
                 "utilityServicePointId": account.service_point,
                 "intervals": [
-                    _interval(resolution, account, fuel, a, b)
+                    _interval(
+                        resolution,
+                        account,
+                        fuel,
+                        (a, b),
+                        restatements.usage_delta(account.id, a, b, now, zone)
+                        if restatements is not None
+                        else (0, 0),
+                    )
                     for a, b in periods
                     if b <= now and _occupied(account, a, b, zone)
                 ],
@@ -158,18 +169,27 @@ def _occupied(
 
 
 def _interval(
-    resolution: str, account: UtilityAccount, fuel: str, a: datetime, b: datetime
+    resolution: str,
+    account: UtilityAccount,
+    fuel: str,
+    period: Period,
+    restated: tuple[int, int] = (0, 0),
 ) -> dict[str, object]:
+    """One interval; ``restated``: thousandths to add and the 15-minute reads estimated."""
+    a, b = period
+    delta, estimated = restated
     interval: dict[str, object] = {
         "start": a.isoformat(),
         "end": b.isoformat(),
-        "usage": units(consumption_milli([account.id], fuel, _epoch(a), _epoch(b))),
+        "usage": units(consumption_milli([account.id], fuel, _epoch(a), _epoch(b)) + delta),
     }
     if resolution == "raw":
-        interval["readType"] = "ACTUAL"
+        interval["readType"] = "ESTIMATED" if estimated else "ACTUAL"
     elif resolution == "day":
-        interval["actualReadsCount"] = (_epoch(b) - _epoch(a)) // account.interval_s
-        interval["estimatedReadsCount"] = 0
+        reads = (_epoch(b) - _epoch(a)) // account.interval_s
+        estimated_reads = min(reads, -(-estimated * 900 // account.interval_s))
+        interval["actualReadsCount"] = reads - estimated_reads
+        interval["estimatedReadsCount"] = estimated_reads
     return interval
 
 
