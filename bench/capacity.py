@@ -44,7 +44,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench.environment import (
@@ -230,9 +230,11 @@ def gateway(
     containers: int,
     sandbox_on_clock: bool = False,
     token_lifetime_s: int = 3599,
+    restatements_pivot: date | None = None,
 ) -> Iterator[Gateway]:
     """A fresh sandbox (``population`` customers; answering as of ``clock`` with
-    ``sandbox_on_clock``, else as of now; its tokens living ``token_lifetime_s``), moto
+    ``sandbox_on_clock``, else as of now; its tokens living ``token_lifetime_s``;
+    restating what it answered around ``restatements_pivot`` when given), moto
     and tables, and ``containers`` warm containers built on ``clock`` with every setting
     at its default but ``mode_settings``; the environment and the gateway's clock
     restored after."""
@@ -242,8 +244,13 @@ def gateway(
     from local.provision import create_cache_table, create_key, create_table, put_secret
     from local.sandbox import OpowerSandbox, SandboxConfig
 
-    config = SandboxConfig(port=0, rate_per_second=10**6, rate_per_day=10**9,
-                           population=population, token_lifetime_s=token_lifetime_s)  # fmt: skip
+    config = SandboxConfig(
+        port=0, rate_per_second=10**6, rate_per_day=10**9, population=population,
+        token_lifetime_s=token_lifetime_s,
+        # Opower restating what it answered (local/sandbox/restatements): the month's
+        restatements=restatements_pivot is not None,
+        restatements_pivot=restatements_pivot.isoformat() if restatements_pivot else "",
+    )  # fmt: skip
     now = (lambda: datetime.fromtimestamp(clock.t, UTC)) if sandbox_on_clock else None
     with (
         restored(),

@@ -204,9 +204,11 @@ class RuntimeSettings:
         "of a period that ended longer ago than this has all its reads",
     )
     cache_settled_fresh_s: int = setting(
-        400 * 86_400,
-        doc="How long such a settled answer is kept (one with an estimated read keeps its "
-        "route's lifetime); 0: like any other",
+        7 * 86_400,
+        doc="How long a settled answer (and each settled usage day held, and the latest bill "
+        "comparison) is trusted from when Opower gave it, then asked again: a correction "
+        "Opower makes reaches the customer within it (docs/cache.md; one with an estimated "
+        "read keeps its route's lifetime); 0: like any other",
     )
     cache_until_period_end: bool = setting(
         True,
@@ -394,6 +396,11 @@ class RuntimeSettings:
                 validate_url(getattr(self, name), setting=name.upper())
         if not 0 < self.quota_alarm_fraction <= 1:
             raise ConfigurationError("QUOTA_ALARM_FRACTION must be in (0, 1]")
+        if not 0 <= self.cache_settled_fresh_s <= 731 * 86_400:
+            raise ConfigurationError(
+                "CACHE_SETTLED_FRESH_S must be 0 to 63158400 (two years): how long a settled "
+                "answer is trusted"
+            )
         if not 1 <= self.cache_usage_days <= 731:
             raise ConfigurationError("CACHE_USAGE_DAYS must be 1 to 731 (two years of days)")
         if self.cache_max_entry_bytes > 300 * 1024:

@@ -6,10 +6,12 @@ it. Counts only; the figures of record come from `make bench`."""
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 import pytest
 
-from bench.capacity_month import MonthWorkload, run
+from bench.capacity_month import MonthWorkload, month_plan, run, simulate
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +43,33 @@ def test_a_small_month_off_today_and_now(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result["assembled_mismatches"] == 0
     assert 0 < result["floor"]["calls_per_customer"] <= new["calls_per_customer"]
     assert os.environ["CACHE_ENABLED"] == "false"  # the simulation left the environment
+
+
+def test_a_wrong_lifetime_is_counted_against_the_restated_sandbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check can fail: with the sandbox restating its data (local/sandbox/restatements),
+    a cache planted to keep settled answers and held days for 60 days while the settings
+    state 7 serves corrections late, and the month counts it (issue #36: before it, only
+    3 of 1,872 checks could fail)."""
+    from gateway.cache.answers import ResponseCache
+    from gateway.cache.days import Days
+
+    stored = ResponseCache.store
+
+    def planted(self: ResponseCache, key: Any, body: str, *, fresh_s: float,
+                asked_at: float | None = None) -> bool:  # fmt: skip
+        longer = 60 * 86_400 if fresh_s >= 7 * 86_400 else fresh_s
+        return stored(self, key, body, fresh_s=longer, asked_at=asked_at)
+
+    monkeypatch.setattr(ResponseCache, "store", planted)
+    monkeypatch.setattr(Days, "trusted", lambda self, since: self)
+    workload = MonthWorkload(
+        customers=12, bill_look_p=1.0, usage_p=1.0, previous_month_p=1.0, raw_day_p=1.0,
+        weekly_p=1.0, warmup_days=2, seed=5,
+    )  # fmt: skip
+    plan = month_plan(workload, end=time.time() - 120)
+
+    result = simulate("new", plan, workload, containers=2)  # in process: the plant holds
+
+    assert result["staleness_violations"] + result["assembled_mismatches"] > 0
