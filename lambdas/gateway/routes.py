@@ -396,23 +396,25 @@ _CORE_ROUTES: tuple[Route, ...] = (
             Operation(
                 "PUT",
                 "Set your bill threshold alert",
+                # Set or Update a Customer's Threshold: ExternalThresholdRequest requires
+                # neither field; a request naming neither sets nothing (the gateway asks
+                # for one).
                 body=Body(
                     fields={
                         "threshold": BodyField(
                             "number",
                             "Amount that triggers the alert",
-                            required=True,
                             minimum=0,
                             maximum=1_000_000,
                         ),
                         "percentage": BodyField(
                             "number",
                             "Percentage of the threshold, 0-1000",
-                            required=True,
                             minimum=0,
                             maximum=1000,
                         ),
-                    }
+                    },
+                    one_of=("threshold", "percentage"),
                 ),
                 invalidates=("threshold",),
                 # Set or Update a Customer's Threshold: 400 "Utility does not support

@@ -196,6 +196,25 @@ def test_threshold_put_get_delete(call: Call) -> None:
     assert body(again)["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("sent", [{"threshold": 80}, {"percentage": 150}],
+                         ids=["threshold-alone", "percentage-alone"])  # fmt: skip
+def test_a_threshold_may_be_set_with_either_field_alone(
+    call: Call, sandbox: OpowerSandbox, sent: dict[str, float]
+) -> None:
+    """Set or Update a Customer's Threshold (op-apis-threshold-v1-external-utilitycode-
+    customers-utilitycustomerid-threshold-put): ExternalThresholdRequest requires neither
+    `threshold` nor `percentage`; a request with neither sets nothing and is refused."""
+    headers = {"Content-Type": "application/json"}
+    put = call("PUT", "/v1/me/threshold", customer="UC-0003", body=json.dumps(sent),
+               headers=headers)  # fmt: skip
+    assert put["statusCode"] == 204, put["body"]
+    (sent_upstream,) = [r for r in sandbox.received() if r.method == "PUT"]
+    assert json.loads(sent_upstream.body) == sent
+    empty = call("PUT", "/v1/me/threshold", customer="UC-0003", body="{}", headers=headers)
+    assert empty["statusCode"] == 400
+    assert body(empty)["error"]["message"] == "Give at least one of threshold, percentage"
+
+
 @pytest.mark.parametrize("customer", sorted(CUSTOMERS))
 def test_every_other_customers_account_ids_are_404_and_never_reach_opower(
     call: Call, sandbox: OpowerSandbox, customer: str
