@@ -506,6 +506,9 @@ _CONTACT_REFUSED = UpstreamMeaning(
     "look real, a channel's address stays while a preference uses it, and your primary "
     "contact cannot be removed",
 )
+_PREFERENCES_UNAVAILABLE = UpstreamMeaning(
+    400, "rejected", "Opower could not list this contact's notification preferences"
+)
 _PREFERENCE_REFUSED = UpstreamMeaning(
     400,
     "rejected",
@@ -600,6 +603,9 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                 "A contact's notification preferences (which alerts, by which channel)",
                 response=schemas.PREFERENCES,
                 cache=Caching(10 * _MINUTE, _OWN_TEXT),
+                # Get NotificationPreference List: 400 "An error occurred processing the
+                # request" (an ErrorResponse), its only documented error.
+                upstream_meanings={400: _PREFERENCES_UNAVAILABLE},
             ),
             Operation(
                 "POST",

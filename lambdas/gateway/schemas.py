@@ -621,8 +621,8 @@ EXAMPLES: dict[str, Any] = {
                      "numEfficientNeighbors": 20}}},
     "threshold": {"response": {"threshold": 150.0, "percentage": 80.0, "utilityCode": "UTX",
                                "utilityCustomerId": "UC-0002"}},
-    # The contact pages' examples; the preference list's page is not stored: its
-    # sibling's example (Get NotificationPreference) in a list.
+    # The contact pages' examples; Get NotificationPreference List's page documents the
+    # items {id, notificationChannel, eventType} (its example, in a list).
     "contacts": {"response": [{"id": 1, "name": "Jane Doe", "email": "jane.doe@example.com",
                                "phoneSMS": "555-123-1234", "phoneVoice": "555-123-1234",
                                "primary": False}]},

@@ -11,8 +11,8 @@ digital-self-service/restapi/, overview `api-contact-preferences.html`, one
 - `notification_contact`, `/{contactId}`: PUT Update NotificationContact, DELETE Delete
   NotificationContact (there is no documented GET of one contact: 405).
 - `notification_preferences`, `/{contactId}/notification_preferences`: GET Get
-  NotificationPreference List (the overview names it; its page was not found), POST
-  Create NotificationPreference.
+  NotificationPreference List (items ``{id, notificationChannel, eventType}``; a 400
+  ErrorResponse), POST Create NotificationPreference.
 - `notification_preference`: GET `…/notification_preferences/{notificationChannel}/
   {eventType}` Get NotificationPreference; DELETE `…/notification_preferences/
   {preferenceId}` Delete NotificationPreference.

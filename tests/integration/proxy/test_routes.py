@@ -232,3 +232,24 @@ def test_every_other_customers_account_ids_are_404_and_never_reach_opower(
     bodies = {json.dumps(body(r)["error"]["message"]) for r in answers.values()}
     assert len(bodies) == 1  # foreign and non-existent ids answer the same
     assert not [r for r in sandbox.received() if "bill-comparison" in r.path]
+
+
+def test_the_preference_lists_documented_400_is_the_customers_refusal(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    """Get NotificationPreference List (op-apis-notification-contact-v1-utilitycode-
+    customers-id-notification_contacts-contactid-notification_preferences-get): its one
+    documented error is a 400 ErrorResponse; the customer gets the gateway's words."""
+    contacts = body(call("GET", "/v1/me/contacts"))["response"]
+    contact = (contacts if isinstance(contacts, list) else [contacts])[0]["id"]
+    error = {"httpStatus": 400, "serviceErrorCode": "BAD_REQUEST", "errorMessage": "words"}
+    sandbox.set_answers(notification_preferences={"status": 400, "body": error})
+
+    refused = call("GET", f"/v1/me/contacts/{contact}/preferences")
+
+    assert refused["statusCode"] == 400
+    assert body(refused)["error"] == {
+        "code": "rejected",
+        "message": "Opower could not list this contact's notification preferences",
+        "requestId": body(refused)["error"]["requestId"],
+    }
