@@ -575,6 +575,18 @@ NEIGHBOR_HISTORY = _answer(
     "neighbor_history",
 )
 
+# Answers whose example is the sandbox's own, not Oracle's: their pages publish neither a
+# schema nor an example. The document marks each as assumed (gateway.proxy.openapi), so an
+# app developer does not build on a shape Oracle never promised.
+ASSUMED_EXAMPLES: dict[str, str] = {
+    "bill_forecast": "Assumed, not Oracle's: Get Bill Forecast publishes no answer schema or "
+    "example; this is the sandbox's answer. Read the real one tolerantly (cost fields may be "
+    "absent: the page says an account without modeled rates gets a usage forecast only)",
+    "bill_period": "Assumed, not Oracle's: Get Bill Period publishes no answer schema or "
+    "example; this is the sandbox's answer (startDate and endDate). Read the real one "
+    "tolerantly",
+}
+
 # One example per answer, shown in the docs page and the document: the page's own example
 # where it has one (Get Utility Account List, Get Home Profile, Get Bill Comparison, verbatim;
 # Get Raw Interval Usage and Get Latest Neighbor Comparison, completed where the stored

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from gateway import schemas
 from gateway.proxy import openapi
 from gateway.routes import ROUTES
 
@@ -69,3 +70,21 @@ def test_a_service_answer_is_described_as_the_customers_answer() -> None:
             theirs = customer["paths"][route.path][method.lower()]["responses"]
             for status in ("200", "204"):
                 assert ours.get(status) == theirs.get(status), (route.name, method, status)
+
+
+def test_an_example_oracle_never_published_is_marked_assumed() -> None:
+    """Get Bill Forecast and Get Bill Period publish no answer schema nor example (their
+    pages): the document's example for them is the sandbox's, and says so; every other
+    example is the page's own and stays a plain example."""
+    document = openapi.document()
+    paths = document["paths"]
+    for path, route in (("/v1/me/bill-forecast", "bill_forecast"),
+                        ("/v1/me/accounts/{accountId}/bill-period", "bill_period")):  # fmt: skip
+        content = paths[path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert "example" not in content
+        assumed = content["examples"]["assumed"]
+        assert assumed["summary"].startswith("Assumed")
+        assert "publishes no answer schema or example" in assumed["description"]
+        assert assumed["value"] == schemas.EXAMPLES[route]
+    accounts = paths["/v1/me/accounts"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert accounts["example"] == schemas.EXAMPLES["accounts"]

@@ -107,9 +107,12 @@ def _field_schema(spec: BodyField) -> dict[str, Any]:
 
 
 def _body_schema(body: Body) -> dict[str, Any]:
-    extra: dict[str, Any] = (
-        {"anyOf": [{"required": [name]} for name in body.one_of]} if body.one_of else {}
-    )
+    extra: dict[str, Any] = {}
+    if body.one_of and set(body.one_of) == set(body.fields) - set(body.bound):
+        # At least one of all the fields: the form generated clients read as one model.
+        extra = {"minProperties": 1}
+    elif body.one_of:
+        extra = {"anyOf": [{"required": [name]} for name in body.one_of]}
     return {
         **extra,
         "type": "object",
@@ -193,7 +196,16 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if op.method == "GET":
         content: dict[str, Any] = {"schema": dict(op.response or {})}
-        if route.name in schemas.EXAMPLES:
+        if route.name in schemas.ASSUMED_EXAMPLES:
+            # Named and described: an example Oracle never published says so.
+            content["examples"] = {
+                "assumed": {
+                    "summary": "Assumed (the sandbox's answer, not Oracle's)",
+                    "description": schemas.ASSUMED_EXAMPLES[route.name],
+                    "value": schemas.EXAMPLES[route.name],
+                }
+            }
+        elif route.name in schemas.EXAMPLES:
             content["example"] = schemas.EXAMPLES[route.name]
         responses["200"] = {
             "description": "OK: from Opower, or from your cache (see Cache-Status and Age; "

@@ -64,8 +64,10 @@ def test_every_get_operation_has_a_response_schema_and_an_example_that_conforms(
         content = operations["get"]["responses"]["200"]["content"]["application/json"]
         schema = content["schema"]
         assert schema.get("type") == "array" or "$ref" in schema, path  # a named model
+        # An example Oracle never published is named "assumed" (gateway.schemas)
+        example = content["example"] if "example" in content else content["examples"]["assumed"]
         Draft202012Validator(rooted(schema), format_checker=FormatChecker()).validate(
-            content["example"]
+            example["value"] if "examples" in content else example
         )
 
 
