@@ -19,8 +19,9 @@ period ends, not a day:
 * the period's last day ends at midnight where the meter is, which the answer does not
   say: the earliest such midnight on Earth (UTC+14) is taken.
 
-A later correction of a bill already posted (a cancel and rebill) shows at the period's
-due time, not within ``new_bill_s``: Opower's pages document no signal for one.
+A later correction of a bill already posted (a cancel and rebill) shows when the period is
+due or within ``bound_s`` (the settled bound, cache_settled_fresh_s), whichever comes first:
+Opower's pages document no signal for one.
 """
 
 from __future__ import annotations
