@@ -54,6 +54,13 @@ class TokenEndpointTimeoutError(TokenEndpointError):
     code = "token_endpoint_timeout"
 
 
+class TokenEndpointUnreachableError(TokenEndpointError):
+    """No connection could be made to the token endpoint: its host does not resolve, or
+    nothing answers there (urllib3 makes both a kind of timeout; they are not one)."""
+
+    code = "token_endpoint_unreachable"
+
+
 class InvalidClientError(GatewayError):
     """The token endpoint rejected our client credentials (``invalid_client``)."""
 

@@ -265,6 +265,10 @@ class OpowerClient:
                 data = response.read(self._max_body + 1, decode_content=True)
             finally:
                 response.release_conn()
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Its host does not resolve, or nothing answers there: unreachable, not slow
+            # (urllib3 derives both from ConnectTimeoutError).
+            raise UpstreamError(f"Opower unreachable ({type(exc).__name__})") from None
         except (urllib3.exceptions.TimeoutError, TimeoutError):
             raise UpstreamTimeoutError("Opower did not answer in time") from None
         except urllib3.exceptions.HTTPError as exc:

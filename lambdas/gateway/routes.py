@@ -52,6 +52,9 @@ class Param:
     maximum: int = 0
     # The document's example value (the sandbox's first customer's, as for accountId).
     example: str = ""
+    # A datetime Opower takes as a plain date too (the usage pages); false: date-time
+    # only, and a date is sent as its midnight UTC (gateway.proxy.validation).
+    dates: bool = True
 
 
 # Text fields: anything but control characters (C0, DEL, C1) and the invisible formatting
@@ -195,6 +198,10 @@ _AS_OF = Param("date", "Date the answer is computed for (YYYY-MM-DD); default to
 _ISO = (
     "a date (2026-01-01: midnight where the meter is) or an ISO-8601 date-time with an "
     "offset, e.g. 2026-01-01T00:00:00-05:00 (Z is accepted; encode + as %2B)"
+)
+_INSTANT = (
+    "an ISO-8601 date-time with an offset, e.g. 2026-01-01T00:00:00-05:00 (a date is taken "
+    "as its midnight UTC; Z is accepted; encode + as %2B)"
 )
 
 # What a 400 from Opower means on an operation whose page documents its rules: the
@@ -822,9 +829,15 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                 "GET",
                 "How your bills compared with similar homes, bill by bill (the last 12 "
                 "months, at most 13 bills; without dates, the latest)",
+                # Get List of Neighbor Comparisons documents start and end as
+                # string(date-time) only: a date given here is sent as its midnight UTC.
                 query={
-                    "start": Param("datetime", f"Start, inclusive, before end: {_ISO}"),
-                    "end": Param("datetime", f"End, exclusive, after start: {_ISO}"),
+                    "start": Param(
+                        "datetime", f"Start, inclusive, before end: {_INSTANT}", dates=False
+                    ),
+                    "end": Param(
+                        "datetime", f"End, exclusive, after start: {_INSTANT}", dates=False
+                    ),
                 },
                 checks=("history_window",),
                 response=schemas.NEIGHBOR_HISTORY,

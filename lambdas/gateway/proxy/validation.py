@@ -35,6 +35,8 @@ ROUTES_BY_PATH: Mapping[str, Route] = {
 
 MAX_QUERY_VALUE_LENGTH = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+# A date-time without seconds (T00:00-05:00): the seconds are added before it is sent.
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})([+-]\d{2}:\d{2})$")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # "+01:00" sent unencoded in a query string arrives as " 01:00": API Gateway decodes "+"
@@ -211,10 +213,18 @@ def _query_value(name: str, param: Param, value: str, now: datetime) -> str:
 
 
 def _upstream_value(param: Param, value: str) -> str:
-    # Opower rejects "Z"; "-00:00" is the same instant in the form it accepts.
-    if param.kind == "datetime" and value.endswith("Z"):
-        return value[:-1] + "-00:00"
-    return value
+    """A value in the form the operation's page documents. Date-times: the usage pages
+    document YYYY-MM-DD, YYYY-MM-DDThh:mm:ssTZD and YYYY-MM-DDThh:mm:ss.sTZD, with -00:00 for
+    UTC ("Z is not currently supported"): a time without seconds gets them, Z becomes
+    -00:00, the same instant. Get List of Neighbor Comparisons documents date-time only
+    (``param.dates`` false): a date is sent as midnight UTC of that day."""
+    if param.kind != "datetime":
+        return value
+    if _DATE.fullmatch(value):
+        return value if param.dates else f"{value}T00:00:00-00:00"
+    if value.endswith("Z"):
+        value = value[:-1] + "-00:00"
+    return _NO_SECONDS.sub(r"\1:00\2", value)
 
 
 def _parse_date(name: str, value: str) -> date:

@@ -22,6 +22,7 @@ from gateway.errors import (
     TokenClientMismatchError,
     TokenEndpointError,
     TokenEndpointTimeoutError,
+    TokenEndpointUnreachableError,
     TokenResponseError,
 )
 from gateway.http import shared_pool
@@ -114,6 +115,12 @@ class TokenEndpoint:
                 redirect=False,
                 preload_content=False,
             )
+        except urllib3.exceptions.NewConnectionError as exc:
+            # A host that does not resolve (NameResolutionError) or a refused connection:
+            # urllib3 derives both from ConnectTimeoutError, but nothing timed out.
+            raise TokenEndpointUnreachableError(
+                f"token endpoint unreachable ({type(exc).__name__})"
+            ) from None
         except urllib3.exceptions.TimeoutError as exc:
             raise TokenEndpointTimeoutError(
                 f"token endpoint timed out ({type(exc).__name__})"

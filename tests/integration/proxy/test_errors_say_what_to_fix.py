@@ -62,7 +62,8 @@ def test_every_404_says_the_same_whatever_its_cause(call: Call, sandbox: OpowerS
     [
         # "+" sent unencoded arrives as a space (API Gateway decodes it, aws/aws-cdk#19827)
         ("2026-11-01T00:00:00 01:00", "2026-11-01T00:00:00+01:00"),
-        ("2026-11-01T00:00 05:30", "2026-11-01T00:00+05:30"),
+        # (and without seconds, sent with them: the usage pages' documented form)
+        ("2026-11-01T00:00 05:30", "2026-11-01T00:00:00+05:30"),
         ("2026-11-01T00:00:00+01:00", "2026-11-01T00:00:00+01:00"),
     ],
 )

@@ -253,3 +253,37 @@ def test_the_preference_lists_documented_400_is_the_customers_refusal(
         "message": "Opower could not list this contact's notification preferences",
         "requestId": body(refused)["error"]["requestId"],
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "given", "sent"),
+    [
+        # Get Daily Interval Usage: YYYY-MM-DD, YYYY-MM-DDThh:mm:ssTZD or ...ss.sTZD, and
+        # "Use -00:00 for UTC as Z is not currently supported".
+        ("/v1/me/usage/day/ELECTRICITY", ("2026-10-01T00:00-05:00", "2026-10-08T00:00Z"),
+         ("2026-10-01T00:00:00-05:00", "2026-10-08T00:00:00-00:00")),
+        ("/v1/me/usage/day/ELECTRICITY", ("2026-10-01", "2026-10-08T00:00:00.5-05:00"),
+         ("2026-10-01", "2026-10-08T00:00:00.5-05:00")),
+        # Get List of Neighbor Comparisons: start and end are string(date-time) only.
+        ("/v1/me/neighbor-comparison/history/ELECTRICITY", ("2026-03-01", "2026-09-01"),
+         ("2026-03-01T00:00:00-00:00", "2026-09-01T00:00:00-00:00")),
+    ],
+    ids=["usage-without-seconds-and-Z", "usage-documented-forms-unchanged",
+         "neighbor-history-dates"],
+)  # fmt: skip
+def test_dates_are_sent_in_the_forms_the_pages_document(
+    call: Call, sandbox: OpowerSandbox, path: str, given: tuple[str, str], sent: tuple[str, str]
+) -> None:
+    if "history" in path:  # within the page's last 12 months
+        today = datetime.now(UTC).date()
+        given = (
+            (today - timedelta(days=200)).isoformat(),
+            (today - timedelta(days=20)).isoformat(),
+        )
+        sent = tuple(f"{d}T00:00:00-00:00" for d in given)  # type: ignore[assignment]
+    answer = call("GET", path, query={"start": [given[0]], "end": [given[1]]})
+
+    assert answer["statusCode"] == 200, answer["body"]
+    (request,) = [r for r in sandbox.received() if r.path.startswith("/apis/") and
+                  ("/usage/" in r.path or "/bill/" in r.path)]  # fmt: skip
+    assert (request.query["start"], request.query["end"]) == ([sent[0]], [sent[1]])
