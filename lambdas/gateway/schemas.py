@@ -125,7 +125,9 @@ HEAT_TYPES = (
     "ELEC", "GAS", "NONE", "OTHER", "LPG", "OIL", "WOOD", "DISTRICT_HEATING", "GEOTHERMAL",
 )  # fmt: skip
 METER_TYPES = ("ELEC", "GAS")
-RESOLUTIONS = ("MINUTE", "QUARTER_HOUR", "HALF_HOUR", "HOUR", "DAY", "MONTH", "BILLING")
+# Get Utility Account List's resolution enumeration (FIVE_MINUTE added by Oracle).
+RESOLUTIONS = ("MINUTE", "FIVE_MINUTE", "QUARTER_HOUR", "HALF_HOUR", "HOUR", "DAY", "MONTH",
+               "BILLING")  # fmt: skip
 NEIGHBOR_FUELS = ("ELEC", "GAS", "COMBINED")
 # Create NotificationPreference's notificationChannel; Delete NotificationChannel takes all
 # but PUSH, and its source is the unsubscribe event's.

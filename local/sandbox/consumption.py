@@ -3,7 +3,8 @@
 Consumption is generated per 15-minute interval from a hash of (utility-account id, fuel,
 interval start in Unix seconds), in integer thousandths of the unit, so days, bills and
 insights are exact sums of the intervals they cover (a day read equals the sum of its 96
-raw reads, a bill the sum of its days) and tests can assert exact numbers:
+raw reads, a bill the sum of its days; a five-minute meter's three reads sum to the
+quarter hour's, ``slice_milli``) and tests can assert exact numbers:
 
     h = int.from_bytes(blake2b(f"{account_id}|{fuel}|{start}".encode(), digest_size=8), "big")
     ELECTRICITY: 50 + h % 400 thousandths of a kWh   (0.050 - 0.449 kWh per interval)
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 INTERVAL_S = 900
+SLICE_S = 300  # a five-minute meter's interval
 DAY_S = 86_400
 UNITS = {"ELECTRICITY": "KWH", "GAS": "THERM"}
 _PROFILE = {"ELECTRICITY": (50, 400), "GAS": (5, 40)}
@@ -40,8 +42,19 @@ def _day_milli(account_id: int, fuel: str, start: int) -> int:
     return sum(interval_milli(account_id, fuel, t) for t in range(start, start + DAY_S, INTERVAL_S))
 
 
+def slice_milli(account_id: int, fuel: str, start: int) -> int:
+    """A five-minute slice of a 15-minute interval: its third, the remainder going to the
+    first slices, so that three slices sum to the interval exactly."""
+    first = start - start % INTERVAL_S
+    whole = interval_milli(account_id, fuel, first)
+    index = (start - first) // SLICE_S
+    return whole // 3 + (1 if index < whole % 3 else 0)
+
+
 def consumption_milli(account_ids: Iterable[int], fuel: str, start: int, end: int) -> int:
-    """Total consumption over [start, end), both on interval boundaries."""
+    """Total consumption over [start, end), both on five-minute boundaries."""
+    if start % INTERVAL_S or end % INTERVAL_S:
+        return sum(slice_milli(a, fuel, t) for a in account_ids for t in range(start, end, SLICE_S))
     step, unit = (DAY_S, _day_milli) if (end - start) % DAY_S == 0 else (INTERVAL_S, interval_milli)
     return sum(unit(a, fuel, t) for a in account_ids for t in range(start, end, step))
 

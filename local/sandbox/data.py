@@ -64,8 +64,12 @@ GAS = "GAS"
 # The usage API names fuels differently from the utility-account `meterType`.
 FUEL_OF_METER = MappingProxyType({ELEC: "ELECTRICITY", GAS: "GAS"})
 # The meter resolutions the sandbox's accounts use, as raw interval lengths in seconds
-# (consumption is generated per 15 minutes, so every one is a whole number of those).
-RAW_INTERVAL_S = MappingProxyType({"QUARTER_HOUR": 900, "HALF_HOUR": 1800, "HOUR": 3600})
+# (consumption is generated per 15 minutes; a five-minute meter's intervals are thirds of
+# those, local/sandbox/consumption: Get Utility Account List's resolution enumeration
+# includes FIVE_MINUTE).
+RAW_INTERVAL_S = MappingProxyType(
+    {"FIVE_MINUTE": 300, "QUARTER_HOUR": 900, "HALF_HOUR": 1800, "HOUR": 3600}
+)
 # Where the first company's service points are: days are counted from midnight there.
 TIMEZONE = "America/Chicago"
 
@@ -372,7 +376,16 @@ SECOND = Directory(
     accounts=(
         UtilityAccount(4000001, 3000001, "4100000001", "NW-SP-1", ELEC, date(2021, 2, 1)),
         UtilityAccount(4000002, 3000002, "5200000002", "NW-SP-2", GAS, date(2020, 10, 1)),
-        UtilityAccount(4000003, 3000002, "5200000002", "NW-SP-3", ELEC, date(2020, 10, 1)),
+        # A five-minute meter (Get Utility Account List's FIVE_MINUTE resolution).
+        UtilityAccount(
+            4000003,
+            3000002,
+            "5200000002",
+            "NW-SP-3",
+            ELEC,
+            date(2020, 10, 1),
+            resolution="FIVE_MINUTE",
+        ),
     ),
     home_profiles=MappingProxyType(_SECOND_PROFILES),
     thresholds=MappingProxyType({"UC-2002": {"threshold": 90.0, "percentage": 75.0}}),

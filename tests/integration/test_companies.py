@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from local.idp import DevIdentityProvider
 from local.provision import put_secret
 from local.sandbox import OpowerSandbox
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
+from local.sandbox.consumption import interval_milli
 from tests.events import LambdaContext, api_gateway_context, authorizer_event, proxy_event
 
 pytestmark = pytest.mark.integration
@@ -196,3 +198,34 @@ def test_a_decision_naming_a_company_the_gateway_does_not_serve_is_no_session(
     assert answer["statusCode"] == 401
     assert not [r for r in sandbox.received() if "utility_accounts" in r.path
                 and r.headers.get("x-request-id")]  # fmt: skip
+
+
+def test_a_five_minute_meter_is_counted_in_five_minute_intervals(
+    session: Session, sandbox: OpowerSandbox
+) -> None:
+    """UC-2002 of UTY has a five-minute electric meter (Get Utility Account List's
+    FIVE_MINUTE resolution): Get Raw Interval Usage's "up to 100 intervals in a single
+    request" are 8 h 20 min of it; a day is refused before it reaches Opower, saying so,
+    and 100 intervals are served, three to the sandbox's quarter hour
+    (local/sandbox/consumption)."""
+    decision = session("UC-2002", ["5200000002"], SECOND)
+    assert decision["context"]["rawIntervalMinutes"] == "ELECTRICITY:5,GAS:15"
+    start = "2026-11-01T00:00:00-05:00"
+    day = call(decision, "/v1/me/usage/raw/ELECTRICITY",
+               query={"start": [start], "end": ["2026-11-02T00:00:00-05:00"]})  # fmt: skip
+    assert day["statusCode"] == 400
+    assert json.loads(day["body"])["error"]["message"] == (
+        "raw usage is limited to 100 intervals per request: your ELECTRICITY meter reads "
+        "every 5 minutes, so at most 8.33333 hours"
+    )
+    assert not [r for r in sandbox.received() if "/usage/" in r.path]
+
+    served = call(decision, "/v1/me/usage/raw/ELECTRICITY",
+                  query={"start": [start], "end": ["2026-11-01T08:20:00-05:00"]})  # fmt: skip
+    assert served["statusCode"] == 200, served["body"]
+    (stream,) = [s for s in json.loads(served["body"])["response"]["streams"]
+                 if s["utilityServicePointId"] == "NW-SP-3"]  # fmt: skip
+    assert len(stream["intervals"]) == 100
+    first = int(datetime.fromisoformat(start).timestamp())
+    quarter = interval_milli(4000003, "ELECTRICITY", first)
+    assert round(sum(i["usage"] for i in stream["intervals"][:3]) * 1000) == quarter

@@ -68,8 +68,13 @@ _ASCII_ID = re.compile(r"[0-9]{1,19}")
 
 # Get Utility Account List's `resolution`, as the length of a raw interval in minutes
 # (Get Raw Interval Usage: "up to 100 intervals in a single request"). MONTH and BILLING
-# meters have no intervals to read raw; an absent or new resolution is not known here.
-RAW_INTERVAL_MINUTES = {"MINUTE": 1, "QUARTER_HOUR": 15, "HALF_HOUR": 30, "HOUR": 60, "DAY": 1440}
+# meters have no intervals to read raw. An absent resolution (optional on the page) or one
+# this table does not know (Oracle added FIVE_MINUTE once) is counted as the finest there
+# can be, a minute: a window the gateway lets through then never passes Opower's cap.
+RAW_INTERVAL_MINUTES = {"MINUTE": 1, "FIVE_MINUTE": 5, "QUARTER_HOUR": 15, "HALF_HOUR": 30,
+                        "HOUR": 60, "DAY": 1440}  # fmt: skip
+NO_RAW_INTERVALS = frozenset({"MONTH", "BILLING"})
+UNKNOWN_RESOLUTION_MINUTES = 1
 # The utility account's meterType, as the usage API names the fuel.
 USAGE_FUEL = {"ELEC": "ELECTRICITY", "GAS": "GAS"}
 
@@ -400,7 +405,8 @@ def tenancy_version(accounts: list[dict[str, Any]]) -> str:
 
 def raw_minutes(accounts: list[dict[str, Any]], today: str) -> tuple[tuple[str, int], ...]:
     """The finest raw interval of each usage fuel, from the utility accounts' meterType
-    and resolution (both optional on the page: an account without them adds nothing), of
+    and resolution (both optional on the page: an account without a known meterType adds
+    nothing; one without a known resolution counts as a minute, the finest), of
     the accounts still active (the usage pages serve the customer's active utility
     account: one moved out of before ``today``, YYYY-MM-DD, has no say)."""
     finest: dict[str, int] = {}
@@ -409,9 +415,11 @@ def raw_minutes(accounts: list[dict[str, Any]], today: str) -> tuple[tuple[str, 
         if isinstance(moved_out, str) and moved_out[:10] < today:
             continue
         fuel = USAGE_FUEL.get(str(account.get("meterType")))
-        minutes = RAW_INTERVAL_MINUTES.get(str(account.get("resolution")))
-        if fuel is not None and minutes is not None:
-            finest[fuel] = min(minutes, finest.get(fuel, minutes))
+        resolution = str(account.get("resolution"))
+        if fuel is None or resolution in NO_RAW_INTERVALS:
+            continue
+        minutes = RAW_INTERVAL_MINUTES.get(resolution, UNKNOWN_RESOLUTION_MINUTES)
+        finest[fuel] = min(minutes, finest.get(fuel, minutes))
     return tuple(sorted(finest.items()))
 
 

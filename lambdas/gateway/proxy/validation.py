@@ -320,11 +320,14 @@ UNKNOWN_METER_MINUTES = 15
 
 def raw_cap_message(fuel: str, minutes: int, *, known: bool = True) -> str:
     hours = timedelta(minutes=minutes) * RAW_MAX_INTERVALS / timedelta(hours=1)
-    meter = (
-        f"your {fuel} meter reads every {minutes} minutes"
-        if known
-        else f"counted in {minutes}-minute intervals"
-    )
+    if not known:
+        meter = f"counted in {minutes}-minute intervals"
+    elif minutes == 1:
+        # A one-minute meter, or one whose resolution Opower did not give or the gateway
+        # does not know: counted as the finest (gateway.auth.binding).
+        meter = f"your {fuel} meter reads every minute (or its interval is not known: a minute)"
+    else:
+        meter = f"your {fuel} meter reads every {minutes} minutes"
     return (
         f"raw usage is limited to {RAW_MAX_INTERVALS} intervals per request: {meter}, so at "
         f"most {hours:g} hours"

@@ -142,6 +142,29 @@ def test_a_moved_out_meter_does_not_set_the_raw_cap(
     assert context["rawIntervalMinutes"] == "ELECTRICITY:30"
 
 
+@pytest.mark.parametrize(
+    ("resolution", "expected"),
+    [("FIVE_MINUTE", "ELECTRICITY:5"), ("TEN_SECOND", "ELECTRICITY:1"), (None, "ELECTRICITY:1"),
+     ("MONTH", "")],
+    ids=["five-minute", "a value Oracle may add", "absent", "no raw intervals"],
+)  # fmt: skip
+def test_a_meters_resolution_sets_the_raw_cap_never_wider_than_opowers(
+    sandbox: OpowerSandbox, authorize: Callable[[], dict[str, Any]], resolution: str | None,
+    expected: str,
+) -> None:  # fmt: skip
+    """Get Utility Account List's resolution enumeration includes FIVE_MINUTE (Raw Interval
+    Usage: "up to 100 intervals in a single request"); a resolution absent (the field is
+    optional) or not known to the gateway is counted as a minute, the finest: a window the
+    gateway lets through is never over Opower's cap. MONTH and BILLING have no raw
+    intervals: Opower alone counts such a customer's window."""
+    example = dict(contract("get-utility-account-list")["example"]["response"])
+    example.pop("resolution", None)
+    account = example if resolution is None else {**example, "resolution": resolution}
+    bind(sandbox, utility_accounts={"status": 200, "body": {"response": [account]}})
+
+    assert authorize()["context"]["rawIntervalMinutes"] == expected
+
+
 def test_a_field_oracle_adds_breaks_no_binding(
     sandbox: OpowerSandbox, authorize: Callable[[], dict[str, Any]]
 ) -> None:
