@@ -166,6 +166,11 @@ class Operation:
     # The success status of a write (0: 200 with the answer's schema when ``response`` is
     # given, else 204); a GET is 200.
     success_status: int = 0
+    # PUT: the route whose GET lists the item being replaced. The body sent to Opower is
+    # the item as that list shows it now, with the customer's fields over it: what the
+    # customer omitted keeps its value whether Opower's PUT replaces or merges (its page
+    # does not say which).
+    completes_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -482,7 +487,14 @@ _CONTACT_FIELDS = {
     "push": BodyField("boolean", "Whether push notifications may be sent to this contact"),
 }
 _CONTACT_BODY = Body(fields=_CONTACT_FIELDS, one_of=("email", "phoneSMS", "phoneVoice"))
+# An update names only what changes: the rest is the contact's own (completes_from).
+_CONTACT_UPDATE = Body(fields=_CONTACT_FIELDS)
 _BY_CUSTOMER = (("auditAgency", "CUSTOMER"),)
+_CONTACT_PUT = (
+    "Fields you leave out keep their current values: the gateway sends Opower the whole "
+    "contact (Update NotificationContact's page does not say whether it replaces or merges); "
+    "to stop a channel, remove its preferences or the contact."
+)
 _TIPS_QUERY = {
     "channel": Param("enum", "Tips for this channel", values=("WEB", "VOICE")),
     "limit": Param("int", "At most this many tips (default: all)", minimum=1, maximum=100),
@@ -582,11 +594,12 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
             Operation(
                 "PUT",
                 "Change a notification contact",
-                body=_CONTACT_BODY,
+                body=_CONTACT_UPDATE,
                 response=schemas.CONTACT,
                 invalidates=("contacts",),
                 upstream_meanings={400: _CONTACT_REFUSED},
-                description=_SMS_OPT_IN,
+                description=_SMS_OPT_IN + " " + _CONTACT_PUT,
+                completes_from="contacts",
             ),
             Operation(
                 "DELETE",

@@ -57,6 +57,7 @@ from gateway.proxy.validation import NOT_FOUND, Upstream, build_upstream, match
 from gateway.routes import (
     ROUTES_BY_NAME,
     Operation,
+    Route,
     is_service_path,
     upstream_path,
 )
@@ -290,6 +291,8 @@ class Proxy:
                 ),
             )
             failed = self._check_owned(call, path_params, binding, utility_code)
+            if failed is None and operation.completes_from:
+                call, failed = self._completed(call, path_params, binding, utility_code)
             answer = failed if failed is not None else self._respond(call)
         except RequestError as exc:
             answer = error(
@@ -361,19 +364,8 @@ class Proxy:
         for name, param in route.path_params.items():
             if param.kind != "owned":
                 continue
-            owner = ROUTES_BY_NAME[param.owner]
-            listing = owner.operation("GET")
-            assert listing is not None, owner.name
-            upstream = build_upstream(
-                owner,
-                listing,
-                {k: v for k, v in path_params.items() if k in owner.path_params},
-                None,
-                None,
-                None,
-                binding=binding,
-                utility_code=utility_code,
-                now=datetime.now(UTC),
+            upstream = self._listing(
+                ROUTES_BY_NAME[param.owner], path_params, binding, utility_code
             )
             listed = self._respond(dataclasses.replace(call, upstream=upstream))
             if listed["statusCode"] not in {200, 404}:
@@ -384,6 +376,67 @@ class Proxy:
                 self._metrics.add_metric("OwnedIdRefused", "Count", 1)
                 raise RequestError(404, "not_found", NOT_FOUND)
         return None
+
+    def _listing(
+        self,
+        owner: Route,
+        path_params: Mapping[str, str],
+        binding: BindingView,
+        utility_code: str,
+    ) -> Upstream:
+        """The customer's GET of a list route (the owner of an id in the path)."""
+        listing = owner.operation("GET")
+        assert listing is not None, owner.name
+        return build_upstream(
+            owner,
+            listing,
+            {k: v for k, v in path_params.items() if k in owner.path_params},
+            None,
+            None,
+            None,
+            binding=binding,
+            utility_code=utility_code,
+            now=datetime.now(UTC),
+        )
+
+    def _completed(
+        self,
+        call: Forward,
+        path_params: Mapping[str, str],
+        binding: BindingView,
+        utility_code: str,
+    ) -> tuple[Forward, dict[str, Any] | None]:
+        """A PUT whose body is the item as its list shows it now (asked of Opower, not
+        the cache: another channel may have changed it), with the customer's fields over
+        it; or the list's own failure, and nothing is written."""
+        upstream = call.upstream
+        owner = ROUTES_BY_NAME[upstream.operation.completes_from]
+        listed = self._send(dataclasses.replace(
+            call, upstream=self._listing(owner, path_params, binding, utility_code)))  # fmt: skip
+        get = owner.operation("GET")
+        assert get is not None, owner.name
+        answer = self._answer(listed, call.request_id, get)
+        if answer["statusCode"] != 200:
+            return call, answer
+        name, param = next(
+            (n, p) for n, p in upstream.route.path_params.items()
+            if p.kind == "owned" and p.owner == owner.name
+        )  # fmt: skip
+        listed_items = opower_answers.items(json.loads(answer["body"] or "null"))
+        wanted = upstream.path_values[name]
+        item = next((i for i in listed_items if str(i.get(param.owner_field)) == wanted), None)
+        if item is None:
+            raise RequestError(404, "not_found", NOT_FOUND)
+        body = upstream.operation.body
+        assert body is not None
+        assert upstream.body is not None
+        current = {field: item[field] for field in body.fields if field in item}
+        sent = json.loads(upstream.body)
+        completed = json.dumps({**current, **sent}, separators=(",", ":")).encode()
+        self._metrics.add_metric("WriteCompleted", "Count", 1)
+        return dataclasses.replace(
+            call, upstream=dataclasses.replace(upstream, body=completed)
+        ), None
 
     def _respond(self, call: Forward) -> dict[str, Any]:
         operation = call.upstream.operation

@@ -81,6 +81,31 @@ def test_a_customer_manages_their_own_contacts_and_alerts(call: Call) -> None:
     assert write(call, "DELETE", f"/v1/me/contacts/{contact}")["statusCode"] == 404
 
 
+def test_a_contact_update_keeps_what_the_customer_left_out_whatever_opower_does(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    """Update NotificationContact's page does not say whether its PUT replaces the contact
+    or merges the fields sent: the gateway sends the whole contact as Opower lists it now
+    (asked of Opower, not the cache), with the customer's fields over it, so an app that
+    changes the name does not wipe the SMS number under either reading."""
+    contact = {"name": "Ada", "email": "ada@example.com", "phoneSMS": "555-123-1234"}
+    created = body(write(call, "POST", "/v1/me/contacts", contact))["response"]
+    before = len(sandbox.received())
+
+    changed = write(call, "PUT", f"/v1/me/contacts/{created['id']}", {"name": "Ada L."})
+
+    assert body(changed)["response"]["phoneSMS"] == "555-123-1234"
+    (put,) = [r for r in sandbox.received()[before:] if r.method == "PUT"]
+    sent = json.loads(put.body)
+    assert sent["name"] == "Ada L."
+    assert (sent["email"], sent["phoneSMS"]) == ("ada@example.com", "555-123-1234")
+    assert "id" not in sent  # only the fields the request schema has
+    listed = [r for r in sandbox.received()[before:] if r.method == "GET"]
+    assert listed[-1].path.endswith("/notification_contacts")  # asked of Opower, fresh
+    gone = write(call, "PUT", "/v1/me/contacts/99999999", {"name": "x"})
+    assert gone["statusCode"] == 404
+
+
 def test_another_customers_contact_preference_and_tip_are_404_and_opower_is_not_asked(
     call: Call, sandbox: OpowerSandbox
 ) -> None:
