@@ -211,8 +211,9 @@ def test_the_customers_own_headers_never_reach_opower(
         ('{"threshold": 10, "percentage": 1001}', JSON, 400, "bad_request"),
         ('{"threshold": 10, "percentage": "1.5"}', JSON, 400, "bad_request"),
         ('{"threshold": true}', JSON, 400, "bad_request"),
-        ('{"percentage": 10}', JSON, 400, "bad_request"),
-        ('{"threshold": 10}', JSON, 400, "bad_request"),
+        # (either field alone is a threshold: Set or Update a Customer's Threshold requires
+        # neither; an empty one sets nothing)
+        ("{}", JSON, 400, "bad_request"),
         ('{"threshold": 10, "utilityCustomerId": "UC-0002"}', JSON, 400, "bad_request"),
         ('{"threshold": 10, "pad": "' + "x" * 5000 + '"}', JSON, 413, "payload_too_large"),
     ],
