@@ -16,7 +16,12 @@ threshold. Writes (``WRITES=1``; on by default against the sandbox only) change 
 for good: the home profile is written back as it is, and a threshold is set and removed
 only when the customer has none (one they have is written back unchanged, never removed).
 A 404 on a route that may have nothing for a customer (no home profile, no forecast yet)
-is reported as "none", not as a failure.
+is reported as "none", not as a failure; a check that cannot be made for want of what an
+earlier answer gives (no contact, no tip) is listed as skipped, with its reason. Beyond
+the document's schema it holds each answer to what the pages show: the `response`
+wrapper, a neighbor comparison keyed by fuel, a breakdown's categories. Every operation is
+called (writes with WRITES=1). When the first call fails (Opower unreachable, the customer
+unknown), it says so in one line and checks nothing else.
 """
 
 from __future__ import annotations
@@ -56,6 +61,14 @@ _WRITE_CONTACT = {"name": "Opower check", "email": "opower-check@example.com"}
 _WRITE_THRESHOLD = {"threshold": 100.0, "percentage": 90.0}
 
 
+class OpowerUnreachable(Exception):
+    """The first call failed: nothing else is checked, and the run says so in one line."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.verdict)
+        self.result = result
+
+
 @dataclass(frozen=True)
 class Result:
     call: str  # "GET /v1/me/usage/raw/ELECTRICITY"
@@ -92,6 +105,30 @@ class Gateway:
         return response.status, document
 
 
+# What the pages document beyond what the gateway's document can require (it reads answers
+# tolerantly): every success answer of the pages is wrapped in `response` (opower-api.md,
+# "Answers": Get Bill Forecast and Get Bill Period publish no schema, and are held to the
+# same wrapper); Get Latest Neighbor Comparison is keyed by fuel, ELEC, GAS or COMBINED (a
+# fuel may be absent, not all of them); the disaggregation pages' answers hold categories.
+_FUEL_KEYS = ("ELEC", "GAS", "COMBINED")
+
+
+def strict_departures(route: str, answer: Any) -> list[str]:
+    """Where an answer departs from its page in ways a tolerant schema lets pass."""
+    if not isinstance(answer, dict) or "response" not in answer:
+        return ["(root): no `response` wrapper, as every documented answer has"]
+    response = answer["response"]
+    if route == "neighbor_comparison" and (
+        not isinstance(response, dict) or not any(k in response for k in _FUEL_KEYS)
+    ):
+        return [f"response: none of the fuels the page keys it by ({', '.join(_FUEL_KEYS)})"]
+    if route in {"energy_breakdown", "bill_energy_breakdown"}:
+        categories = response.get("categories") if isinstance(response, dict) else None
+        if not isinstance(categories, list) or not categories:
+            return ["response/categories: the page's breakdown has its categories; none here"]
+    return []
+
+
 def differences(template: str, answer: Any) -> list[str]:
     """Where the answer departs from the route's documented schema (empty: it conforms).
     Within a choice (a list or one object), the alternative that got furthest says it."""
@@ -116,7 +153,11 @@ class Checker:
 
     def run(self) -> list[Result]:
         accounts = self._read("accounts", "/v1/me/accounts", "/v1/me/accounts")
-        items = opower_answers.items(accounts) if accounts is not None else []
+        if accounts is None:
+            # Nothing else can be asked meaningfully: Opower (or the gateway) did not answer
+            # the first call, which says who the customer is (OpowerUnreachable).
+            raise OpowerUnreachable(self.results[-1])
+        items = opower_answers.items(accounts)
         fuels = list(
             dict.fromkeys(
                 USAGE_FUEL[m] for a in items if (m := str(a.get("meterType"))) in USAGE_FUEL
@@ -172,12 +213,23 @@ class Checker:
                 f"/v1/me/contacts/{contacts[0]['id']}/preferences",
                 "/v1/me/contacts/{contactId}/preferences",
             )
+        else:
+            self._skipped(
+                "GET /v1/me/contacts/{contactId}/preferences", "the customer has no contact"
+            )
         self._read("energy_breakdown", "/v1/me/energy-breakdown", "/v1/me/energy-breakdown")
+        last = self._today.replace(day=1) - timedelta(days=1)  # last month's bill, by dates
+        self._read("bill_energy_breakdown", "/v1/me/energy-breakdown/bill",
+                   "/v1/me/energy-breakdown/bill",
+                   {"billStartDate": last.replace(day=1).isoformat(),
+                    "billEndDate": last.isoformat()})  # fmt: skip
         self._read("tips", "/v1/me/tips", "/v1/me/tips")
         names = self._read("tip_names", "/v1/me/tip-names", "/v1/me/tip-names")
         tips = opower_answers.payload(names) if names is not None else []
         if isinstance(tips, list) and tips and isinstance(tips[0], str):
             self._read("tip", f"/v1/me/tips/{tips[0]}", "/v1/me/tips/{tipId}")
+        else:
+            self._skipped("GET /v1/me/tips/{tipId}", "the customer has no tip")
         for account in accounts:
             if account.get("id") is not None:
                 self._read(
@@ -191,6 +243,10 @@ class Checker:
                 f"/v1/me/neighbor-comparison/history/{fuel}",
                 "/v1/me/neighbor-comparison/history/{fuel}",
             )
+
+    def _skipped(self, call: str, why: str) -> None:
+        """A check that could not be made, listed with its reason (never silently)."""
+        self.results.append(Result(call, 0, f"skipped: {why}", True))
 
     def _write_contact(self) -> None:
         """A contact added, changed, subscribed by e-mail and removed: nothing stays."""
@@ -215,6 +271,8 @@ class Checker:
                                    status == 200))  # fmt: skip
         if isinstance(preference, dict) and preference.get("id") is not None:
             self._expect("DELETE", f"{path}/preferences/{preference['id']}", 200)
+        # Delete NotificationChannel: 200, every preference of the channel gone.
+        self._expect("DELETE", f"{path}/channels/EMAIL", 200)
         self._expect("DELETE", path, 200)
 
     def _write_tip(self) -> None:
@@ -226,8 +284,11 @@ class Checker:
                                        "not called: no tip to write back", True))  # fmt: skip
             return
         tip = tips[0]
-        self._expect("POST", f"/v1/me/tips/{tip.get('tipName')}/action", 200,
-                     {"status": tip.get("status") or "NOT_YET"})  # fmt: skip
+        action = f"/v1/me/tips/{tip.get('tipName')}/action"
+        was = tip.get("status") or "NOT_YET"
+        # Delete Tip Action (back to NOT_YET), then Update Tip Action back to what it was.
+        self._expect("DELETE", action, 200)
+        self._expect("POST", action, 200, {"status": was})
 
     def _windows(self) -> Iterator[tuple[str, dict[str, str]]]:
         """Past windows well inside each resolution's cap: an hour of raw intervals (60 of
@@ -264,7 +325,7 @@ class Checker:
         status, answer = self._gateway.request("GET", path, query)
         call = f"GET {path}"
         if status == 200:
-            found = differences(template, answer)
+            found = strict_departures(route, answer) + differences(template, answer)
             page = _page_title(route, path)
             verdict = f"conforms ({page})" if not found else "differs: " + "; ".join(found[:3])
             self.results.append(Result(call, status, verdict, not found))
@@ -393,7 +454,20 @@ def main(argv: list[str] | None = None) -> int:
         f"against {against}{'' if writes else ', reads only (WRITES=1 adds writes)'}:"
     )
     gateway = Gateway(running["gateway"], token, urllib3.PoolManager())
-    results = Checker(gateway, writes=writes, today=datetime.now(UTC).date()).run()
+    try:
+        results = Checker(gateway, writes=writes, today=datetime.now(UTC).date()).run()
+    except OpowerUnreachable as failed:
+        print(
+            f"make opower-check: the first call, {failed.result.call}, got "
+            f"{failed.result.status}: {failed.result.verdict}; nothing else was checked "
+            "(is Opower reachable, and the customer known to it?)",
+            file=sys.stderr,
+        )
+        return 1
+    except urllib3.exceptions.HTTPError as exc:
+        print(f"make opower-check: the gateway at {running['gateway']} did not answer "
+              f"({type(exc).__name__}): is `make dev` running?", file=sys.stderr)  # fmt: skip
+        return 2
     print(table(results))
     print(f"Oracle's pages: {schemas.PAGES['accounts'].rsplit('/', 1)[0]}/")
     return 0 if all(r.ok for r in results) else 1

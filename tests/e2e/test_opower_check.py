@@ -73,3 +73,66 @@ def test_without_a_customer_it_says_what_to_give(e2e: RunningStack) -> None:
 
     assert run.returncode == 2
     assert "make opower-check CUSTOMER=<utilityCustomerId>" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "call", "says"),
+    [
+        # Every documented answer is wrapped in `response` (Get Bill Forecast and Get Bill
+        # Period publish no schema: held to the same wrapper).
+        ("bill_forecast", {"customerId": 1000003}, "GET /v1/me/bill-forecast ",
+         "no `response` wrapper"),
+        ("bill_period", {"startDate": "2026-11-01"}, "GET /v1/me/accounts/2000005/bill-period",
+         "no `response` wrapper"),
+        # Get Latest Neighbor Comparison is keyed by fuel: ELEC, GAS or COMBINED.
+        ("neighbor_comparison", {"response": {"electricity": 5}},
+         "GET /v1/me/neighbor-comparison ", "none of the fuels"),
+        # Get Annual Disaggregation's answer holds its categories.
+        ("disaggregation", {"response": {"unit": "KWH"}},
+         "GET /v1/me/energy-breakdown ", "response/categories"),
+    ],
+    ids=["forecast-unwrapped", "period-unwrapped", "neighbors-no-fuel", "breakdown-empty"],
+)  # fmt: skip
+def test_each_wrong_answer_fails_the_check(
+    e2e: RunningStack, route: str, body: object, call: str, says: str
+) -> None:
+    e2e.sandbox_control("POST", "answers", {route: {"status": 200, "body": body}})
+    # Answers cached by earlier checks are made stale, so that Opower is asked again.
+    e2e.http.request("POST", f"{e2e.gateway}/_local/faults", json={"cache_expired": True})
+    try:
+        run = opower_check(e2e, "UC-0003", "--writes", "0")
+    finally:
+        e2e.sandbox_control("POST", "answers", {route: None})
+
+    assert run.returncode == 1, run.stdout
+    line = next(row for row in run.stdout.splitlines() if row.startswith(call))
+    assert "FAIL differs:" in line
+    assert says in line
+
+
+def test_every_operation_is_called_and_a_skipped_check_says_why(e2e: RunningStack) -> None:
+    run = opower_check(e2e, "UC-0004", "--writes", "1")  # no account, no contact, no tip
+
+    for call in ("GET /v1/me/energy-breakdown/bill", "DELETE /v1/me/contacts/",
+                 "/channels/EMAIL"):  # fmt: skip
+        assert call in run.stdout, run.stdout
+    assert "skipped: the customer has no contact" in run.stdout or "preferences" in run.stdout
+    full = opower_check(e2e, "UC-0002", "--writes", "1")
+    assert full.returncode == 0, full.stdout
+    assert "DELETE /v1/me/tips/" in full.stdout  # Delete Tip Action, then written back
+    assert "/channels/EMAIL" in full.stdout
+
+
+def test_an_unreachable_opower_is_said_in_one_line(e2e: RunningStack) -> None:
+    e2e.sandbox_control("POST", "faults", {"data_endpoints": "5xx"})
+    try:
+        run = opower_check(e2e, "UC-0003", "--writes", "0")
+    finally:
+        e2e.sandbox_control("POST", "reset")
+
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[1:] == []  # nothing checked after the first call
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("make opower-check: the first call, GET /v1/me/accounts, got 50")
+    assert "nothing else was checked" in line
+    assert "no utility account" not in run.stdout + run.stderr
