@@ -217,7 +217,9 @@ class Checker:
             self._skipped(
                 "GET /v1/me/contacts/{contactId}/preferences", "the customer has no contact"
             )
-        self._read("energy_breakdown", "/v1/me/energy-breakdown", "/v1/me/energy-breakdown")
+        whole = self._read("energy_breakdown", "/v1/me/energy-breakdown",
+                           "/v1/me/energy-breakdown")  # fmt: skip
+        self._account_form(accounts, whole is not None)
         last = self._today.replace(day=1) - timedelta(days=1)  # last month's bill, by dates
         self._read("bill_energy_breakdown", "/v1/me/energy-breakdown/bill",
                    "/v1/me/energy-breakdown/bill",
@@ -243,6 +245,29 @@ class Checker:
                 f"/v1/me/neighbor-comparison/history/{fuel}",
                 "/v1/me/neighbor-comparison/history/{fuel}",
             )
+
+    def _account_form(self, accounts: list[dict[str, Any]], whole: bool) -> None:
+        """Whether the tier finds an account named as the gateway names it to the
+        disaggregation pages' utilityAccountId (the pages: "Utility customer account ID",
+        the utility's number; the gateway's disaggregation_account_id). The customer's
+        breakdown for one account of theirs must be found when their whole one is."""
+        account = next((a for a in accounts if a.get("id") is not None
+                        and str(a.get("meterType")) in {"ELEC", "GAS"}), None)  # fmt: skip
+        call = "GET /v1/me/energy-breakdown?accountId=…"
+        if account is None or not whole:
+            self._skipped(call, "no breakdown for the customer, or no account to name")
+            return
+        query = {"accountId": str(account["id"]), "fuelType": str(account["meterType"])}
+        status, answer = self._gateway.request("GET", "/v1/me/energy-breakdown", query)
+        if status == 200:
+            found = "the tier finds the account as the gateway names it"
+            self.results.append(Result(call, status, found, True))
+            return
+        self.results.append(Result(call, status, (
+            f"the tier did not find account {account['id']} as the gateway names it "
+            f"({_error(answer)}): set disaggregation_account_id to the other form, number "
+            "(the utility's account number, as the pages say) or opower_id (Opower's id)"),
+            False))  # fmt: skip
 
     def _skipped(self, call: str, why: str) -> None:
         """A check that could not be made, listed with its reason (never silently)."""

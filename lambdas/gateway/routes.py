@@ -55,6 +55,10 @@ class Param:
     # A datetime Opower takes as a plain date too (the usage pages); false: date-time
     # only, and a date is sent as its midnight UTC (gateway.proxy.validation).
     dates: bool = True
+    # A bound account Opower's page names by the utility's account number ("Utility
+    # customer account ID"): sent as that account's utilityAccountId, from the customer's
+    # accounts answer, unless disaggregation_account_id is opower_id (gateway.proxy).
+    as_number: bool = False
 
 
 # Text fields: anything but control characters (C0, DEL, C1) and the invisible formatting
@@ -514,6 +518,7 @@ _BREAKDOWN_QUERY = {
         "bound_account",
         "One of your utility-account ids (default: all of them)",
         upstream="utilityAccountId",
+        as_number=True,
     ),
 }
 # Opower's 400s on the customer-app operations, in the gateway's words: what their pages

@@ -241,6 +241,13 @@ class RuntimeSettings:
     )
 
     # Customer API (proxy)
+    disaggregation_account_id: str = setting(
+        "number",
+        doc="How the disaggregation routes name an account to Opower (utilityAccountId): "
+        "'number', the utility's account number, as Oracle's pages define it (\"Utility "
+        "customer account ID\"), or 'opower_id', Opower's account id; make opower-check says "
+        "which one a tier answers",
+    )
     cors_allow_origins: tuple[str, ...] = setting(
         (), doc="Origins allowed to call the API from a browser (none by default)"
     )
@@ -438,6 +445,8 @@ class RuntimeSettings:
                         f"company's budget_per_second ({company.budget_per_second:g}) and "
                         f"budget_per_day ({company.budget_per_day}) by at least 1"
                     )
+        if self.disaggregation_account_id not in ("number", "opower_id"):
+            raise ConfigurationError("DISAGGREGATION_ACCOUNT_ID must be number or opower_id")
         if self.authorizer_cache_ttl_s > 3600:
             raise ConfigurationError("AUTHORIZER_CACHE_TTL_S must be at most 3600")
 

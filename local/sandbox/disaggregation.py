@@ -89,7 +89,11 @@ def selected_accounts(
     chosen = list(accounts)
     raw_id = request.single("utilityAccountId")
     if raw_id is not None:
-        chosen = [a for a in chosen if str(a.id) == raw_id]
+        # The pages' "Utility customer account ID": the utility's account number (Get
+        # Utility Account List's utilityAccountId; an account number may hold a meter of
+        # each fuel). Opower's own id is not that: as a tier that follows the page, it is
+        # not found here (make opower-check tells a utility which its tier answers).
+        chosen = [a for a in chosen if a.utility_account_id == raw_id]
         if not chosen:
             raise not_found(f"Unknown utility account {raw_id!r} for customer {customer.id}")
     if fuel is not None:

@@ -136,3 +136,23 @@ def test_an_unreachable_opower_is_said_in_one_line(e2e: RunningStack) -> None:
     assert line.startswith("make opower-check: the first call, GET /v1/me/accounts, got 50")
     assert "nothing else was checked" in line
     assert "no utility account" not in run.stdout + run.stderr
+
+
+def test_it_says_which_form_of_account_the_tier_finds(e2e: RunningStack) -> None:
+    """The disaggregation pages name the account by the utility's number; the gateway sends
+    it so by default and the sandbox follows the page: found. A tier that answered only
+    Opower's own id would fail here, with the setting to change."""
+    run = opower_check(e2e, "UC-0002", "--writes", "0")
+
+    line = next(r for r in run.stdout.splitlines()
+                if r.startswith("GET /v1/me/energy-breakdown?accountId="))  # fmt: skip
+    assert "the tier finds the account as the gateway names it" in line
+
+    e2e.sandbox_control("POST", "answers", {"disaggregation": {"status": 404, "body": {
+        "httpStatus": 404, "serviceErrorCode": "NOT_FOUND", "errorMessage": "no"}}})  # fmt: skip
+    e2e.http.request("POST", f"{e2e.gateway}/_local/faults", json={"cache_expired": True})
+    try:
+        missing = opower_check(e2e, "UC-0002", "--writes", "0")
+    finally:
+        e2e.sandbox_control("POST", "answers", {"disaggregation": None})
+    assert "skipped: no breakdown for the customer" in missing.stdout

@@ -293,6 +293,8 @@ class Proxy:
             failed = self._check_owned(call, path_params, binding, utility_code)
             if failed is None and operation.completes_from:
                 call, failed = self._completed(call, path_params, binding, utility_code)
+            if failed is None:
+                call, failed = self._as_numbers(call, binding, utility_code)
             answer = failed if failed is not None else self._respond(call)
         except RequestError as exc:
             answer = error(
@@ -436,6 +438,44 @@ class Proxy:
         self._metrics.add_metric("WriteCompleted", "Count", 1)
         return dataclasses.replace(
             call, upstream=dataclasses.replace(upstream, body=completed)
+        ), None
+
+    def _as_numbers(
+        self, call: Forward, binding: BindingView, utility_code: str
+    ) -> tuple[Forward, dict[str, Any] | None]:
+        """An account the operation's page names by the utility's account number (the
+        disaggregation pages' utilityAccountId, "Utility customer account ID"): the bound
+        account's number, as the customer's accounts answer (Get Utility Account List,
+        through the cache) gives it; with disaggregation_account_id opower_id, Opower's id
+        unchanged. The call as it goes, or the accounts answer's own failure."""
+        upstream = call.upstream
+        names = {p.upstream or n for n, p in upstream.operation.query.items() if p.as_number}
+        if self._settings.disaggregation_account_id != "number" or not any(
+            name in names for name, _ in upstream.query
+        ):
+            return call, None
+        accounts = self._listing(ROUTES_BY_NAME["accounts"], {}, binding, utility_code)
+        listed = self._respond(dataclasses.replace(call, upstream=accounts))
+        if listed["statusCode"] != 200:
+            return call, listed
+        numbers = {
+            str(a.get("id")): a.get("utilityAccountId")
+            for a in opower_answers.items(json.loads(listed["body"] or "null"))
+        }
+        query = []
+        for name, value in upstream.query:
+            if name in names:
+                number = numbers.get(value)
+                if (
+                    isinstance(number, bool)
+                    or not isinstance(number, (str, int))
+                    or not str(number)
+                ):
+                    raise RequestError(404, "not_found", NOT_FOUND)  # no number to name it by
+                value = str(number)
+            query.append((name, value))
+        return dataclasses.replace(
+            call, upstream=dataclasses.replace(upstream, query=tuple(query))
         ), None
 
     def _respond(self, call: Forward) -> dict[str, Any]:

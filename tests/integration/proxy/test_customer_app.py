@@ -233,3 +233,28 @@ def test_with_the_cache_on_a_list_seen_serves_the_ownership_checks_and_writes_re
     )
     new = created["response"]["id"]
     assert call("GET", f"/v1/me/contacts/{new}/preferences")["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("form", "sent"), [("number", "4100000003"), ("opower_id", "2000004")],
+    ids=["the-pages-number", "opowers-id"],
+)  # fmt: skip
+def test_the_breakdown_names_the_account_as_the_setting_says(
+    call: Call, sandbox: OpowerSandbox, monkeypatch: pytest.MonkeyPatch, form: str, sent: str
+) -> None:
+    """Get Annual Disaggregation's utilityAccountId is the "Utility customer account ID":
+    the utility's account number, the name Get Utility Account List gives it. The customer
+    names the account by its id (as every route does), and the gateway sends its number,
+    from the customer's accounts answer; disaggregation_account_id=opower_id sends the id,
+    for a tier that answers that instead (make opower-check tells which)."""
+    monkeypatch.setenv("DISAGGREGATION_ACCOUNT_ID", form)
+    wiring.reset()
+    before = len(sandbox.received())
+
+    answer = call("GET", "/v1/me/energy-breakdown", customer="UC-0002",
+                  query={"accountId": ["2000004"], "fuelType": ["GAS"]})  # fmt: skip
+
+    (breakdown,) = [r for r in sandbox.received()[before:] if "/consumption/" in r.path]
+    assert breakdown.query["utilityAccountId"] == [sent]
+    # The sandbox follows the page: the number is found, Opower's own id is not.
+    assert answer["statusCode"] == (200 if form == "number" else 404), answer["body"]

@@ -184,8 +184,9 @@ def test_without_dates_a_bill_is_the_last_complete_month(client: SandboxClient, 
         ({}, "KWH"),
         ({"fuelType": "ELEC"}, "KWH"),
         ({"fuelType": "GAS"}, "THERM"),
-        ({"utilityAccountId": "2000004"}, "THERM"),
-        ({"utilityAccountId": "2000003", "fuelType": "ELEC"}, "KWH"),
+        # The utility's account number (UC-0002's 4100000003 holds both meters).
+        ({"utilityAccountId": "4100000003", "fuelType": "GAS"}, "THERM"),
+        ({"utilityAccountId": "4100000003", "fuelType": "ELEC"}, "KWH"),
     ],
 )
 def test_fuel_and_account_select_what_is_broken_down(
@@ -255,11 +256,11 @@ def test_a_model_needs_usage_in_the_period(client: SandboxClient, token: str) ->
 @pytest.mark.parametrize(
     ("customer", "fields"),
     [
-        pytest.param(1000002, {"utilityAccountId": "2000001"}, id="another-customers-account"),
-        pytest.param(1000002, {"utilityAccountId": "4000002"}, id="the-other-companys-account"),
-        pytest.param(1000002, {"utilityAccountId": "4100000003"}, id="the-utilitys-number"),
+        pytest.param(1000002, {"utilityAccountId": "4100000001"}, id="another-customers-account"),
+        pytest.param(1000002, {"utilityAccountId": "5200000002"}, id="the-other-companys-account"),
+        pytest.param(1000002, {"utilityAccountId": "2000003"}, id="opowers-own-id"),
         pytest.param(1000002, {"utilityAccountId": "abc"}, id="not-an-id"),
-        pytest.param(1000002, {"utilityAccountId": "2000003", "fuelType": "GAS"},
+        pytest.param(1000003, {"utilityAccountId": "4100000004", "fuelType": "GAS"},
                      id="account-of-another-fuel"),
         pytest.param(1000001, {"fuelType": "GAS"}, id="a-fuel-the-customer-lacks"),
         pytest.param(9999999, {}, id="unknown-customer"),
@@ -269,9 +270,10 @@ def test_a_model_needs_usage_in_the_period(client: SandboxClient, token: str) ->
 def test_what_is_not_the_customers_is_404(
     client: SandboxClient, token: str, customer: object, fields: dict[str, str]
 ) -> None:
-    """Sandbox assumptions: `utilityAccountId` is Opower's utility-account id (as Get Bill
-    Comparison's), and one that is not this customer's is a 404, as is a fuel it has no
-    account for."""
+    """`utilityAccountId` is the "Utility customer account ID" of the disaggregation pages,
+    the utility's account number (Get Utility Account List's utilityAccountId); one that is
+    not this customer's, or Opower's own account id, is a 404 (an assumption: the pages
+    give no error for it), as is a fuel it has no account for."""
     for path in (ANNUAL, BILL):
         response = client.get(path.format(customer), token, **fields)
 
