@@ -319,7 +319,13 @@ def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
             f"another, e.g. `{taken[0].split('=')[0]}=0 make dev` for any free port"
         )
     try:
+        # Reachable before anyone types a secret for it; a credentials file is read first
+        # (what is wrong in it is said without asking the network).
+        if target is not None and not target.credentials_file:
+            target.check_reachable()
         opower = target.tier(terminal) if target is not None else None
+        if target is not None and target.credentials_file:
+            target.check_reachable()
     except OpowerTierError as exc:
         raise StartupError(str(exc)) from None
     try:

@@ -56,7 +56,7 @@ USAGE_FUEL = {"ELEC": "ELECTRICITY", "GAS": "GAS"}
 # Routes where Opower may have nothing for a customer: a 404 is an answer, not a fault.
 MAY_BE_NONE = {"home_profile", "bill_forecast", "neighbor_comparison", "threshold",
                "energy_breakdown", "bill_energy_breakdown", "neighbor_history", "bill_period",
-               "contacts", "tip_names"}  # fmt: skip
+               "contacts", "tip_names", "always_on"}  # fmt: skip
 _WRITE_CONTACT = {"name": "Opower check", "email": "opower-check@example.com"}
 _WRITE_THRESHOLD = {"threshold": 100.0, "percentage": 90.0}
 
@@ -220,6 +220,14 @@ class Checker:
         whole = self._read("energy_breakdown", "/v1/me/energy-breakdown",
                            "/v1/me/energy-breakdown")  # fmt: skip
         self._account_form(accounts, whole is not None)
+        electric = next((a for a in accounts if a.get("meterType") == "ELEC"
+                         and a.get("id") is not None), None)  # fmt: skip
+        if electric is not None:
+            self._read("always_on", "/v1/me/energy-breakdown/always-on",
+                       "/v1/me/energy-breakdown/always-on",
+                       {"accountId": str(electric["id"])})  # fmt: skip
+        else:
+            self._skipped("GET /v1/me/energy-breakdown/always-on", "no electric account")
         last = self._today.replace(day=1) - timedelta(days=1)  # last month's bill, by dates
         self._read("bill_energy_breakdown", "/v1/me/energy-breakdown/bill",
                    "/v1/me/energy-breakdown/bill",

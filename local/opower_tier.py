@@ -18,10 +18,13 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import socket
+import ssl
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from gateway.credentials import OpowerCredentials
 from gateway.errors import ConfigurationError
@@ -105,6 +108,36 @@ class OpowerTarget:
                 "without both (unset UTILITY_CODE), make dev runs its own sandbox"
             )
         return cls(check_url(raw_url), check_utility_code(raw_code), credentials_file)
+
+    def check_reachable(self, timeout_s: float = 5.0) -> None:
+        """That OPOWER_URL's host resolves and answers (TLS, its certificate verified, for
+        https), so that a wrong host is one line at startup, not a token error later."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            raise OpowerTierError(
+                f"OPOWER_URL's host {host} does not resolve: check the URL (e.g. "
+                "https://cxapi-stage.opower.com) and this machine's DNS"
+            ) from None
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s) as connection:
+                if parts.scheme == "https":
+                    context = ssl.create_default_context()
+                    with context.wrap_socket(connection, server_hostname=host):
+                        pass
+        except ssl.SSLError as exc:
+            raise OpowerTierError(
+                f"OPOWER_URL's host {host} does not answer TLS on port {port} "
+                f"({exc.reason or type(exc).__name__})"
+            ) from None
+        except OSError as exc:
+            raise OpowerTierError(
+                f"OPOWER_URL's host {host} does not answer on port {port} "
+                f"({type(exc).__name__}): is the URL right, and is it reachable from here?"
+            ) from None
 
     def tier(self, terminal: Terminal | None = None) -> OpowerTier:
         """With the credentials, from the file or else the terminal."""

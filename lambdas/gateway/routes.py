@@ -12,6 +12,7 @@ API Gateway resources of the stack are all derived from this table.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -109,6 +110,8 @@ class Body:
     max_bytes: int = 4096
     # At least one of these fields must be given (a contact reachable some way).
     one_of: tuple[str, ...] = ()
+    # At least this many fields (an update naming nothing changes nothing).
+    min_fields: int = 0
 
 
 @dataclass(frozen=True)
@@ -492,7 +495,10 @@ _CONTACT_FIELDS = {
 }
 _CONTACT_BODY = Body(fields=_CONTACT_FIELDS, one_of=("email", "phoneSMS", "phoneVoice"))
 # An update names only what changes: the rest is the contact's own (completes_from).
-_CONTACT_UPDATE = Body(fields=_CONTACT_FIELDS)
+_CONTACT_UPDATE = Body(
+    fields={name: dataclasses.replace(f, required=False) for name, f in _CONTACT_FIELDS.items()},
+    min_fields=1,
+)
 _BY_CUSTOMER = (("auditAgency", "CUSTOMER"),)
 _CONTACT_PUT = (
     "Fields you leave out keep their current values: the gateway sends Opower the whole "
@@ -556,6 +562,11 @@ _HISTORY_REFUSED = UpstreamMeaning(
     "rejected",
     "Opower refused the window: neighbor comparisons cover your bills of the last 12 "
     "months, with start before end",
+)
+_NO_ALWAYS_ON = UpstreamMeaning(
+    404,
+    "no_always_on",
+    "Opower has no always-on usage for this account: it needs an electric smart meter's readings",
 )
 _NO_BREAKDOWN = UpstreamMeaning(
     404,
@@ -738,6 +749,34 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
                     "A bill's breakdown changes only with a new model",
                     settles="bill_end",
                 ),
+            ),
+        ),
+    ),
+    Route(
+        name="always_on",
+        path="/v1/me/energy-breakdown/always-on",
+        upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/consumption/alwayson",
+        operations=(
+            Operation(
+                "GET",
+                "What your home uses that never turns off (always-on usage, kWh and share)",
+                query={
+                    # Get Always-On: utilityAccountId required, "Utility customer account ID".
+                    "accountId": Param(
+                        "bound_account",
+                        "One of your utility-account ids (an electric one)",
+                        required=True,
+                        upstream="utilityAccountId",
+                        as_number=True,
+                        example="2000001",
+                    ),
+                    "asOf": _AS_OF,
+                },
+                response=schemas.ALWAYS_ON,
+                # Get Always-On: 404 "Customer account not found, has no AMI or always-on
+                # usage" (its body an ExternalError, never passed on).
+                upstream_meanings={404: _NO_ALWAYS_ON},
+                cache=Caching(12 * _HOUR, "Recomputed from the meter's reads, a day at a time"),
             ),
         ),
     ),

@@ -74,6 +74,7 @@ PAGES: dict[str, str] = {
     + "-contactid-notification_preferences-channel-notificationchannel-delete.html",
     "energy_breakdown": _DISAGGREGATION + "-consumption-categories-get.html",
     "bill_energy_breakdown": _DISAGGREGATION + "-bills-consumption-categories-get.html",
+    "always_on": _DISAGGREGATION + "-consumption-alwayson-get.html",
     "tips": _TIPS + "-list-get.html",
     "tip_names": _TIPS + "-get.html",
     "tip": _TIPS + "-tipid-get.html",
@@ -109,6 +110,7 @@ TITLES: dict[str, str] = {
     "contact_channel DELETE": "Delete NotificationChannel",
     "energy_breakdown": "Get Annual Disaggregation",
     "bill_energy_breakdown": "Get Bill Disaggregation",
+    "always_on": "Get Always-On",
     "tips": "Get Tip List",
     "tip_names": "Get Tip Name List",
     "tip": "Get Tip",
@@ -485,6 +487,22 @@ _BREAKDOWN = _component(
 )
 ENERGY_BREAKDOWN = _answer("EnergyBreakdown", _BREAKDOWN, "energy_breakdown")
 BILL_ENERGY_BREAKDOWN = _answer("BillEnergyBreakdown", _BREAKDOWN, "bill_energy_breakdown")
+ALWAYS_ON = _answer(
+    "AlwaysOn",
+    _object(
+        {
+            "ratio": {**_NUMBER, "description": "Always-on's share of the electricity used"},
+            "value": {**_NUMBER, "description": "Always-on usage, kWh"},
+            "startDate": _text(
+                "Start of the period, a date-time (the page's example: 2019-02-01T00:00:00.00Z)"
+            ),
+            "endDate": _text("End of the period, a date-time"),
+        },
+        description="Energy used by devices that never turn off and by the stand-by load "
+        "of devices powered when not in use (Get Always-On's page)",
+    ),
+    "always_on",
+)
 
 _TIP = _component(
     "Tip",
@@ -663,6 +681,9 @@ EXAMPLES: dict[str, Any] = {
                          "group": "COOLING", "status": "WILL_DO"}},
     # Get Bill Period publishes neither schema nor example: the sandbox's answer.
     "bill_period": {"response": {"startDate": "2026-11-01", "endDate": "2026-11-30"}},
+    # Get Always-On's example, verbatim.
+    "always_on": {"response": {"ratio": 0.02, "value": 15, "startDate": "2019-02-01T00:00:00.00Z",
+                               "endDate": "2019-03-01T00:00:00.00Z"}},
     "neighbor_history": {"response": {
         "utilityCode": "util", "utilityCustomerId": 12345, "fuelType": "ELECTRICITY",
         "start": "2013-09-01T00:00:00-06:00", "end": "2014-09-01T00:00:00-06:00", "unit": "KWH",

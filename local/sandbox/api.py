@@ -65,7 +65,7 @@ DATA_ROUTES = (
     "bill_forecast", "bill_period", "neighbor_comparison", "neighbor_comparison_history",
     "threshold", "notification_contacts", "notification_contact", "notification_preferences",
     "notification_preference", "notification_channel", "disaggregation", "bill_disaggregation",
-    "tip_names", "tip_list", "tip", "tip_action",
+    "always_on", "tip_names", "tip_list", "tip", "tip_action",
 )  # fmt: skip
 _CONTACTS = r"notification-contact-v1/{u}/customers/{c}/notification_contacts"
 _PREFERENCES = _CONTACTS + r"/(?P<contact>[^/]+)/notification_preferences"
@@ -98,6 +98,7 @@ _PATTERNS = (
      r"disaggregation-v1/utilities/{u}/customers/{c}/consumption/categories"),
     ("bill_disaggregation", None,
      r"disaggregation-v1/utilities/{u}/customers/{c}/bills/consumption/categories"),
+    ("always_on", None, r"disaggregation-v1/utilities/{u}/customers/{c}/consumption/alwayson"),
     ("tip_names", None, _TIPS),
     ("tip_list", None, _TIPS + r"/list"),
     ("tip", None, _TIPS + r"/(?P<tip>[^/]+)"),
@@ -185,6 +186,7 @@ class DataApi:
             },
             "disaggregation": {"GET": self._disaggregation},
             "bill_disaggregation": {"GET": self._bill_disaggregation},
+            "always_on": {"GET": self._always_on},
             **ContactsApi(directory, store.contact_book).handlers(),
             **TipsApi(directory, store).handlers(),
         }
@@ -383,6 +385,19 @@ class DataApi:
         disaggregation.check_fuel(request)
         period = disaggregation.bill_dates(request, self._today())
         return self._breakdown(customer, request, period, with_amounts=True)
+
+    def _always_on(self, params: Params, request: Request) -> Response:
+        """Get Always-On: ``utilityAccountId`` (required: "Utility customer account ID",
+        the utility's number) and ``asOf`` (a YYYY-MM-DD date, default today)."""
+        customer = self._customer(params["customer"])
+        number = request.single("utilityAccountId")
+        if number is None:
+            raise bad_request("Missing required parameter 'utilityAccountId'")
+        accounts = [a for a in self._listed(customer) if a.utility_account_id == number]
+        if not accounts:
+            raise disaggregation.always_on_missing()
+        as_of = parse_as_of(request.single("asOf"), self._today())
+        return json_response(200, disaggregation.always_on(accounts, as_of, self._zone))
 
     def _breakdown(
         self, customer: Customer, request: Request, period: tuple[date, date], *, with_amounts: bool

@@ -161,3 +161,42 @@ def test_a_wrong_credentials_file_is_named_and_never_echoed(tmp_path: Path) -> N
         f'make dev: OPOWER_CREDENTIALS={credentials} lacks "client_secret" (a non-empty '
         "string): add the one Oracle sent you\n"
     )
+
+
+def test_an_opower_url_that_does_not_answer_is_one_line_at_startup(tmp_path: Path) -> None:
+    """A wrong host is said at startup, before a token request fails with something else
+    (issue #37): here a loopback port nothing listens on."""
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    credentials = tmp_path / "creds.json"
+    credentials.write_text(json.dumps({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}))
+
+    result = run_module(
+        "local.dev",
+        dev_env(tmp_path, OPOWER_URL=f"http://127.0.0.1:{port}", UTILITY_CODE="ABC",
+                OPOWER_CREDENTIALS=str(credentials)),
+    )  # fmt: skip
+    leakcheck.add_captured("make dev with an Opower that does not answer", result.stderr)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"make dev: OPOWER_URL's host 127.0.0.1 does not answer on port {port} "
+        "(ConnectionRefusedError): is the URL right, and is it reachable from here?\n"
+    )
+
+
+def test_an_opower_host_that_does_not_resolve_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from local.opower_tier import OpowerTarget, OpowerTierError
+
+    def unknown(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    with pytest.raises(OpowerTierError, match=r"host cxapi-stage\.opowr\.com does not resolve"):
+        OpowerTarget("https://cxapi-stage.opowr.com", "ABC").check_reachable()

@@ -113,6 +113,8 @@ def _body_schema(body: Body) -> dict[str, Any]:
         extra = {"minProperties": 1}
     elif body.one_of:
         extra = {"anyOf": [{"required": [name]} for name in body.one_of]}
+    if body.min_fields:
+        extra["minProperties"] = body.min_fields
     return {
         **extra,
         "type": "object",

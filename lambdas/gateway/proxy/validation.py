@@ -433,6 +433,8 @@ def _body(
             document[name] = int(document[name])  # 80.0 is an integer to JSON Schema, not to Opower
     if schema.one_of and not any(name in document for name in schema.one_of):
         raise bad_request(f"Give at least one of {', '.join(schema.one_of)}")
+    if len(document) < schema.min_fields:
+        raise bad_request(f"Give at least one of {', '.join(schema.fields)} to change")
     for name, slot in schema.bound.items():
         document[name] = _bound_value(binding, slot)
     return json.dumps(document, separators=(",", ":")).encode()

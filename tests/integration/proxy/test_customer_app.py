@@ -258,3 +258,30 @@ def test_the_breakdown_names_the_account_as_the_setting_says(
     assert breakdown.query["utilityAccountId"] == [sent]
     # The sandbox follows the page: the number is found, Opower's own id is not.
     assert answer["statusCode"] == (200 if form == "number" else 404), answer["body"]
+
+
+def test_always_on_usage_as_get_always_on_documents_it(call: Call, sandbox: OpowerSandbox) -> None:
+    """Get Always-On (op-apis-disaggregation-v1-utilities-utilitycode-customers-customerid-
+    consumption-alwayson-get): `{"response": {ratio, value, startDate, endDate}}` for the
+    account named by its number (utilityAccountId, required); its 404 ("Customer account not
+    found, has no AMI or always-on usage", an ExternalError) is the customer's own words."""
+    answer = call("GET", "/v1/me/energy-breakdown/always-on", customer="UC-0002",
+                  query={"accountId": ["2000003"]})  # fmt: skip
+
+    response = body(answer)["response"]
+    assert set(response) == {"ratio", "value", "startDate", "endDate"}
+    assert 0 < response["ratio"] < 1
+    assert response["value"] > 0
+    (sent,) = [r for r in sandbox.received() if r.path.endswith("/consumption/alwayson")]
+    assert sent.query["utilityAccountId"] == ["4100000003"]
+    missing = call("GET", "/v1/me/energy-breakdown/always-on", customer="UC-0004",
+                   query={"accountId": ["2000001"]})  # fmt: skip
+    assert missing["statusCode"] == 404  # not theirs: refused before Opower
+    sandbox.set_answers(always_on={"status": 404, "body": {"error": {
+        "httpStatus": 404, "errorMessage": "Customer account not found"}}})  # fmt: skip
+    none = call("GET", "/v1/me/energy-breakdown/always-on", customer="UC-0003",
+                query={"accountId": ["2000005"]})  # fmt: skip
+    assert none["statusCode"] == 404
+    assert json.loads(none["body"])["error"]["code"] == "no_always_on"
+    without = call("GET", "/v1/me/energy-breakdown/always-on", customer="UC-0002")
+    assert without["statusCode"] == 400  # the page requires the account
