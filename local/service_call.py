@@ -117,11 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         if c["utilityCustomerId"] == args.customer
         and (not args.company or c["utilityCode"] == args.company)
     ]
+    opower = running.get("opower")
+    if not customers and opower and args.customer and args.account:
+        # A real Opower tier: any of the utility's customers, named as the utility knows
+        # them (the gateway binds them through Opower, as it would a session).
+        customers = [{"utilityCustomerId": args.customer, "accountNumbers": [args.account],
+                      "utilityCode": args.company or opower["utility_code"]}]  # fmt: skip
     if not customers:
         names = ", ".join(
             f"{c['utilityCode']}/{c['utilityCustomerId']}" for c in running["customers"]
         )
-        print(f"name a sample customer: CUSTOMER=<id> [COMPANY=<code>] ({names})", file=sys.stderr)
+        hint = (
+            "on a real Opower, name one of your customers: CUSTOMER=<id> ACCOUNT=<number>"
+            if opower
+            else f"name a sample customer: CUSTOMER=<id> [COMPANY=<code>] ({names})"
+        )
+        print(hint, file=sys.stderr)
         return 2
     customer = customers[0]
     stranger = next(k for k, p in LOCAL_PRINCIPALS.items() if p.principal_arn.endswith("/stranger"))

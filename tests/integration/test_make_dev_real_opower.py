@@ -94,6 +94,9 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
 
         # Then a customer call through the gateway is answered from that Opower
         status, answer = _get(f"{gateway}/v1/me/accounts", session)
+        # and so is a service API call for any of its customers, named with an account
+        service = run_module("local.service_call", env, "UC-0001", "--account", "4100000001")
+        unnamed = run_module("local.service_call", env, "UC-0001")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=15)
@@ -127,6 +130,13 @@ def test_make_dev_calls_the_real_opower_with_the_files_client_and_shows_it_nowhe
     assert running["companies"] == [UTILITY]
     assert running["customers"] == []
     assert "sandbox" not in running_text
+
+    assert service.returncode == 0, service.stderr
+    assert service.stdout.startswith("HTTP 200")
+    assert unnamed.returncode == 2
+    assert "on a real Opower, name one of your customers: CUSTOMER=<id> ACCOUNT=" in unnamed.stderr
+    leakcheck.add_captured("make service-call against a real Opower",
+                           service.stdout + service.stderr + unnamed.stderr)  # fmt: skip
 
     # Without ACCOUNTS, make token says what to give
     assert refused.returncode == 2
