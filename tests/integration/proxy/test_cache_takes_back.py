@@ -33,6 +33,7 @@ from local.sandbox import OpowerSandbox
 from tests.conftest import AwsResources
 from tests.fakes import FakeClock
 from tests.integration.proxy.conftest import Call, forwarded
+from tests.integration.proxy.test_usage_assembly import window
 
 pytestmark = pytest.mark.integration
 
@@ -48,11 +49,6 @@ FAILING = {"httpStatus": 503, "serviceErrorCode": "UNAVAILABLE", "errorMessage":
 @pytest.fixture
 def gateway_settings(gateway_settings: RuntimeSettings) -> RuntimeSettings:
     return dataclasses.replace(gateway_settings, cache_enabled=True)
-
-
-def window(days_back: int, length: int) -> dict[str, list[str]]:
-    end = TODAY - timedelta(days=days_back)
-    return {"start": [(end - timedelta(days=length)).isoformat()], "end": [end.isoformat()]}
 
 
 def cache_status(answer: dict[str, Any]) -> str:
