@@ -160,6 +160,9 @@ def servable(draw: st.DrawFn, route: Route) -> dict[str, Any]:
         last = draw(RECENT_DATES)
         query = {"billStartDate": [(last - timedelta(days=30)).isoformat()],
                  "billEndDate": [last.isoformat()]}  # fmt: skip
+    for name, param in operation.query.items():
+        if param.required and name not in query:  # Get Always-On's account, ...
+            query[name] = [draw(st.sampled_from(OWN.get(name) or list(param.values)))]
     return {"method": operation.method, "path": path, "query": query, "body": body,
             "headers": headers}  # fmt: skip
 
