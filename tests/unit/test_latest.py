@@ -16,6 +16,7 @@ from gateway.proxy.latest import (
     kept_for_comparison,
     kept_for_period,
     last_bill_end,
+    next_period,
     period_of,
 )
 
@@ -101,3 +102,31 @@ def test_a_far_period_is_kept_only_to_the_bound() -> None:
 def test_the_last_bill_is_the_references_end() -> None:
     assert last_bill_end(comparison("2026-10-31")) == date(2026, 10, 31)
     assert last_bill_end('{"response": {"reference": "2026-10-31"}}') is None
+
+
+def bills(reference: tuple[str, str] | None, compared: tuple[str, str] | None = None) -> str:
+    answer: dict[str, object] = {"meterUnit": "KWH"}
+    for name, bill in (("reference", reference), ("compared", compared)):
+        if bill is not None:
+            answer[name] = {"startDate": bill[0], "endDate": bill[1], "charges": 10.0}
+    return json.dumps({"response": answer})
+
+
+def test_the_next_period_follows_the_latest_bill_as_long_as_the_shortest_bill() -> None:
+    """Get Bill Comparison's reference and compared bills (startDate, endDate: its page)
+    say when the next bill can post: no Get Bill Period call (issue #38). The shortest
+    bill sets the length, so the period is never guessed longer than it is."""
+    october, september = ("2026-10-01", "2026-10-31"), ("2026-09-01", "2026-09-30")
+    assert next_period(bills(october, september)) == NOVEMBER
+    assert next_period(bills(october)) == Period(date(2026, 11, 1), date(2026, 12, 1))
+    february = ("2026-02-01", "2026-02-28")
+    assert next_period(bills(("2026-03-01", "2026-03-31"), february)) == Period(
+        date(2026, 4, 1), date(2026, 4, 28)
+    )
+    for body in (bills(None), bills(("2026-10-31", "2026-10-01")), '{"response": []}', "x"):
+        assert next_period(body) is None
+    now = at(2026, 11, 3)
+    body = bills(october, september)
+    assert kept_for_comparison(body, next_period(body), now=now, **TIMING) == (
+        NOVEMBER.ends_at() - 4 * DAY - now
+    )

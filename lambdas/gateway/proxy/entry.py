@@ -59,7 +59,6 @@ from gateway.routes import (
     Operation,
     Route,
     is_service_path,
-    upstream_path,
 )
 from gateway.settings import RuntimeSettings
 
@@ -638,7 +637,7 @@ class Proxy:
             }
             if upstream.route.name == "bill_period":
                 return latest.kept_for_period(latest.period_of(body), fresh_s=fresh_s, **timing)
-            return latest.kept_for_comparison(body, self._bill_period(call), **timing)
+            return latest.kept_for_comparison(body, latest.next_period(body), **timing)
         return settled.kept_for(
             upstream,
             body,
@@ -647,28 +646,6 @@ class Proxy:
             settled_after_s=s.cache_settled_after_s,
             settled_fresh_s=s.cache_settled_fresh_s,
         )
-
-    def _bill_period(self, call: Forward) -> latest.Period | None:
-        """The current billing period of the request's account, asked as the customer's
-        own GET of it would be (through the cache: once a period); None when Opower gives
-        none or cannot answer now (the answer is then kept only cache_new_bill_s)."""
-        route = ROUTES_BY_NAME["bill_period"]
-        get = route.operation("GET")
-        assert get is not None
-        upstream = dataclasses.replace(
-            call.upstream,
-            route=route,
-            operation=get,
-            path=upstream_path(route, {**call.upstream.path_values, "U": call.utility_code}),
-            query=(),
-        )
-        try:
-            answer = self._respond(dataclasses.replace(call, upstream=upstream))
-        except GatewayError:
-            return None
-        if answer["statusCode"] != 200 or not answer["body"]:
-            return None
-        return latest.period_of(answer["body"])
 
     def _cache_query(self, upstream: Upstream) -> list[tuple[str, str]]:
         query = list(upstream.query)

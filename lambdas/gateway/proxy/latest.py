@@ -6,10 +6,12 @@ today. Neither changes until a new bill posts, and a bill posts once its period 
 ended. So such an answer is kept, under a key that does not name the day, until the
 period ends, not a day:
 
-* the period is Get Bill Period's answer for the account, asked through the response
-  cache (so once per period, not per visit). Oracle publishes no schema for it: its
-  ``startDate`` and ``endDate`` (a date, the last day inclusive, as on a printed bill)
-  are an assumption, read tolerantly; an answer without them keeps the route's lifetime;
+* for the bill comparison, the period is the one after its latest bill, as long as the
+  shortest of the bills it shows (``next_period``): no Get Bill Period call is needed
+  (issue #38: that call cost more than it saved). For Get Bill Period itself, its own
+  answer: Oracle publishes no schema for it, its ``startDate`` and ``endDate`` (a date,
+  the last day inclusive, as on a printed bill) are an assumption, read tolerantly; an
+  answer without them keeps the route's lifetime;
 * Oracle's page says the period is "calculated as the median of historical bill periods"
   when the report database has none: a meter read can come a few days early, so a bill
   is *due* from ``margin_s`` before the period's end. From then, and while the last bill
@@ -64,6 +66,29 @@ def period_of(body: str) -> Period | None:
     if start is None or end is None or end < start:
         return None
     return Period(start, end)
+
+
+def next_period(body: str) -> Period | None:
+    """The billing period after a Get Bill Comparison answer's latest bill (its reference):
+    from the day after it, as long as the shortest of its bills (reference and compared:
+    Opower's own period is "the median of historical bill periods"; the shortest says the
+    next bill is due no later than it is), so that no Get Bill Period call is needed to
+    know when the next bill can post. None when the answer shows no bill."""
+    answer = _response(body)
+    lengths, last = [], None
+    for name in ("reference", "compared"):
+        bill = answer.get(name)
+        start = _day(bill.get("startDate")) if isinstance(bill, dict) else None
+        end = _day(bill.get("endDate")) if isinstance(bill, dict) else None
+        if start is None or end is None or end < start:
+            continue
+        lengths.append((end - start).days + 1)
+        if name == "reference":
+            last = end
+    if last is None or not lengths:
+        return None
+    start = last + timedelta(days=1)
+    return Period(start, start + timedelta(days=min(lengths) - 1))
 
 
 def last_bill_end(body: str) -> date | None:
