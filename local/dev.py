@@ -322,10 +322,10 @@ def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
         # Reachable before anyone types a secret for it; a credentials file is read first
         # (what is wrong in it is said without asking the network).
         if target is not None and not target.credentials_file:
-            target.check_reachable()
+            target.check_ready(terminal)
         opower = target.tier(terminal) if target is not None else None
         if target is not None and target.credentials_file:
-            target.check_reachable()
+            target.check_ready(terminal)
     except OpowerTierError as exc:
         raise StartupError(str(exc)) from None
     try:

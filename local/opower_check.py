@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +60,8 @@ MAY_BE_NONE = {"home_profile", "bill_forecast", "neighbor_comparison", "threshol
                "contacts", "tip_names", "always_on"}  # fmt: skip
 _WRITE_CONTACT = {"name": "Opower check", "email": "opower-check@example.com"}
 _WRITE_THRESHOLD = {"threshold": 100.0, "percentage": 90.0}
+_THROTTLED_ATTEMPTS = 3
+_THROTTLED_WAIT_S = 5
 
 
 class OpowerUnreachable(Exception):
@@ -89,15 +92,22 @@ class Gateway:
         headers = {"Authorization": f"Bearer {self.token}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        response = self.http.request(
-            method,
-            self.base_url + path,
-            fields=dict(query) if query and method == "GET" else None,
-            body=json.dumps(body) if body is not None else None,
-            headers=headers,
-            retries=False,
-            timeout=30,
-        )
+        for _ in range(_THROTTLED_ATTEMPTS):
+            response = self.http.request(
+                method,
+                self.base_url + path,
+                fields=dict(query) if query and method == "GET" else None,
+                body=json.dumps(body) if body is not None else None,
+                headers=headers,
+                retries=False,
+                timeout=30,
+            )
+            wait = response.headers.get("Retry-After", "")
+            if response.status != 429 or not wait.isdigit() or int(wait) > _THROTTLED_WAIT_S:
+                break
+            # Opower's 20 calls a second (or the gateway's budget) is not the answer being
+            # checked: the call is made again after the wait it names.
+            time.sleep(int(wait))
         try:
             document = json.loads(response.data) if response.data else None
         except ValueError:

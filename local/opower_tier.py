@@ -109,6 +109,13 @@ class OpowerTarget:
             )
         return cls(check_url(raw_url), check_utility_code(raw_code), credentials_file)
 
+    def check_ready(self, terminal: Terminal | None = None) -> None:
+        """What can be said before the credentials are read: where they would be asked
+        (a file, or a terminal there is), then that OPOWER_URL answers."""
+        if not self.credentials_file:
+            require_terminal(terminal or Terminal())
+        self.check_reachable()
+
     def check_reachable(self, timeout_s: float = 5.0) -> None:
         """That OPOWER_URL's host resolves and answers (TLS, its certificate verified, for
         https), so that a wrong host is one line at startup, not a token error later."""
@@ -195,13 +202,18 @@ def credentials_from_file(
     )
 
 
-def credentials_from_terminal(terminal: Terminal) -> OpowerCredentials:
-    """Asked on the terminal, the secret without echo; at once an error without one."""
+def require_terminal(terminal: Terminal) -> None:
+    """An error at once when the credentials must be asked and there is no terminal."""
     if not terminal.interactive():
         raise OpowerTierError(
             "no terminal to ask the Opower client credentials on: pass "
             f"OPOWER_CREDENTIALS=<file> holding {_FILE_SHAPE}"
         )
+
+
+def credentials_from_terminal(terminal: Terminal) -> OpowerCredentials:
+    """Asked on the terminal, the secret without echo; at once an error without one."""
+    require_terminal(terminal)
     try:
         client_id = terminal.ask("Opower client_id: ")
         client_secret = terminal.ask_secret("Opower client_secret (not shown): ")
