@@ -362,7 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         summary = stack.summary()
         running = write_running(state_dir, stack.running_settings())
         print(json.dumps(summary) if args.json else banner(summary), flush=True)
-        threading.Event().wait()
+        # Woken every half second: a signal the kernel delivers to another of the stack's
+        # threads is run by Python in the main thread only once it runs again, and a wait
+        # with no timeout could sleep through Ctrl-C for good.
+        idle = threading.Event()
+        while not idle.wait(0.5):
+            pass
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
