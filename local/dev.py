@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import errno
+import faulthandler
 import json
 import os
 import signal
@@ -346,11 +347,16 @@ def start(state_dir: Path, terminal: Terminal | None = None) -> LocalStack:
         raise
 
 
+STOP_DEADLINE_S = 10  # from Ctrl-C to exit, however a thread of the stack behaves
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # `kill -USR1 <pid>` prints where every thread of the running stack is.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
     try:
         stack = start(state_dir)
@@ -371,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
+        # Ctrl-C always ends it: were a thread to hold the stop (or the interpreter's exit)
+        # past the deadline, every thread's stack goes to stderr and the process exits 1.
+        faulthandler.dump_traceback_later(STOP_DEADLINE_S, exit=True)
         if running is not None:
             running.unlink(missing_ok=True)
         stack.stop()
