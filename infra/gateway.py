@@ -203,11 +203,8 @@ class OpowerGateway(Construct):
             alarm_topic=config.alarm_topic_wanted,
             alarm_email=config.alarm_email,
             companies=[c.utility_code for c in config.runtime.company_list()],
-            # The customers' share of each day (all of it without the service API).
-            daily_budgets={
-                c.utility_code: config.runtime.budget_shares(c)["customer"][1]
-                for c in config.runtime.company_list()
-            },
+            # Each company's day: one count for its customers and its service API.
+            daily_budgets={c.utility_code: c.budget_per_day for c in config.runtime.company_list()},
             service_budget_per_day=(
                 config.runtime.service_budget_per_day if config.runtime.service_api else 0
             ),

@@ -231,12 +231,12 @@ class GatewayMonitoring(Construct):
                     self._calls_today(code),
                     threshold=math.floor(per_day * quota_alarm_fraction),
                     periods=1,
-                    description=f"Opower calls of the day ({code}) reached "
-                    f"{quota_alarm_fraction:.0%} of the customers' day budget ({per_day}: "
-                    "budget_per_day, less service_budget_per_day with the service API): at "
-                    "this pace "
-                    "the day's budget runs out before midnight UTC. Look at the cache's hit "
-                    "ratio and the busiest customers on the dashboard.",
+                    description=f"Opower calls of the quota day ({code}) reached "
+                    f"{quota_alarm_fraction:.0%} of budget_per_day ({per_day}, the service "
+                    "API's included): optional screens are being shed or soon will be, and "
+                    "the day's reserves are what is left for logins and the bill screen "
+                    "(docs/opower-limits.md). Look at the cache's hit ratio and the busiest "
+                    "customers on the dashboard.",
                     # The gauge is sent on each reservation of a slice of the day: a quiet
                     # period says nothing about the day's count, so it keeps the state.
                     missing=cloudwatch.TreatMissingData.IGNORE,

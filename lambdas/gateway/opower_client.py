@@ -57,7 +57,7 @@ class UpstreamResponse:
 class Permits(Protocol):
     """The fleet budget (gateway.budgets.utility.Budget): one permit per call sent to Opower."""
 
-    def acquire(self) -> Any: ...
+    def acquire(self, priority: str = "standard") -> Any: ...
 
 
 class CustomerPermits(Protocol):
@@ -121,9 +121,12 @@ class OpowerClient:
         headers: Mapping[str, str] | None = None,
         customer_key: str | None = None,
         route: str | None = None,
+        priority: str = "standard",
     ) -> UpstreamResponse:
         """Send one customer-scoped call. ``path`` starts with ``/apis/``, already encoded;
-        ``route`` names the Opower API it belongs to (for a route-specific 401).
+        ``route`` names the Opower API it belongs to (for a route-specific 401);
+        ``priority`` what the call is to the customer when the day's budget runs short
+        (gateway.budgets.day).
 
         Every attempt (retries and the 401 replay too) spends a permit of the fleet
         budget; without one, nothing is sent: :class:`BudgetExceededError` before the first
@@ -151,7 +154,7 @@ class OpowerClient:
             remaining = deadline - self._clock.now()
             if remaining <= 0:
                 raise UpstreamTimeoutError("the request's deadline passed before Opower answered")
-            verdict = self._permit(deadline)
+            verdict = self._permit(deadline, priority)
             if verdict is not None and not verdict.allowed:
                 if last is not None:
                     return last
@@ -218,12 +221,12 @@ class OpowerClient:
             return False
         return refused[0] == token_fingerprint
 
-    def _permit(self, deadline: float) -> Any:
+    def _permit(self, deadline: float, priority: str) -> Any:
         """A permit of the fleet budget; over the per-second budget, wait for the next
         second once (bounded by ``budget_wait_s`` and the deadline) rather than refuse."""
         if self._budget is None:
             return None
-        verdict = self._budget.acquire()
+        verdict = self._budget.acquire(priority)
         waited = 0.0
         while not verdict.allowed and verdict.reason == "per_second":
             now = self._clock.now()
@@ -233,7 +236,7 @@ class OpowerClient:
             self._metrics.add_metric(m.UPSTREAM_BUDGET_WAIT, "Count", 1)
             self._clock.sleep(pause)
             waited += pause
-            verdict = self._budget.acquire()
+            verdict = self._budget.acquire(priority)
         return verdict
 
     def _send(

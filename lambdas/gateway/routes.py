@@ -187,6 +187,13 @@ class Route:
     upstream: str
     operations: tuple[Operation, ...]
     path_params: Mapping[str, Param] = field(default_factory=dict)
+    # What a GET of it is to a customer when Opower's day runs short (gateway.budgets.day
+    # PRIORITIES): "bill" (the bill screen), "standard", or "optional" (a screen an app can
+    # show from cache or leave out, shed first). A write is "standard" whatever its route.
+    priority: str = "standard"
+
+    def priority_of(self, method: str) -> str:
+        return self.priority if method == "GET" else "standard"
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -250,6 +257,7 @@ _HOME_PROFILE_FIELDS = {
 _CORE_ROUTES: tuple[Route, ...] = (
     Route(
         name="accounts",
+        priority="bill",
         path="/v1/me/accounts",
         upstream="customer-data-v2/{U}/customers/{customerId}/utility_accounts",
         operations=(
@@ -331,6 +339,7 @@ _CORE_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="bill_comparison",
+        priority="bill",
         path="/v1/me/accounts/{accountId}/bill-comparison",
         upstream="billComparison-v2/{U}/bill-comparison/accounts/{accountId}",
         path_params={
@@ -366,6 +375,7 @@ _CORE_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="bill_forecast",
+        priority="optional",
         path="/v1/me/bill-forecast",
         upstream="billforecast-v2/{U}/customers/{customerId}/bill_forecast",
         operations=(
@@ -380,6 +390,7 @@ _CORE_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="neighbor_comparison",
+        priority="optional",
         path="/v1/me/neighbor-comparison",
         upstream="neighborComparison-v1/{U}/customers/{customerId}/neighbor_comparison",
         operations=(
@@ -707,6 +718,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="energy_breakdown",
+        priority="optional",
         path="/v1/me/energy-breakdown",
         upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/consumption/categories",
         operations=(
@@ -725,6 +737,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="bill_energy_breakdown",
+        priority="optional",
         path="/v1/me/energy-breakdown/bill",
         upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/bills/consumption/"
         "categories",
@@ -754,6 +767,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="always_on",
+        priority="optional",
         path="/v1/me/energy-breakdown/always-on",
         upstream="disaggregation-v1/utilities/{U}/customers/{customerId}/consumption/alwayson",
         operations=(
@@ -782,6 +796,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="tips",
+        priority="optional",
         path="/v1/me/tips",
         upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips/list",
         operations=(
@@ -797,6 +812,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="tip_names",
+        priority="optional",
         path="/v1/me/tip-names",
         upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips",
         operations=(
@@ -812,6 +828,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="tip",
+        priority="optional",
         path="/v1/me/tips/{tipId}",
         upstream="tips-v1/{U}/energy_guide/customers/{customerId}/tips/{tipId}",
         path_params={"tipId": _TIP_ID},
@@ -855,6 +872,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="bill_period",
+        priority="bill",
         path="/v1/me/accounts/{accountId}/bill-period",
         upstream="billforecast-v2/{U}/accounts/{accountId}/bill-period",
         path_params={
@@ -878,6 +896,7 @@ _CUSTOMER_APP_ROUTES: tuple[Route, ...] = (
     ),
     Route(
         name="neighbor_history",
+        priority="optional",
         path="/v1/me/neighbor-comparison/history/{fuel}",
         upstream="neighborComparison-v1/bill/{U}/{utilityCustomerId}/{fuel}",
         path_params={"fuel": Param("enum", "Fuel", values=schemas.HISTORY_FUELS)},

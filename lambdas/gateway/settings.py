@@ -255,7 +255,36 @@ class RuntimeSettings:
         19.0, doc="Fleet-wide Opower calls per second (Opower allows 20 per utility)"
     )
     budget_per_day: int = setting(
-        99_000, doc="Fleet-wide Opower calls per UTC day (Opower allows 100,000)"
+        99_000,
+        doc="Fleet-wide Opower calls per quota day (Opower allows 100,000), the service "
+        "API's included",
+    )
+    budget_day_start_s: int = setting(
+        0,
+        doc="When Opower's quota day starts, in seconds after 00:00 UTC (0-86399; 28800: "
+        "midnight in US Pacific standard time). Oracle's Limitations page gives a limit per "
+        "day but no boundary: ask Oracle for your tier's (docs/opower-limits.md)",
+    )
+    budget_pace_ahead_s: int = setting(
+        4 * 3600,
+        doc="How far ahead of an even spend of the day standard and optional calls may run "
+        "(0-86400 s): at any time of the day, at most the day's elapsed share plus this "
+        "much of it is spent, so a morning cannot spend the evening (docs/opower-limits.md)",
+    )
+    budget_reserve_login: float = setting(
+        0.05,
+        doc="Share of the day held for new sessions' binding lookups, out of reach of every "
+        "other call; shrinks as the day goes (docs/opower-limits.md)",
+    )
+    budget_reserve_bill: float = setting(
+        0.15,
+        doc="Share of the day held for the bill screen (accounts, bill comparison, bill "
+        "period) and logins, out of reach of standard and optional calls",
+    )
+    budget_reserve_standard: float = setting(
+        0.10,
+        doc="Share of the day held for standard calls (usage, settings, writes) and above, "
+        "out of reach of optional screens (forecast, neighbors, tips, breakdowns)",
     )
     budget_per_customer_per_minute: int = setting(
         60,
@@ -385,6 +414,17 @@ class RuntimeSettings:
             raise ConfigurationError("BUDGET_CUSTOMER_SHARE_EVERY must be at least 1")
         if self.budget_per_second <= 0 or self.budget_per_day <= 0:
             raise ConfigurationError("BUDGET_PER_SECOND and BUDGET_PER_DAY must be positive")
+        if self.budget_day_start_s >= 86_400:
+            raise ConfigurationError(
+                "BUDGET_DAY_START_S must be 0 to 86399 (seconds after 00:00 UTC)"
+            )
+        if self.budget_pace_ahead_s > 86_400:
+            raise ConfigurationError("BUDGET_PACE_AHEAD_S must be 0 to 86400 (a day)")
+        if sum(self.budget_reserves.values()) >= 1:
+            raise ConfigurationError(
+                "BUDGET_RESERVE_LOGIN + BUDGET_RESERVE_BILL + BUDGET_RESERVE_STANDARD must be "
+                "less than 1 (they are shares of the day)"
+            )
         for origin in self.cors_allow_origins:
             if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d+)?", origin):
                 raise ConfigurationError("CORS_ALLOW_ORIGINS must list origins like https://a.b")
@@ -505,6 +545,15 @@ class RuntimeSettings:
     def service_api(self) -> bool:
         """Whether the service API is on: turned on, or principals listed for it."""
         return self.service_enabled or bool(self.service_principals)
+
+    @property
+    def budget_reserves(self) -> dict[str, float]:
+        """The day's reserves by priority (gateway.budgets.day)."""
+        return {
+            "login": self.budget_reserve_login,
+            "bill": self.budget_reserve_bill,
+            "standard": self.budget_reserve_standard,
+        }
 
     def budget_shares(self, company: Company) -> dict[str, tuple[float, int]]:
         """Each pool's (per second, per day) of ``company``'s budget: customers alone, or,

@@ -161,15 +161,26 @@ def _opower_clients(metrics: MetricsSink, pool: str) -> Mapping[str, OpowerClien
         # its data APIs, the proxy's and the authorizer's binding lookups alike (token
         # requests, one per lifetime, fit in the headroom below Opower's limit).
         prefix = "budget#" if len(companies) == 1 else f"budget#{company.utility_code}#"
-        # The service API's pool has items of its own ("~" is in no utility code).
-        per_second, per_day = s.budget_shares(company)[pool]
+        # The service API's pool has per-second items of its own ("~" is in no utility
+        # code); the day is the company's, one count that the day's plan shares out.
+        per_second = s.budget_shares(company)[pool][0]
         budget = Budget(
             DynamoDbBudgetStore(
-                s.table_name, prefix=prefix if pool == "customer" else f"{prefix}~svc#"
+                s.table_name,
+                prefix=prefix if pool == "customer" else f"{prefix}~svc#",
+                day_prefix=prefix,
             ),
             owner=uuid.uuid4().hex,
             clock=_clock,
-            settings=BudgetSettings(per_second=per_second, per_day=per_day),
+            settings=BudgetSettings(
+                per_second=per_second,
+                per_day=company.budget_per_day,
+                reserves=s.budget_reserves,
+                pace_ahead_s=s.budget_pace_ahead_s,
+                day_start_s=s.budget_day_start_s,
+                service_share=s.service_budget_per_day if s.service_api else 0,
+                service=pool == "service",
+            ),
             metrics=company_metrics if pool == "customer" else ServiceMetrics(company_metrics),
         )
         clients[company.utility_code] = OpowerClient(

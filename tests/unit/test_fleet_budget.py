@@ -16,7 +16,9 @@ class MemoryBudgetStore:
     leases: dict[str, tuple[float, float]] = field(default_factory=dict)
     days: dict[str, int] = field(default_factory=dict)
     seconds: dict[int, int] = field(default_factory=dict)
+    service: dict[str, int] = field(default_factory=dict)
     calls: int = 0
+    writes: int = 0
     down: bool = False
 
     def _call(self) -> None:
@@ -44,11 +46,31 @@ class MemoryBudgetStore:
         self.seconds[second] = self.seconds.get(second, 0) + 1
         return True
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
+    def reserve_day(
+        self,
+        day: str,
+        amount: int,
+        *,
+        limit: int,
+        expires_at: float,
+        service: bool = False,
+        service_limit: int | None = None,
+    ) -> DayGrant:
         self._call()
-        granted = max(0, min(amount, limit - self.days.get(day, 0)))
-        self.days[day] = self.days.get(day, 0) + granted
-        return DayGrant(granted, self.days[day])
+        self.writes += 1
+        used, svc = self.days.get(day, 0), self.service.get(day, 0)
+        room = limit - used
+        if service_limit is not None:
+            room = min(room, service_limit - svc)
+        granted = max(0, min(amount, room))
+        self.days[day] = used + granted
+        if service:
+            self.service[day] = svc + granted
+        return DayGrant(granted, self.days[day], self.service.get(day, 0))
+
+    def read_day(self, day: str) -> DayGrant:
+        self._call()
+        return DayGrant(0, self.days.get(day, 0), self.service.get(day, 0))
 
 
 @pytest.fixture
@@ -118,22 +140,130 @@ def test_over_budget_is_refused_with_retry_after(clock: FakeClock) -> None:
     assert all(v.retry_after_s == 1 and v.reason == "per_second" for v in refused)
 
 
-def test_the_daily_budget_is_shared_and_ends_until_midnight(clock: FakeClock) -> None:
+def test_the_daily_budget_is_shared_and_ends_until_the_next_day(clock: FakeClock) -> None:
     store = MemoryBudgetStore()
     a = budget(store, clock, owner="a", per_second=100, per_day=25)
     b = budget(store, clock, owner="b", per_second=100, per_day=25)
 
     allowed = 0
-    for n in range(60):
-        clock.t = 1_800_000_000.0 + n * 0.5
-        allowed += (a if n % 2 else b).acquire().allowed
+    for n in range(60):  # logins: no reserve above them, not paced
+        clock.t = 1_800_000_000.0 + n * 0.5  # 08:00 UTC
+        allowed += (a if n % 2 else b).acquire("login").allowed
     clock.t += 1
-    last = a.acquire()
+    last = a.acquire("login")
 
     assert allowed == 25
     assert not last.allowed
     assert last.reason == "per_day"
-    assert 0 < last.retry_after_s <= 86_400
+    # The whole day is spent: the next allowance is the next day, 16 hours away.
+    assert last.retry_after_s == pytest.approx(16 * 3600 - 31, abs=2)
+
+
+NOON = 1_800_014_400.0  # 12:00 UTC: half the quota day has passed
+
+
+def test_optional_screens_are_shed_first_then_standard_then_the_bill_screen(
+    clock: FakeClock,
+) -> None:
+    """At noon of a day of 1,000: optional calls stop at their reach (700: the reserves
+    above them held) paced two hours ahead (700 x 14/24), plus the half of the reserves
+    released (150): 558; standard ones at 800 x 16/24 + 100 = 633; the bill screen at the
+    day less half the login reserve (975); logins at the day."""
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=10_000, per_day=1000)
+    clock.t = NOON
+
+    served = {}
+    for priority in ("optional", "standard", "bill", "login"):
+        served[priority] = 0
+        while b.acquire(priority).allowed:
+            served[priority] += 1
+            clock.t += 0.0001
+
+    assert served == {"optional": 558, "standard": 633 - 558, "bill": 975 - 633, "login": 25}
+    assert store.days[DAY] == 1000
+
+
+DAY = "2027-01-15"  # NOON's quota day
+
+
+def test_pacing_keeps_the_morning_from_spending_the_evening(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=10_000, per_day=2400)
+    clock.t = NOON - 6 * 3600  # 06:00 UTC: a quarter of the day
+
+    morning = 0
+    while b.acquire("standard").allowed:
+        morning += 1
+        clock.t += 0.001
+    refused = b.acquire("standard")
+
+    # 06:00 plus four hours ahead: 10/24 of the 1,920 standard calls may reach, and a
+    # quarter of the reserves above them; the rest waits for the evening.
+    assert morning == 800 + 120
+    # Retry-After is the next allowance (the day releases 100 calls an hour; the container
+    # asks for a slice of 10): minutes, not the hours to the day's end.
+    assert refused.reason == "per_day"
+    assert 5 * 60 <= refused.retry_after_s <= 7 * 60
+    clock.t += refused.retry_after_s
+    assert b.acquire("standard").allowed
+
+
+def test_a_refused_call_costs_no_write_and_at_most_a_read(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    b = budget(store, clock, per_second=10_000, per_day=1000)
+    clock.t = NOON
+    while b.acquire("optional").allowed:
+        clock.t += 0.0001
+    calls, writes = store.calls, store.writes
+
+    refusals = 0
+    for _ in range(5000):  # five seconds of refused optional calls
+        clock.t += 0.001
+        refusals += not b.acquire("optional").allowed
+
+    assert refusals == 5000
+    assert store.writes == writes  # nothing reserved, nothing written
+    assert store.calls - calls <= 5  # a lease renewal or a shared second at most
+
+
+def test_the_service_apis_unused_share_is_lent_to_customers_and_its_future_kept(
+    clock: FakeClock,
+) -> None:
+    store = MemoryBudgetStore()
+    customers = budget(store, clock, per_second=10_000, per_day=1000, service_share=200)
+    service = budget(
+        store, clock, owner="svc", per_second=10_000, per_day=1000, service_share=200,
+        service=True,
+    )  # fmt: skip
+    clock.t = NOON  # the service has made no call all morning
+
+    logins = 0
+    while customers.acquire("login").allowed:
+        logins += 1
+        clock.t += 0.0001
+    # Customers get the morning's unused half of the service's share: 1000 - 200 x 0.5.
+    assert logins == 900
+    # The service still has the rest of the day's share, and never more.
+    jobs = 0
+    while service.acquire().allowed:
+        jobs += 1
+        clock.t += 0.0001
+    assert jobs == 100
+    assert store.service[DAY] == 100
+
+
+def test_the_quota_days_boundary_is_a_setting(clock: FakeClock) -> None:
+    store = MemoryBudgetStore()
+    pacific = budget(store, clock, per_second=10_000, per_day=10, day_start_s=8 * 3600)
+    clock.t = NOON - 4 * 3600 - 1  # 07:59:59 UTC: the last second of the Pacific day
+
+    spent = sum(pacific.acquire("login").allowed for _ in range(20))
+    clock.t += 2  # 08:00:01 UTC: a new day
+    again = pacific.acquire("login")
+
+    assert spent == 10
+    assert again.allowed
 
 
 def test_an_idle_containers_lease_expires_and_frees_the_budget(clock: FakeClock) -> None:

@@ -42,7 +42,7 @@ class StallingBudget:
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
 
-    def acquire(self, customer_key: str | None = None) -> Verdict:
+    def acquire(self, priority: str = "standard") -> Verdict:
         self.clock.advance(5)
         return Verdict()
 

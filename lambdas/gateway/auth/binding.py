@@ -339,7 +339,12 @@ class BindingResolver:
         """Opower's answer, parsed, and its body (None for a 404, read as no match)."""
         try:
             response = self._client.request(
-                "GET", path, query=query or (), deadline=deadline, customer_key=customer_key
+                "GET",
+                path,
+                query=query or (),
+                deadline=deadline,
+                customer_key=customer_key,
+                priority="login",  # nothing works without it: first of the day's budget
             )
         except CustomerBudgetExceededError:
             raise CustomerLimitedError("customer_rate_limited") from None

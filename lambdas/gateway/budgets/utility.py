@@ -12,15 +12,22 @@ Shared state lives in DynamoDB, but a request does not pay a round trip for it:
   (``budget#sec#<epoch second>``) under what the leases leave free: a round trip per
   call, but only for containers with less than one call a second, and no number of
   warm containers can starve each other.
-* per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``)
+* per day: each container reserves a slice of the day's count (``budget#day#YYYY-MM-DD``,
+  one item for the company's customers and its service API: ``used``, and ``svc`` the
+  service's part) and spends it locally; a slice is sized to about ten seconds of its
+  demand. Who may reserve how much, and when, is the day's plan (gateway.budgets.day):
+  priorities, reserves, pacing, the service API's share. A kind of call that its cap
+  refuses is refused in the container, with no DynamoDB call, until the instant its cap
+  allows it again; past that instant, one read says whether it does before a write is
+  made: a refused call costs at most a read.
 
 (With several operating companies, each has its own budget: the items are
 ``budget#<utility code>#rate`` and so on.)
-  and spends it locally; a slice is sized to about half a minute of its demand.
 
-Over budget, the proxy answers 429 with ``Retry-After`` and never calls Opower. If
-DynamoDB is unavailable, each container falls back to a quarter of the per-second limit
-(it cannot see the others) and does not count the day, with a metric.
+Over budget, the proxy answers 429 with ``Retry-After`` (the next allowance: the next
+second, or the instant the day's plan lets this kind of call through) and never calls
+Opower. If DynamoDB is unavailable, each container falls back to a quarter of the
+per-second limit (it cannot see the others) and does not count the day, with a metric.
 """
 
 from __future__ import annotations
@@ -29,11 +36,12 @@ import logging
 import math
 import threading
 import time as _time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gateway import aws_clients
+from gateway.budgets.day import DEFAULT_RESERVES, PRIORITIES, SERVICE, DayPlan
 from gateway.clock import Clock
 from gateway.errors import BudgetStoreError
 from gateway.observability import MetricsSink, NullMetrics
@@ -53,12 +61,28 @@ _BURST_LEASE_S = 2.0
 @dataclass(frozen=True)
 class BudgetSettings:
     per_second: float = 19.0
-    per_day: int = 99_000
+    per_day: int = 99_000  # the company's day, every pool's calls
     lease_s: float = 10.0
+    reserves: Mapping[str, float] = field(default_factory=lambda: DEFAULT_RESERVES)
+    pace_ahead_s: int = 4 * 3600
+    day_start_s: int = 0
+    service_share: int = 0  # the service API's share of the day (gateway.budgets.day)
+    service: bool = False  # this is the service API's pool
 
     def __post_init__(self) -> None:
         if self.per_second <= 0 or self.per_day <= 0 or self.lease_s <= 1:
             raise ValueError("budget figures must be positive and the lease longer than 1 s")
+        self.plan  # noqa: B018 - the day's plan validates its own figures
+
+    @property
+    def plan(self) -> DayPlan:
+        return DayPlan(
+            per_day=self.per_day,
+            reserves=self.reserves,
+            pace_ahead_s=self.pace_ahead_s,
+            day_start_s=self.day_start_s,
+            service_share=self.service_share,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,10 +95,11 @@ class Verdict:
 class DayGrant(NamedTuple):
     granted: int
     used: int  # the fleet's reserved count for the day, this grant included
+    service_used: int = 0  # the service API's part of it
 
 
-# The fleet's reserved count of the day (a gauge: read it as Maximum), emitted on each
-# reservation; the DailyQuota alarm watches it against budget_per_day.
+# The company's reserved count of the day, every pool's (a gauge: read it as Maximum),
+# emitted on each reservation; the DailyQuota alarm watches it against budget_per_day.
 OPOWER_CALLS_TODAY = "OpowerCallsToday"
 
 
@@ -93,9 +118,23 @@ class BudgetStore(Protocol):
         """Count one call in this wall-clock second's shared counter, if under ``cap``."""
         ...
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
-        """Reserve up to ``amount`` of the day's count: how many were granted, and the
-        fleet's count for the day once they were."""
+    def reserve_day(
+        self,
+        day: str,
+        amount: int,
+        *,
+        limit: int,
+        expires_at: float,
+        service: bool = False,
+        service_limit: int | None = None,
+    ) -> DayGrant:
+        """Reserve up to ``amount`` of the day's count, keeping it at most ``limit`` (and
+        the service's part at most ``service_limit``, when given; ``service``: counted as
+        the service's too): how many were granted, and the day's counts once they were."""
+        ...
+
+    def read_day(self, day: str) -> DayGrant:
+        """The day's counts (``granted`` 0): a read, for a refusal to cost no more."""
         ...
 
 
@@ -131,22 +170,36 @@ class Budget:
         self._window_start = 0.0
         self._window_count = 0
         self._demand = 0.0
-        # per-day slice
+        # per-day: slices reserved by kind of call, the day's counts as last seen, and
+        # kinds refused until an instant (no DynamoDB call until then)
+        self._plan = self._settings.plan
         self._day = ""
-        self._day_left = 0
+        self._slices: dict[str, int] = {}
+        self._seen = DayGrant(0, 0, 0)
+        self._closed: dict[str, float] = {}
         # DynamoDB unavailable: until when we stay local
         self._degraded_until = 0.0
 
-    def acquire(self) -> Verdict:
-        """One upstream call: allowed, or refused with the seconds to wait."""
+    def acquire(self, priority: str = "standard") -> Verdict:
+        """One upstream call of ``priority`` (gateway.budgets.day.PRIORITIES; the service
+        pool's calls are the service's whatever is given): allowed, or refused with the
+        seconds to wait."""
+        kind = SERVICE if self._settings.service else priority
+        if kind not in PRIORITIES and kind != SERVICE:
+            raise ValueError(f"unknown priority {priority!r}")
         with self._lock:
             now = self._clock.now()
+            # Refused for the day's plan: decided here, before any count is spent.
+            closed = self._closed.get(kind, 0.0)
+            if now < closed and not self._slice_for(kind):
+                return self._shed("per_day", math.ceil(closed - now), kind)
             self._observe(now)
             if not self._take_second(now):
-                return self._shed("per_second", 1)
-            if not self._take_day(now):
+                return self._shed("per_second", 1, kind)
+            allowed_at = self._take_day(now, kind)
+            if allowed_at is not None:
                 self._used -= 1  # give the second's call back (a shared count stays spent)
-                return self._shed("per_day", _seconds_to_midnight(now))
+                return self._shed("per_day", math.ceil(allowed_at - now), kind)
         return Verdict(True)
 
     # -- per second ------------------------------------------------------------------
@@ -234,31 +287,79 @@ class Budget:
         self._rate, self._lease_until = max(0.0, granted), until
 
     # -- per day -----------------------------------------------------------------------
-    def _take_day(self, now: float) -> bool:
-        day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    def _spendable(self, kind: str) -> tuple[str, ...]:
+        """The kinds whose slices a call of ``kind`` may spend: its own, and those reserved
+        under a lower cap (the kinds less needed)."""
+        if kind == SERVICE:
+            return (SERVICE,)
+        return PRIORITIES[PRIORITIES.index(kind) :]
+
+    def _slice_for(self, kind: str) -> str | None:
+        return next((k for k in self._spendable(kind) if self._slices.get(k, 0) > 0), None)
+
+    def _take_day(self, now: float, kind: str) -> float | None:
+        """Count one call in the day: None when it may be made, else the instant the
+        day's plan allows a call of ``kind`` again."""
+        day, end = self._plan.day_of(now)
         if day != self._day:
-            self._day, self._day_left = day, 0
-        if self._day_left <= 0 and now >= self._degraded_until:
-            # About ten seconds of this container's own demand: few round trips when busy,
-            # and little lost for the day when a recycled container leaves some unspent.
-            size = int(min(1000, max(10, math.ceil(self._demand * 10))))
-            try:
+            self._day, self._slices, self._closed = day, {}, {}
+            self._seen = DayGrant(0, 0, 0)
+        if now < self._degraded_until:
+            return None  # counted nowhere: DynamoDB is down, the per-second bucket holds
+        spent = self._slice_for(kind)
+        if spent is not None:
+            self._slices[spent] -= 1
+            return None
+        # About ten seconds of this container's own demand: few round trips when busy,
+        # and little lost for the day when a recycled container leaves some unspent.
+        size = int(min(1000, max(10, math.ceil(self._demand * 10))))
+        try:
+            seen = self._seen
+            cap, service_limit = self._cap(kind, now, seen)
+            if seen.used + 1 > cap:
+                # Full as last seen: a read says whether it still is, before any write.
+                seen = self._seen = self._store.read_day(day)
+                cap, service_limit = self._cap(kind, now, seen)
+            room = cap - seen.used
+            if service_limit is not None:
+                room = min(room, service_limit - seen.service_used)
+            grant = DayGrant(0, seen.used, seen.service_used)
+            if room >= 1:
                 grant = self._store.reserve_day(
                     day,
-                    size,
-                    limit=self._settings.per_day,
-                    expires_at=now + 2 * 86_400,
+                    min(size, room),
+                    limit=cap,
+                    expires_at=end + 86_400,
+                    service=kind == SERVICE,
+                    service_limit=service_limit,
                 )
-                self._day_left = grant.granted
-                self._metrics.add_metric(OPOWER_CALLS_TODAY, "Count", grant.used)
-            except BudgetStoreError:
-                self._degrade(now)
-        if now < self._degraded_until:
-            return True  # counted nowhere: DynamoDB is down, the per-second bucket still holds
-        if self._day_left <= 0:
-            return False
-        self._day_left -= 1
-        return True
+                self._seen = DayGrant(0, grant.used, grant.service_used)
+                # The service pool's gauge is its own part (ServiceOpowerCallsToday).
+                gauge = grant.service_used if kind == SERVICE else grant.used
+                self._metrics.add_metric(OPOWER_CALLS_TODAY, "Count", gauge)
+        except BudgetStoreError:
+            self._degrade(now)
+            return None
+        if grant.granted <= 0:
+            at = self._plan.next_allowance(
+                SERVICE if kind == SERVICE else kind,
+                grant.used,
+                now,
+                amount=min(size, 10),
+                service_used=grant.service_used,
+            )
+            self._closed[kind] = at
+            return at
+        self._closed.pop(kind, None)
+        self._slices[kind] = self._slices.get(kind, 0) + grant.granted - 1
+        return None
+
+    def _cap(self, kind: str, now: float, seen: DayGrant) -> tuple[int, int | None]:
+        """The day's count a reservation for ``kind`` may reach, and the service's part
+        (for the service within its share: its share)."""
+        cap = self._plan.cap(kind, now, service_used=seen.service_used)
+        within_share = kind == SERVICE and seen.service_used < self._settings.service_share
+        return cap, (self._settings.service_share if within_share else None)
 
     # -- helpers ---------------------------------------------------------------------------
     def _observe(self, now: float) -> None:
@@ -274,16 +375,19 @@ class Budget:
         self._degraded_until = now + _RETRY_STORE_AFTER_S
         self._lease_until = 0.0
 
-    def _shed(self, reason: str, retry_after_s: int) -> Verdict:
+    def _shed(self, reason: str, retry_after_s: int, kind: str) -> Verdict:
         self._metrics.add_metric("BudgetShed", "Count", 1)
         self._metrics.add_metric(f"BudgetShed_{reason}", "Count", 1)
+        if reason == "per_day":
+            self._metrics.add_metric(f"BudgetShed_{kind}", "Count", 1)
         return Verdict(False, max(1, retry_after_s), reason)
 
 
-def _seconds_to_midnight(now: float) -> int:
-    moment = datetime.fromtimestamp(now, UTC)
-    midnight = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), UTC)
-    return math.ceil((midnight - moment).total_seconds())
+def _grant(granted: int, item: Mapping[str, Any]) -> DayGrant:
+    def number(name: str) -> int:
+        return int(item.get(name, {}).get("N", "0"))
+
+    return DayGrant(granted, number("used"), number("svc"))
 
 
 class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
@@ -294,10 +398,14 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
         table_name: str,
         *,
         prefix: str = "budget#",
+        day_prefix: str | None = None,
         dynamodb: DynamoDBClient | None = None,
     ) -> None:
+        """``prefix`` names the pool's items; ``day_prefix`` (default ``prefix``) the
+        company's day count, which its pools share."""
         super().__init__(table_name, dynamodb=dynamodb)
         self._prefix = prefix
+        self._day_prefix = prefix if day_prefix is None else day_prefix
 
     @property
     def _rate_key(self) -> str:
@@ -375,42 +483,74 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
     def count_second(self, second: int, *, cap: int, expires_at: float) -> bool:
         return self._count(f"{self._prefix}sec#{second}", limit=cap, expires_at=expires_at)
 
-    def reserve_day(self, day: str, amount: int, *, limit: int, expires_at: float) -> DayGrant:
+    def reserve_day(
+        self,
+        day: str,
+        amount: int,
+        *,
+        limit: int,
+        expires_at: float,
+        service: bool = False,
+        service_limit: int | None = None,
+    ) -> DayGrant:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        key = {"pk": {"S": f"{self._prefix}day#{day}"}}
-        used = 0
+        key = self._day_key(day)
         try:
             for _ in range(2):
+                condition = "attribute_not_exists(used) OR used <= :most"
+                values = {
+                    ":zero": {"N": "0"},
+                    ":n": {"N": str(amount)},
+                    ":most": {"N": str(limit - amount)},
+                    ":t": {"N": str(int(expires_at))},
+                }
+                update = "SET used = if_not_exists(used, :zero) + :n, #ttl = :t"
+                if service:
+                    update += ", svc = if_not_exists(svc, :zero) + :n"
+                if service_limit is not None:
+                    condition = f"({condition}) AND (attribute_not_exists(svc) OR svc <= :svc)"
+                    values[":svc"] = {"N": str(service_limit - amount)}
                 try:
                     updated = self._ddb().update_item(
                         TableName=self._table,
                         Key=key,
-                        UpdateExpression="SET used = if_not_exists(used, :zero) + :n, #ttl = :t",
-                        ConditionExpression="attribute_not_exists(used) OR used <= :most",
+                        UpdateExpression=update,
+                        ConditionExpression=condition,
                         ExpressionAttributeNames={"#ttl": "ttl"},
-                        ExpressionAttributeValues={
-                            ":zero": {"N": "0"},
-                            ":n": {"N": str(amount)},
-                            ":most": {"N": str(limit - amount)},
-                            ":t": {"N": str(int(expires_at))},
-                        },
-                        ReturnValues="UPDATED_NEW",
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
                     )
-                    return DayGrant(amount, int(updated["Attributes"]["used"]["N"]))
+                    return _grant(amount, updated.get("Attributes", {}))
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") != (
                         "ConditionalCheckFailedException"
                     ):
                         raise
-                item = self._ddb().get_item(TableName=self._table, Key=key, ConsistentRead=True)
-                used = int(item.get("Item", {}).get("used", {}).get("N", "0"))
-                if limit - used <= 0:
-                    return DayGrant(0, used)
-                amount = min(amount, limit - used)
-            return DayGrant(0, used)  # raced twice: nothing granted this time
+                seen = self.read_day(day)
+                room = limit - seen.used
+                if service_limit is not None:
+                    room = min(room, service_limit - seen.service_used)
+                if room <= 0:
+                    return seen
+                amount = min(amount, room)
+            return self.read_day(day)  # raced twice: nothing granted this time
         except (BotoCoreError, ClientError) as exc:
             raise BudgetStoreError("reserve_day") from exc
+
+    def read_day(self, day: str) -> DayGrant:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            item = self._ddb().get_item(
+                TableName=self._table, Key=self._day_key(day), ConsistentRead=True
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise BudgetStoreError("read_day") from exc
+        return _grant(0, item.get("Item", {}))
+
+    def _day_key(self, day: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{self._day_prefix}day#{day}"}}
 
     def _count(self, pk: str, *, limit: int, expires_at: float) -> bool:
         """One more in the counter item ``pk``, if it stays under ``limit``."""

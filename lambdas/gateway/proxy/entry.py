@@ -516,6 +516,7 @@ class Proxy:
             deadline=call.deadline,
             customer_key=call.customer_key,
             route=upstream.route.name,
+            priority=upstream.route.priority_of(upstream.operation.method),
         )
 
     # -- the per-customer response cache -------------------------------------------------

@@ -319,6 +319,10 @@ def test_stale_when_the_days_budget_is_spent_sends_nothing(
     call: Call, sandbox: OpowerSandbox, short_lived: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BUDGET_PER_DAY", "12")
+    # The day unshaped (no reserve, no pacing: gateway.budgets.day), whatever the hour.
+    for name in ("BUDGET_RESERVE_LOGIN", "BUDGET_RESERVE_BILL", "BUDGET_RESERVE_STANDARD"):
+        monkeypatch.setenv(name, "0")
+    monkeypatch.setenv("BUDGET_PACE_AHEAD_S", "86400")
     wiring.reset()
     first = _stale_after(call)
     while call("GET", "/v1/me/usage/day/ELECTRICITY", query={
