@@ -210,6 +210,37 @@ class GatewayMonitoring(Construct):
                 description="Requests were refused to keep within Opower's request budget "
                 "for two periods in a row: demand exceeds the utility's Opower limit.",
             ),
+            # The day's plan (gateway.budgets.day) sheds optional screens first: the
+            # warning that the day runs ahead of its pace, before anything else is refused.
+            self._alarm(
+                "OptionalScreensShed",
+                self._count("BudgetShed_optional"),
+                threshold=1,
+                periods=3,
+                description="For 15 minutes the day's budget refused optional screens "
+                "(forecast, neighbors, tips, breakdowns; served from cache where held): the "
+                "day runs ahead of its pace. Logins and the bill screen still have their "
+                "reserves (docs/opower-limits.md).",
+            ),
+            self._alarm(
+                "ReservesSpent",
+                cloudwatch.MathExpression(
+                    expression="FILL(bill, 0) + FILL(login, 0) + FILL(unbound, 0)",
+                    using_metrics={
+                        "bill": self._count("BudgetShed_bill"),
+                        "login": self._count("BudgetShed_login"),
+                        "unbound": self._count("AuthBudgetWait"),
+                    },
+                    label="bill screens and logins refused for the day's budget",
+                    period=PERIOD,
+                ),
+                threshold=1,
+                periods=1,
+                description="The day's budget refused a bill screen or a login: its reserves "
+                "are spent, and customers are told to come back at the next allowance "
+                "(Retry-After). Ask Oracle for a larger quota, lengthen cache lifetimes, or "
+                "hold back the service API (docs/opower-limits.md).",
+            ),
             self._alarm(
                 "LatencyP99",
                 latency_p99,

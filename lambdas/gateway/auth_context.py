@@ -3,6 +3,7 @@ by API Gateway. The proxy trusts nothing else for Opower ids."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,10 @@ RAW_MINUTES = "rawIntervalMinutes"
 ACCOUNTS_VERSION = "accountsVersion"
 # "0" when the customer may not be served (gateway.designated); absent: they may.
 DESIGNATED = "designated"
+# A session the day's budget could not bind (gateway.auth.errors.LoginBudgetSpentError):
+# the epoch second of its next allowance, and of the decision (API Gateway caches it).
+RETRY_AT = "retryAt"
+DECIDED_AT = "decidedAt"
 
 
 def format_raw_minutes(raw_minutes: Mapping[str, int]) -> str:
@@ -62,16 +67,45 @@ class BindingView:
 
 
 class BindingContextError(Exception):
-    def __init__(self, code: str, message: str, status: int = 401) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 401,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.headers = dict(headers or {})
 
 
-def binding_from_context(authorizer: Any, *, now: float) -> BindingView:
+LOGIN_WAIT_MESSAGE = (
+    "The utility's Opower budget has no call left to start your session now; retry after "
+    "the time in Retry-After"
+)
+
+
+def binding_from_context(authorizer: Any, *, now: float, decision_ttl_s: int = 0) -> BindingView:
+    """The binding of an Allow; ``decision_ttl_s``: how long API Gateway caches it."""
     if not isinstance(authorizer, Mapping):
         raise BindingContextError("unauthenticated", "A session token is required")
+    if RETRY_AT in authorizer:
+        # Unbound for now: the next allowance, or, if later, when API Gateway asks the
+        # authorizer again (the decision is cached for its TTL).
+        try:
+            retry_at = float(authorizer[RETRY_AT])
+            decided_at = float(authorizer.get(DECIDED_AT, now))
+        except (TypeError, ValueError):
+            retry_at = decided_at = now
+        wait = max(retry_at, decided_at + decision_ttl_s) - now
+        raise BindingContextError(
+            "budget_spent",
+            LOGIN_WAIT_MESSAGE,
+            status=503,
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
     if str(authorizer.get(DESIGNATED, "1")) == "0":
         from gateway.designated import NOT_DESIGNATED_MESSAGE
 

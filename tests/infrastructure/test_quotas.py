@@ -258,7 +258,7 @@ def test_more_companies_than_500_resources_hold_stop_at_synth_in_one_line(tmp_pa
     assert result.returncode != 0
     assert len(lines) == 1, result.stderr[-2000:]
     assert lines[0].startswith("Invalid gateway configuration: OpowerGateway: CloudFormation ")
-    assert re.search(r"resources per stack would be 50\d resources, over AWS's quota of 500",
+    assert re.search(r"resources per stack would be 51\d resources, over AWS's quota of 500",
                      lines[0])  # fmt: skip
     assert "cloudformation-limits.html" in lines[0]
     assert "fewer companies" in lines[0]

@@ -89,7 +89,8 @@ def test_resource_counts(synthesized: Synthesized) -> None:
     # proxy, authorizer, custom resource, access log, execution log, WAF log
     t.resource_count_is("AWS::Logs::LogGroup", 6)
     t.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    t.resource_count_is("AWS::CloudWatch::Alarm", 11)  # ... and DailyQuota
+    # ... OptionalScreensShed, ReservesSpent and DailyQuota
+    t.resource_count_is("AWS::CloudWatch::Alarm", 13)
     t.resource_count_is("AWS::SNS::Topic", 0)  # only with alarm_topic_enabled / alarm_email
 
 

@@ -92,3 +92,24 @@ def test_binding_cache_keys_are_a_canonical_encoding_of_the_claims() -> None:
     second = SessionIdentity("s", "UC-1\n4100000001", ("4100000002",), 0.0)
 
     assert resolver._key(first) != resolver._key(second)
+
+
+def test_an_unbound_decision_is_waited_out_for_as_long_as_api_gateway_keeps_it() -> None:
+    """A session the day's budget could not bind (gateway.auth.errors.LoginBudgetSpentError)
+    gets 503 and a Retry-After of its next allowance, or, when later, of the end of API
+    Gateway's cache of the decision: retried sooner, the client would meet the same 503."""
+    from gateway.auth_context import BindingContextError, binding_from_context
+
+    decision = {"retryAt": "1000", "decidedAt": "990", "customerHash": "c"}
+
+    with pytest.raises(BindingContextError) as soon:
+        binding_from_context(decision, now=995, decision_ttl_s=300)
+    with pytest.raises(BindingContextError) as late:
+        binding_from_context({**decision, "retryAt": "5000"}, now=995, decision_ttl_s=300)
+    with pytest.raises(BindingContextError) as garbled:
+        binding_from_context({"retryAt": "soon"}, now=995, decision_ttl_s=300)
+
+    assert (soon.value.status, soon.value.code) == (503, "budget_spent")
+    assert soon.value.headers == {"Retry-After": str(990 + 300 - 995)}
+    assert late.value.headers == {"Retry-After": str(5000 - 995)}
+    assert garbled.value.headers == {"Retry-After": "300"}

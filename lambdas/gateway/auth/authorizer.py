@@ -17,7 +17,7 @@ from typing import Any
 from gateway import auth_context as ctx
 from gateway.auth.binding import Binding, BindingResolver
 from gateway.auth.claims import claim_value
-from gateway.auth.errors import AccessDeniedError, AuthenticationError
+from gateway.auth.errors import AccessDeniedError, AuthenticationError, LoginBudgetSpentError
 from gateway.auth.session import SessionIdentity, bearer_token, identity_from_claims
 from gateway.auth_context import customer_hash
 from gateway.clock import Clock
@@ -43,6 +43,12 @@ class Allow:
     session_expires_at: float
     utility_code: str
     designated: bool = True
+    # A session the day's budget could not bind now (LoginBudgetSpentError): unbound, so
+    # it opens nothing; the proxy answers 503 with Retry-After until ``retry_at``, or
+    # until API Gateway's cache of this decision (from ``decided_at``) lets it be asked
+    # again.
+    retry_at: float | None = None
+    decided_at: float = 0.0
 
     def response(self, method_arn: str) -> dict[str, Any]:
         context: dict[str, Any] = {
@@ -52,7 +58,10 @@ class Allow:
             ctx.SESSION_EXPIRES_AT: math.floor(self.session_expires_at),
             ctx.CUSTOMER_HASH: self.principal_id,
         }
-        if not self.designated or self.binding is None:
+        if self.retry_at is not None:
+            context[ctx.RETRY_AT] = math.ceil(self.retry_at)
+            context[ctx.DECIDED_AT] = math.floor(self.decided_at)
+        elif not self.designated or self.binding is None:
             context[ctx.DESIGNATED] = "0"
         else:
             context |= {
@@ -145,9 +154,20 @@ class Authorizer:
         ):
             # Not on the utility's designated list: no Opower lookup, nothing counted.
             return Allow(principal, None, identity.expires_at, utility_code, designated=False)
-        binding = self._resolvers[utility_code].resolve(
-            identity, deadline=deadline, customer_key=principal
-        )
+        try:
+            binding = self._resolvers[utility_code].resolve(
+                identity, deadline=deadline, customer_key=principal
+            )
+        except LoginBudgetSpentError as exc:
+            now = self._clock.now()
+            return Allow(
+                principal,
+                None,
+                identity.expires_at,
+                utility_code,
+                retry_at=now + (exc.retry_after_s or 0),
+                decided_at=now,
+            )
         cap = self._designated.get(utility_code)
         if cap is not None and not cap.admit(principal, at=self._clock.now()):
             return Allow(principal, None, identity.expires_at, utility_code, designated=False)

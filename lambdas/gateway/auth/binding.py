@@ -45,11 +45,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from gateway import aws_clients, customer_keys, opower_answers
-from gateway.auth.errors import AccessDeniedError, CustomerLimitedError, IdentityUnavailableError
+from gateway.auth.errors import (
+    AccessDeniedError,
+    CustomerLimitedError,
+    IdentityUnavailableError,
+    LoginBudgetSpentError,
+)
 from gateway.auth.session import SessionIdentity
 from gateway.auth_context import customer_hash
 from gateway.clock import Clock
-from gateway.errors import CustomerBudgetExceededError, GatewayError
+from gateway.errors import BudgetExceededError, CustomerBudgetExceededError, GatewayError
 from gateway.observability import MetricsSink, NullMetrics
 from gateway.opower_client import OpowerClient
 from gateway.routes import ROUTES_BY_NAME, upstream_path
@@ -348,6 +353,15 @@ class BindingResolver:
             )
         except CustomerBudgetExceededError:
             raise CustomerLimitedError("customer_rate_limited") from None
+        except BudgetExceededError as exc:
+            self._metrics.add_metric("BindingBudgetSpent", "Count", 1)
+            if exc.reason == "per_day":
+                raise LoginBudgetSpentError(
+                    "opower_budget_spent", retry_after_s=exc.retry_after_s
+                ) from None
+            raise IdentityUnavailableError(
+                f"opower_{exc.code}", retry_after_s=exc.retry_after_s
+            ) from None
         except GatewayError as exc:
             self._metrics.add_metric("BindingUpstreamFailure", "Count", 1)
             raise IdentityUnavailableError(

@@ -80,6 +80,14 @@ def handle_event(
     except GatewayError as exc:
         _count(metrics, "unavailable", exc.code)
         raise AuthorizerUnavailable(exc.code) from None
+    if allow.retry_at is not None:
+        # Not an outage: the day's budget is shaped so (gateway.budgets.day); the proxy
+        # answers 503 with the Retry-After of the next allowance.
+        metrics.add_metric("AuthBudgetWait", "Count", 1)
+        logger.warning(
+            "session not bound: the day's budget", extra={"customer": allow.principal_id}
+        )
+        return response
     if not allow.designated:
         # Not an error: the proxy answers 403 not_designated with the decision's context.
         metrics.add_metric("AuthNotDesignated", "Count", 1)

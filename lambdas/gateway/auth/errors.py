@@ -39,6 +39,13 @@ class IdentityUnavailableError(GatewayError):
         self.retry_after_s = retry_after_s
 
 
+class LoginBudgetSpentError(IdentityUnavailableError):
+    """The day's budget has no call left for a new session's binding until
+    ``retry_after_s`` (gateway.budgets.day): the session is let through unbound, and the
+    proxy answers 503 with that ``Retry-After`` (a failing authorizer can only carry API
+    Gateway's one fixed Retry-After, an invitation to retry too soon)."""
+
+
 class CustomerLimitedError(GatewayError):
     """The customer's share of the Opower budget is spent (their binding lookups count)."""
 

@@ -352,6 +352,11 @@ class Budget:
             return at
         self._closed.pop(kind, None)
         self._slices[kind] = self._slices.get(kind, 0) + grant.granted - 1
+        # What was just reserved moves the next allowance of the kinds refused here.
+        for refused in self._closed:
+            self._closed[refused] = self._plan.next_allowance(
+                refused, grant.used, now, amount=min(size, 10), service_used=grant.service_used
+            )
         return None
 
     def _cap(self, kind: str, now: float, seen: DayGrant) -> tuple[int, int | None]:

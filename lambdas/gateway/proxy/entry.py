@@ -261,7 +261,11 @@ class Proxy:
                     event, deadline=deadline, record=record
                 )
             else:
-                binding = binding_from_context(context.get("authorizer"), now=self._clock.now())
+                binding = binding_from_context(
+                    context.get("authorizer"),
+                    now=self._clock.now(),
+                    decision_ttl_s=self._settings.authorizer_cache_ttl_s,
+                )
                 utility_code, client = self._company(binding.utility_code)
             query = event.get("multiValueQueryStringParameters")
             upstream = build_upstream(
@@ -308,7 +312,7 @@ class Proxy:
                 headers=(
                     {"WWW-Authenticate": 'Bearer error="invalid_token"'}
                     if exc.status == 401
-                    else {}
+                    else exc.headers
                 ),
             )
         except GatewayError as exc:

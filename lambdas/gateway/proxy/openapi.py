@@ -38,9 +38,11 @@ _ERRORS = {
     "404": "No such resource, or an id that is not yours (the same answer)",
     "413": "The body is too large",
     "415": "The body is not application/json",
-    "429": "Too many requests (yours, or the utility's Opower budget); retry after Retry-After",
+    "429": "Too many requests (yours, or the day's Opower budget for this kind of screen); "
+    "retry after Retry-After, the next allowance",
     "502": "Opower failed or answered badly",
-    "503": "Opower or your identity provider is unavailable; retry after Retry-After",
+    "503": "Opower or your identity provider is unavailable, or the day's Opower budget "
+    "cannot start your session now (budget_spent); retry after Retry-After",
     "504": "Opower did not answer in time",
 }
 _RETRY_AFTER = {"429", "503"}
