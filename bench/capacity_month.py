@@ -649,11 +649,12 @@ class _Month:
 
         s = self.settings
         lifetime = int(s.cache_lifetime(route.cache_name(params)))
-        if route.name == "bill_comparison" and latest.applies(
+        if route.name in {"bill_comparison", "neighbor_comparison"} and latest.applies(
             upstream, enabled=s.cache_until_period_end
         ):
             now = self.opower.answer(upstream.path, upstream.query, t)
-            if latest.last_bill_end(now.partition(" ")[2]) == latest.last_bill_end(body):
+            shown = latest.latest_shown(route.name, body)
+            if latest.latest_shown(route.name, now.partition(" ")[2]) == shown:
                 return "rebill", max(lifetime, int(s.cache_settled_fresh_s))
             return "new bill", int(s.cache_new_bill_s)
         kept = settled.kept_for(

@@ -400,7 +400,11 @@ _CORE_ROUTES: tuple[Route, ...] = (
                 query={"asOf": _AS_OF},
                 response=schemas.NEIGHBOR_COMPARISON,
                 cache=Caching(
-                    12 * _HOUR, "Computed per billing period against a group of similar homes"
+                    12 * _HOUR,
+                    "Computed per billing period against a group of similar homes: the "
+                    "latest (no asOf) kept until the next period is due, as the bill "
+                    "comparison",
+                    latest="bill_period",
                 ),
             ),
         ),

@@ -212,8 +212,8 @@ class RuntimeSettings:
     )
     cache_until_period_end: bool = setting(
         True,
-        doc="The latest bill comparison and bill period of an account (no asOf) are kept "
-        "until the account's billing period ends (less cache_bill_margin_s), not a day",
+        doc="The latest bill comparison, bill period and neighbor comparison (no asOf) are "
+        "kept until the billing period ends (less cache_bill_margin_s), not a day",
     )
     cache_bill_margin_s: int = setting(
         4 * 86_400,

@@ -16,6 +16,8 @@ from gateway.proxy.latest import (
     kept_for_comparison,
     kept_for_period,
     last_bill_end,
+    latest_shown,
+    neighbor_next_period,
     next_period,
     period_of,
 )
@@ -130,3 +132,34 @@ def test_the_next_period_follows_the_latest_bill_as_long_as_the_shortest_bill() 
     assert kept_for_comparison(body, next_period(body), now=now, **TIMING) == (
         NOVEMBER.ends_at() - 4 * DAY - now
     )
+
+
+def neighbors(*periods: tuple[str, str]) -> str:
+    fuels = ("ELEC", "GAS", "COMBINED")
+    return json.dumps({"response": {
+        fuel: {"you": 300.0, "neighbors": 320.5, "startDate": start, "endDate": end}
+        for fuel, (start, end) in zip(fuels, periods, strict=False)
+    }})  # fmt: skip
+
+
+def test_the_latest_neighbor_comparison_is_kept_until_the_next_period_is_due() -> None:
+    """Get Latest Neighbor Comparison: each fuel's comparison (startDate, endDate: its
+    page) is of one billing period, computed anew when the next bill posts (issue #38): its
+    latest answer is kept until the period after it is due, as the bill comparison's."""
+    october = ("2026-10-01", "2026-10-31")
+    body = neighbors(october, october, october)
+    following = Period(date(2026, 11, 1), date(2026, 12, 1))  # 31 days, as October
+    assert neighbor_next_period(body) == following
+    assert latest_shown("neighbor_comparison", body) == date(2026, 10, 31)
+    assert latest_shown("bill_comparison", comparison("2026-10-31")) == date(2026, 10, 31)
+    # fuels of periods a day apart: the latest one, as long as the shortest
+    shifted = neighbors(("2026-10-05", "2026-11-03"), october)
+    assert neighbor_next_period(shifted) == Period(date(2026, 11, 4), date(2026, 12, 3))
+    now = at(2026, 11, 10)
+    assert kept_for_period(following, now=now, fresh_s=43_200, **TIMING) == (
+        following.ends_at() - 4 * DAY - now
+    )
+    # read tolerantly: no period shown, no guess (the route's lifetime)
+    for unreadable in ('{"response": {"ELEC": {"you": 1}}}', '{"response": []}', "x"):
+        assert neighbor_next_period(unreadable) is None
+        assert kept_for_period(None, now=now, fresh_s=43_200, **TIMING) == 43_200

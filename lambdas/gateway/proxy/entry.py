@@ -642,6 +642,9 @@ class Proxy:
             }
             if upstream.route.name == "bill_period":
                 return latest.kept_for_period(latest.period_of(body), fresh_s=fresh_s, **timing)
+            if upstream.route.name == "neighbor_comparison":
+                following = latest.neighbor_next_period(body)
+                return latest.kept_for_period(following, fresh_s=fresh_s, **timing)
             return latest.kept_for_comparison(body, latest.next_period(body), **timing)
         return settled.kept_for(
             upstream,

@@ -8,7 +8,10 @@ period ends, not a day:
 
 * for the bill comparison, the period is the one after its latest bill, as long as the
   shortest of the bills it shows (``next_period``): no Get Bill Period call is needed
-  (issue #38: that call cost more than it saved). For Get Bill Period itself, its own
+  (issue #38: that call cost more than it saved). The latest neighbor comparison is of a
+  billing period too (each fuel's ``startDate`` and ``endDate``), computed anew when the
+  next bill posts: kept until the period after it is due (``neighbor_next_period``), the
+  same way (issue #38). For Get Bill Period itself, its own
   answer: Oracle publishes no schema for it, its ``startDate`` and ``endDate`` (a date,
   the last day inclusive, as on a printed bill) are an assumption, read tolerantly; an
   answer without them keeps the route's lifetime;
@@ -86,6 +89,34 @@ def next_period(body: str) -> Period | None:
         if name == "reference":
             last = end
     if last is None or not lengths:
+        return None
+    start = last + timedelta(days=1)
+    return Period(start, start + timedelta(days=min(lengths) - 1))
+
+
+def latest_shown(route: str, body: str) -> date | None:
+    """The last day of the latest period an answer of ``route`` shows: the bill
+    comparison's latest bill, the neighbor comparison's latest period."""
+    if route == "neighbor_comparison":
+        following = neighbor_next_period(body)
+        return following.start - timedelta(days=1) if following is not None else None
+    return last_bill_end(body)
+
+
+def neighbor_next_period(body: str) -> Period | None:
+    """The billing period after a Get Latest Neighbor Comparison answer's: each fuel's
+    comparison is of one billing period (its ``startDate`` and ``endDate``, inclusive),
+    and a new one is computed when the next bill posts. From the day after the latest
+    period shown, as long as the shortest; None when no fuel shows a period."""
+    lengths, last = [], None
+    for comparison in _response(body).values():
+        start = _day(comparison.get("startDate")) if isinstance(comparison, dict) else None
+        end = _day(comparison.get("endDate")) if isinstance(comparison, dict) else None
+        if start is None or end is None or end < start:
+            continue
+        lengths.append((end - start).days + 1)
+        last = end if last is None else max(last, end)
+    if last is None:
         return None
     start = last + timedelta(days=1)
     return Period(start, start + timedelta(days=min(lengths) - 1))

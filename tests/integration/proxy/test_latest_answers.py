@@ -21,7 +21,7 @@ from gateway import wiring
 from gateway.auth.entry import handle_event
 from gateway.clock import SYSTEM_CLOCK
 from gateway.observability import NullMetrics
-from gateway.proxy.latest import Period, next_period
+from gateway.proxy.latest import Period, neighbor_next_period, next_period
 from gateway.settings import RuntimeSettings
 from handlers.proxy import handler as proxy_handler
 from local.idp import DevIdentityProvider
@@ -183,3 +183,29 @@ def test_turned_off_the_latest_comparison_is_kept_a_day_at_most(
     call("GET", COMPARISON)
     assert ttl(call("GET", COMPARISON)) <= 12 * 3600
     assert asked(sandbox, "/bill-period") == 0
+
+
+def test_the_latest_neighbor_comparison_is_kept_until_the_next_period_is_due(
+    call: Call, sandbox: OpowerSandbox
+) -> None:
+    """Get Latest Neighbor Comparison is of a billing period (each fuel's startDate and
+    endDate: its page), computed anew when the next bill posts: kept until the period
+    after it is due, not 12 hours (issue #38), under a key without the day."""
+    first = call("GET", "/v1/me/neighbor-comparison")
+    again = call("GET", "/v1/me/neighbor-comparison")
+
+    assert first["statusCode"] == 200
+    assert again["body"] == first["body"]
+    assert asked(sandbox, "neighbor_comparison") == 1
+    following = neighbor_next_period(first["body"])
+    assert following is not None
+    due = min(following.ends_at() - DEFAULTS.cache_bill_margin_s - time.time(),
+              DEFAULTS.cache_settled_fresh_s)  # fmt: skip
+    if due > DEFAULTS.cache_new_bill_s:
+        assert due - 120 <= ttl(again) <= due + 1
+    else:  # within the bill margin: a new comparison is due, kept only cache_new_bill_s
+        assert ttl(again) <= DEFAULTS.cache_new_bill_s
+    # With asOf, the day's answer, as before: the route's lifetime.
+    dated = call("GET", "/v1/me/neighbor-comparison", query={"asOf": ["2026-10-15"]})
+    assert dated["statusCode"] == 200
+    assert asked(sandbox, "neighbor_comparison") == 2
