@@ -260,6 +260,9 @@ class LocalStack(Service):
                         port=self.ports.sandbox,
                         utility_code=UTILITY_CODE,
                         second_utility_code=SECOND_UTILITY_CODE,
+                        # Bills post every working day, each customer on their read
+                        # cycle, as a utility's do (SandboxConfig.billing).
+                        billing="cycles",
                     )
                 )
             )

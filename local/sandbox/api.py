@@ -383,7 +383,9 @@ class DataApi:
     def _bill_disaggregation(self, params: Params, request: Request) -> Response:
         customer = self._customer(params["customer"])
         disaggregation.check_fuel(request)
-        period = disaggregation.bill_dates(request, self._today())
+        accounts = self._directory.accounts_of(customer)
+        bill_day = accounts[0].bill_day if accounts else 1
+        period = disaggregation.bill_dates(request, self._today(), bill_day=bill_day)
         return self._breakdown(customer, request, period, with_amounts=True)
 
     def _always_on(self, params: Params, request: Request) -> Response:

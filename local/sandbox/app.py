@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from local.sandbox import control
 from local.sandbox.api import DATA_ROUTES, TOKEN_ROUTE, DataApi, classify
 from local.sandbox.config import SandboxConfig
-from local.sandbox.data import DEFAULT, SECOND, Directory, with_population
+from local.sandbox.data import DEFAULT, SECOND, Directory, with_population, with_read_cycles
 from local.sandbox.errors import ApiError, not_found
 from local.sandbox.faults import HANGING_CAP_S, FaultState, Switches, parse_switches
 from local.sandbox.messages import Request, Response, json_response
@@ -76,11 +76,12 @@ class SandboxApp:
         # Created contacts' and preferences' ids: unique across every utility.
         self._ids = IdSequence()
         restatements = config.restatements_of((now or (lambda: datetime.now(UTC)))().date())
+        billed = with_read_cycles if config.billing == "cycles" else (lambda d: d)
         first = Tenant(
             config.utility_code,
             config.client_id,
             config.client_secret,
-            with_population(DEFAULT, config.population),
+            billed(with_population(DEFAULT, config.population)),
             self._limits,
             self.history,
             self._ids,
@@ -93,7 +94,7 @@ class SandboxApp:
                 config.second_utility_code,
                 config.second_client_id,
                 config.second_client_secret,
-                SECOND,
+                billed(SECOND),
                 self._limits,
                 self.history,
                 self._ids,

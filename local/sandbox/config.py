@@ -33,6 +33,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+BILLING_MODES = ("calendar", "cycles")
+
+
 @dataclass(frozen=True)
 class SandboxConfig:
     """How one sandbox instance listens and which utility and credentials it serves.
@@ -65,6 +68,11 @@ class SandboxConfig:
     # late move-outs turn on (ISO date; empty: the day the sandbox starts).
     restatements: bool = False
     restatements_pivot: str = ""
+    # How bills post: "calendar" (every account's periods are calendar months, every bill
+    # posts on the 1st: the stress case, and the exact months tests assert) or "cycles"
+    # (about 20 read cycles, each customer's periods start on their cycle's day: bills post
+    # every working day, as a utility's do; data.with_read_cycles).
+    billing: str = "calendar"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -77,6 +85,8 @@ class SandboxConfig:
             raise ValueError("client_id and client_secret must not be empty")
         if self.second_utility_code == self.utility_code:
             raise ValueError("the second utility code must differ from the first")
+        if self.billing not in BILLING_MODES:
+            raise ValueError(f"billing must be one of {', '.join(BILLING_MODES)}")
 
     def restatements_of(self, today: date) -> Restatements | None:
         if not self.restatements:

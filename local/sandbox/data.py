@@ -54,6 +54,8 @@ HIGH_BILL_ALERT, 6100002: EMAIL HOME_ENERGY), a disaggregation model and tips fo
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -118,6 +120,9 @@ class UtilityAccount:
     move_out: date | None = None
     resolution: str = "QUARTER_HOUR"
     modeled_rates: bool = True
+    # The day of the month its bill periods start (its meter's read cycle, 1-28); 1: by
+    # calendar month (with_read_cycles sets one per customer).
+    bill_day: int = 1
 
     @property
     def service_point(self) -> str:
@@ -427,3 +432,23 @@ def account_by_id(account_id: int) -> UtilityAccount | None:
 def directory(utility_code: str = "UTX") -> list[dict[str, object]]:
     """The first company's listing (see ``Directory.listing``)."""
     return DEFAULT.listing(utility_code)
+
+
+# A utility reads its meters in about 20 cycles a month, one each working day: bills post
+# every working day, each account on its own (the days of a four-week month's weekdays).
+READ_CYCLE_DAYS = (1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 15, 16, 17, 18, 19, 22, 23, 24, 25, 26)
+
+
+def read_cycle_day(customer_id: int) -> int:
+    """The day of the month a customer's bill periods start, in read-cycle billing: the
+    same for all their accounts (a premise's meters are read on one route)."""
+    digest = hashlib.blake2b(f"cycle|{customer_id}".encode(), digest_size=8).digest()
+    return READ_CYCLE_DAYS[int.from_bytes(digest, "big") % len(READ_CYCLE_DAYS)]
+
+
+def with_read_cycles(directory: Directory) -> Directory:
+    """``directory`` billed in read cycles: each customer's accounts on their cycle day."""
+    accounts = tuple(
+        dataclasses.replace(a, bill_day=read_cycle_day(a.customer_id)) for a in directory.accounts
+    )
+    return dataclasses.replace(directory, accounts=accounts)

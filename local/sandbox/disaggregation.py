@@ -60,6 +60,7 @@ from local.sandbox.insights import (
     add_months,
     has_bill,
     parse_day,
+    period_start,
     period_usage,
     temperature,
 )
@@ -124,12 +125,13 @@ def annual_period(request: Request, today: date) -> tuple[date, date]:
     return year_before + _DAY, end
 
 
-def bill_dates(request: Request, today: date) -> tuple[date, date]:
-    """The bill's first and last day (default: the last complete calendar month)."""
+def bill_dates(request: Request, today: date, *, bill_day: int = 1) -> tuple[date, date]:
+    """The bill's first and last day (default: the last complete bill period, periods
+    starting on ``bill_day``: calendar months, or the customer's read cycle)."""
     raw_start, raw_end = request.single("billStartDate"), request.single("billEndDate")
     if (raw_start is None) != (raw_end is None):
         raise bad_request("Give both 'billStartDate' and 'billEndDate', or neither")
-    this_month = today.replace(day=1)
+    this_month = period_start(bill_day, today)
     start = parse_day(
         "billStartDate", raw_start, add_months(this_month, -1), today, history=HISTORY
     )
@@ -167,7 +169,7 @@ def breakdown(
             weights = weights_by_fuel[fuel](month_first)
             weight_sum = sum(weights.values())
             for account in (a for a in accounts if a.meter_type == fuel):
-                if not has_bill(account, month_first):
+                if not has_bill(account, period_start(account.bill_day, month_first)):
                     continue
                 milli = period_usage([account], account.fuel, start, end, zone)
                 by_account[account.id] = by_account.get(account.id, 0) + milli

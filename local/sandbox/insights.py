@@ -1,9 +1,11 @@
 """Bill comparison, bill forecast, bill period and neighbor comparison answers.
 
-All three are derived from `consumption` over calendar-month bill periods where the
-service points are (the directory's time zone, as Get Billing Usage's bills). A
-utility account has a bill for a month when that month lies between its move-in and
-move-out months. `asOf` is a date (`2026-01-15`) or an offset date-time (its own date is
+All are derived from `consumption` over monthly bill periods where the service points
+are (the directory's time zone, as Get Billing Usage's bills): calendar months, or, in
+read-cycle billing (`SandboxConfig.billing`), periods from the account's cycle day of one
+month to the day before it in the next (`UtilityAccount.bill_day`): "month" below is such
+a period. A utility account has a bill for a period that overlaps its tenancy.
+`asOf` is a date (`2026-01-15`) or an offset date-time (its own date is
 used) and defaults to today in UTC. Dates in bodies are ISO dates; end dates are
 inclusive, as on a printed bill. Shapes are Oracle's (docs.oracle.com/en/industries/
 energy-water/digital-self-service/restapi/, the `op-apis-…` page of each):
@@ -118,7 +120,7 @@ def bill_comparison(
         "currencySymbol": "$",
         "temperatureUnit": "FAHRENHEIT",
     }
-    reference = add_months(as_of.replace(day=1), -1)
+    reference = add_months(period_start(account.bill_day, as_of), -1)
     if not has_bill(account, reference):
         # An assumption: the page documents failureExplanation for "unsuccessful
         # comparison" beside a required response, not what response then holds.
@@ -151,12 +153,12 @@ def bill_forecast(
     Oracle publishes no answer schema for Get Bill Forecast: these fields are the
     sandbox's assumption. What the page does say is kept: an account without modeled
     rates gets a usage forecast only (no cost fields)."""
-    first = as_of.replace(day=1)
-    following = add_months(first, 1)
-    days_in_month = (following - first).days
-    elapsed = (as_of - first).days
     forecasts: list[dict[str, object]] = []
     for account in accounts:
+        first = period_start(account.bill_day, as_of)
+        following = add_months(first, 1)
+        days_in_month = (following - first).days
+        elapsed = (as_of - first).days
         if not has_bill(account, first):
             continue
         fuel = account.fuel
@@ -196,7 +198,7 @@ def neighbor_comparison(
 ) -> dict[str, object]:
     """The latest neighbor comparison, keyed by fuel (ELEC, GAS, and COMBINED for a
     customer with both), for the last complete month before `as_of`."""
-    month = add_months(as_of.replace(day=1), -1)
+    month = add_months(period_start(_bill_day(accounts), as_of), -1)
     following = add_months(month, 1)
     totals = _month_totals(accounts, month, zone)
     if not totals:
@@ -242,7 +244,7 @@ def neighbor_comparison_history(
         raise not_found(
             f"Customer {customer.utility_customer_id} has no {fuel} neighbor comparison"
         )
-    this_month = now.astimezone(zone).date().replace(day=1)
+    this_month = period_start(_bill_day(accounts), now.astimezone(zone).date())
     latest = add_months(this_month, -1)
     start = _instant("start", window[0], latest, zone)
     end = _instant("end", window[1], this_month, zone)
@@ -289,7 +291,7 @@ def bill_period(account: UtilityAccount, as_of: date) -> dict[str, object]:
     kept: "This does not guarantee a bill period is retrieved ... billing periods are not
     provided for accounts if the account or account history data cannot be found", so a
     month outside the account's tenancy is a 200 whose response is empty (assumed)."""
-    first = as_of.replace(day=1)
+    first = period_start(account.bill_day, as_of)
     if not has_bill(account, first):
         return {"response": {}}
     last = add_months(first, 1) - timedelta(days=1)
@@ -358,8 +360,8 @@ def temperature(first: date) -> float:
 
 
 def has_bill(account: UtilityAccount, first: date) -> bool:
-    """Whether the account was occupied during (part of) the month starting at `first`."""
-    if first < account.move_in.replace(day=1):
+    """Whether the account was occupied during (part of) the period starting at `first`."""
+    if first < period_start(account.bill_day, account.move_in):
         return False
     return account.move_out is None or first <= account.move_out
 
@@ -370,5 +372,18 @@ def _neighbor_percent(customer_id: int, month: date) -> int:
 
 
 def add_months(first: date, months: int) -> date:
+    """The period start ``months`` periods from ``first`` (its day kept: at most 28)."""
     index = first.year * 12 + first.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    return date(index // 12, index % 12 + 1, first.day)
+
+
+def period_start(bill_day: int, day: date) -> date:
+    """The first day of the bill period holding ``day``, for periods starting on
+    ``bill_day`` of each month (1: calendar months)."""
+    start = day.replace(day=bill_day)
+    return start if day >= start else add_months(start, -1)
+
+
+def _bill_day(accounts: Sequence[UtilityAccount]) -> int:
+    """A customer's bill day: their accounts share one (data.read_cycle_day)."""
+    return accounts[0].bill_day if accounts else 1

@@ -21,8 +21,9 @@ Billing Usage under docs.oracle.com/en/industries/energy-water/digital-self-serv
 - `day`: days from midnight to midnight in the service point's time zone, each
   `{start, end, usage, actualReadsCount, estimatedReadsCount}` (the daily page's example);
   at most 45 per request.
-- `billing`: one bill per calendar month in the service point's time zone (an assumption:
-  the page's interval schema and example are not published), each `{start, end, usage}`;
+- `billing`: one bill per bill period (a calendar month, or from the account's read-cycle
+  day: `UtilityAccount.bill_day`) in the service point's time zone (an assumption: the
+  page's interval schema and example are not published), each `{start, end, usage}`;
   at most 25 bill periods wholly inside [start, end); `start` no older than 2 years.
 
 Only periods wholly inside [start, end) that have ended by now, and within the utility
@@ -258,7 +259,7 @@ def _billing_periods(
     start: datetime, end: datetime, account: UtilityAccount | None
 ) -> list[Period]:
     zone = start.tzinfo
-    month = date(start.year, start.month, 1)
+    month = date(start.year, start.month, account.bill_day if account is not None else 1)
     if datetime.combine(month, time(), zone) < start:
         month = _next_month(month)
     periods: list[Period] = []
