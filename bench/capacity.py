@@ -231,6 +231,7 @@ def gateway(
     sandbox_on_clock: bool = False,
     token_lifetime_s: int = 3599,
     restatements_pivot: date | None = None,
+    billing: str = "calendar",
 ) -> Iterator[Gateway]:
     """A fresh sandbox (``population`` customers; answering as of ``clock`` with
     ``sandbox_on_clock``, else as of now; its tokens living ``token_lifetime_s``;
@@ -250,6 +251,7 @@ def gateway(
         # Opower restating what it answered (local/sandbox/restatements): the month's
         restatements=restatements_pivot is not None,
         restatements_pivot=restatements_pivot.isoformat() if restatements_pivot else "",
+        billing=billing,  # how bills post: calendar months, or read cycles
     )  # fmt: skip
     now = (lambda: datetime.fromtimestamp(clock.t, UTC)) if sandbox_on_clock else None
     with (

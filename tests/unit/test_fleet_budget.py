@@ -189,22 +189,23 @@ DAY = "2027-01-15"  # NOON's quota day
 
 def test_pacing_keeps_the_morning_from_spending_the_evening(clock: FakeClock) -> None:
     store = MemoryBudgetStore()
-    b = budget(store, clock, per_second=10_000, per_day=2400)
+    b = budget(store, clock, per_second=10_000, per_day=24_000)
     clock.t = NOON - 6 * 3600  # 06:00 UTC: a quarter of the day
 
     morning = 0
     while b.acquire("standard").allowed:
         morning += 1
-        clock.t += 0.001
+        clock.t += 0.0001
     refused = b.acquire("standard")
 
-    # 06:00 plus four hours ahead: 10/24 of the 1,920 standard calls may reach, and a
+    # 06:00 plus four hours ahead: 10/24 of the 19,200 standard calls may reach, and a
     # quarter of the reserves above them; the rest waits for the evening.
-    assert morning == 800 + 120
-    # Retry-After is the next allowance (the day releases 100 calls an hour; the container
-    # asks for a slice of 10): minutes, not the hours to the day's end.
+    assert morning == 8000 + 1200
+    # Retry-After is the next allowance: the day releases 1,000 calls an hour, and the
+    # container asks for its next slice (10 to 24 calls: ten seconds of its demand, a
+    # thousandth of the day at most): under two minutes, not the 18 hours to the day's end.
     assert refused.reason == "per_day"
-    assert 5 * 60 <= refused.retry_after_s <= 7 * 60
+    assert 30 <= refused.retry_after_s <= 120
     clock.t += refused.retry_after_s
     assert b.acquire("standard").allowed
 

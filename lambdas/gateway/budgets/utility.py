@@ -313,6 +313,9 @@ class Budget:
         # About ten seconds of this container's own demand: few round trips when busy,
         # and little lost for the day when a recycled container leaves some unspent.
         size = int(min(1000, max(10, math.ceil(self._demand * 10))))
+        # Never more than a thousandth of the day in one slice: a small day (a test tier,
+        # a benchmark's scaled one) is not held in containers' slices.
+        size = max(1, min(size, self._settings.per_day // 1000))
         try:
             seen = self._seen
             cap, service_limit = self._cap(kind, now, seen)
@@ -345,7 +348,7 @@ class Budget:
                 SERVICE if kind == SERVICE else kind,
                 grant.used,
                 now,
-                amount=min(size, 10),
+                amount=size,
                 service_used=grant.service_used,
             )
             self._closed[kind] = at
@@ -355,7 +358,7 @@ class Budget:
         # What was just reserved moves the next allowance of the kinds refused here.
         for refused in self._closed:
             self._closed[refused] = self._plan.next_allowance(
-                refused, grant.used, now, amount=min(size, 10), service_used=grant.service_used
+                refused, grant.used, now, amount=size, service_used=grant.service_used
             )
         return None
 
