@@ -333,7 +333,8 @@ def _before() -> None:
     from gateway.routes import ROUTES_BY_NAME
 
     get = ROUTES_BY_NAME["neighbor_comparison"].operation("GET")
-    assert get is not None and get.cache is not None
+    assert get is not None
+    assert get.cache is not None
     object.__setattr__(get.cache, "latest", "")  # a frozen dataclass: this process only
 
 
@@ -378,13 +379,20 @@ class Opower:
     routes are a function of the request and the time), not a call of the quota."""
 
     def __init__(
-        self, population: int, utility_code: str, restatements: Restatements | None = None
+        self,
+        population: int,
+        utility_code: str,
+        restatements: Restatements | None = None,
+        *,
+        billing: str = "calendar",
     ) -> None:
         from local.sandbox.api import DataApi
-        from local.sandbox.data import DEFAULT, with_population
+        from local.sandbox.data import DEFAULT, with_population, with_read_cycles
         from local.sandbox.store import MutableStore
 
         directory = with_population(DEFAULT, population)
+        if billing == "cycles":  # billed as the sandbox bills (SandboxConfig.billing)
+            directory = with_read_cycles(directory)
         self._at = 0.0
         self._api = DataApi(
             utility_code, MutableStore(directory), self._now, directory=directory,
@@ -595,7 +603,7 @@ class _Month:
         slot = self.rng.randrange(len(self.world.fleet))
         container = self.world.fleet[slot]
         before = _calls(container, "proxy")
-        answer = self.world.ask(container, request, self.sessions[request.visit])
+        answer: dict[str, Any] = self.world.ask(container, request, self.sessions[request.visit])
         calls = _calls(container, "proxy") - before
         if container.cache is not None:
             self.memory_peak[slot] = max(self.memory_peak[slot], container.cache.memory.bytes)
@@ -757,7 +765,7 @@ def simulate(mode: str, plan: Plan, w: MonthWorkload, containers: int) -> dict[s
             billing=w.billing,
         ) as world,
     ):  # fmt: skip
-        opower = Opower(w.customers, UTILITY_CODE, Restatements(pivot))
+        opower = Opower(w.customers, UTILITY_CODE, Restatements(pivot), billing=w.billing)
         month = _Month(plan, world, opower, w.seed + 2)
         units = DynamoDbUnits(month.settings.cache_table_name)
         with units.attached():
@@ -880,8 +888,11 @@ def _busiest(
     E[k^2] / E[k]``, ``k`` the calls of a second that has any (measured); the busiest of
     its 3,600 seconds is about 3 standard deviations above ``r``."""
     day, calls = max(
-        ((d, n) for d, n in per_day.items()
-         if bill is None or (date.fromisoformat(d).day <= BILL_DAYS) == bill),  # fmt: skip
+        (
+            (d, n)
+            for d, n in per_day.items()
+            if bill is None or (date.fromisoformat(d).day <= BILL_DAYS) == bill
+        ),
         key=lambda kv: kv[1],
         default=("", 0),
     )

@@ -99,7 +99,8 @@ def binding_from_context(authorizer: Any, *, now: float, decision_ttl_s: int = 0
             decided_at = float(authorizer.get(DECIDED_AT, now))
         except (TypeError, ValueError):
             retry_at = decided_at = now
-        wait = max(retry_at, decided_at + decision_ttl_s) - now
+        # At most an hour, as every customer's day refusal (gateway.budgets.utility).
+        wait = min(max(retry_at, decided_at + decision_ttl_s) - now, 3600)
         raise BindingContextError(
             "budget_spent",
             LOGIN_WAIT_MESSAGE,

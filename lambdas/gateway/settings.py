@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ AuthMode = Literal["jwt", "introspection"]
 TokenUse = Literal["", "access", "id"]
 ClaimsFrom = Literal["token", "userinfo", "cognito"]
 Durations = tuple[tuple[str, int], ...]
+Curve = tuple[float, ...]  # 24 weights, by hour
 # An IAM role or user (the resource policy's aws:PrincipalArn), with an optional path.
 _PRINCIPAL_ARN = re.compile(
     r"arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)(/[\w+=,.@-]+)*/[\w+=,.@-]{1,64}"
@@ -271,6 +273,19 @@ class RuntimeSettings:
         "(0-86400 s): at any time of the day, at most the day's elapsed share plus this "
         "much of it is spent, so a morning cannot spend the evening (docs/opower-limits.md)",
     )
+    budget_day_plan: bool = setting(
+        True,
+        doc="Share the quota day out by priority (reserves, pacing, optional screens shed "
+        "first: docs/opower-limits.md); false: first come, first served (no reserve, no "
+        "pacing), as before issue #38",
+    )
+    budget_day_curve: tuple[float, ...] = setting(
+        (),
+        doc="The day's expected demand: 24 weights (any scale), one per hour of the quota "
+        "day from budget_day_start_s, as the dashboard's Opower calls per hour show it; "
+        "reserves are released and the pace runs along it (empty: even through the day; "
+        "docs/opower-limits.md)",
+    )
     budget_reserve_login: float = setting(
         0.05,
         doc="Share of the day held for new sessions' binding lookups, out of reach of every "
@@ -420,6 +435,12 @@ class RuntimeSettings:
             )
         if self.budget_pace_ahead_s > 86_400:
             raise ConfigurationError("BUDGET_PACE_AHEAD_S must be 0 to 86400 (a day)")
+        curve = self.budget_day_curve
+        if curve and (len(curve) != 24 or min(curve) < 0 or not sum(curve) > 0):
+            raise ConfigurationError(
+                "BUDGET_DAY_CURVE must be 24 weights (one per hour of the quota day), none "
+                "negative and not all 0, or empty"
+            )
         if sum(self.budget_reserves.values()) >= 1:
             raise ConfigurationError(
                 "BUDGET_RESERVE_LOGIN + BUDGET_RESERVE_BILL + BUDGET_RESERVE_STANDARD must be "
@@ -514,6 +535,8 @@ class RuntimeSettings:
             value = getattr(self, f.name)
             if f.name == "companies":
                 env["COMPANIES"] = companies_json(value) if value else ""
+            elif f.name == "budget_day_curve":
+                env["BUDGET_DAY_CURVE"] = ",".join(f"{w:g}" for w in value)
             elif f.name == "cache_fresh_s":
                 env["CACHE_FRESH_S"] = json.dumps(dict(value), sort_keys=True) if value else ""
             elif isinstance(value, tuple):
@@ -624,6 +647,12 @@ def convert(hint: Any, raw: Any) -> Any:
     if hint == tuple[str, ...]:
         items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
         return tuple(str(i).strip() for i in items if str(i).strip())
+    if hint == Curve:
+        items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+        numbers = tuple(float(i) for i in items if isinstance(i, (int, float)) or str(i).strip())
+        if any(isinstance(i, bool) for i in items) or not all(math.isfinite(n) for n in numbers):
+            raise ValueError(raw)
+        return numbers
     if not isinstance(raw, str):
         raise ValueError(raw)
     return raw.strip()
@@ -663,6 +692,8 @@ def kind_of(hint: Any) -> str:
         return "a list of companies"
     if hint == Durations:
         return "a JSON object of names to whole seconds"
+    if hint == Curve:
+        return "24 numbers, comma-separated or a JSON list"
     return {int: "an integer", float: "a number", bool: "true or false", str: "text"}.get(
         hint, "a comma-separated list"
     )

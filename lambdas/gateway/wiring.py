@@ -178,6 +178,8 @@ def _opower_clients(metrics: MetricsSink, pool: str) -> Mapping[str, OpowerClien
                 reserves=s.budget_reserves,
                 pace_ahead_s=s.budget_pace_ahead_s,
                 day_start_s=s.budget_day_start_s,
+                curve=s.budget_day_curve,
+                shaped=s.budget_day_plan,
                 service_share=s.service_budget_per_day if s.service_api else 0,
                 service=pool == "service",
             ),

@@ -54,7 +54,7 @@ def test_every_benchmark_runs_to_its_end_and_prints_what_the_report_reads() -> N
     assert run["mode"] == "smoke"
     assert list(run["steps_s"]) == [
         "first_run", "warm_overhead", "cold_start", "cost", "fleet_tokens", "throughput",
-        "customer_limits", "capacity", "capacity_month", "token_faults",
+        "customer_limits", "capacity", "capacity_month", "bill_day_overload", "token_faults",
     ]  # fmt: skip
     for step in run["steps_s"]:
         assert f"make bench: {step} done in" in result.stderr

@@ -16,32 +16,43 @@ from bench.capacity_month import MonthWorkload, month_plan, run, simulate
 pytestmark = pytest.mark.integration
 
 
-def test_a_small_month_off_today_and_now(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_small_month_off_before_and_now(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a few customers who all look at the usage tab, last month's and a day's
     # intervals, and a setting an earlier benchmark of the process may leave behind
     monkeypatch.setenv("CACHE_ENABLED", "false")
     workload = MonthWorkload(
         customers=4, bill_look_p=1.0, usage_p=1.0, previous_month_p=1.0, raw_day_p=1.0,
-        warmup_days=2, seed=5,
+        neighbors_p=1.0, warmup_days=2, seed=5,
     )  # fmt: skip
 
-    # When the month runs in the three modes
+    # When the month runs in the three modes, bills in read cycles
     result = run(workload, containers=2, profile="test")
 
     # Then every mode answered the same requests alike, the cache saved calls, and what
     # it served was Opower's answer within its bound
-    off, today, new = result["modes"]
-    assert (off["mode"], today["mode"], new["mode"]) == ("off", "today", "new")
-    assert off["requests"] == today["requests"] == new["requests"] > 0
-    assert off["answers"] == today["answers"] == new["answers"]
+    off, before, new = result["modes"]
+    assert (off["mode"], before["mode"], new["mode"]) == ("off", "before", "new")
+    assert off["requests"] == before["requests"] == new["requests"] > 0
+    assert off["answers"] == before["answers"] == new["answers"]
     assert new["opower_calls"] < off["opower_calls"]
-    assert today["opower_calls"] < off["opower_calls"]
+    assert before["opower_calls"] < off["opower_calls"]
+    # the neighbor comparison kept to its period's end (#38) asks no more than before
+    neighbors = "neighbor_comparison"
+    assert (
+        new["screens"][neighbors]["calls_per_customer"]
+        <= (before["screens"][neighbors]["calls_per_customer"])
+    )
     assert not any(m["unknown_settings"] for m in result["modes"])
     assert result["staleness_violations"] == 0
     assert sum(r["checked"] for r in new["staleness"].values()) > 0
     assert result["assembled"] > 0
     assert result["assembled_mismatches"] == 0
     assert 0 < result["floor"]["calls_per_customer"] <= new["calls_per_customer"]
+    # and the worst day is reported per mode, against the cache off and before #38
+    worst = result["worst_day"]
+    assert worst["benchmark"] == "capacity_worst_day"
+    assert worst["billing"] == "cycles"
+    assert worst["customers"]["new"] >= worst["customers"]["off"] > 0
     assert os.environ["CACHE_ENABLED"] == "false"  # the simulation left the environment
 
 

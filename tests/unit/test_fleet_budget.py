@@ -17,6 +17,7 @@ class MemoryBudgetStore:
     days: dict[str, int] = field(default_factory=dict)
     seconds: dict[int, int] = field(default_factory=dict)
     service: dict[str, int] = field(default_factory=dict)
+    kinds: dict[tuple[str, str], int] = field(default_factory=dict)
     calls: int = 0
     writes: int = 0
     down: bool = False
@@ -55,6 +56,7 @@ class MemoryBudgetStore:
         expires_at: float,
         service: bool = False,
         service_limit: int | None = None,
+        kind: str = "",
     ) -> DayGrant:
         self._call()
         self.writes += 1
@@ -66,11 +68,15 @@ class MemoryBudgetStore:
         self.days[day] = used + granted
         if service:
             self.service[day] = svc + granted
-        return DayGrant(granted, self.days[day], self.service.get(day, 0))
+        if kind:
+            self.kinds[day, kind] = self.kinds.get((day, kind), 0) + granted
+        return self.read_day(day, counted=False)._replace(granted=granted)
 
-    def read_day(self, day: str) -> DayGrant:
-        self._call()
-        return DayGrant(0, self.days.get(day, 0), self.service.get(day, 0))
+    def read_day(self, day: str, *, counted: bool = True) -> DayGrant:
+        if counted:
+            self._call()
+        spent = {k: n for (d, k), n in self.kinds.items() if d == day}
+        return DayGrant(0, self.days.get(day, 0), self.service.get(day, 0), spent)
 
 
 @pytest.fixture
@@ -155,8 +161,13 @@ def test_the_daily_budget_is_shared_and_ends_until_the_next_day(clock: FakeClock
     assert allowed == 25
     assert not last.allowed
     assert last.reason == "per_day"
-    # The whole day is spent: the next allowance is the next day, 16 hours away.
-    assert last.retry_after_s == pytest.approx(16 * 3600 - 31, abs=2)
+    # The whole day is spent: the next allowance is the next day, 16 hours away; an app
+    # is told an hour at most (asking again costs the quota nothing), a batch job the
+    # real wait.
+    assert last.retry_after_s == 3600
+    service = budget(store, clock, owner="svc", per_second=100, per_day=25, service=True,
+                     service_share=5)  # fmt: skip
+    assert service.acquire().retry_after_s == pytest.approx(16 * 3600 - 31, abs=2)
 
 
 NOON = 1_800_014_400.0  # 12:00 UTC: half the quota day has passed

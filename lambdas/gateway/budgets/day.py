@@ -10,13 +10,19 @@ nothing. A day plan shares the day out instead:
   (usage, settings and every write) and ``optional`` (screens an app can show from cache
   or leave out: forecast, neighbors, tips, breakdowns). The route table names each
   route's (gateway.routes ``Route.priority``).
+* **The day's curve.** Where in the day customers come (``curve``: 24 weights, by hour
+  of the quota day; even when not given). ``f`` below is the share of the day's expected
+  demand already past: the evening peak's share is kept for the evening.
 * **Reserves.** A share of the day is held for each kind above the lowest, out of reach
-  of the kinds below it: ``reserves[k]`` of the day for ``k``. A reserve is held for the
-  rest of the day only, so it shrinks as the day goes (``reserve x (1 - f)`` at fraction
-  ``f`` of the day) and is all released by its end: nothing held is lost.
-* **Pacing.** ``standard`` calls may run at most ``pace_ahead_s`` ahead of an even spend
-  of what they may reach (``optional`` ones half as far): at fraction ``f`` of the day, at
-  most ``min(1, f + ahead)`` of it, so a morning cannot spend the evening. Logins and the
+  of the kinds below it: ``reserves[k]`` of the day for ``k``, or, when more, what ``k``
+  will need for the rest of the day at today's pace (its calls so far over ``f``, from
+  ``PROJECT_FROM`` of the day on): on a bill day, logins and bill screens project more
+  than their reserve, and the kinds below them give way. A reserve is held for the rest
+  of the day only, so it shrinks as the day's demand passes (``reserve x (1 - f)``) and
+  is all released by its end: nothing held is lost.
+* **Pacing.** ``standard`` calls may run at most ``pace_ahead_s`` ahead of the curve's
+  spend of what they may reach (``optional`` ones half as far): at most the curve's share
+  up to ``now + ahead`` of it, so a morning cannot spend the evening. Logins and the
   bill screen are not paced: they are what the reserves are for.
 * **The service API's share** (``service_share``, the ``service_budget_per_day`` of the
   pool of the service API) is held from every customer kind only as far as the service
@@ -48,6 +54,11 @@ PRIORITIES = ("login", "bill", "standard", "optional")
 PACED = frozenset({"standard", "optional"})
 SERVICE = "service"  # the service API's pool: its share of the day, held from customers
 
+# A kind's day is projected from what it spent once this share of the day's demand is past.
+PROJECT_FROM = 0.2
+# ... and a quarter more held than the projection: a day's demand is not its curve exactly.
+PROJECTION_MARGIN = 1.25
+
 DEFAULT_RESERVES: Mapping[str, float] = MappingProxyType(
     {"login": 0.05, "bill": 0.15, "standard": 0.10}
 )
@@ -60,6 +71,12 @@ class DayPlan:
     pace_ahead_s: int = 4 * 3600
     day_start_s: int = 0
     service_share: int = 0  # the service API's share, held from customers (0: none)
+    # The day's expected demand, by hour of the quota day (24 weights; empty: even): how
+    # reserves are released and the pace runs, so that the evening peak is kept for.
+    curve: tuple[float, ...] = ()
+    # False: the day spent first come, first served (no reserve, projection or pacing);
+    # the service API's share is still its own.
+    shaped: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.reserves) - set(PRIORITIES[:-1])
@@ -73,6 +90,8 @@ class DayPlan:
             raise ValueError("day_start_s must be between 0 and 86399")
         if not 0 <= self.service_share < self.per_day:
             raise ValueError("the service share must be less than the day")
+        if self.curve and (len(self.curve) != 24 or min(self.curve) < 0 or not sum(self.curve) > 0):
+            raise ValueError("the day's curve is 24 weights, none negative, not all 0")
 
     # -- the day -------------------------------------------------------------------------
     def day_of(self, now: float) -> tuple[str, float]:
@@ -88,30 +107,68 @@ class DayPlan:
         _, end = self.day_of(now)
         return min(1.0, max(0.0, 1.0 - (end - now) / DAY_S))
 
+    def elapsed(self, now: float, *, within: float | None = None) -> float:
+        """How much of the day's expected demand (``curve``) lies before ``now``, 0 to 1,
+        in the quota day holding ``within`` (default: ``now``'s; past its end, 1)."""
+        _, end = self.day_of(now if within is None else within)
+        hours = min(24.0, max(0.0, 24.0 - (end - now) / 3600))
+        if not self.curve:
+            return hours / 24
+        whole = int(hours)
+        done = sum(self.curve[:whole])
+        if whole < 24:
+            done += self.curve[whole] * (hours - whole)
+        return done / sum(self.curve)
+
     # -- caps ------------------------------------------------------------------------------
-    def cap(self, priority: str, now: float, *, service_used: int = 0) -> int:
+    def cap(
+        self,
+        priority: str,
+        now: float,
+        *,
+        service_used: int = 0,
+        spent: Mapping[str, int] | None = None,
+    ) -> int:
         """The day's count (every pool's calls) up to which a call of ``priority`` may be
-        made at ``now``, the service having made ``service_used`` of them."""
-        f = self.fraction(now)
+        made at ``now``, the service having made ``service_used`` of them and each kind
+        the count in ``spent`` (what the reserves above it project)."""
+        f = self.elapsed(now)
         if priority == SERVICE:  # its share, however the customers' day goes
             return self.per_day if service_used < self.service_share else 0
-        rank = PRIORITIES.index(priority)
+        above = PRIORITIES[: PRIORITIES.index(priority)] if self.shaped else ()
         # What this kind may reach at the day's start: the day less the reserves above it,
         # which are released as the day goes.
-        reach = self.per_day * (1.0 - sum(self.reserves.get(k, 0.0) for k in PRIORITIES[:rank]))
+        reach = self.per_day * (1.0 - sum(self.reserves.get(k, 0.0) for k in above))
         released = (self.per_day - reach) * f
-        cap = reach + released
-        if priority in PACED:
-            # Paced: its reach spent no faster than the day's share plus the lead; an
-            # optional screen's lead is half a standard call's, so it is shed first.
-            ahead = self.pace_ahead_s / DAY_S / (2 if priority == "optional" else 1)
-            cap = min(cap, reach * min(1.0, f + ahead) + released)
+        # Held for the kinds above it, for the rest of the day: their reserve, or what they
+        # will need at today's pace if more (a bill day's logins and bill screens).
+        held = sum(self._held(k, f, (spent or {}).get(k, 0)) for k in above)
+        cap = self.per_day - held
+        if priority in PACED and self.shaped:
+            # Paced: its reach spent no faster than the curve plus the lead; an optional
+            # screen's lead is half a standard call's, so it is shed first.
+            ahead_s = self.pace_ahead_s / (2 if priority == "optional" else 1)
+            cap = min(cap, reach * self.elapsed(now + ahead_s, within=now) + released)
         left = self.service_share - service_used
         cap -= max(0.0, min(left, self.service_share * (1.0 - f)))
         return max(0, math.floor(cap))
 
+    def _held(self, kind: str, f: float, spent: int) -> float:
+        """What the rest of the day keeps for ``kind``: the larger of its reserve and its
+        day projected from what it spent so far (from PROJECT_FROM of the day's demand
+        on: before, a few early calls would project a day of them), times what is left."""
+        projected = (spent / max(f, PROJECT_FROM) - spent) * PROJECTION_MARGIN
+        return max(self.reserves.get(kind, 0.0) * self.per_day * (1.0 - f), projected)
+
     def next_allowance(
-        self, priority: str, used: int, now: float, *, amount: int = 1, service_used: int = 0
+        self,
+        priority: str,
+        used: int,
+        now: float,
+        *,
+        amount: int = 1,
+        service_used: int = 0,
+        spent: Mapping[str, int] | None = None,
     ) -> float:
         """The first instant, from ``now``, at which ``amount`` more calls of ``priority``
         fit under its cap with ``used`` spent: within the day (every cap rises with it),
@@ -119,7 +176,8 @@ class DayPlan:
         _, end = self.day_of(now)
 
         def fits(t: float) -> bool:
-            return used + amount <= self.cap(priority, t, service_used=service_used)
+            cap = self.cap(priority, t, service_used=service_used, spent=spent)
+            return used + amount <= cap
 
         if fits(now):
             return now

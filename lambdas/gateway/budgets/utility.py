@@ -38,6 +38,7 @@ import threading
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gateway import aws_clients
@@ -56,6 +57,7 @@ _RETRY_STORE_AFTER_S = 5.0
 _MAX_GROWTHS_PER_SECOND = 4
 _HOT_DEMAND = 1.0  # calls per second from which a container takes a lease of its own
 _BURST_LEASE_S = 2.0
+MAX_CUSTOMER_RETRY_AFTER_S = 3600  # a service call (a batch job) is told the real wait
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class BudgetSettings:
     day_start_s: int = 0
     service_share: int = 0  # the service API's share of the day (gateway.budgets.day)
     service: bool = False  # this is the service API's pool
+    curve: tuple[float, ...] = ()  # the day's expected demand by hour (gateway.budgets.day)
+    shaped: bool = True  # False: first come, first served
 
     def __post_init__(self) -> None:
         if self.per_second <= 0 or self.per_day <= 0 or self.lease_s <= 1:
@@ -82,6 +86,8 @@ class BudgetSettings:
             pace_ahead_s=self.pace_ahead_s,
             day_start_s=self.day_start_s,
             service_share=self.service_share,
+            curve=self.curve,
+            shaped=self.shaped,
         )
 
 
@@ -96,6 +102,7 @@ class DayGrant(NamedTuple):
     granted: int
     used: int  # the fleet's reserved count for the day, this grant included
     service_used: int = 0  # the service API's part of it
+    spent: Mapping[str, int] = MappingProxyType({})  # the customers' part, by kind
 
 
 # The company's reserved count of the day, every pool's (a gauge: read it as Maximum),
@@ -127,10 +134,12 @@ class BudgetStore(Protocol):
         expires_at: float,
         service: bool = False,
         service_limit: int | None = None,
+        kind: str = "",
     ) -> DayGrant:
         """Reserve up to ``amount`` of the day's count, keeping it at most ``limit`` (and
         the service's part at most ``service_limit``, when given; ``service``: counted as
-        the service's too): how many were granted, and the day's counts once they were."""
+        the service's too; ``kind``: as that kind's of the customers'): how many were
+        granted, and the day's counts once they were."""
         ...
 
     def read_day(self, day: str) -> DayGrant:
@@ -175,7 +184,7 @@ class Budget:
         self._plan = self._settings.plan
         self._day = ""
         self._slices: dict[str, int] = {}
-        self._seen = DayGrant(0, 0, 0)
+        self._seen = DayGrant(0, 0)
         self._closed: dict[str, float] = {}
         # DynamoDB unavailable: until when we stay local
         self._degraded_until = 0.0
@@ -303,7 +312,7 @@ class Budget:
         day, end = self._plan.day_of(now)
         if day != self._day:
             self._day, self._slices, self._closed = day, {}, {}
-            self._seen = DayGrant(0, 0, 0)
+            self._seen = DayGrant(0, 0)
         if now < self._degraded_until:
             return None  # counted nowhere: DynamoDB is down, the per-second bucket holds
         spent = self._slice_for(kind)
@@ -326,7 +335,7 @@ class Budget:
             room = cap - seen.used
             if service_limit is not None:
                 room = min(room, service_limit - seen.service_used)
-            grant = DayGrant(0, seen.used, seen.service_used)
+            grant = seen
             if room >= 1:
                 grant = self._store.reserve_day(
                     day,
@@ -335,8 +344,9 @@ class Budget:
                     expires_at=end + 86_400,
                     service=kind == SERVICE,
                     service_limit=service_limit,
+                    kind="" if kind == SERVICE else kind,
                 )
-                self._seen = DayGrant(0, grant.used, grant.service_used)
+                self._seen = grant._replace(granted=0)
                 # The service pool's gauge is its own part (ServiceOpowerCallsToday).
                 gauge = grant.service_used if kind == SERVICE else grant.used
                 self._metrics.add_metric(OPOWER_CALLS_TODAY, "Count", gauge)
@@ -345,11 +355,12 @@ class Budget:
             return None
         if grant.granted <= 0:
             at = self._plan.next_allowance(
-                SERVICE if kind == SERVICE else kind,
+                kind,
                 grant.used,
                 now,
                 amount=size,
                 service_used=grant.service_used,
+                spent=grant.spent,
             )
             self._closed[kind] = at
             return at
@@ -358,14 +369,19 @@ class Budget:
         # What was just reserved moves the next allowance of the kinds refused here.
         for refused in self._closed:
             self._closed[refused] = self._plan.next_allowance(
-                refused, grant.used, now, amount=size, service_used=grant.service_used
+                refused,
+                grant.used,
+                now,
+                amount=size,
+                service_used=grant.service_used,
+                spent=grant.spent,
             )
         return None
 
     def _cap(self, kind: str, now: float, seen: DayGrant) -> tuple[int, int | None]:
         """The day's count a reservation for ``kind`` may reach, and the service's part
         (for the service within its share: its share)."""
-        cap = self._plan.cap(kind, now, service_used=seen.service_used)
+        cap = self._plan.cap(kind, now, service_used=seen.service_used, spent=seen.spent)
         within_share = kind == SERVICE and seen.service_used < self._settings.service_share
         return cap, (self._settings.service_share if within_share else None)
 
@@ -388,6 +404,12 @@ class Budget:
         self._metrics.add_metric(f"BudgetShed_{reason}", "Count", 1)
         if reason == "per_day":
             self._metrics.add_metric(f"BudgetShed_{kind}", "Count", 1)
+            if kind != SERVICE:
+                # A customer's app is told at most an hour: the day's allowance may come
+                # sooner than computed (the budget raised, the fleet quieter), and an
+                # app asked back in hours gives up for the day. Asking again costs the
+                # quota nothing (refused in the container, no DynamoDB write).
+                retry_after_s = min(retry_after_s, MAX_CUSTOMER_RETRY_AFTER_S)
         return Verdict(False, max(1, retry_after_s), reason)
 
 
@@ -395,7 +417,8 @@ def _grant(granted: int, item: Mapping[str, Any]) -> DayGrant:
     def number(name: str) -> int:
         return int(item.get(name, {}).get("N", "0"))
 
-    return DayGrant(granted, number("used"), number("svc"))
+    spent = {k: number(f"k_{k}") for k in PRIORITIES if f"k_{k}" in item}
+    return DayGrant(granted, number("used"), number("svc"), MappingProxyType(spent))
 
 
 class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
@@ -500,6 +523,7 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
         expires_at: float,
         service: bool = False,
         service_limit: int | None = None,
+        kind: str = "",
     ) -> DayGrant:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -516,6 +540,8 @@ class DynamoDbBudgetStore(aws_clients.DynamoDbTable):
                 update = "SET used = if_not_exists(used, :zero) + :n, #ttl = :t"
                 if service:
                     update += ", svc = if_not_exists(svc, :zero) + :n"
+                if kind:
+                    update += f", k_{kind} = if_not_exists(k_{kind}, :zero) + :n"
                 if service_limit is not None:
                     condition = f"({condition}) AND (attribute_not_exists(svc) OR svc <= :svc)"
                     values[":svc"] = {"N": str(service_limit - amount)}

@@ -87,9 +87,7 @@ def test_billing_usage_bills_are_the_comparisons(cycles: SandboxClient) -> None:
     assert september["usage"] == comparison["reference"]["usage"]
 
 
-def test_the_calendar_mode_keeps_every_bill_on_the_first(
-    client: SandboxClient, token: str
-) -> None:
+def test_the_calendar_mode_keeps_every_bill_on_the_first(client: SandboxClient, token: str) -> None:
     """The default, for the stress case (every bill on one day) and the exact months the
     other tests assert."""
     period = client.get(f"billforecast-v2/{U}/accounts/2000001/bill-period", token,
