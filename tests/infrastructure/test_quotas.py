@@ -48,6 +48,9 @@ EVERY_OPTION: dict[str, Any] = {
     "service_principals": PRINCIPALS,
     "designated_claim": "designatedForOpower",
     "waf_logging_enabled": True,
+    # the day's curve at its longest: 24 weights of many digits
+    "budget_day_curve": [123456.789 + i for i in range(24)],
+    "budget_day_start_s": 86_399,
 }
 GROUP: dict[str, Any] = {
     **{k: v for k, v in EVERY_OPTION.items() if k != "utility_code"},
