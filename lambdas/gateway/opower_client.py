@@ -59,6 +59,8 @@ class Permits(Protocol):
 
     def acquire(self, priority: str = "standard") -> Any: ...
 
+    def refused(self, priority: str = "standard") -> Any: ...
+
 
 class CustomerPermits(Protocol):
     """Each customer's share (gateway.budgets.customer.CustomerBudget), once per request."""
@@ -134,6 +136,15 @@ class OpowerClient:
         """
         url = self._base + path + (f"?{urlencode(query)}" if query else "")
         idempotent = method in IDEMPOTENT_METHODS
+        # A kind of call the day's plan refuses for now is refused before anything is
+        # spent or counted (gateway.budgets.utility: no write for a refusal).
+        refused = self._budget.refused(priority) if self._budget is not None else None
+        if refused is not None:
+            raise BudgetExceededError(
+                "the fleet's Opower budget is spent",
+                retry_after_s=refused.retry_after_s,
+                reason=refused.reason,
+            )
         # The customer's own share first: once per request (retries are Opower's doing,
         # not the customer's), and before anything else is spent.
         if customer_key is not None and self._customers is not None:

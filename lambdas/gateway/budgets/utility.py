@@ -198,10 +198,9 @@ class Budget:
             raise ValueError(f"unknown priority {priority!r}")
         with self._lock:
             now = self._clock.now()
-            # Refused for the day's plan: decided here, before any count is spent.
-            closed = self._closed.get(kind, 0.0)
-            if now < closed and not self._slice_for(kind):
-                return self._shed("per_day", math.ceil(closed - now), kind)
+            refused = self._refused_now(kind, now)
+            if refused is not None:
+                return refused
             self._observe(now)
             if not self._take_second(now):
                 return self._shed("per_second", 1, kind)
@@ -210,6 +209,21 @@ class Budget:
                 self._used -= 1  # give the second's call back (a shared count stays spent)
                 return self._shed("per_day", math.ceil(allowed_at - now), kind)
         return Verdict(True)
+
+    def refused(self, priority: str = "standard") -> Verdict | None:
+        """The refusal a call of ``priority`` would get for the day's plan, decided in this
+        container with nothing counted or stored, or None when it may be asked: checked
+        before anything else of a request is spent (the customer's own share), so that a
+        refused call costs no write."""
+        kind = SERVICE if self._settings.service else priority
+        with self._lock:
+            return self._refused_now(kind, self._clock.now())
+
+    def _refused_now(self, kind: str, now: float) -> Verdict | None:
+        closed = self._closed.get(kind, 0.0)
+        if now < closed and not self._slice_for(kind):
+            return self._shed("per_day", math.ceil(closed - now), kind)
+        return None
 
     # -- per second ------------------------------------------------------------------
     def _take_second(self, now: float) -> bool:
