@@ -687,6 +687,8 @@ class _Month:
             shown = latest.latest_shown(route.name, body)
             if latest.latest_shown(route.name, now.partition(" ")[2]) == shown:
                 return "rebill", max(lifetime, int(s.cache_settled_fresh_s))
+            if route.name == "neighbor_comparison":  # a new period's: within its lifetime
+                return "new period", lifetime
             return "new bill", int(s.cache_new_bill_s)
         kept = settled.kept_for(
             upstream, body, fresh_s=lifetime, now=given,

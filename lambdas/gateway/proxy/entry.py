@@ -643,7 +643,10 @@ class Proxy:
             if upstream.route.name == "bill_period":
                 return latest.kept_for_period(latest.period_of(body), fresh_s=fresh_s, **timing)
             if upstream.route.name == "neighbor_comparison":
+                # An optional screen: while a new period's comparison is due, its route's
+                # lifetime (12 h), not the bill's hour.
                 following = latest.neighbor_next_period(body)
+                timing["new_bill_s"] = fresh_s
                 return latest.kept_for_period(following, fresh_s=fresh_s, **timing)
             return latest.kept_for_comparison(body, latest.next_period(body), **timing)
         return settled.kept_for(

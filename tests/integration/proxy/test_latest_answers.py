@@ -201,10 +201,11 @@ def test_the_latest_neighbor_comparison_is_kept_until_the_next_period_is_due(
     assert following is not None
     due = min(following.ends_at() - DEFAULTS.cache_bill_margin_s - time.time(),
               DEFAULTS.cache_settled_fresh_s)  # fmt: skip
-    if due > DEFAULTS.cache_new_bill_s:
+    lifetime = DEFAULTS.cache_lifetime("neighbor_comparison")
+    if due > lifetime:
         assert due - 120 <= ttl(again) <= due + 1
-    else:  # within the bill margin: a new comparison is due, kept only cache_new_bill_s
-        assert ttl(again) <= DEFAULTS.cache_new_bill_s
+    else:  # within the bill margin: a new comparison is due, kept its route's lifetime
+        assert ttl(again) <= lifetime
     # With asOf, the day's answer, as before: the route's lifetime.
     dated = call("GET", "/v1/me/neighbor-comparison", query={"asOf": ["2026-10-15"]})
     assert dated["statusCode"] == 200
