@@ -138,6 +138,10 @@ openapi: $(PY_STAMP) ## Write docs/openapi.json and docs/openapi-service.json fr
 bench: $(PY_STAMP) ## Every benchmark (JSON lines + table); writes docs/performance.md
 	@$(PY) -m bench --write
 
+.PHONY: bench-overload
+bench-overload: $(PY_STAMP) ## The bill day overloaded: the day's plan against first come, first served
+	@$(PY) -m bench.bill_day
+
 .PHONY: bench-tokens
 bench-tokens: $(PY_STAMP) ## Fleet token benchmark: N brokers, one token per lifetime (N=50)
 	@$(PY) -m bench.tokens
