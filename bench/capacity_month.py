@@ -1165,10 +1165,10 @@ def explain(results: list[dict[str, Any]]) -> str:
         "customer's forecast and the newest days of their usage are new each day they look, "
         "so the gain is bounded by the days a customer looks in a month, not by lifetimes. "
         "What moves the floor: the binding's trust (its cost at 1, 7 and 30 days is under "
-        "each profile) and no call beside a new answer (the bill period asked with a new "
-        "bill); what is paid beyond it (answers the customer already had: a neighbor "
-        "comparison asked again in the month, a bill comparison in the days a bill is due) "
-        "is what longer lifetimes could still save.\n\n" + "\n".join(blocks)
+        "each profile) and a forecast kept across days (docs/cache.md says why neither "
+        "is taken); what is paid beyond it (answers the customer already had: a bill "
+        "comparison in the days a bill is due, usage windows asked again) is what longer "
+        "lifetimes could still save.\n\n" + "\n".join(blocks)
     )
 
 
