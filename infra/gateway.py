@@ -22,6 +22,7 @@ from constructs import Construct
 
 from gateway.proxy import openapi
 from gateway.routes import ROUTES, SERVICE_PREFIX
+from gateway.version import VERSION
 from infra.account_logging import ApiGatewayAccountRole
 from infra.api import GatewayApi
 from infra.bundling import lambda_code
@@ -35,6 +36,7 @@ from infra.token_store import TokenStore
 from infra.waf import GatewayWaf
 
 _METHODS = frozenset({"GET", "PUT", "DELETE", "*"})
+VERSION_TAG = "opower-gateway:version"
 COMPANIES_FILE = "companies.json"
 
 
@@ -47,6 +49,8 @@ class OpowerGateway(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         stack = cdk.Stack.of(self)
+        # Every taggable resource says which version of the gateway made it.
+        cdk.Tags.of(self).add(VERSION_TAG, VERSION)
 
         self.store = TokenStore(
             self,

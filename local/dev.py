@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gateway.credentials import OpowerCredentials
+from gateway.version import VERSION
 from infra.config import GatewayConfigError
 from local.opower_tier import OpowerTarget, OpowerTierError, Terminal, credentials_from_file
 from local.stack import (
@@ -58,7 +59,7 @@ def banner(summary: dict[str, Any]) -> str:
     identity = _identity(summary)
     gateway = summary["gateway"]
     lines = [
-        "Opower Gateway is running locally (Ctrl-C stops everything).",
+        f"Opower Gateway {VERSION} is running locally (Ctrl-C stops everything).",
         "",
         f"  Customer API    {gateway}/v1/me/...   API Gateway emulator, real Lambda handlers",
         f"  OpenAPI         {summary['openapi']}",
@@ -126,7 +127,8 @@ def tier_banner(summary: dict[str, Any]) -> str:
         "utilityCode": code,
     }
     lines = [
-        f"Opower Gateway is running locally against Opower {opower['url']}, utility {code}",
+        f"Opower Gateway {VERSION} is running locally against Opower {opower['url']}, "
+        f"utility {code}",
         "(Ctrl-C stops everything). Every call a customer makes here is a real Opower call,",
         "counted in the utility's quota there.",
         "",

@@ -26,7 +26,9 @@ HEADING_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 
 
 def documents() -> list[Path]:
-    pages = [ROOT / "README.md", ROOT / "infra" / "README.md"]
+    pages = [ROOT / name for name in ("README.md", "CHANGELOG.md", "CONTRIBUTING.md",
+                                      "SECURITY.md")]  # fmt: skip
+    pages += [ROOT / "infra" / "README.md"]
     pages += [ROOT / "local" / "sandbox" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     return [page for page in pages if page.is_file()]
 

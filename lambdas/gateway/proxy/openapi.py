@@ -25,8 +25,9 @@ from gateway.routes import (
     Route,
     service_path,
 )
+from gateway.version import VERSION
 
-API_VERSION = "1.1.0"
+API_VERSION = VERSION  # the gateway's one version (gateway.version)
 OPENAPI_PATH = "/v1/openapi.json"
 # Every error an operation answers, with the envelope; the ones to retry carry
 # Retry-After. (A method a path does not have is no operation: its 405 with Allow is
