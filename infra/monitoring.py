@@ -18,6 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from gateway import observability as m
+from gateway.budgets.day import PRIORITIES
 from gateway.budgets.utility import OPOWER_CALLS_TODAY
 from gateway.cache import answers as rc
 from gateway.observability import COMPANY_DIMENSION, PER_COMPANY
@@ -431,8 +432,12 @@ class GatewayMonitoring(Construct):
                 width=8,
             ),
             graph(
-                title="Opower calls today vs the day's budget",
+                title="Opower calls today vs the day's budget; what the day's plan refused",
                 left=[self._calls_today(code, labelled=True) for code in self._daily_budgets],
+                # Refused by kind (gateway.budgets.day): optional first on a day ahead of
+                # its pace; bill and login only once the reserves are spent.
+                right=[self._count(f"BudgetShed_{kind}") for kind in PRIORITIES]
+                + [self._count("AuthBudgetWait")],
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=per_day, label="budget_per_day"),
                     cloudwatch.HorizontalAnnotation(
