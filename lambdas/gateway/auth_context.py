@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway import customer_keys
+from gateway.budgets.day import MAX_CUSTOMER_RETRY_AFTER_S
 
 # The keys the authorizer sets (gateway.auth.authorizer writes them).
 UTILITY_CODE = "utilityCode"
@@ -100,7 +101,7 @@ def binding_from_context(authorizer: Any, *, now: float, decision_ttl_s: int = 0
         except (TypeError, ValueError):
             retry_at = decided_at = now
         # At most an hour, as every customer's day refusal (gateway.budgets.utility).
-        wait = min(max(retry_at, decided_at + decision_ttl_s) - now, 3600)
+        wait = min(max(retry_at, decided_at + decision_ttl_s) - now, MAX_CUSTOMER_RETRY_AFTER_S)
         raise BindingContextError(
             "budget_spent",
             LOGIN_WAIT_MESSAGE,

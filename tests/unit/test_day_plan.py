@@ -69,3 +69,24 @@ def test_the_quota_day_starts_where_it_is_set() -> None:
 def test_the_plans_settings_say_what_to_fix(values: dict[str, float], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         RuntimeSettings(**values)  # type: ignore[arg-type]
+
+
+def test_the_figures_opower_limits_md_states_are_the_plans() -> None:
+    """docs/opower-limits.md states the caps at noon of an even 99,000 day and the calls an
+    even day releases a minute: they are computed here, so the page cannot drift."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "opower-limits.md").read_text()
+    page = " ".join(page.split())
+    plan, noon = DayPlan(), START + DAY_S / 2
+    caps = {p: plan.cap(p, noon) for p in ("optional", "standard", "bill")}
+
+    assert caps == {"optional": 55_275, "standard": 62_700, "bill": 96_525}
+    assert (
+        f"optional screens may reach {caps['optional']:,}, standard calls "
+        f"{caps['standard']:,}, the bill screen {caps['bill']:,}, logins the whole day"
+    ) in page
+    per_minute = plan.per_day / (DAY_S / 60)
+    assert round(per_minute, -1) == 70
+    assert "releases about 70 calls a minute" in page
+    assert plan.cap("login", noon) == plan.per_day

@@ -52,6 +52,8 @@ DAY_S = 86_400
 # Most needed first: each kind may spend what the kinds after it may, and its reserve.
 PRIORITIES = ("login", "bill", "standard", "optional")
 PACED = frozenset({"standard", "optional"})
+# A customer's app is told to come back in an hour at most (gateway.budgets.utility).
+MAX_CUSTOMER_RETRY_AFTER_S = 3600
 SERVICE = "service"  # the service API's pool: its share of the day, held from customers
 
 # A kind's day is projected from what it spent once this share of the day's demand is past.

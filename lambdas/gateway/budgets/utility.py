@@ -42,7 +42,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from gateway import aws_clients
-from gateway.budgets.day import DEFAULT_RESERVES, PRIORITIES, SERVICE, DayPlan
+from gateway.budgets.day import (
+    DEFAULT_RESERVES,
+    MAX_CUSTOMER_RETRY_AFTER_S,
+    PRIORITIES,
+    SERVICE,
+    DayPlan,
+)
 from gateway.clock import Clock
 from gateway.errors import BudgetStoreError
 from gateway.observability import MetricsSink, NullMetrics
@@ -57,7 +63,6 @@ _RETRY_STORE_AFTER_S = 5.0
 _MAX_GROWTHS_PER_SECOND = 4
 _HOT_DEMAND = 1.0  # calls per second from which a container takes a lease of its own
 _BURST_LEASE_S = 2.0
-MAX_CUSTOMER_RETRY_AFTER_S = 3600  # a service call (a batch job) is told the real wait
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ period ends, not a day:
   billing period too (each fuel's ``startDate`` and ``endDate``), computed anew when the
   next bill posts: kept until the period after it is due (``neighbor_next_period``), the
   same way, then its route's lifetime, not the bill's hour (an optional screen: issue
-  #38). For Get Bill Period itself, its own
+  #38). That a new comparison comes only with a new period is an assumption: the page
+  shows each comparison's period, not when Opower computes the next. For Get Bill Period
+  itself, its own
   answer: Oracle publishes no schema for it, its ``startDate`` and ``endDate`` (a date,
   the last day inclusive, as on a printed bill) are an assumption, read tolerantly; an
   answer without them keeps the route's lifetime;
