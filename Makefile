@@ -124,6 +124,10 @@ fill-secret: $(PY_STAMP) ## Store the Opower client id/secret in the deployed st
 lock: $(PY_STAMP) ## Re-pin and hash the Lambda asset's dependencies (lambdas/requirements.lock)
 	@$(PY) -m infra.lock
 
+.PHONY: dist
+dist: $(PY_STAMP) ## Build the construct's wheel into dist/ (pip install it in your own CDK app: docs/deploying.md)
+	@$(PY) -m infra.dist --outdir dist
+
 .PHONY: destroy
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Delete the deployed stack (ARGS passed to cdk destroy)
 	@$(CDK) destroy $(ARGS)
@@ -160,4 +164,4 @@ bench-faults: $(PY_STAMP) ## Token broker under token-endpoint faults: fleets of
 
 .PHONY: clean
 clean: ## Remove build outputs and caches (keeps .venv and node_modules)
-	@rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	@rm -rf cdk.out dist .build .pytest_cache .mypy_cache .ruff_cache .hypothesis

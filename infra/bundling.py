@@ -5,6 +5,7 @@ npm package `pyodide` pinned in package.json), so that no cold start compiles it
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,9 @@ LOCK = LAMBDA_ROOT / "requirements.lock"
 # Matches ARM_64 in infra.functions; manylinux2014 wheels run on Lambda's Amazon Linux 2023.
 PIP_PLATFORM = "manylinux2014_aarch64"
 COMPILER = ROOT / "infra" / "compile_bytecode.mjs"
+# The pyodide whose CPython is the runtime's (package.json pins it; a test keeps the two
+# equal): named here for the app that installs the construct from its wheel.
+PYODIDE_VERSION = "314.0.7"
 # Imported from the compiled asset by the compiler, to prove it loads.
 HANDLERS = ("handlers.proxy", "handlers.authorizer")
 # Never shipped: build caches and anything that is not the handlers' code (the asset's
@@ -88,18 +92,35 @@ class PipLocalBundling:
         return True
 
 
+def pyodide_dir(start: Path | None = None) -> Path | None:
+    """The npm package `pyodide`: in the CDK app's ``node_modules`` (the working directory
+    or one above it, as npm installs it), else in this repository's. Found here rather than
+    by Node's resolution, which starts from the compiler's own file: installed from the
+    wheel, that file sits in the app's site-packages, far from its node_modules."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents, ROOT):
+        candidate = directory / "node_modules" / "pyodide"
+        if (candidate / "pyodide.mjs").is_file():
+            return candidate
+    return None
+
+
 def compile_bytecode(asset: Path, python_version: str) -> None:
     """`*.cpython-3XX.pyc` beside every module of the asset, for the runtime's Python."""
     node = shutil.which("node")
-    if node is None or not (ROOT / "node_modules" / "pyodide").is_dir():
+    pyodide = pyodide_dir()
+    if node is None or pyodide is None:
         raise RuntimeError(
-            "compiling the Lambda asset needs Node.js and the pinned pyodide in node_modules: "
-            "run `npm ci` (make synth/deploy do it)"
+            "compiling the Lambda asset needs Node.js and the npm package "
+            f"pyodide@{PYODIDE_VERSION} in the CDK app's node_modules: run `npm ci` here "
+            f"(make synth/deploy do it), or `npm install --save-dev pyodide@{PYODIDE_VERSION}` "
+            "in your own app"
         )
     subprocess.run(  # noqa: S603 - fixed argument list, no shell
-        [node, str(COMPILER), str(asset), python_version, *HANDLERS],
+        [node, str(COMPILER), str(asset.resolve()), python_version, *HANDLERS],
         cwd=ROOT,
         check=True,
+        env={**os.environ, "PYODIDE_DIR": str(pyodide)},
     )
 
 

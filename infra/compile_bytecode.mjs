@@ -14,8 +14,15 @@
 // CDK's asset staging does not keep file times.
 //
 //   node infra/compile_bytecode.mjs <asset-dir> <python-version, e.g. 3.14> [module ...]
+//
+// PYODIDE_DIR, when set, is the pyodide package to load (infra/bundling.py finds it in the
+// CDK app's node_modules); otherwise Node resolves `pyodide` from this file's location.
 import path from "node:path";
-import { loadPyodide } from "pyodide";
+import { pathToFileURL } from "node:url";
+
+const { loadPyodide } = process.env.PYODIDE_DIR
+  ? await import(pathToFileURL(path.join(process.env.PYODIDE_DIR, "pyodide.mjs")).href)
+  : await import("pyodide");
 
 const [assetDir, wanted, ...modules] = process.argv.slice(2);
 if (!assetDir || !wanted) {

@@ -1,10 +1,9 @@
 """The gateway as one construct: API Gateway, the authorizer and proxy Lambdas, the token
 store and response cache, the secrets, WAF and monitoring, composed and granted where
 they meet. ``infra.stack.GatewayStack`` deploys it alone; a utility's own CDK app can add
-it to a stack of its own::
+it to a stack of its own, installed from the wheel (``make dist``)::
 
-    from infra.config import GatewayConfig
-    from infra.gateway import OpowerGateway
+    from opower_gateway import GatewayConfig, OpowerGateway
 
     gateway = OpowerGateway(stack, "Opower", config=GatewayConfig.from_node(app.node))
     gateway.url  # the API's base URL; gateway.rest_api is the RestApi
