@@ -97,6 +97,30 @@ class _Server(ThreadedMotoServer):
         self._server.serve_forever()
 
 
+_SHARED_LOADER: list[Any] = []
+
+
+def share_service_data() -> None:
+    """Every botocore session of this process reads botocore's service and endpoint data
+    (JSON models) through one loader. botocore caches what a loader has read, per loader,
+    and every session makes its own: moto server makes sessions for its backends, and the
+    handlers' clients are remade in a new session whenever a test resets them, each then
+    parsing the same models again (about a sixth of an integration test's CPU). The data
+    is read-only; only the embedded AWS's process does this, never the Lambda code."""
+    if _SHARED_LOADER:
+        return
+    import botocore.loaders
+    import botocore.session
+
+    loader = botocore.loaders.create_loader()
+    _SHARED_LOADER.append(loader)
+
+    def register_data_loader(session: Any) -> None:
+        session._components.lazy_register_component("data_loader", lambda: loader)
+
+    botocore.session.Session._register_data_loader = register_data_loader  # type: ignore[method-assign]
+
+
 class EmbeddedAws(Service):
     """A moto server for DynamoDB, Secrets Manager and KMS on 127.0.0.1."""
 
@@ -106,6 +130,7 @@ class EmbeddedAws(Service):
         self._endpoint: str | None = None
 
     def start(self) -> Self:
+        share_service_data()
         # werkzeug logs every request at INFO; the gateway's own logs are what matters.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()

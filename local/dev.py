@@ -1,8 +1,8 @@
 """`make dev`: the whole gateway on this machine, on embedded defaults, until Ctrl-C.
 
-Prints the sample customers with a ready-to-paste curl each (a valid dev session token
-inside), and where the OpenAPI document and the docs page are. ``--json`` prints one JSON
-line instead, for programs (the end-to-end tests start the stack this way).
+Prints, on one screen, where everything is, one request to paste (`make -s token`, then a
+curl) and the sample customers. ``--json`` prints one JSON line instead, for programs
+(the end-to-end tests start the stack this way).
 
 With ``OPOWER_URL`` and ``UTILITY_CODE`` (and ``OPOWER_CREDENTIALS``, a JSON file of the
 client's id and secret, or else the terminal), the handlers call that real Opower (Oracle's
@@ -30,7 +30,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import quote
 
 from gateway.credentials import OpowerCredentials
 from gateway.version import VERSION
@@ -47,72 +46,89 @@ from local.stack import (
 )
 from local.token import write_running
 
+_STOPPING = threading.Event()
+
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C or SIGTERM: stop, once. The signals that follow (a process manager's SIGTERM
+    to the whole group after the terminal's SIGINT) do nothing, rather than interrupt the
+    stop with a traceback; the stop's own deadline still bounds it. (The handler stays:
+    switching to SIG_IGN here makes Python report a signal already on its way as "ignored
+    due to race condition".)"""
+    if _STOPPING.is_set():
+        return
+    _STOPPING.set()
     raise KeyboardInterrupt
 
 
+# The banner's last line: what to read next (programs reading the banner wait for it).
+BANNER_END = "More: the tour in README.md, docs/local-development.md."
+
+
 def banner(summary: dict[str, Any]) -> str:
-    """What `make dev` prints when ready, from its summary (LocalStack.summary)."""
+    """What `make dev` prints when ready, from its summary (LocalStack.summary): where
+    everything is, one request to try, the sample customers; fits an 80 x 24 terminal
+    (the tokens themselves are `make -s token`'s, not the banner's)."""
     if "opower" in summary:
         return tier_banner(summary)
     identity = _identity(summary)
-    gateway = summary["gateway"]
+    gateway, sandbox = summary["gateway"], summary["sandbox"]
     lines = [
         f"Opower Gateway {VERSION} is running locally (Ctrl-C stops everything).",
         "",
-        f"  Customer API    {gateway}/v1/me/...   API Gateway emulator, real Lambda handlers",
-        f"  OpenAPI         {summary['openapi']}",
-        f"  API docs        {gateway}/_local/docs",
-        f"  Opower sandbox  {summary['sandbox']}/apis/   "
-        f"(what it saw: {summary['sandbox']}/_sandbox/stats)",
+        f"  Customer API    {gateway}/v1/me/...",
+        f"  API docs        {gateway}/_local/docs  (OpenAPI: /v1/openapi.json)",
+        f"  Opower sandbox  {sandbox}/apis/  (what it saw: /_sandbox/stats)",
         *identity_lines(summary),
-        f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager, KMS",
+        f"  AWS (moto)      {summary['aws']}  DynamoDB, Secrets Manager, KMS",
+        *cors_lines(summary),
         "",
     ]
-    companies = ", ".join(summary["companies"])
+    first = summary["customers"][0]
+    # `make token` takes the first company unless told
+    company = (
+        ""
+        if first["utilityCode"] == summary["companies"][0]
+        else f" COMPANY={first['utilityCode']}"
+    )
     if identity["dev_idp_trusted"]:
         lines += [
-            f"Sample customers of two operating companies ({companies}), each",
-            "with a curl that works now (tokens valid for 1 hour; `make token CUSTOMER=<id>",
-            "[COMPANY=<code>]` prints a fresh one):",
+            "Try it, as a sample customer (the session is valid for an hour):",
+            f"  TOKEN=$(make -s token CUSTOMER={first['utilityCustomerId']}{company})",
+            _own_token_curl(gateway),
+            "",
+            f"Sample customers of {', '.join(summary['companies'])} "
+            "(make -s token CUSTOMER=<id> [COMPANY=<code>]):",
         ]
     else:
         lines += [
-            f"Sample customers of two operating companies ({companies}). A session your IdP",
-            "issues to a test user who is one of them must hold their ids in its claims",
-            f"    {_claim_names(identity)}",
-            "(the dev IdP's tokens, `make token`'s too, are refused):",
+            "A session your IdP issued to a test user who is one of these customers, their",
+            f"ids in its claims ({_claim_names(identity)}); the dev IdP's are refused:",
+            _own_token_curl(gateway),
+            "",
+            f"Sample customers of {', '.join(summary['companies'])}:",
         ]
     for customer in summary["customers"]:
-        accounts = ", ".join(customer["accountNumbers"])
-        fuels = ", ".join(customer["fuels"]) or "no utility accounts"
-        lines += [
-            "",
-            f"  {customer['utilityCode']}  {customer['utilityCustomerId']}  {customer['name']}  "
-            f"(account numbers {accounts}; {fuels})",
-        ]
-        if identity["dev_idp_trusted"]:
-            lines.append(
-                f"    curl -s -H 'Authorization: Bearer {customer['token']}' "
-                f"{gateway}/v1/me/accounts"
-            )
-    if not identity["dev_idp_trusted"]:
-        lines += [
-            "",
-            "With a session your IdP issued to such a test user:",
-            _own_token_curl(gateway),
-        ]
-    first = summary["customers"][0]
+        lines.append(
+            f"  {customer['utilityCode']} {customer['utilityCustomerId']:<8} "
+            f"{customer['name']:<18} {', '.join(customer['accountNumbers'])}"
+        )
     lines += [
         "",
-        f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
-        "the customer named in the query. Signed with the embedded AWS's credentials:",
-        f"    make service-call CUSTOMER={first['utilityCustomerId']} ROUTE=/bill-forecast",
-        "or from Python (.venv/bin/python; botocore's signer, as a Lambda would sign):",
-        *(f"    {line}" for line in service_snippet(gateway, first).splitlines()),
+        f"Service API (SigV4): make service-call CUSTOMER={first['utilityCustomerId']} "
+        "ROUTE=/bill-forecast",
+        BANNER_END,
     ]
     return "\n".join(lines)
+
+
+def cors_lines(summary: dict[str, Any]) -> list[str]:
+    """Which browser origins may call (CORS): make dev allows the usual dev servers'."""
+    origins = summary.get("cors_allow_origins") or []
+    if not origins:
+        return ["  Browsers        no origin allowed (cors_allow_origins)"]
+    more = f" and {len(origins) - 1} more origins" if len(origins) > 1 else ""
+    return [f"  Browsers        {origins[0]}{more} (CORS)"]
 
 
 def tier_banner(summary: dict[str, Any]) -> str:
@@ -121,11 +137,6 @@ def tier_banner(summary: dict[str, Any]) -> str:
     gateway, opower = summary["gateway"], summary["opower"]
     identity = _identity(summary)
     code = opower["utility_code"]
-    placeholder = {
-        "utilityCustomerId": "<utilityCustomerId>",
-        "accountNumbers": ["<accountNumber>"],
-        "utilityCode": code,
-    }
     lines = [
         f"Opower Gateway {VERSION} is running locally against Opower {opower['url']}, "
         f"utility {code}",
@@ -139,6 +150,7 @@ def tier_banner(summary: dict[str, Any]) -> str:
         *identity_lines(summary),
         f"  AWS (moto)      {summary['aws']}   DynamoDB, Secrets Manager (the client",
         "                  credentials, in memory only), KMS",
+        *cors_lines(summary),
         "",
     ]
     if identity["dev_idp_trusted"]:
@@ -160,9 +172,8 @@ def tier_banner(summary: dict[str, Any]) -> str:
     lines += [
         _own_token_curl(gateway),
         "",
-        f"Service API ({gateway}/v1/service/...): the utility's own workloads, SigV4-signed,",
-        "the customer named in the query; from Python (.venv/bin/python), with their ids:",
-        *(f"    {line}" for line in service_snippet(gateway, placeholder).splitlines()),
+        "Service API (SigV4): make service-call CUSTOMER=<utilityCustomerId> ACCOUNT=<number>",
+        BANNER_END,
     ]
     return "\n".join(lines)
 
@@ -214,34 +225,7 @@ def _claim_names(identity: dict[str, Any], *, company: bool = True) -> str:
 
 
 def _own_token_curl(gateway: str) -> str:
-    return f"""    curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts"""
-
-
-def _q(value: str) -> str:
-    """A query value, encoded (a placeholder's <...> kept as it is, for the reader)."""
-    return quote(value, safe="<>")
-
-
-def service_snippet(gateway: str, customer: dict[str, Any]) -> str:
-    """A signed service call in a few lines of Python, which runs as printed (with the
-    project's .venv/bin/python): signed with the embedded AWS's credentials, which the
-    local run admits as a listed role."""
-    return "\n".join(
-        [
-            "import urllib3",
-            "from botocore.auth import SigV4Auth",
-            "from botocore.awsrequest import AWSRequest",
-            "from botocore.credentials import Credentials",
-            f'url = "{gateway}/v1/service/accounts?utilityCustomerId='
-            f"{quote(customer['utilityCustomerId'])}&accountNumber="
-            f'{quote(customer["accountNumbers"][0])}&utilityCode={quote(customer["utilityCode"])}"',
-            'request = AWSRequest("GET", url)  # the query names the customer: always signed',
-            "# the embedded AWS's; in AWS, the workload's own: boto3.Session().get_credentials()",
-            'credentials = Credentials("testing", "testing")',
-            'SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)',
-            'print(urllib3.request("GET", url, headers=dict(request.headers)).data.decode())',
-        ]
-    )
+    return f"""  curl -s -H "Authorization: Bearer $TOKEN" {gateway}/v1/me/accounts"""
 
 
 class StartupError(Exception):
@@ -356,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON line when ready")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     # `kill -USR1 <pid>` prints where every thread of the running stack is.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -365,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         print(f"make dev: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # stopped while starting: what had started is stopped
+        print("stopped", flush=True)
+        return 0
     running = None
     try:
         summary = stack.summary()
@@ -379,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
+        _STOPPING.set()  # one stop, whatever ended the run: a signal now does nothing
         # Ctrl-C always ends it: were a thread to hold the stop (or the interpreter's exit)
         # past the deadline, every thread's stack goes to stderr and the process exits 1.
         faulthandler.dump_traceback_later(STOP_DEADLINE_S, exit=True)

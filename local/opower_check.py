@@ -472,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR)
     try:
-        running = running_stack(state_dir)
+        running = running_stack(state_dir, command="make opower-check")
         if not args.customer:
             raise TokenRequestError(
                 "name the customer: make opower-check CUSTOMER=<utilityCustomerId> "

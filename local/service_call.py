@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-stranger", action="store_true", help="sign as a refused principal")
     args = parser.parse_args(argv)
     try:
-        running = running_stack(Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR))
+        running = running_stack(
+            Path(os.environ.get("LOCAL_STATE_DIR") or STATE_DIR), command="make service-call"
+        )
     except NotRunningError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -182,6 +182,30 @@ class TrustedIdp:
         return cls(own=True)
 
 
+# The origins of the web dev servers a developer is likely to start first (Vite 5173 and
+# its preview 4173, Create React App and Next.js 3000, Angular 4200, Vue CLI and webpack
+# 8080), by both loopback names: their first request from a browser works on `make dev`.
+# A deployed stack allows no origin until cors_allow_origins names the app's own.
+DEV_SERVER_ORIGINS = tuple(
+    f"http://{host}:{port}"
+    for port in (5173, 4173, 3000, 4200, 8080)
+    for host in ("localhost", "127.0.0.1")
+)
+
+
+def with_dev_origins(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` allowing cdk.json's origins and the dev servers', unless they name
+    ``cors_allow_origins`` themselves (GATEWAY_CONFIG: then exactly theirs)."""
+    if "cors_allow_origins" in overrides:
+        return dict(overrides)
+    from infra.config import CONTEXT_KEY
+
+    context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
+    configured = list(context.get(CONTEXT_KEY, {}).get("cors_allow_origins", []))
+    extra = [origin for origin in DEV_SERVER_ORIGINS if origin not in configured]
+    return {**overrides, "cors_allow_origins": [*configured, *extra]}
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> Any:
     """The deploy-time GatewayConfig from cdk.json's "gateway" context object, with
     ``overrides`` on top (the local equivalent of ``-c name=value``)."""
@@ -249,7 +273,7 @@ class LocalStack(Service):
             if self.trusted.introspection
             else {}
         )
-        deployed = load_config({**stand_ins, **self._overrides})
+        deployed = load_config(with_dev_origins({**stand_ins, **self._overrides}))
         runtime = deployed.runtime
         if self.opower is None:
             # A utility group of two operating companies, as the sandbox serves them: each
@@ -561,6 +585,7 @@ class LocalStack(Service):
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
             "opower_secret": self.opower_secret_name,
             "identity": self.identity(),
+            "cors_allow_origins": list(self.config.runtime.cors_allow_origins),
             "companies": self.companies,
             "customers": [
                 {**c, "token": self.token_for(c["utilityCustomerId"], company=c["utilityCode"])}

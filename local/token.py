@@ -64,8 +64,9 @@ def real_opower(running: dict[str, Any]) -> dict[str, Any] | None:
     return opower if isinstance(opower, dict) else None
 
 
-def running_stack(state_dir: Path = STATE_DIR) -> dict[str, Any]:
-    """The settings of the local gateway running from ``state_dir``."""
+def running_stack(state_dir: Path = STATE_DIR, *, command: str = "make token") -> dict[str, Any]:
+    """The settings of the local gateway running from ``state_dir`` (``command``: the
+    one to run again once it is, named in the error)."""
     path = state_dir / RUNNING_FILE
     try:
         running: dict[str, Any] = json.loads(path.read_text())
@@ -73,7 +74,7 @@ def running_stack(state_dir: Path = STATE_DIR) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError):
         raise NotRunningError(
             f"no local gateway is running (nothing live in {path}): start one with "
-            "`make dev`, then run `make token` again in another terminal"
+            f"`make dev`, then run `{command}` again in another terminal"
         ) from None
     return running
 
@@ -178,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         if warning:
             print(warning, file=sys.stderr)
         if not args.customer and real_opower(running) is None:
+            # Asked at a terminal, the list is the answer; captured (TOKEN=$(...)), it is
+            # an error, so that a script does not carry on with an empty token.
+            if sys.stdout.isatty():
+                print(customer_list(running))
+                return 0
             print(customer_list(running), file=sys.stderr)
             return 2
         token = mint(

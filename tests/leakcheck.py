@@ -4,11 +4,17 @@ Everything the code under test logs (every logger, from DEBUG for our own packag
 every test's captured stdout, stderr and log, is kept; when the session ends it is
 scanned for every Opower token the sandboxes issued, every client secret and Basic
 header they accepted, and every session token the tests registered.
+
+Under pytest-xdist each worker process scans what it captured against the secrets it
+made (each has its own sandbox, identity provider and moto server) and hands its counts
+and findings to the controller (``workeroutput``), which reports the sum and fails the
+run on any leak.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Iterable
 from typing import Protocol
@@ -91,14 +97,34 @@ def find_leaks() -> list[str]:
     return leaks
 
 
+# What each xdist worker found, gathered by the controller as the workers finish.
+_workers: list[dict[str, object]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    output = getattr(node, "workeroutput", {})
+    if "leakcheck" in output:
+        _workers.append(json.loads(output["leakcheck"]))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.getLogger().removeHandler(_collector)
-    leaks = find_leaks()
+    mine = {"captured": len(_captured), "secrets": len(_all_secrets()), "leaks": find_leaks()}
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports for all
+        workeroutput["leakcheck"] = json.dumps(mine)
+        return
+    results = [mine, *_workers]
+    captured = sum(int(str(r["captured"])) for r in results)
+    secrets = sum(int(str(r["secrets"])) for r in results)
+    leaks = [leak for r in results for leak in r["leaks"]]  # type: ignore[attr-defined]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
+        where = f" in {len(_workers)} workers" if _workers else ""
         reporter.write_line(
-            f"leak check: {len(_captured)} captured outputs scanned for "
-            f"{len(_all_secrets())} secret values: {len(leaks)} leaks",
+            f"leak check: {captured} captured outputs scanned for "
+            f"{secrets} secret values{where}: {len(leaks)} leaks",
             red=bool(leaks),
         )
         for leak in sorted(set(leaks))[:50]:

@@ -22,7 +22,10 @@ from typing import Any
 
 from gateway.errors import ConfigurationError
 
+# Oracle's pages show 3-4 letter codes; a tier's own code is taken as it comes, within
+# these bounds (one rule, said one way: in errors, the settings' docs and docs/).
 CODE = re.compile(r"[A-Za-z0-9]{2,8}")
+CODE_RULE = "2-8 letters or digits"
 _FIELDS = ("utility_code", "opower_secret_id", "opower_base_url", "budget_per_second",
            "budget_per_day", "designated_customers_max")  # fmt: skip
 
@@ -94,7 +97,7 @@ def _company(index: int, entry: Any) -> Company:
     if unknown:
         raise ConfigurationError(f"{where}: unknown setting(s) {', '.join(unknown)}")
     if not isinstance(code, str) or not CODE.fullmatch(code):
-        raise ConfigurationError(f"{where}: utility_code must be 2-8 letters or digits")
+        raise ConfigurationError(f"{where}: utility_code must be {CODE_RULE}")
     values: dict[str, Any] = {"utility_code": code}
     for name in ("opower_secret_id", "opower_base_url"):
         value = entry.get(name, "")

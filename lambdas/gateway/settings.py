@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_type_hints
 from urllib.parse import urlsplit
 
-from gateway.companies import Company, companies_json, parse_companies
+from gateway.companies import CODE, CODE_RULE, Company, companies_json, parse_companies
 from gateway.errors import ConfigurationError
 
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -56,7 +56,7 @@ class RuntimeSettings:
         doc="Opower origin: production https://cxapi.opower.com, UAT https://cxapi-stage.opower.com",
     )
     utility_code: str = setting(
-        "", doc="Opower utility code ({U} in every path), 3-4 letters: a single company"
+        "", doc=f"Opower utility code ({{U}} in every path), {CODE_RULE}: a single company"
     )
     companies: tuple[Company, ...] = setting(
         (),
@@ -372,8 +372,8 @@ class RuntimeSettings:
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
                 raise ConfigurationError(f"{f.name.upper()} must not be negative")
-        if self.utility_code and not re.fullmatch(r"[A-Za-z0-9]{2,8}", self.utility_code):
-            raise ConfigurationError("UTILITY_CODE must be 2-8 letters or digits")
+        if self.utility_code and not CODE.fullmatch(self.utility_code):
+            raise ConfigurationError(f"UTILITY_CODE must be {CODE_RULE}")
         if self.companies and self.utility_code:
             raise ConfigurationError(
                 "UTILITY_CODE and COMPANIES are both set: list every company in COMPANIES"

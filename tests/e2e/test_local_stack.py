@@ -283,3 +283,34 @@ def test_make_forget_forgets_a_customer_of_the_running_gateway(e2e: RunningStack
     assert missing.stderr.strip() == (
         "forget: name the customer: make forget CUSTOMER=<utilityCustomerId>"
     )
+
+
+def test_a_web_app_on_a_local_dev_server_is_answered_from_the_browser(
+    e2e: RunningStack,
+) -> None:
+    """make dev allows the usual dev servers' origins (local.stack.DEV_SERVER_ORIGINS):
+    Vite's preflight and request work without any setting."""
+    origin = "http://localhost:5173"
+    preflight = e2e.call(
+        "OPTIONS",
+        "/v1/me/accounts",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    answer = e2e.call("GET", "/v1/me/accounts", customer="UC-0001", headers={"Origin": origin})
+    stranger = e2e.call(
+        "GET", "/v1/me/accounts", customer="UC-0001", headers={"Origin": "http://evil.example"}
+    )
+
+    assert preflight.status in (200, 204)
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    assert answer.status == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == origin
+    assert "Retry-After" in answer.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+    assert e2e.summary["cors_allow_origins"][0] == origin

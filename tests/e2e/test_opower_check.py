@@ -156,3 +156,17 @@ def test_it_says_which_form_of_account_the_tier_finds(e2e: RunningStack) -> None
     finally:
         e2e.sandbox_control("POST", "answers", {"disaggregation": None})
     assert "skipped: no breakdown for the customer" in missing.stdout
+
+
+def test_the_sample_in_the_customer_api_page_is_what_it_prints(e2e: RunningStack) -> None:
+    """docs/customer-api.md shows UC-0003's check against the sandbox: the lines it shows
+    are the real output's, in order (columns aside), so the page cannot drift from it."""
+    page = (ROOT / "docs" / "customer-api.md").read_text()
+    sample = page.split("`make opower-check CUSTOMER=UC-0003`", 1)[1].split("```text\n", 1)[1]
+    shown = [line.split() for line in sample.split("```", 1)[0].splitlines()]
+
+    run = opower_check(e2e, "UC-0003")
+
+    printed = [line.split() for line in run.stdout.splitlines()][1:]  # after "Checking ... port"
+    assert run.returncode == 0, run.stdout
+    assert shown == printed

@@ -45,7 +45,6 @@ from requests_aws4auth import AWS4Auth
 from urllib3._collections import HTTPHeaderDict
 
 from gateway import opower_answers
-from local.dev import service_snippet
 from local.service_call import signed_request
 from local.stack import LOCAL_PRINCIPALS, SERVICE_ROLE_ARN
 from tests.e2e.conftest import ROOT, RunningStack
@@ -230,7 +229,12 @@ def test_a_session_token_is_no_signature_and_is_never_echoed(e2e: RunningStack) 
 
     assert response.status == 403
     assert response.headers["x-amzn-ErrorType"] == "IncompleteSignatureException"
+    assert _error(response)["code"] == "bad_request"  # DEFAULT_4XX, in the envelope
     assert token not in response.data.decode()
+    # and docs/service-api.md's table of refusals says so
+    page = (ROOT / "docs" / "service-api.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| `Authorization: Bearer"))
+    assert "403 `bad_request` (`x-amzn-ErrorType: IncompleteSignatureException`)" in row
 
 
 def test_a_wrong_signature_is_refused(e2e: RunningStack) -> None:
@@ -343,21 +347,28 @@ def test_make_service_call_signs_and_prints_the_answer(e2e: RunningStack) -> Non
     assert {a["id"] for a in opower_answers.items(json.loads(body))} == {2000001, 2000002}
 
 
-def test_the_snippet_make_dev_prints_makes_a_signed_call(e2e: RunningStack) -> None:
-    """Run as printed, in a process without any AWS variable in its environment."""
-    customer = next(c for c in e2e.summary["customers"] if c["utilityCustomerId"] == "UC-0001")
-    snippet = service_snippet(e2e.gateway, customer)
+def test_the_snippet_of_the_service_api_page_makes_a_signed_call(e2e: RunningStack) -> None:
+    """docs/service-api.md's Python, run as the page says to run it against make dev:
+    GATEWAY_URL set, the embedded AWS's credentials in the environment, nothing else."""
+    page = (ROOT / "docs" / "service-api.md").read_text()
+    snippet = page.split("a signed call is botocore's signer:\n\n```python\n", 1)[1]
+    snippet = snippet.split("```", 1)[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    program = (
+        f"GATEWAY_URL = {e2e.gateway!r}\n{snippet}"
+        "print(answer.status)\nprint(answer.data.decode())\n"
+    )
 
-    result = subprocess.run(  # noqa: S603 - the snippet the gateway itself prints
-        [sys.executable, "-c", snippet],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    result = subprocess.run(  # noqa: S603 - the page's snippet, our interpreter
+        [sys.executable, "-c", program],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 
-    assert {a["id"] for a in opower_answers.items(json.loads(result.stdout))} == {
-        2000001,
-        2000002,
-    }
+    assert result.returncode == 0, result.stderr[-2000:]
+    status, _, body = result.stdout.partition("\n")
+    assert status == "200"
+    assert "response" in json.loads(body)  # Get Bill Forecast, wrapped as documented
 
 
 def test_customer_headers_left_out_of_the_signature_are_refused_and_never_reach_opower(

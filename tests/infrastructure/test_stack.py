@@ -553,3 +553,18 @@ def test_cdk_nag_reports_nothing_unacknowledged(synthesized: Synthesized) -> Non
     artifact = synthesized.assembly.get_stack_artifact(synthesized.stack.artifact_id)
     errors = [m for m in artifact.messages if m.level.value == "error"]
     assert errors == []
+
+
+def test_a_deployed_stack_allows_no_browser_origin_until_configured(
+    synthesized: Synthesized,
+) -> None:
+    """make dev allows local dev servers (local.stack.DEV_SERVER_ORIGINS); cdk.json's
+    stack does not: no preflight method, no origin in the functions' settings."""
+    assert synthesized.stack.config.runtime.cors_allow_origins == ()
+    options = [
+        r
+        for r in synthesized.raw["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
+    assert options == []
+    assert "localhost" not in json.dumps(synthesized.raw)

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from local.dev import BANNER_END
 from tests.local_dev import ROOT, dev_env, run_module
 
 pytestmark = pytest.mark.integration
 
 
-def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+def test_dev_run_prints_a_request_that_works_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env = dev_env(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "local.dev"],
@@ -32,23 +35,34 @@ def test_dev_run_prints_working_curls_and_stops_cleanly_on_ctrl_c(tmp_path: Path
     try:
         assert process.stdout is not None
         lines: list[str] = []
-        while sum("curl -s" in line for line in lines) < 5:
+        while not lines or lines[-1].rstrip("\n") != BANNER_END:
             line = process.stdout.readline()
             assert line, "".join(lines)
             lines.append(line)
-        banner = "".join(lines)
-        curls = re.findall(r"curl -s -H 'Authorization: Bearer ([^']+)' (\S+)", banner)
-        stats = re.search(r"what it saw: (\S+)\)", banner)
-        assert len(curls) == 5
-        assert stats
+        banner = "".join(lines[lines.index(next(x for x in lines if "Opower Gateway" in x)) :])
+        assert len(banner.splitlines()) <= 24  # a terminal's screen
+        customer = re.search(r"TOKEN=\$\(make -s token CUSTOMER=(\S+)\)", banner)
+        curl = re.search(r'curl -s -H "Authorization: Bearer \$TOKEN" (\S+)', banner)
+        sandbox = re.search(r"Opower sandbox  (\S+)/apis/", banner)
+        listed = re.findall(r"^  (UT[XY]) (UC-\d+) ", banner, re.MULTILINE)
+        assert customer is not None
+        assert curl is not None
+        assert sandbox is not None
+        assert len(listed) == 7  # every sample customer of both companies
 
-        for token, url in curls:  # every printed curl works
-            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+        # the printed request, as a shell runs it: make -s token, then the curl
+        for company, listed_id in [("UTX", customer[1]), *listed]:
+            made = run_module("local.token", env, listed_id, "--company", company)
+            assert made.returncode == 0, made.stderr
+            request = urllib.request.Request(  # noqa: S310
+                curl[1], headers={"Authorization": f"Bearer {made.stdout.strip()}"}
+            )
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 assert response.status == 200
                 assert "response" in json.load(response)  # Opower's answer, as documented
-        with urllib.request.urlopen(stats.group(1), timeout=5) as response:  # noqa: S310
-            assert json.load(response)["token_requests"] == 1
+        with urllib.request.urlopen(f"{sandbox[1]}/_sandbox/stats", timeout=5) as response:  # noqa: S310
+            # one Opower token per company's client, for every request of its customers
+            assert json.load(response)["token_requests"] == 2
 
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=15)
@@ -143,3 +157,31 @@ def test_make_token_signs_for_the_running_stack_whatever_its_ports(tmp_path: Pat
     assert "CUSTOMER=UC-0002" in listing.stderr
     assert "COMPANY=UTY" in listing.stderr
     assert not (tmp_path / "running.json").exists()  # removed on stop
+
+
+@pytest.mark.parametrize("when", ["running", "starting"])
+def test_signals_to_the_process_group_stop_it_without_a_traceback(
+    tmp_path: Path, when: str
+) -> None:
+    """Ctrl-C at the terminal, then the SIGTERM a process manager sends the whole group:
+    one clean stop, whether the stack was up or still starting."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.dev", "--json"], cwd=ROOT, env=dev_env(tmp_path),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        if when == "running":
+            assert process.stdout.readline().startswith("{")
+        else:
+            time.sleep(2)  # starting its servers (or, on a slow machine, still importing)
+        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
+    finally:
+        process.kill()
+    assert "Traceback" not in out
+    if when == "starting" and process.returncode == -signal.SIGTERM:
+        return  # still importing, before any handler: nothing had started to stop
+    assert process.returncode == 0, out[-2000:]
+    assert out.rstrip().endswith("stopped")

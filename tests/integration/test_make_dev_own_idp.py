@@ -29,6 +29,7 @@ import jwt
 import pytest
 
 from gateway import opower_answers
+from local.dev import BANNER_END
 from local.idp import DevIdentityProvider
 from tests import leakcheck
 from tests.idp_server import ShapedIdentityProvider
@@ -37,8 +38,6 @@ from tests.local_dev import ROOT, dev_env, run_module
 pytestmark = pytest.mark.integration
 
 AUDIENCES = ["web-app", "mobile-app"]
-# The end of the banner: the service API snippet's last line.
-_BANNER_END = "print(urllib3.request("
 
 
 @dataclass
@@ -93,7 +92,7 @@ def make_dev(
             if not banner and line.startswith("{"):
                 run.summary = json.loads(line)
                 break
-            if banner and _BANNER_END in line:
+            if banner and BANNER_END in line:
                 run.banner = "".join(run.output)
                 break
         drain.start()

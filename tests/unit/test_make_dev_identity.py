@@ -4,6 +4,7 @@ and where the dev IdP writes the ids it signs."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,9 @@ from typing import Any
 import jwt
 import pytest
 
-from local.dev import StartupError, banner, introspection_client, tier_banner
+from local.dev import BANNER_END, StartupError, banner, introspection_client, tier_banner
 from local.idp import DevIdentityProvider
-from local.stack import IdentityConfigError, TrustedIdp
+from local.stack import DEV_SERVER_ORIGINS, IdentityConfigError, TrustedIdp
 from local.token import main, write_running
 
 ISSUER = "https://login.utility.example/oauth2/default"
@@ -187,13 +188,37 @@ def test_the_banner_trusting_your_idp_names_it_and_shows_no_dev_session() -> Non
     assert "UC-0001  Ada Lovelace" in text
 
 
-def test_the_banner_trusting_the_dev_idp_is_as_before() -> None:
+def test_the_banner_trusting_the_dev_idp_shows_one_request_to_try() -> None:
     for identity in (None, {"dev_idp_trusted": True, "claims_from": "token"}):
         text = banner(_summary(identity))
 
         assert "  Identity (dev)  http://127.0.0.1:4011/.well-known/openid-configuration" in text
-        assert "curl -s -H 'Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.dev.session'" in text
-        assert "$TOKEN" not in text.split("Service API")[0]
+        assert "  TOKEN=$(make -s token CUSTOMER=UC-0001)\n" in text
+        assert f'  curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/me/accounts' in text
+        # the session itself is make token's: no 1,000-character line
+        assert "eyJhbGciOiJSUzI1NiJ9.dev.session" not in text
+
+
+def test_the_banner_fits_an_80_by_24_terminal_with_every_sample_customer() -> None:
+    summary = _summary(None)
+    names = ["Grace Hopper", "Alan Turing", "Katherine Johnson", "Edsger Dijkstra"]
+    summary["customers"] += [
+        {**summary["customers"][0], "utilityCustomerId": f"UC-000{n}", "name": name}
+        for n, name in enumerate(names, start=2)
+    ]
+    summary["customers"] += [
+        {**summary["customers"][0], "utilityCode": "UTY", "name": "Nikola Tesla"},
+        {**summary["customers"][0], "utilityCode": "UTY", "utilityCustomerId": "UC-2002"},
+    ]
+    summary["cors_allow_origins"] = list(DEV_SERVER_ORIGINS)
+
+    lines = banner(summary).splitlines()
+
+    assert len(lines) <= 24
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    assert lines[-1] == BANNER_END
+    assert "  Browsers        http://localhost:5173 and 9 more origins (CORS)" in lines
+    assert "  UTY UC-2002  Ada Lovelace       4100000001, 4100000002" in lines
 
 
 def test_the_banner_names_your_introspection_endpoint() -> None:
@@ -221,6 +246,7 @@ def test_the_real_opower_banner_trusting_your_idp_asks_for_your_token() -> None:
     assert "make -s token" not in text
     assert f'curl -s -H "Authorization: Bearer $TOKEN" {GATEWAY}/v1/me/accounts' in text
     assert "    custom:utilityCustomerId, /opower/accountNumbers\n(the dev IdP's" in text
+    assert text.endswith(BANNER_END)
 
 
 # -- what `make token` says ------------------------------------------------------------------
@@ -277,6 +303,50 @@ def test_make_token_says_nothing_more_when_the_dev_idp_is_trusted(
 
     out, err = capsys.readouterr()
     assert (status, err, out.count("\n")) == (0, "", 1)
+
+
+@pytest.mark.parametrize(("terminal", "status"), [(True, 0), (False, 2)])
+def test_make_token_without_a_customer_lists_them_and_fails_only_when_captured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    terminal: bool,
+    status: int,
+) -> None:
+    """At a terminal the list is the answer (no `make: *** Error 2`); in TOKEN=$(...) it
+    goes to stderr and fails, so that a script never carries on with an empty token."""
+    _running(tmp_path)
+    monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr("sys.stdout.isatty", lambda: terminal)
+
+    assert main([]) == status
+
+    out, err = capsys.readouterr()
+    listed = out if terminal else err
+    assert "CUSTOMER=UC-0001" in listed
+    assert (out if not terminal else err) == ""
+
+
+@pytest.mark.parametrize(
+    ("module", "command"),
+    [("local.token", "make token"), ("local.opower_check", "make opower-check"),
+     ("local.service_call", "make service-call")],
+)  # fmt: skip
+def test_each_command_without_a_running_gateway_says_to_run_itself_again(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    module: str,
+    command: str,
+) -> None:
+    monkeypatch.setenv("LOCAL_STATE_DIR", str(tmp_path))
+
+    status = importlib.import_module(module).main(["UC-0001"])
+
+    assert status in (1, 2)
+    err = capsys.readouterr().err
+    assert "no local gateway is running" in err
+    assert f"then run `{command}` again" in err
 
 
 # -- where the dev IdP writes the ids -------------------------------------------------------

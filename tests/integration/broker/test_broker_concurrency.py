@@ -51,12 +51,16 @@ def test_a_stampede_of_cold_containers_fetches_one_token(
 def test_refresh_races_over_three_lifetimes_stay_near_one_fetch_per_lifetime(
     sandbox: OpowerSandbox, make_broker: BrokerFactory
 ) -> None:
-    lifetime = 2
+    # Real threads, a real DynamoDB (moto) and real token expiry at the sandbox: time is
+    # the system's. Scaled so that a refresh has 0.9 s between its start and the old
+    # token's last usable moment (1.5 s ahead of expiry, a tenth of the life kept back):
+    # at 2 s tokens it had 0.3 s, which a loaded 2-core machine could take from a thread.
+    lifetime = 6
     sandbox.set_faults(token_lifetime_s=lifetime)
-    settings = BrokerSettings(  # scaled to 2 s tokens
-        refresh_min_s=0.3,
+    settings = BrokerSettings(  # scaled to 6 s tokens
+        refresh_min_s=0.9,
         wait_step_s=0.05,
-        fetch=FetchSettings(retry_pause_s=0.01, min_request_s=0.05, ahead_min_s=0.2),
+        fetch=FetchSettings(retry_pause_s=0.01, min_request_s=0.15, ahead_min_s=0.6),
     )
     brokers = [make_broker(settings=settings) for _ in range(8)]
     failures: list[BaseException] = []
@@ -74,7 +78,7 @@ def test_refresh_races_over_three_lifetimes_stay_near_one_fetch_per_lifetime(
     run_together([lambda b=b: hammer(b) for b in brokers for _ in range(3)])
 
     assert failures == []
-    # Refresh-ahead replaces each 2 s token after 1.5 s: fetches at 0, 1.5, 3 and 4.5 s are
+    # Refresh-ahead replaces each 6 s token after 4.5 s: fetches at 0, 4.5, 9 and 13.5 s are
     # the minimum for one container; the fleet of 8 x 3 threads must not do worse (+1 slack).
     assert token_requests(sandbox) <= 5
 
