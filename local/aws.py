@@ -118,7 +118,7 @@ def share_service_data() -> None:
     def register_data_loader(session: Any) -> None:
         session._components.lazy_register_component("data_loader", lambda: loader)
 
-    botocore.session.Session._register_data_loader = register_data_loader  # type: ignore[method-assign]
+    setattr(botocore.session.Session, "_register_data_loader", register_data_loader)  # noqa: B010
 
 
 class EmbeddedAws(Service):
