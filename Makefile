@@ -92,13 +92,23 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting
 	@$(BIN)/ruff check --fix .
 	@$(BIN)/ruff format .
 
+# Every test in TEST_WORKERS processes (pytest-xdist): most tests wait on a server, a
+# subprocess or a timeout, so four keep two cores busy. worksteal: an idle worker takes
+# tests queued behind a long one (the schemathesis run alone is two minutes).
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+
 .PHONY: test
-test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test
-	@$(PY) -m pytest
+test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test (about 8 min on 2 cores)
+	@$(PY) -m pytest $(PYTEST_PARALLEL)
 
 .PHONY: unit
-unit: $(PY_STAMP) ## Unit tests only (no network)
-	@$(PY) -m pytest tests/unit
+unit: $(PY_STAMP) ## The inner loop: unit tests only, no server, no network (about 30 s)
+	@$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit
+
+.PHONY: test-fast
+test-fast: $(PY_STAMP) ## Every test but the end-to-end and the infrastructure layers, no lint (a few minutes)
+	@$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit tests/integration
 
 # ---------------------------------------------------------------- infrastructure
 # The CDK CLI runs `python3 app.py`: .venv/bin comes first on PATH so that it is the
