@@ -79,9 +79,11 @@ def run(*, venv: Path | None = None) -> dict[str, Any]:
     if cloned.returncode:
         raise ChildFailed(f"git clone of {ROOT} exited {cloned.returncode}", cloned.stderr)
     command = ["make", "dev"]
+    # with ``venv``, the clone's setup is taken as done: no pip, for any make target
+    done = ["-o", ".venv/.installed-local"] if venv is not None else []
     if venv is not None:
         (clone / ".venv").symlink_to(venv)
-        command += ["-o", ".venv/.installed-local"]  # taken as done: no pip
+        command += done
     lines: list[tuple[float, str]] = []
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603
@@ -114,12 +116,14 @@ def run(*, venv: Path | None = None) -> dict[str, Any]:
         banner_s = time.monotonic() - started
         # the printed request, as a shell runs it: TOKEN=$(make -s token CUSTOMER=...)
         made = subprocess.run(  # noqa: S603
-            ["make", "-s", "token", *found["make"].split()],  # noqa: S607 - the user's make
+            ["make", "-s", *done, "token", *found["make"].split()],  # noqa: S607 - the user's make
             cwd=clone, env=_environment(), capture_output=True, text=True, check=False,
         )  # fmt: skip
         if made.returncode:
             raise ChildFailed(f"make -s token exited {made.returncode}", made.stderr)
         token = made.stdout.strip()
+        if not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):  # never echoed: it may hold one
+            raise ChildFailed("make -s token printed more than a token", made.stderr)
         http = urllib3.PoolManager()
         while True:
             response = http.request(

@@ -194,6 +194,20 @@ def test_the_lambda_asset_in_the_wheel_is_lambdas_byte_for_byte(installed: Insta
     assert {"requirements.lock", "handlers/proxy.py", "gateway/routes.py"} <= set(shipped)
 
 
+def _differences(left: object, right: object, path: str = "") -> list[str]:
+    """Where two JSON documents differ, as paths (for the assertion's message)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return [
+            difference
+            for key in sorted(set(left) | set(right), key=str)
+            for difference in _differences(left.get(key), right.get(key), f"{path}/{key}")
+        ]
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, pair in enumerate(zip(left, right, strict=True))
+                for d in _differences(*pair, f"{path}/{i}")]  # fmt: skip
+    return [] if left == right else [f"{path}: {left!r:.80} != {right!r:.80}"]
+
+
 def test_an_app_outside_the_tree_synthesizes_the_repositorys_template(
     installed: Installed, synthesized: Synthesized, tmp_path: Path
 ) -> None:
@@ -208,7 +222,7 @@ def test_an_app_outside_the_tree_synthesizes_the_repositorys_template(
     assert sorted(template["Resources"]) == sorted(synthesized.raw["Resources"])
     # Equal to the byte, asset locations included: the asset is built from the same files
     # (the test above), so its hash, the S3 key, is the same.
-    assert template == synthesized.raw
+    assert template == synthesized.raw, _differences(template, synthesized.raw)[:10]
 
 
 def test_the_installed_bundler_compiles_with_the_apps_pyodide(installed: Installed) -> None:
