@@ -139,6 +139,7 @@ def test_binding_lookups_spend_the_customers_share(
     idp: DevIdentityProvider,
     sandbox: OpowerSandbox,
     monkeypatch: pytest.MonkeyPatch,
+    mid_minute: object,
 ) -> None:
     monkeypatch.setenv("BUDGET_PER_CUSTOMER_PER_MINUTE", "3")
     monkeypatch.setenv("BUDGET_CUSTOMER_SHARE_EVERY", "1")

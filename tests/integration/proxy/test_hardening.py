@@ -25,7 +25,7 @@ def error_of(response: dict[str, Any]) -> dict[str, str]:
 
 # -- one customer cannot spend the utility's budget -----------------------------------------
 def test_one_customer_is_limited_and_told_it_is_their_own_limit(
-    call: Call, sandbox: OpowerSandbox, monkeypatch: pytest.MonkeyPatch
+    call: Call, sandbox: OpowerSandbox, monkeypatch: pytest.MonkeyPatch, mid_minute: object
 ) -> None:
     monkeypatch.setenv("BUDGET_PER_CUSTOMER_PER_MINUTE", "10")
     wiring.reset()
