@@ -221,6 +221,7 @@ def stage(directory: Path) -> Path:
 
 def build(outdir: Path) -> Path:
     """The wheel, built offline with the installed setuptools; returns its path."""
+    outdir = outdir.resolve()  # pip runs in a directory of its own
     outdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="opower-gateway-dist-") as work:
         source = stage(Path(work) / "src")

@@ -118,7 +118,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     would need the network), so pip resolves the wheel's dependencies against them with
     `--no-index`; the repository itself is not on its path."""
     root = tmp_path_factory.mktemp("outside")
-    wheel = dist.build(root / "dist")
+    here = Path.cwd()
+    os.chdir(root)  # as `make dist` runs it: --outdir dist, relative
+    try:
+        wheel = dist.build(Path("dist"))
+    finally:
+        os.chdir(here)
+    assert wheel == root / "dist" / wheel.name
     environment = root / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
