@@ -40,6 +40,12 @@ _lock = threading.RLock()
 _clock: Clock = SYSTEM_CLOCK
 
 
+def clock() -> Clock:
+    """The clock the edges are built with (the authorizer's deadline is on it too, as the
+    proxy's is: a deadline on one clock and a refresh timed on another would disagree)."""
+    return _clock
+
+
 def use_clock(clock: Clock) -> None:
     """Build every edge from now on with ``clock`` (and forget the ones built)."""
     global _clock

@@ -19,4 +19,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         remaining_ms=context.get_remaining_time_in_millis(),
         authorizer=wiring.authorizer(metrics),
         metrics=metrics,
+        clock=wiring.clock(),
     )
