@@ -99,7 +99,7 @@ TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: test
-test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test (about 8 min on 2 cores)
+test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test (about 6 min on 2 cores)
 	@$(PY) -m pytest $(PYTEST_PARALLEL)
 
 .PHONY: unit
