@@ -28,6 +28,7 @@ from local.provision import create_cache_table, create_key, create_table, put_se
 from local.sandbox import OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_UTILITY_CODE
 from tests import leakcheck
+from tests.fakes import Later
 
 # The key of customers' names (gateway.customer_keys): a secret like any other, which no
 # output may show.
@@ -169,26 +170,14 @@ def gateway_env(
     wiring.reset()
 
 
-class MidMinute:
-    """The system's time, shifted to the middle of a minute when made: a test's burst of
-    a few seconds stays in one of the fixed minutes a per-minute share counts in, however
-    the machine schedules it (at the system's own time, a burst that straddles a minute's
-    turn is two half-bursts, neither over the limit)."""
-
-    def __init__(self) -> None:
-        self._shift = 30.0 - time.time() % 60
-
-    def now(self) -> float:
-        return time.time() + self._shift
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
 @pytest.fixture
-def mid_minute() -> Iterator[MidMinute]:
-    """Every edge the handlers build runs on a MidMinute clock for the test."""
-    clock = MidMinute()
+def mid_minute() -> Iterator[Later]:
+    """Every edge the handlers build runs on the system's time shifted to the middle of a
+    minute: a test's burst of a few seconds stays in one of the fixed minutes a
+    per-minute share counts in, however the machine schedules it (at the system's own
+    time, a burst that straddles a minute's turn is two half-bursts, neither over the
+    limit)."""
+    clock = Later(30.0 - time.time() % 60)
     wiring.use_clock(clock)
     yield clock
     wiring.use_clock(SYSTEM_CLOCK)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -228,3 +229,17 @@ class Fleet:
             metrics=self.metrics,
             rng=random.Random(7),
         )
+
+
+class Later:
+    """The system's time, ``ahead_s`` on (behind, when negative): edges built on it
+    (``wiring.use_clock``) run at the real pace, shifted."""
+
+    def __init__(self, ahead_s: float) -> None:
+        self._ahead_s = ahead_s
+
+    def now(self) -> float:
+        return time.time() + self._ahead_s
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)

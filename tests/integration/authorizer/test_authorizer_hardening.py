@@ -5,7 +5,6 @@ binding's lookups spending the customer's share of the budget."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -19,6 +18,7 @@ from handlers.authorizer import handler
 from local.idp import DevIdentityProvider
 from local.sandbox import OpowerSandbox
 from tests.events import LambdaContext, authorizer_event
+from tests.fakes import Later
 
 pytestmark = pytest.mark.integration
 
@@ -160,19 +160,6 @@ def test_binding_lookups_spend_the_customers_share(
     assert lookups(sandbox) <= 3
 
 
-class _Ahead:
-    """The system's time, ``seconds`` on: more than the invocation's remaining time."""
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-
-    def now(self) -> float:
-        return time.time() + self._seconds
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
 def test_the_authorizers_deadline_is_on_the_clock_its_edges_use(
     invoke: Invoke, idp: DevIdentityProvider
 ) -> None:
@@ -180,7 +167,7 @@ def test_the_authorizers_deadline_is_on_the_clock_its_edges_use(
     broker and the Opower client time themselves with (wiring's), as the proxy's is: on
     the system's, a clock ahead by more than the invocation's time left saw no time left
     and failed every binding (opower_token_unavailable)."""
-    wiring.use_clock(_Ahead(29))
+    wiring.use_clock(Later(29))  # more than the invocation's time left
     try:
         assert effect(invoke(idp.mint("UC-0001", ["4100000001"], typ="at+jwt"))) == "Allow"
     finally:

@@ -36,6 +36,7 @@ from handlers.authorizer import handler
 from local.aws import EmbeddedAws
 from tests import leakcheck
 from tests.events import LambdaContext, authorizer_event
+from tests.fakes import Later
 from tests.idp_server import ShapedIdentityProvider
 
 pytestmark = pytest.mark.integration
@@ -295,19 +296,6 @@ def test_an_access_token_where_id_tokens_are_required_is_refused(
 
     # It names no customer either; the kind is what refuses it first.
     assert refusal(pool.tokens(pool.web)["access"]) == "wrong_token_use"
-
-
-class Later:
-    """The system's time, ``ahead_s`` on."""
-
-    def __init__(self, ahead_s: float) -> None:
-        self._ahead_s = ahead_s
-
-    def now(self) -> float:
-        return time.time() + self._ahead_s
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 def test_an_expired_cognito_token_is_refused(configure: Configure, pool: Pool) -> None:
