@@ -43,6 +43,7 @@ _LOCAL_INPUTS = frozenset(
         "SANDBOX_PORT",
         "IDP_PORT",
         "AWS_PORT",
+        "PORTAL_PORT",
     }
 )
 

@@ -47,7 +47,7 @@ def _environment() -> dict[str, str]:
         p for p in env.get("PATH", "").split(os.pathsep) if "/.venv/" not in p + "/"
     )
     # Free ports chosen by the stack: a running `make dev` elsewhere must not matter.
-    env.update(GATEWAY_PORT="0", SANDBOX_PORT="0", IDP_PORT="0", AWS_PORT="0")
+    env.update(GATEWAY_PORT="0", SANDBOX_PORT="0", IDP_PORT="0", AWS_PORT="0", PORTAL_PORT="0")
     return env
 
 

@@ -26,7 +26,7 @@ def run(
     *, concurrency: int = 16, seconds: float = 10.0, max_requests: int = 20_000
 ) -> dict[str, Any]:
     env = child_environment(
-        GATEWAY_PORT="0", SANDBOX_PORT="0", IDP_PORT="0", AWS_PORT="0",
+        GATEWAY_PORT="0", SANDBOX_PORT="0", IDP_PORT="0", AWS_PORT="0", PORTAL_PORT="0",
         GATEWAY_CONFIG=json.dumps({"budget_per_second": 100_000, "log_level": "WARNING",
                                    "budget_per_customer_per_minute": 10**6,
                                    "budget_per_customer_per_day": 10**9}),

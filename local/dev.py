@@ -76,6 +76,7 @@ def banner(summary: dict[str, Any]) -> str:
     lines = [
         f"Opower Gateway {VERSION} is running locally (Ctrl-C stops everything).",
         "",
+        *portal_lines(summary),
         f"  Customer API    {gateway}/v1/me/...",
         f"  API docs        {gateway}/_local/docs  (OpenAPI: /v1/openapi.json)",
         f"  Opower sandbox  {sandbox}/apis/  (what it saw: /_sandbox/stats)",
@@ -114,12 +115,25 @@ def banner(summary: dict[str, Any]) -> str:
             f"{customer['name']:<18} {', '.join(customer['accountNumbers'])}"
         )
     lines += [
-        "",
         f"Service API (SigV4): make service-call CUSTOMER={first['utilityCustomerId']} "
         "ROUTE=/bill-forecast",
         BANNER_END,
     ]
     return "\n".join(lines)
+
+
+def portal_lines(summary: dict[str, Any]) -> list[str]:
+    """The customer portal's line: its address, and where its customers sign in."""
+    portal = summary.get("portal")
+    if not portal:
+        return []
+    if _identity(summary)["dev_idp_trusted"]:
+        how = "sign in as a sample customer" if summary.get("customers") else "sign in by ids"
+    elif summary.get("portal_client_id"):
+        how = "sign in at your IdP"
+    else:
+        how = "set PORTAL_CLIENT_ID (docs/portal.md)"
+    return [f"  Portal          {portal}  {how}"]
 
 
 def cors_lines(summary: dict[str, Any]) -> list[str]:
@@ -144,6 +158,7 @@ def tier_banner(summary: dict[str, Any]) -> str:
         "counted in the utility's quota there.",
         "",
         f"  Customer API    {gateway}/v1/me/...   API Gateway emulator, real Lambda handlers",
+        *portal_lines(summary),
         f"  OpenAPI         {summary['openapi']}",
         f"  API docs        {gateway}/_local/docs",
         f"  Opower          {opower['url']}/apis/   utility code {code} (no sandbox runs)",

@@ -10,6 +10,10 @@ HTTP Basic client credentials. Endpoints:
 * ``POST /introspect``: form ``token=…``; Basic auth with the introspection client
 * ``GET /userinfo``: the claims of a session it signed (``Authorization: Bearer``), for a
   gateway that reads them there (``auth_claims_from`` "userinfo")
+* ``GET, POST /authorize`` and ``POST /token``: sign-in for a browser app, the authorization
+  code flow with PKCE (local/idp_code_flow.py), for the apps registered with
+  :meth:`DevIdentityProvider.register_client` (the portal); their origins get CORS answers
+  on discovery, keys, token and userinfo, as a real provider gives a single-page app
 
 It writes each id where the gateway's claim names say: a plain name is a top-level claim,
 a JSON Pointer (``/opower/accountNumbers``) a nested one (gateway.settings.claim_path).
@@ -37,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.settings import claim_path
+from local.idp_code_flow import AuthorizationError, CodeFlow, PublicClient, Reply
 from local.service import HttpService
 
 DEFAULT_AUDIENCE = "opower-gateway"
@@ -126,10 +131,14 @@ class DevIdentityProvider(HttpService):
         introspection_secret: str | None = None,
         keys_file: Path | None = None,
         issuer: str | None = None,
+        algorithm: str = "RS256",
+        session_lifetime_s: float = 3600,
     ) -> None:
         """``token_type`` (the header's ``typ``) and ``token_use`` (a claim), when given,
         are written into every session, as the gateway configured to require them
-        expects (auth_token_type, auth_token_use)."""
+        expects (auth_token_type, auth_token_use). ``algorithm`` and
+        ``session_lifetime_s``: how the sessions of a sign-in (the code flow) are signed
+        and how long they last."""
         super().__init__((host, port), name="identity provider")
         self._issuer = issuer
         self.audience = audience
@@ -145,6 +154,21 @@ class DevIdentityProvider(HttpService):
         self.introspection_secret = introspection_secret or secrets.token_urlsafe(24)
         self._state = _State(keys=load_or_create_keys(keys_file) if keys_file else _new_keys())
         self._lock = threading.Lock()
+        self.algorithm = algorithm
+        self.session_lifetime_s = session_lifetime_s
+        self.code_flow = CodeFlow(designated_claim=designated_claim)
+
+    def register_client(
+        self, client_id: str, redirect_uris: Sequence[str], *, name: str = ""
+    ) -> None:
+        """A browser app that signs its customers in here (public: PKCE, no secret)."""
+        self.code_flow.register(PublicClient(client_id, tuple(redirect_uris), name))
+
+    def set_directory(self, customers: Sequence[Mapping[str, Any]]) -> None:
+        """Whom the sign-in page offers (each: utilityCode, utilityCustomerId, name,
+        accountNumbers); none: it asks for the ids."""
+        listed = list(customers)
+        self.code_flow.directory = lambda: listed
 
     # -- lifecycle ---------------------------------------------------------------------
     def _make_server(self) -> ThreadingHTTPServer:
@@ -176,6 +200,7 @@ class DevIdentityProvider(HttpService):
         *,
         lifetime_s: float = 900,
         now: float | None = None,
+        designated: bool = True,
     ) -> dict[str, Any]:
         issued = time.time() if now is None else now
         claims: dict[str, Any] = {
@@ -192,7 +217,7 @@ class DevIdentityProvider(HttpService):
         place_claim(claims, self.customer_claim, utility_customer_id)
         place_claim(claims, self.accounts_claim, account_numbers)
         if self.designated_claim:
-            place_claim(claims, self.designated_claim, True)
+            place_claim(claims, self.designated_claim, designated)
         return claims
 
     def mint(
@@ -207,14 +232,16 @@ class DevIdentityProvider(HttpService):
         now: float | None = None,
         typ: str | None = None,
         company: str | None = None,
+        designated: bool = True,
     ) -> str:
         """A signed session JWT for a customer, with claims changed as a test needs
         (``overrides``: top-level claims as given; ``typ``: the header's type, e.g.
         "at+jwt" for an RFC 9068 access token, else the provider's ``token_type``;
         ``company``: the operating company, where the utility code claim's name says)."""
         claims = self.claims_for(
-            utility_customer_id, account_numbers, lifetime_s=lifetime_s, now=now
-        )
+            utility_customer_id, account_numbers, lifetime_s=lifetime_s, now=now,
+            designated=designated,
+        )  # fmt: skip
         if company is not None:
             place_claim(claims, self.utility_code_claim, company)
         claims.update(overrides or {})
@@ -284,24 +311,42 @@ class DevIdentityProvider(HttpService):
         return self._state.introspection_requests
 
     def secret_values(self) -> list[str]:
-        """For the leak check: every token minted, and the introspection client secret."""
+        """For the leak check: every token minted, the codes not yet redeemed, and the
+        introspection client secret."""
         with self._lock:
-            return [*self._state.minted, self.introspection_secret]
+            minted = [*self._state.minted, self.introspection_secret]
+        return minted + self.code_flow.secret_values()
 
     def _remember(self, token: str) -> None:
         with self._lock:
             self._state.minted.append(token)
 
     # -- HTTP answers ------------------------------------------------------------------
-    def _answer(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Any:
+    def _answer(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes, query: str = ""
+    ) -> Any:
         if method == "GET" and path == "/.well-known/openid-configuration":
             return 200, {
                 "issuer": self.issuer,
+                "authorization_endpoint": f"{self.base_url}/authorize",
+                "token_endpoint": f"{self.base_url}/token",
                 "jwks_uri": self.jwks_url,
                 "introspection_endpoint": self.introspection_url,
                 "userinfo_endpoint": self.userinfo_url,
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["none"],
+                "scopes_supported": ["openid", "profile"],
+                "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256", "ES256"],
             }
+        if method == "GET" and path == "/authorize":
+            return self.code_flow.authorize(query, self.issuer)
+        if method == "POST" and path == "/authorize":
+            return self.code_flow.decide(body)
+        if method == "POST" and path == "/token":
+            return self._token(body)
         if method == "GET" and path == "/jwks.json":
             with self._lock:
                 self._state.jwks_requests += 1
@@ -314,6 +359,54 @@ class DevIdentityProvider(HttpService):
         if method == "GET" and path == "/userinfo":
             return self._userinfo(headers.get("authorization", ""))
         return 404, {"error": "not_found"}
+
+    def _token(self, body: bytes) -> tuple[int, Any]:
+        """RFC 6749 4.1.3 / OIDC Core 3.1.3: a code for the customer's session (the access
+        token the gateway accepts, as `make token` signs it) and an ID token for the app."""
+        try:
+            grant = self.code_flow.redeem(body)
+        except AuthorizationError as exc:
+            return exc.status, {"error": exc.error, "error_description": exc.description}
+        customer = next(
+            (
+                c
+                for c in self.code_flow.directory()
+                if (c["utilityCode"], c["utilityCustomerId"])
+                == (grant.utility_code, grant.utility_customer_id)
+            ),
+            None,
+        )
+        accounts = list(customer["accountNumbers"]) if customer else list(grant.account_numbers)
+        lifetime = self.session_lifetime_s
+        session = self.mint(
+            grant.utility_customer_id,
+            accounts,
+            alg=self.algorithm,
+            lifetime_s=lifetime,
+            company=grant.utility_code,
+            designated=grant.designated,
+        )
+        now = time.time()
+        id_claims = {
+            "iss": self.issuer,
+            "sub": f"user-{grant.utility_customer_id}",
+            "aud": grant.client_id,
+            "iat": int(now),
+            "auth_time": int(now),
+            "exp": int(now + lifetime),
+            "name": str(customer.get("name", "")) if customer else grant.utility_customer_id,
+            **({"nonce": grant.nonce} if grant.nonce else {}),
+        }
+        key = self._state.keys[self.algorithm]
+        id_token = jwt.encode(id_claims, key.private, algorithm=key.alg, headers={"kid": key.kid})
+        self._remember(id_token)
+        return 200, {
+            "access_token": session,
+            "token_type": "Bearer",
+            "expires_in": int(lifetime),
+            "id_token": id_token,
+            "scope": grant.scope,
+        }
 
     def _userinfo(self, authorization: str) -> tuple[int, Any]:
         """OIDC Core 5.3: the claims of a session this provider signed and that is still
@@ -395,6 +488,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight from a registered app's origin (userinfo's Authorization)."""
+        assert isinstance(self.server, _Server)
+        self.send_response(204)
+        if self._cors_headers(self.server.idp):
+            self.send_header("Access-Control-Allow-Methods", "GET, POST")
+            self.send_header("Access-Control-Allow-Headers", "authorization, content-type")
+            self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _cors_headers(self, idp: DevIdentityProvider) -> bool:
+        origin = self.headers.get("Origin", "")
+        if origin and origin in idp.code_flow.allowed_origins():
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Vary", "Origin")
+            return True
+        return False
+
     def log_message(self, format: str, *args: object) -> None:
         return None  # request lines would show nothing useful; tokens never travel in URLs
 
@@ -403,13 +515,20 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        status, document = self.server.idp._answer(
-            self.command, self.path.split("?")[0], headers, body
-        )
-        payload = json.dumps(document).encode()
+        path, _, query = self.path.partition("?")
+        answer = self.server.idp._answer(self.command, path, headers, body, query)
+        if isinstance(answer, Reply):
+            status, payload, content_type = answer.status, answer.body, answer.content_type
+            extra = answer.headers
+        else:
+            status, document = answer
+            payload, content_type, extra = json.dumps(document).encode(), "application/json", ()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
+        for name, value in extra:
+            self.send_header(name, value)
+        self._cors_headers(self.server.idp)
         self.end_headers()
         self.wfile.write(payload)

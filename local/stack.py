@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -36,6 +36,7 @@ from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
 from local.opower_tier import OpowerTier
+from local.portal import PORTAL_CLIENT_ID, PortalServer
 from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
@@ -94,11 +95,14 @@ class Ports:
     sandbox: int = 4010
     idp: int = 4011
     aws: int = 4566
+    portal: int = 4012
 
     @classmethod
     def from_env(cls, env: dict[str, str] | os._Environ[str]) -> Ports:
         values = {}
-        for name, default in (("gateway", 3000), ("sandbox", 4010), ("idp", 4011), ("aws", 4566)):
+        for name, default in (
+            ("gateway", 3000), ("sandbox", 4010), ("idp", 4011), ("aws", 4566), ("portal", 4012)
+        ):  # fmt: skip
             raw = env.get(f"{name.upper()}_PORT", str(default))
             if not raw.isdecimal() or int(raw) > 65535:
                 raise SystemExit(f"{name.upper()}_PORT must be a port number, got {raw!r}")
@@ -193,16 +197,26 @@ DEV_SERVER_ORIGINS = tuple(
 )
 
 
-def with_dev_origins(overrides: Mapping[str, Any]) -> dict[str, Any]:
+def with_dev_origins(
+    overrides: Mapping[str, Any], portal_origins: Sequence[str] = ()
+) -> dict[str, Any]:
     """``overrides`` allowing cdk.json's origins and the dev servers', unless they name
-    ``cors_allow_origins`` themselves (GATEWAY_CONFIG: then exactly theirs)."""
+    ``cors_allow_origins`` themselves (GATEWAY_CONFIG: then exactly theirs); and always
+    the portal's own (``portal_origins``), which `make dev` serves as a deployed app
+    would be served, on an origin listed for it."""
+    given = overrides.get("cors_allow_origins", [])
+    if not isinstance(given, list):
+        return dict(overrides)  # not a list: the configuration's own check says so
+    defaults: Sequence[str] = ()
     if "cors_allow_origins" in overrides:
-        return dict(overrides)
-    from infra.config import CONTEXT_KEY
+        configured = list(given)
+    else:
+        from infra.config import CONTEXT_KEY
 
-    context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
-    configured = list(context.get(CONTEXT_KEY, {}).get("cors_allow_origins", []))
-    extra = [origin for origin in DEV_SERVER_ORIGINS if origin not in configured]
+        context = json.loads((ROOT / "cdk.json").read_text()).get("context", {})
+        configured = list(context.get(CONTEXT_KEY, {}).get("cors_allow_origins", []))
+        defaults = DEV_SERVER_ORIGINS
+    extra = [o for o in (*defaults, *portal_origins) if o not in configured]
     return {**overrides, "cors_allow_origins": [*configured, *extra]}
 
 
@@ -273,7 +287,11 @@ class LocalStack(Service):
             if self.trusted.introspection
             else {}
         )
-        deployed = load_config(with_dev_origins({**stand_ins, **self._overrides}))
+        # The portal first: its origin is one the gateway allows (cors_allow_origins).
+        self.portal = self._exit.enter_context(PortalServer(port=self.ports.portal))
+        deployed = load_config(
+            with_dev_origins({**stand_ins, **self._overrides}, self.portal.origins)
+        )
         runtime = deployed.runtime
         if self.opower is None:
             # A utility group of two operating companies, as the sandbox serves them: each
@@ -304,11 +322,17 @@ class LocalStack(Service):
                 token_use=runtime.auth_token_use,
                 designated_claim=runtime.designated_claim,
                 keys_file=self._state_dir / "idp-keys.json",
+                algorithm=next(
+                    (a for a in runtime.auth_algorithms if a in _DEV_ALGORITHMS),
+                    _DEV_ALGORITHMS[0],
+                ),
             )
         )
-        self.dev_algorithm = next(
-            (a for a in runtime.auth_algorithms if a in _DEV_ALGORITHMS), _DEV_ALGORITHMS[0]
+        self.dev_algorithm = self.idp.algorithm
+        self.idp.register_client(
+            PORTAL_CLIENT_ID, self.portal.redirect_uris, name="Opower Gateway customer portal"
         )
+        self.idp.set_directory(self.customers())
         service = deployed.service
         table = f"{service}-local"
         with contextlib.suppress(Exception):  # a restarted moto may still have it
@@ -383,6 +407,19 @@ class LocalStack(Service):
                 service_tag=(TAG_KEY, SERVICE_TAG),
             )
         )
+        self.portal.configure(gateway=self.emulator.base_url, **self._portal_identity(runtime))
+
+    def _portal_identity(self, runtime: Any) -> dict[str, Any]:
+        """Where the portal signs customers in: the dev IdP, as its registered client;
+        or the user's own IdP (its issuer), as the client PORTAL_CLIENT_ID names there
+        (docs/portal.md), whose access token must be one the gateway accepts."""
+        if not self.trusted.own:
+            return {"issuer": self.idp.issuer, "client_id": PORTAL_CLIENT_ID}
+        return {
+            "issuer": runtime.auth_issuer,
+            "client_id": os.environ.get("PORTAL_CLIENT_ID", ""),
+            "scope": os.environ.get("PORTAL_SCOPE") or "openid profile",
+        }
 
     def _identity_settings(self, runtime: Any) -> dict[str, Any]:
         """The settings that point the gateway at the identity provider it trusts: the dev
@@ -582,6 +619,8 @@ class LocalStack(Service):
             **upstream,
             "aws": self.aws.endpoint_url,
             "idp": self.idp.base_url,
+            "portal": f"{self.portal.base_url}/",
+            "portal_client_id": (self.portal.config or {}).get("clientId", ""),
             "openapi": f"{self.emulator.base_url}/v1/openapi.json",
             "opower_secret": self.opower_secret_name,
             "identity": self.identity(),

@@ -26,6 +26,7 @@ def dev_env(state_dir: Path, **extra: str) -> dict[str, str]:
         "SANDBOX_PORT": "0",
         "IDP_PORT": "0",
         "AWS_PORT": "0",
+        "PORTAL_PORT": "0",
         "LOCAL_STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
         **extra,

@@ -6,6 +6,7 @@ through the sandbox's control plane, counts from /_sandbox/stats and /_local/sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -108,16 +109,18 @@ class _Secrets:
         return values + [str(c["token"]) for c in self._stack.summary["customers"]]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    state_dir = tmp_path_factory.mktemp("dev-state")
+@contextlib.contextmanager
+def running_stack(state_dir: Path, config: dict[str, Any]) -> Iterator[RunningStack]:
+    """`make dev`'s own program on free ports, with ``config`` as GATEWAY_CONFIG; its
+    output is scanned for secrets once it stops."""
     env = {
         **os.environ,
         "GATEWAY_PORT": "0",
         "SANDBOX_PORT": "0",
         "IDP_PORT": "0",
         "AWS_PORT": "0",
-        "GATEWAY_CONFIG": json.dumps(E2E_CONFIG),
+        "PORTAL_PORT": "0",
+        "GATEWAY_CONFIG": json.dumps(config),
         "LOCAL_STATE_DIR": str(state_dir),
         "SHOW_METRICS": "1",
         "PYTHONUNBUFFERED": "1",
@@ -158,6 +161,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         process.terminate()
         process.wait(timeout=15)
         leakcheck.add_captured("local stack output", "".join(output))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with running_stack(tmp_path_factory.mktemp("dev-state"), E2E_CONFIG) as running:
+        yield running
 
 
 @pytest.fixture

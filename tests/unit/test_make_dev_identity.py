@@ -128,6 +128,8 @@ def _summary(identity: dict[str, Any] | None, *, opower: bool = False) -> dict[s
         "gateway": GATEWAY,
         "aws": "http://127.0.0.1:4566",
         "idp": "http://127.0.0.1:4011",
+        "portal": "http://127.0.0.1:4012/",
+        "portal_client_id": "opower-portal",
         "openapi": f"{GATEWAY}/v1/openapi.json",
         "opower_secret": "OpowerGateway/opower",
     }
@@ -219,6 +221,24 @@ def test_the_banner_fits_an_80_by_24_terminal_with_every_sample_customer() -> No
     assert lines[-1] == BANNER_END
     assert "  Browsers        http://localhost:5173 and 9 more origins (CORS)" in lines
     assert "  UTY UC-2002  Ada Lovelace       4100000001, 4100000002" in lines
+    assert "  Portal          http://127.0.0.1:4012/  sign in as a sample customer" in lines
+
+
+@pytest.mark.parametrize(
+    ("own_idp", "client", "says"),
+    [
+        (False, "opower-portal", "sign in as a sample customer"),
+        (True, "0oa1", "at your IdP"),
+        (True, "", "PORTAL_CLIENT_ID"),
+    ],
+)
+def test_the_banner_names_the_portal_and_where_its_customers_sign_in(
+    own_idp: bool, client: str, says: str
+) -> None:
+    summary = _summary(_own() if own_idp else None) | {"portal_client_id": client}
+    portal = next(line for line in banner(summary).splitlines() if "Portal" in line)
+    assert portal.startswith("  Portal          http://127.0.0.1:4012/  ")
+    assert says in portal
 
 
 def test_the_banner_names_your_introspection_endpoint() -> None:
