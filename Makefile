@@ -99,12 +99,26 @@ TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
 .PHONY: test
-test: lint synth ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test (about 6 min on 2 cores)
+test: lint synth browser ## Lint, type-check, synthesize (cdk-nag, cfn-lint) and run every test (about 6 min on 2 cores)
 	@$(PY) -m pytest $(PYTEST_PARALLEL)
 
 .PHONY: unit
 unit: $(PY_STAMP) ## The inner loop: unit tests only, no server, no network (about 30 s)
 	@$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit
+
+# The portal's browser tests drive Chromium: Debian's package, installed here where it is
+# missing and this is root (CI); PORTAL_BROWSER=/path/to/chrome names another.
+.PHONY: browser
+browser: $(PY_STAMP) ## Chromium for the portal's browser tests (found, or Debian's installed as root)
+	@$(PY) -m tests.browser.chromium
+
+.PHONY: test-browser
+test-browser: browser ## The customer portal's tests in headless Chromium (about 30 s)
+	@$(PY) -m pytest tests/browser
+
+.PHONY: portal-screenshot
+portal-screenshot: browser ## Retake docs/images/portal.png, the README's picture of the portal
+	@$(PY) -m tests.browser.screenshot docs/images/portal.png
 
 .PHONY: test-fast
 test-fast: $(PY_STAMP) ## Every test but the end-to-end and the infrastructure layers, no lint (a few minutes)

@@ -287,7 +287,7 @@ function showDashboard() {
   $("#account").disabled = false;
   $("#day").value = addDays(isoDate(new Date()), -1);
   $("#day").max = isoDate(new Date());
-  $("#main").focus();
+  $("#main").focus({ preventScroll: true });
   loadAccounts();
 }
 

@@ -11,12 +11,15 @@ Get Raw Interval Usage, Get Bill Comparison: Oracle's pages, named in the OpenAP
 from __future__ import annotations
 
 import re
+import struct
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from tests.browser import screenshot
 from tests.browser.conftest import PHONE, Portal
 
 pytestmark = pytest.mark.browser
@@ -293,3 +296,16 @@ def test_at_phone_width_nothing_scrolls_sideways(portal: Portal) -> None:
         ".map((id) => document.getElementById(id).getBoundingClientRect().left)"
     )
     assert len(set(lefts)) == 1
+
+
+def test_the_readmes_picture_is_retaken_by_its_command(portal: Portal, tmp_path: Path) -> None:
+    """`make portal-screenshot` (tests/browser/screenshot.py) signs in and pictures the
+    first screen; docs/images/portal.png is its output, shown in the README."""
+    picture = tmp_path / "portal.png"
+    screenshot.take(portal.page, portal.url, picture)
+    header = picture.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", header[16:24])
+    assert (width, height) == (screenshot.VIEWPORT["width"], screenshot.VIEWPORT["height"])
+    committed = Path(__file__).resolve().parents[2] / "docs/images/portal.png"
+    assert struct.unpack(">II", committed.read_bytes()[16:24]) == (width, height)
