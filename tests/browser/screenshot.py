@@ -44,12 +44,15 @@ def main(argv: list[str]) -> int:
     if executable is None:
         print("no Chromium: `make browser` installs or names one", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as state, running_stack(Path(state), PORTAL_CONFIG) as stack:
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path=executable, args=chromium.LAUNCH_ARGS)
-            page = browser.new_page(locale="en-US", timezone_id="UTC")
-            take(page, str(stack.summary["portal"]), target)
-            browser.close()
+    with (
+        tempfile.TemporaryDirectory() as state,
+        running_stack(Path(state), PORTAL_CONFIG) as stack,
+        sync_playwright() as driver,
+    ):
+        browser = driver.chromium.launch(executable_path=executable, args=chromium.LAUNCH_ARGS)
+        page = browser.new_page(locale="en-US", timezone_id="UTC")
+        take(page, str(stack.summary["portal"]), target)
+        browser.close()
     print(f"wrote {target}")
     return 0
 

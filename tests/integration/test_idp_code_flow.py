@@ -97,7 +97,7 @@ def _code(idp: DevIdentityProvider, customer: str = "UTX UC-0001", **form: str) 
             "action": "allow",
             "designated": "true",
             **form,
-        },  # fmt: skip
+        },
     )
     assert answer.status == 302
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
@@ -177,7 +177,8 @@ def test_the_page_offers_each_customer_escaped_and_the_designated_choice(
     text = page.data.decode()
     assert page.headers["Content-Type"].startswith("text/html")
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
-    assert "Ada &lt;Lovelace&gt;" in text and "<Lovelace>" not in text
+    assert "Ada &lt;Lovelace&gt;" in text
+    assert "<Lovelace>" not in text
     assert 'value="UTY UC-2002"' in text
     assert 'name="designated" value="true" checked' in text
     # left unchecked: the session says the customer is not on the list
