@@ -308,6 +308,9 @@ async function loadAccounts() {
     }));
     const fuels = [...new Set(accounts.map((a) => FUEL_OF_METER[a.meterType]).filter(Boolean))];
     $("#fuel").replaceChildren(...fuels.map((fuel) => new Option(FUEL_NAMES[fuel], fuel)));
+    // A customer with no account yet sees that, and no empty cards.
+    for (const other of ["bill", "forecast", "neighbors", "tips", "settings"]) $(`#${other}`).hidden = !accounts.length;
+    $("#usage-controls").hidden = !accounts.length;
     if (!accounts.length) {
       $(".body", card).replaceChildren(paragraph("Your utility lists no account for you yet."));
       return;

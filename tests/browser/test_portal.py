@@ -111,6 +111,17 @@ def test_hours_of_a_day_for_gas_add_up_the_raw_intervals(portal: Portal) -> None
     assert drawn == pytest.approx(sum(expected["SP-7004"].values()), abs=0.01)
 
 
+def test_a_customer_with_no_account_yet_is_told_so_and_shown_no_empty_card(
+    portal: Portal,
+) -> None:
+    portal.sign_in("Katherine Johnson")  # Opower lists no utility account for her
+    page = portal.page
+    portal.wait_loaded("usage")
+    expect(page.locator("#usage .body")).to_have_text("Your utility lists no account for you yet.")
+    for card in ("bill", "forecast", "neighbors", "tips", "settings"):
+        expect(page.locator(f"#{card}")).to_be_hidden()
+
+
 def test_switching_accounts_shows_that_accounts_bill(portal: Portal) -> None:
     portal.sign_in("Ada Lovelace")
     page = portal.page
