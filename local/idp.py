@@ -344,7 +344,7 @@ class DevIdentityProvider(HttpService):
         if method == "GET" and path == "/authorize":
             return self.code_flow.authorize(query, self.issuer)
         if method == "POST" and path == "/authorize":
-            return self.code_flow.decide(body)
+            return self.code_flow.decide(body, headers.get("origin", ""), self.base_url)
         if method == "POST" and path == "/token":
             return self._token(body)
         if method == "GET" and path == "/jwks.json":
@@ -387,16 +387,19 @@ class DevIdentityProvider(HttpService):
             designated=grant.designated,
         )
         now = time.time()
-        id_claims = {
+        id_claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": f"user-{grant.utility_customer_id}",
             "aud": grant.client_id,
             "iat": int(now),
-            "auth_time": int(now),
+            "auth_time": int(grant.authenticated or now),
             "exp": int(now + lifetime),
-            "name": str(customer.get("name", "")) if customer else grant.utility_customer_id,
             **({"nonce": grant.nonce} if grant.nonce else {}),
         }
+        if "profile" in grant.scope.split():  # OIDC Core 5.4: the name is profile's
+            id_claims["name"] = (
+                str(customer.get("name", "")) if customer else grant.utility_customer_id
+            )
         key = self._state.keys[self.algorithm]
         id_token = jwt.encode(id_claims, key.private, algorithm=key.alg, headers={"kid": key.kid})
         self._remember(id_token)
@@ -470,6 +473,9 @@ def place_claim(claims: dict[str, Any], name: str, value: Any) -> None:
     holder[last] = value
 
 
+_CORS_PATHS = frozenset({"/.well-known/openid-configuration", "/jwks.json", "/token", "/userinfo"})
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -500,8 +506,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _cors_headers(self, idp: DevIdentityProvider) -> bool:
+        """CORS for a registered app's origin on what its script reads: discovery, keys,
+        token and userinfo; never the sign-in page or introspection."""
         origin = self.headers.get("Origin", "")
-        if origin and origin in idp.code_flow.allowed_origins():
+        path = self.path.partition("?")[0]
+        if path in _CORS_PATHS and origin and origin in idp.code_flow.allowed_origins():
             self.send_header("Access-Control-Allow-Origin", origin)
             self.send_header("Vary", "Origin")
             return True
@@ -527,6 +536,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Pragma", "no-cache")  # RFC 6749 5.1, for the token endpoint
         for name, value in extra:
             self.send_header(name, value)
         self._cors_headers(self.server.idp)

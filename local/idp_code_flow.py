@@ -90,6 +90,7 @@ class Grant:
     designated: bool
     expires: float
     account_numbers: tuple[str, ...] = ()  # as typed, where the page asked for them
+    authenticated: float = 0.0  # when the customer signed in (the ID token's auth_time)
 
 
 class AuthorizationError(Exception):
@@ -142,6 +143,8 @@ class CodeFlow:
                 f"registered redirect URIs: {', '.join(client.redirect_uris)}.",
             )
         state = params.get("state", "")
+        if not _STATE_OR_NONCE.fullmatch(state):
+            state = ""  # not echoed back: only a state the app could have sent
         error = _request_error(params)
         if error is not None:
             return _redirect(
@@ -163,8 +166,19 @@ class CodeFlow:
         return self._picker(request_id, client, issuer)
 
     # -- POST /authorize -----------------------------------------------------------------
-    def decide(self, body: bytes) -> Reply:
+    def decide(self, body: bytes, origin: str = "", own_origin: str = "") -> Reply:
+        """The customer's pick on the page. Only from the page itself: a browser sends
+        the form's Origin, and one of another site (a forged submission) is refused. What
+        is missing from the form is said before the sign-in is spent."""
+        if origin and own_origin and origin != own_origin:
+            return _page(403, "Not from this page", "Sign in from the sign-in page itself.")
         form = _single(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+        company, _, customer = form.get("customer", "").partition(" ")
+        if not company or not customer:
+            company, customer = form.get("utilityCode", ""), form.get("utilityCustomerId", "")
+        allow = form.get("action") != "cancel"
+        if allow and (not company.strip() or not customer.strip()):
+            return _page(400, "No customer chosen", "Go back and choose a customer.")
         now = self.clock()
         with self._lock:
             self._expire(now)
@@ -176,18 +190,13 @@ class CodeFlow:
                 "This sign-in page is no longer valid (it is used once, for 10 minutes). "
                 "Go back to the app and sign in again.",
             )
-        if form.get("action") == "cancel":
+        if not allow:
             return _redirect(
                 request.redirect_uri,
                 {"error": "access_denied", "error_description": "the customer cancelled"},
                 request.state,
             )
-        company, _, customer = form.get("customer", "").partition(" ")
-        if not company or not customer:
-            company, customer = form.get("utilityCode", ""), form.get("utilityCustomerId", "")
         typed = tuple(n.strip() for n in form.get("accountNumbers", "").split(",") if n.strip())
-        if not company or not customer:
-            return _page(400, "No customer chosen", "Go back and choose a customer.")
         code = secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = Grant(
@@ -201,6 +210,7 @@ class CodeFlow:
                 designated=form.get("designated", "") == "true" or not self.designated_claim,
                 expires=now + CODE_LIFETIME_S,
                 account_numbers=typed,
+                authenticated=now,
             )
         return _redirect(request.redirect_uri, {"code": code}, request.state)
 
@@ -214,7 +224,8 @@ class CodeFlow:
             )
         client_id = form.get("client_id", "")
         if client_id not in self.clients:
-            raise AuthorizationError("invalid_client", "unknown client_id", status=401)
+            # 400, not 401: a public client sends no credentials to challenge (RFC 6749 5.2)
+            raise AuthorizationError("invalid_client", "unknown client_id")
         with self._lock:
             self._expire(self.clock())
             grant = self._codes.pop(form.get("code", ""), None)  # used once, right or wrong
@@ -227,6 +238,8 @@ class CodeFlow:
                 "invalid_grant", "redirect_uri differs from the authorization request's"
             )
         verifier = form.get("code_verifier", "")
+        if not verifier:
+            raise AuthorizationError("invalid_request", "code_verifier is required (PKCE)")
         if not _VERIFIER.fullmatch(verifier):
             raise AuthorizationError(
                 "invalid_grant", "code_verifier must be 43-128 unreserved characters (RFC 7636)"
@@ -366,6 +379,8 @@ def _page(status: int, title: str, body: str, *, raw: bool = False) -> Reply:
              "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
              "base-uri 'none'"),
             ("X-Frame-Options", "DENY"),
-            ("Referrer-Policy", "no-referrer"),
+            # same-origin: the form's POST carries the page's Origin (no-referrer would send
+            # "null"), and the app it returns to gets no referrer
+            ("Referrer-Policy", "same-origin"),
         ),
     )  # fmt: skip

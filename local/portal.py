@@ -34,16 +34,18 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def security_headers(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+def security_headers(config: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What the portal's host sends with every file: scripts and styles of its own origin
     only, connections to the gateway and the identity provider only (the session token
     never leaves for anywhere else), never framed, no referrer (the sign-in's code is in
-    the address when the page loads)."""
-    connect = " ".join(sorted({_origin(config["gateway"]), _origin(config["issuer"])} - {""}))
+    the address when the page loads). Before the stack has configured it: connections to
+    its own origin only."""
+    origins = {_origin(config["gateway"]), _origin(config["issuer"])} if config else set()
+    connect = "".join(f" {origin}" for origin in sorted(origins - {""}))
     return [
         (
             "Content-Security-Policy",
-            f"default-src 'self'; connect-src 'self' {connect}; img-src 'self' data:; "
+            f"default-src 'self'; connect-src 'self'{connect}; img-src 'self' data:; "
             "script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
             "form-action 'none'; object-src 'none'",
         ),
@@ -135,8 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8", [], body)
             return
         content_type = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or ""
-        headers = security_headers(config) if config is not None else []
-        self._send(200, file.read_bytes(), content_type, headers, body)
+        self._send(200, file.read_bytes(), content_type, security_headers(config), body)
 
     def _send(
         self,

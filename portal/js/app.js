@@ -3,7 +3,7 @@
 // a stale answer, Opower down, a refusal with its message.
 
 import { ApiError, SessionEnded, createApi, listOf } from "./api.js";
-import { SignInError, beginSignIn, completeSignIn, discover, isCallback } from "./auth.js";
+import { SignInError, beginSignIn, completeSignIn, discover, forgetCallback, isCallback, signOutUrl } from "./auth.js";
 import { drawBars, round } from "./chart.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -43,6 +43,9 @@ const api = () => createApi(config, () => session, endSession);
 
 // ---------------------------------------------------------------- start
 async function start() {
+  const params = new URLSearchParams(location.search);
+  const returning = isCallback(params);
+  if (returning) forgetCallback(); // the code leaves the address bar whatever happens next
   try {
     const answer = await fetch("config.json", { cache: "no-store" });
     if (!answer.ok) throw new Error(`config.json answered ${answer.status}`);
@@ -52,8 +55,7 @@ async function start() {
   } catch (error) {
     return showSignIn(error instanceof SignInError ? error.message : `The portal is not configured: ${error.message}.`, false);
   }
-  const params = new URLSearchParams(location.search);
-  if (!isCallback(params)) return showSignIn("");
+  if (!returning) return showSignIn("");
   try {
     session = await completeSignIn(config, discovery, params);
   } catch (error) {
@@ -98,7 +100,7 @@ function showBlocked(message) {
   show("blocked");
   $("#blocked-message").textContent = message;
   $("#account").disabled = true;
-  $("#blocked-title").focus?.();
+  $("#blocked-title").focus();
 }
 
 // ---------------------------------------------------------------- each card's state
@@ -116,7 +118,10 @@ function setStatus(card, kind, text, action) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = action.label;
-    button.addEventListener("click", action.run);
+    button.addEventListener("click", () => {
+      $("h2", card).focus(); // the button goes with the status it is in: focus stays near
+      action.run();
+    });
     status.append(button);
   }
 }
@@ -141,8 +146,9 @@ function withRequestId(error, text) {
 function showProblem(card, error, retry, notFound) {
   if (error instanceof SessionEnded) return;
   if (!(error instanceof ApiError)) {
+    console.error(error); // a defect of the page's own: for its developers, not the customer
     setStatus(card, "problem", "Something went wrong showing this.", { label: "Try again", run: retry });
-    throw error;
+    return;
   }
   if (error.status === 403 && error.code === "not_designated") return showBlocked(error.message);
   if (error.status === 404 && notFound) {
@@ -163,23 +169,35 @@ function showProblem(card, error, retry, notFound) {
   setStatus(card, "problem", withRequestId(error, error.message), { label: "Try again", run: retry });
 }
 
-// Retry-After: say how long, count it down, then ask again by itself.
+// Retry-After: say how long, count it down, then ask again by itself, at most
+// AUTO_RETRIES times in a row (then the customer asks); never sooner than a second.
+const AUTO_RETRIES = 5;
+const autoRetries = new WeakMap();
 function countDown(card, error, retry) {
   clearInterval(retryTimers.get(card));
-  const until = Date.now() + error.retryAfter * 1000;
-  const lead = error.status === 429
-    ? "Too many requests right now"
-    : "Your utility's energy service is busy";
+  const lead = error.status === 429 ? "Too many requests right now" : "Your utility's energy service is busy";
+  const tries = (autoRetries.get(card) || 0) + 1;
+  if (tries > AUTO_RETRIES) {
+    autoRetries.delete(card);
+    return setStatus(card, "waiting", withRequestId(error, `${lead}.`), { label: "Try again", run: retry });
+  }
+  autoRetries.set(card, tries);
+  const until = Date.now() + Math.max(error.retryAfter, 1) * 1000;
+  // The live region announces the message once; the seconds change silently beside it.
+  setStatus(card, "waiting", `${lead}. Trying again `);
+  const status = $(".status", card);
+  status.dataset.retryAfter = String(error.retryAfter);
+  const left = document.createElement("span");
+  left.setAttribute("aria-hidden", "true");
+  status.append(left, ".");
   const tick = () => {
-    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
-    if (left === 0) {
+    const seconds = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    if (seconds === 0) {
       clearInterval(retryTimers.get(card));
       retryTimers.delete(card);
       return retry();
     }
-    const wait = left >= 120 ? `after ${formatTime(new Date(until))}` : `in ${left} s`;
-    setStatus(card, "waiting", `${lead}. Trying again ${wait}.`);
-    $(".status", card).dataset.retryAfter = String(error.retryAfter);
+    left.textContent = seconds >= 120 ? `after ${formatTime(new Date(until))}` : `in ${seconds} s`;
   };
   tick();
   retryTimers.set(card, setInterval(tick, 1000));
@@ -199,11 +217,14 @@ async function load(card, fetch, render, notFound) {
   setStatus(card, "", "Loading…");
   try {
     const freshness = await fetch();
-    if (!current()) return;
+    if (!current()) return false;
+    autoRetries.delete(card);
     render();
     if (current()) showFreshness(card, freshness); // (unless render started a newer load)
+    return true;
   } catch (error) {
     if (current()) showProblem(card, error, retry, notFound);
+    return false;
   } finally {
     if (current()) card.removeAttribute("aria-busy");
   }
@@ -257,8 +278,12 @@ function sanitized(html) {
   const copy = (from, to) => {
     for (const child of from.childNodes) {
       if (child.nodeType === Node.TEXT_NODE) to.append(child.textContent);
-      else if (child.nodeType === Node.ELEMENT_NODE && !["SCRIPT", "STYLE", "TEMPLATE"].includes(child.tagName)) {
-        const kept = KEPT.has(child.tagName) ? document.createElement(child.tagName) : document.createDocumentFragment();
+      else if (child.nodeType === Node.ELEMENT_NODE) {
+        const name = child.localName.toUpperCase();
+        // script and style hold no text to show, in HTML, SVG or MathML alike
+        if (["SCRIPT", "STYLE", "TEMPLATE", "NOSCRIPT"].includes(name)) continue;
+        const html = child.namespaceURI === "http://www.w3.org/1999/xhtml";
+        const kept = html && KEPT.has(name) ? document.createElement(name) : document.createDocumentFragment();
         copy(child, kept);
         to.append(kept);
       }
@@ -277,7 +302,14 @@ function isoDate(date) {
 
 function addDays(text, days) {
   const [y, m, d] = text.split("-").map(Number);
-  return isoDate(new Date(y, m - 1, d + days));
+  const date = new Date(2000, 0, 1);
+  date.setFullYear(y, m - 1, d + days); // (new Date(y, ...) reads a year below 100 as 19xx)
+  return isoDate(date);
+}
+
+// A day the usage card may ask about: a whole date, from 2000 to yesterday.
+function usableDay(text) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && text >= "2000-01-01" && text <= addDays(isoDate(new Date()), -1);
 }
 
 // ---------------------------------------------------------------- the dashboard
@@ -286,7 +318,8 @@ function showDashboard() {
   $("#customer-name").textContent = session.name;
   $("#account").disabled = false;
   $("#day").value = addDays(isoDate(new Date()), -1);
-  $("#day").max = isoDate(new Date());
+  $("#day").max = addDays(isoDate(new Date()), -1); // today's reads are not all in yet
+  $("#day").min = "2000-01-01";
   $("#main").focus({ preventScroll: true });
   loadAccounts();
 }
@@ -362,13 +395,19 @@ function usageState() {
 function rawWindows(fuel, day) {
   // The finest interval among the customer's meters of the fuel: a window holds at most
   // 100 of them (Get Raw Interval Usage), so a day of a five-minute meter is three calls.
+  // As the gateway counts them (lambdas/gateway/auth/binding.py raw_minutes): accounts
+  // still active, meters that have intervals at all.
+  const today = isoDate(new Date());
   const minutes = Math.min(
     ...accounts
       .filter((a) => FUEL_OF_METER[a.meterType] === fuel)
+      .filter((a) => !(typeof a.moveOutDate === "string" && a.moveOutDate.slice(0, 10) < today))
+      .filter((a) => !["MONTH", "BILLING"].includes(a.resolution))
       .map((a) => RESOLUTION_MINUTES[a.resolution] || 1),
   );
   const known = dailyIntervals.get(`${fuel} ${day}`);
-  if (minutes * RAW_INTERVALS >= 25 * 60 || !known) return [[day, addDays(day, 1)]];
+  if (!Number.isFinite(minutes) || minutes * RAW_INTERVALS >= 25 * 60) return [[day, addDays(day, 1)]];
+  if (!known) return []; // no daily read for the day, so no edges to cut it at: nothing to ask
   const windows = [];
   const end = Date.parse(known.end);
   for (let at = Date.parse(known.start); at < end; at += minutes * RAW_INTERVALS * 60000) {
@@ -393,7 +432,7 @@ async function fetchUsage({ view, fuel, day }) {
   for (const [start, end] of rawWindows(fuel, day)) {
     answers.push(await api().get(`/v1/me/usage/raw/${fuel}?start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`));
   }
-  return { answers, freshness: answers[answers.length - 1].freshness };
+  return { answers, freshness: answers.length ? answers[answers.length - 1].freshness : null };
 }
 
 function rememberDays(fuel, data) {
@@ -429,11 +468,11 @@ function usageSeries(answers, view) {
   }
   const keys = [...buckets.keys()].sort((a, b) => buckets.get(a).at - buckets.get(b).at);
   const labels = keys.map((key) => buckets.get(key).label);
-  // an hour that comes twice (the clocks going back) is told apart by its offset
-  const seen = new Set();
+  // an hour that comes twice (the clocks going back) is told apart by its offset, both times
+  const count = new Map();
+  for (const label of labels) count.set(label, (count.get(label) || 0) + 1);
   keys.forEach((key, i) => {
-    if (seen.has(labels[i])) labels[i] = `${labels[i]} (${key.slice(13)})`;
-    seen.add(labels[i]);
+    if (count.get(labels[i]) > 1) labels[i] = `${labels[i]} (${key.slice(13)})`;
   });
   return {
     labels,
@@ -447,6 +486,9 @@ async function loadUsage() {
   const state = usageState();
   $("#day-field").hidden = state.view !== "day";
   if (!state.fuel) return;
+  if (state.view === "day" && !usableDay(state.day)) {
+    return setStatus(card, "problem", `Choose a day from 2000-01-01 to ${$("#day").max}.`);
+  }
   let result = null;
   await load(card, async () => {
     result = await fetchUsage(state);
@@ -581,12 +623,12 @@ function renderTips(body, data) {
     const select = document.createElement("select");
     select.id = `tip-${index}`;
     for (const [value, label] of TIP_STATUSES) select.append(new Option(label, value, false, value === (tip.status || "NOT_YET")));
-    const saved = document.createElement("span");
+    const saved = document.createElement("p");
     saved.className = "note";
     saved.setAttribute("role", "status");
-    choice.append(`Your plan for “${tip.title || tip.tipName}”`, select, saved);
+    choice.append(`Your plan for “${tip.title || tip.tipName}”`, select);
     select.addEventListener("change", () => setTipStatus(tip, select, saved));
-    item.append(title, sanitized(tip.shortBody), choice);
+    item.append(title, sanitized(tip.shortBody), choice, saved);
     list.append(item);
   });
   body.replaceChildren(list);
@@ -604,7 +646,7 @@ async function setTipStatus(tip, select, saved) {
   } catch (error) {
     if (error instanceof SessionEnded) return;
     select.value = tip.status || "NOT_YET";
-    saved.textContent = error instanceof ApiError ? withRequestId(error, `Not saved: ${error.message}`) : "Not saved.";
+    saved.textContent = notSaved(error);
   } finally {
     select.disabled = false;
   }
@@ -658,6 +700,9 @@ function renderContacts() {
     block.append(paragraph(`${contact.name || "Contact"}${contact.primary ? " (primary)" : ""}: ${ways || "no address"}`));
     const list = document.createElement("ul");
     list.className = "prefs";
+    list.id = `contact-prefs-${contact.id}`;
+    list.tabIndex = -1; // where the focus goes once a change is saved and the list is new
+    list.setAttribute("aria-label", `Alerts for ${contact.name || "contact"}`);
     const prefs = preferences.get(String(contact.id)) || [];
     if (!prefs.length) list.append(Object.assign(document.createElement("li"), { textContent: "No alerts chosen." }));
     for (const preference of prefs) {
@@ -668,7 +713,11 @@ function renderContacts() {
       remove.type = "button";
       remove.textContent = "Remove";
       remove.setAttribute("aria-label", `Remove ${what} for ${contact.name || "contact"}`);
-      remove.addEventListener("click", () => changePreference(contact, () => api().remove(`/v1/me/contacts/${encodeURIComponent(contact.id)}/preferences/${encodeURIComponent(preference.id)}`)));
+      remove.addEventListener("click", () => changePreference(
+        contact,
+        () => api().remove(`/v1/me/contacts/${encodeURIComponent(contact.id)}/preferences/${encodeURIComponent(preference.id)}`),
+        () => `#contact-prefs-${contact.id}`,
+      ));
       item.append(remove);
       list.append(item);
     }
@@ -680,6 +729,8 @@ function renderContacts() {
     const event = document.createElement("input");
     event.name = "eventType";
     event.value = "HOME_ENERGY";
+    event.required = true;
+    event.pattern = "[A-Z][A-Z0-9_]*"; // an upper-case programme code, as the gateway checks
     const channelLabel = document.createElement("label");
     channelLabel.append("Alert by", channel);
     const eventLabel = document.createElement("label");
@@ -687,29 +738,60 @@ function renderContacts() {
     const submit = document.createElement("button");
     submit.type = "submit";
     submit.textContent = "Add alert";
+    submit.setAttribute("aria-label", `Add alert for ${contact.name || "contact"}`);
+    const error = document.createElement("p");
+    error.className = "error";
+    error.id = `contact-error-${contact.id}`;
+    error.setAttribute("role", "alert");
     add.append(channelLabel, eventLabel, submit);
     add.addEventListener("submit", (e) => {
       e.preventDefault();
-      changePreference(contact, () => api().post(`/v1/me/contacts/${encodeURIComponent(contact.id)}/preferences`, {
-        notificationChannel: channel.value,
-        eventType: event.value.trim(),
-      }));
+      changePreference(
+        contact,
+        () => api().post(`/v1/me/contacts/${encodeURIComponent(contact.id)}/preferences`, {
+          notificationChannel: channel.value,
+          eventType: event.value.trim(),
+        }),
+        () => `#contact-prefs-${contact.id}`,
+      );
     });
-    block.append(list, add);
+    block.append(list, add, error);
     return block;
   }));
 }
 
-async function changePreference(contact, change) {
+// Why a change was not saved, in the customer's words: nothing is retried by itself (a
+// write is the customer's to repeat), and a wait the gateway names is said.
+function notSaved(problem) {
+  if (!(problem instanceof ApiError)) {
+    console.error(problem);
+    return "Not saved: something went wrong on this page.";
+  }
+  if (problem.retryAfter !== null && (problem.status === 429 || problem.status === 503)) {
+    return withRequestId(problem, `Not saved: too many requests right now. Try again in ${Math.max(problem.retryAfter, 1)} s.`);
+  }
+  const lead = FALLBACK_PROBLEMS[problem.status];
+  return withRequestId(problem, `Not saved: ${lead || problem.message}`);
+}
+
+async function changePreference(contact, change, focusAfter) {
   const card = $("#settings");
+  const error = $(`#contact-error-${contact.id}`);
+  error.textContent = "";
   try {
     await change();
+  } catch (problem) {
+    if (!(problem instanceof SessionEnded)) error.textContent = notSaved(problem);
+    return;
+  }
+  try {
     const answer = await api().get(`/v1/me/contacts/${encodeURIComponent(contact.id)}/preferences`);
     preferences.set(String(contact.id), listOf(answer.data));
     renderContacts();
     setStatus(card, "", "Saved.");
-  } catch (error) {
-    showProblem(card, error, () => loadSettings());
+    $(focusAfter(contact))?.focus();
+  } catch (problem) {
+    showProblem(card, problem, () => loadSettings());
   }
 }
 
@@ -725,29 +807,30 @@ async function saveThreshold(event) {
   error.textContent = "";
   try {
     await api().put("/v1/me/threshold", body);
-    await loadSettings();
-    setStatus($("#settings"), "", "Alert saved.");
   } catch (problem) {
     if (problem instanceof SessionEnded) return;
-    if (problem instanceof ApiError && problem.status === 400) {
-      error.textContent = withRequestId(problem, problem.message); // the gateway says what to fix
-      return;
-    }
-    showProblem($("#settings"), problem, () => loadSettings());
+    // a 400 is the gateway saying what to fix, next to the fields it is about
+    error.textContent = problem instanceof ApiError && problem.status === 400
+      ? withRequestId(problem, problem.message)
+      : notSaved(problem);
+    return;
   }
+  if (await loadSettings()) setStatus($("#settings"), "", "Alert saved.");
 }
 
 async function clearThreshold() {
+  const error = $("#threshold-error");
+  error.textContent = "";
   try {
     await api().remove("/v1/me/threshold");
   } catch (problem) {
     if (problem instanceof SessionEnded) return;
     if (!(problem instanceof ApiError && problem.status === 404)) {
-      return showProblem($("#settings"), problem, () => loadSettings());
+      error.textContent = notSaved(problem); // (a 404: there was none to remove)
+      return;
     }
   }
-  await loadSettings();
-  setStatus($("#settings"), "", "Alert removed.");
+  if (await loadSettings()) setStatus($("#settings"), "", "Alert removed.");
 }
 
 // ---------------------------------------------------------------- wiring
@@ -759,13 +842,22 @@ $("#sign-in").addEventListener("click", async () => {
     $("#sign-in").disabled = false;
   }
 });
-$("#sign-out").addEventListener("click", () => endSession("signedOut"));
+$("#sign-out").addEventListener("click", () => {
+  const leave = signOutUrl(config, discovery);
+  endSession("signedOut");
+  if (leave) location.assign(leave);
+});
 $("#account").addEventListener("change", () => {
   loadAccountCards();
   if (forecastData) renderForecast($(".body", $("#forecast")), forecastData);
 });
 $("#compare-with").addEventListener("change", loadAccountCards);
-$("#usage-controls").addEventListener("change", loadUsage);
+// A typed date changes at each keystroke: the call waits until the typing stops.
+let usageTimer = null;
+$("#usage-controls").addEventListener("change", (event) => {
+  clearTimeout(usageTimer);
+  usageTimer = setTimeout(loadUsage, event.target.id === "day" ? 500 : 0);
+});
 $("#usage-controls").addEventListener("submit", (event) => event.preventDefault());
 $("#threshold-form").addEventListener("submit", saveThreshold);
 $("#threshold-clear").addEventListener("click", clearThreshold);

@@ -6,6 +6,8 @@
 
 const PENDING = "opower-portal.sign-in";
 
+const CLOCK_SKEW_MS = 300_000;
+
 export class SignInError extends Error {}
 
 export async function discover(issuer) {
@@ -79,21 +81,51 @@ function claimsOf(jwt) {
   }
 }
 
-// The code for the session. The ID token comes straight from the token endpoint over
-// the connection the browser checked (OIDC Core 3.1.3.7 lets TLS stand in for its
-// signature then); the portal reads the customer's name and the nonce from it.
+// What the page says for each error the identity provider sends back (RFC 6749 4.1.2.1).
+// Its error_description is not shown: anyone can link to the page with one.
+const SIGN_IN_ERRORS = {
+  access_denied: "Sign-in was cancelled.",
+  login_required: "Sign in to continue.",
+  temporarily_unavailable: "The sign-in service is busy. Try again in a moment.",
+  server_error: "The sign-in service had a problem. Try again in a moment.",
+};
+
+// Forget the address the identity provider sent the customer back to (its code, state),
+// in the address bar and in history. Called on every return, whatever happens next.
+export function forgetCallback() {
+  history.replaceState(null, "", redirectUri());
+}
+
+// The ID token as OIDC Core 3.1.3.7 has a client check it: it comes straight from the
+// token endpoint over the connection the browser verified, which stands in for its
+// signature; its issuer, audience, expiry and nonce are checked here.
+function checkedIdentity(idToken, config, discovery, nonce) {
+  const claims = idToken ? claimsOf(idToken) : null;
+  if (!claims) throw new SignInError("The sign-in answer has no readable ID token. Sign in again.");
+  const audiences = [].concat(claims.aud || []);
+  if (claims.iss !== discovery.issuer || !audiences.includes(config.clientId)) {
+    throw new SignInError("The sign-in answer was not meant for this portal. Sign in again.");
+  }
+  // five minutes' leeway for a device's clock, as OIDC client libraries allow
+  if (typeof claims.exp !== "number" || claims.exp * 1000 + CLOCK_SKEW_MS < Date.now()) {
+    throw new SignInError("The sign-in answer has expired. Sign in again.");
+  }
+  if (claims.nonce !== nonce) {
+    throw new SignInError("The sign-in answer was not for this page. Sign in again.");
+  }
+  return claims;
+}
+
+// The code for the session, once the return is shown to be this page's own sign-in.
 export async function completeSignIn(config, discovery, params) {
   const pending = JSON.parse(sessionStorage.getItem(PENDING) || "null");
-  sessionStorage.removeItem(PENDING);
-  history.replaceState(null, "", redirectUri()); // the code leaves the address bar and history
-  if (params.get("error")) {
-    const why = params.get("error") === "access_denied"
-      ? "Sign-in was cancelled."
-      : `The sign-in service refused: ${params.get("error_description") || params.get("error")}.`;
-    throw new SignInError(why);
-  }
   if (!pending || params.get("state") !== pending.state) {
+    // not this tab's sign-in (a link someone made, an old bookmark): nothing is spent
     throw new SignInError("That sign-in was not started from this page. Sign in again.");
+  }
+  sessionStorage.removeItem(PENDING);
+  if (params.get("error")) {
+    throw new SignInError(SIGN_IN_ERRORS[params.get("error")] || "The sign-in service refused the sign-in. Sign in again.");
   }
   let answer;
   try {
@@ -114,12 +146,19 @@ export async function completeSignIn(config, discovery, params) {
   if (!answer.ok) {
     throw new SignInError(`The sign-in service refused: ${tokens.error_description || tokens.error || answer.status}. Sign in again.`);
   }
-  const identity = tokens.id_token ? claimsOf(tokens.id_token) : null;
-  if (identity && identity.nonce !== pending.nonce) {
-    throw new SignInError("The sign-in answer was not for this page (nonce). Sign in again.");
-  }
+  const identity = checkedIdentity(tokens.id_token, config, discovery, pending.nonce);
   const token = tokens[config.sessionToken || "access_token"];
   if (!token) throw new SignInError(`The sign-in answer has no ${config.sessionToken || "access_token"}.`);
   const lifetime = Number(tokens.expires_in) > 0 ? Number(tokens.expires_in) : 3600;
-  return { token, expiresAt: Date.now() + lifetime * 1000, name: (identity && identity.name) || "" };
+  return { token, expiresAt: Date.now() + lifetime * 1000, name: identity.name || identity.preferred_username || "" };
+}
+
+// Signing out ends the session at the identity provider too where it offers that (OIDC
+// RP-Initiated Logout), so that the next person at a shared computer signs in anew.
+export function signOutUrl(config, discovery) {
+  if (!discovery || !discovery.end_session_endpoint) return null;
+  const url = new URL(discovery.end_session_endpoint);
+  url.searchParams.set("client_id", config.clientId);
+  url.searchParams.set("post_logout_redirect_uri", redirectUri());
+  return url.toString();
 }

@@ -35,14 +35,17 @@ export function drawBars(svg, table, { labels, series, unit, caption }) {
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
+  // a meter that sends power back (net export) has negative intervals: drawn below zero
   const max = ceiling(Math.max(0, ...values));
+  const lowest = Math.min(0, ...values);
+  const min = lowest < 0 ? -ceiling(-lowest) : 0;
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
-  const y = (value) => top + plotHeight - (value / max) * plotHeight;
+  const y = (value) => top + plotHeight - ((value - min) / (max - min)) * plotHeight;
 
   const axis = node("g", { class: "axis", "aria-hidden": "true" });
   for (let i = 0; i <= 4; i += 1) {
-    const value = (max * i) / 4;
+    const value = min + ((max - min) * i) / 4;
     axis.append(node("line", { class: "grid", x1: left, x2: width - right, y1: y(value), y2: y(value) }));
     axis.append(node("text", { x: left - 6, y: y(value) + 4, "text-anchor": "end" }, `${round(value)}`));
   }
@@ -64,9 +67,9 @@ export function drawBars(svg, table, { labels, series, unit, caption }) {
       const bar = node("rect", {
         class: `bar s${k % SERIES_CLASSES}`,
         x: left + group * i + group * 0.1 + barWidth * k,
-        y: y(value),
+        y: Math.min(y(value), y(0)),
         width: Math.max(barWidth - 1, 1),
-        height: Math.max(top + plotHeight - y(value), 0),
+        height: Math.abs(y(0) - y(value)),
         "data-label": labels[i],
         "data-series": s.name,
         "data-value": round(value),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,7 +107,7 @@ def test_hours_of_a_day_for_gas_add_up_the_raw_intervals(portal: Portal) -> None
     heads, rows = _table(portal)
     assert heads == ["", "SP-7004 (therms)"]
     assert len(rows) == 25  # a day of 25 hours: 01:00 twice, told apart by the offset
-    assert [row[0] for row in rows[:3]] == ["00:00", "01:00", "01:00 (-06:00)"]
+    assert [row[0] for row in rows[:3]] == ["00:00", "01:00 (-05:00)", "01:00 (-06:00)"]
     drawn = sum(float(row[1]) for row in rows)
     assert drawn == pytest.approx(sum(expected["SP-7004"].values()), abs=0.01)
 
@@ -192,7 +193,9 @@ def test_an_expired_session_goes_back_to_sign_in(portal: Portal, context: Browse
     )
     expect(page.locator("#dashboard")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign in")).to_be_focused()
-    # and signing in again brings the customer back
+    # and signing in again brings the customer back (the page's clock back to the real one,
+    # whose hour the IdP's new session starts)
+    page.clock.set_system_time(datetime.now(UTC))
     portal.sign_in("Alan Turing")
     portal.wait_loaded("usage")
     expect(page.locator("#customer-name")).to_have_text("Alan Turing")
@@ -255,6 +258,28 @@ def test_a_customer_the_utility_has_not_designated_is_told_why(portal: Portal) -
     expect(page.locator("#dashboard")).to_be_hidden()
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator("#signin-reason")).to_have_text("You have signed out.")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "error=server_error&error_description=Call+555-0100+to+restore+your+account",
+        "code=made-up&state=made-up",
+    ],
+)
+def test_a_return_this_page_did_not_start_is_refused_and_its_words_not_shown(
+    portal: Portal, query: str
+) -> None:
+    """A link to the portal as if the IdP sent the customer back: its state is no sign-in
+    of this tab's, so nothing is redeemed, and no text of the link's is shown."""
+    page = portal.page
+    page.goto(f"{portal.url}?{query}")
+    expect(page.locator("#signin-reason")).to_have_text(
+        "That sign-in was not started from this page. Sign in again."
+    )
+    assert urlsplit(page.url).query == ""  # gone from the address bar
+    assert "555" not in page.locator("body").inner_text()
+    assert not any(urlsplit(url).path == "/token" for url in portal.requests)
 
 
 def test_the_portal_is_used_with_the_keyboard_alone(portal: Portal) -> None:

@@ -242,7 +242,7 @@ def test_an_unknown_app_or_redirect_is_answered_on_the_page_never_redirected(
         ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
         ({"code_challenge_method": "plain"}, "invalid_request"),
         ({"code_challenge": "short"}, "invalid_request"),
-        ({"state": "\x7fbad"}, "invalid_request"),
+        ({"nonce": "\x7fbad"}, "invalid_request"),
     ],
 )
 def test_a_bad_request_from_a_known_app_goes_back_to_it_with_the_error(
@@ -273,10 +273,10 @@ def test_cancel_goes_back_as_access_denied(idp: DevIdentityProvider) -> None:
     [
         ({"code_verifier": "x" * 43}, 400, "invalid_grant"),
         ({"code_verifier": "too-short"}, 400, "invalid_grant"),
-        ({"code_verifier": ""}, 400, "invalid_grant"),
+        ({"code_verifier": ""}, 400, "invalid_request"),
         ({"redirect_uri": "http://localhost:4012/"}, 400, "invalid_grant"),
         ({"code": "not-a-code"}, 400, "invalid_grant"),
-        ({"client_id": "someone-else"}, 401, "invalid_client"),
+        ({"client_id": "someone-else"}, 400, "invalid_client"),
         ({"grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
     ],
 )
@@ -341,3 +341,54 @@ def test_the_apps_preflight_is_answered_for_userinfo(idp: DevIdentityProvider) -
         "OPTIONS", f"{idp.base_url}/userinfo", headers={"Origin": "http://evil.test"}
     )
     assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+def test_a_state_the_app_could_not_have_sent_is_not_echoed(idp: DevIdentityProvider) -> None:
+    params = _authorize_params(state="\x7f<script>", code_challenge_method="plain")
+    answer = _get(f"{idp.base_url}/authorize?{urlencode(params)}")
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert "state" not in query
+
+
+def test_the_pick_is_taken_from_the_sign_in_page_only(idp: DevIdentityProvider) -> None:
+    """A form another site posts (its Origin is not the provider's) signs nobody in, and
+    the sign-in it named stays usable; so does one that forgot the customer."""
+    page = _get(f"{idp.base_url}/authorize?{urlencode(_authorize_params())}")
+    request = _request_id(page.data)
+    pick = {"request": request, "customer": "UTX UC-0001", "action": "allow"}
+    forged = _post(f"{idp.base_url}/authorize", pick, Origin="https://evil.test")
+    assert forged.status == 403
+    assert "Location" not in forged.headers
+    empty = _post(f"{idp.base_url}/authorize", {**pick, "customer": ""}, Origin=idp.base_url)
+    assert empty.status == 400
+    taken = _post(f"{idp.base_url}/authorize", pick, Origin=idp.base_url)
+    assert taken.status == 302
+    assert "code=" in taken.headers["Location"]
+
+
+def test_cors_is_for_what_the_apps_script_reads_never_the_sign_in_page(
+    idp: DevIdentityProvider,
+) -> None:
+    page = _get(f"{idp.base_url}/authorize?{urlencode(_authorize_params())}", Origin=APP)
+    assert "Access-Control-Allow-Origin" not in page.headers
+    introspect = _post(f"{idp.base_url}/introspect", {"token": "x"}, Origin=APP)
+    assert "Access-Control-Allow-Origin" not in introspect.headers
+    keys = _get(f"{idp.base_url}/jwks.json", Origin=APP)
+    assert keys.headers["Access-Control-Allow-Origin"] == APP
+
+
+def test_the_id_token_names_the_customer_only_when_profile_is_asked(
+    idp: DevIdentityProvider,
+) -> None:
+    page = _get(f"{idp.base_url}/authorize?{urlencode(_authorize_params(scope='openid'))}")
+    answer = _post(
+        f"{idp.base_url}/authorize",
+        {"request": _request_id(page.data), "customer": "UTX UC-0001", "action": "allow"},
+    )
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    tokens = _redeem(idp, code).json()
+    identity = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert "name" not in identity
+    assert identity["auth_time"] <= identity["iat"]
+    assert _redeem(idp, _code(idp)).headers["Pragma"] == "no-cache"

@@ -29,6 +29,10 @@ def _get(url: str, method: str = "GET") -> urllib3.BaseHTTPResponse:
 def test_config_json_waits_for_the_stack_then_names_gateway_issuer_and_client() -> None:
     with PortalServer() as server:
         assert _get(f"{server.base_url}/config.json").status == 503
+        # the files are already served with their headers, talking to their origin only
+        early = _get(f"{server.base_url}/")
+        assert "connect-src 'self'; " in early.headers["Content-Security-Policy"]
+        assert early.headers["Referrer-Policy"] == "no-referrer"
         server.configure(gateway="http://127.0.0.1:3000/", issuer="http://127.0.0.1:4011")
         config = _get(f"{server.base_url}/config.json").json()
     assert config == {
