@@ -110,9 +110,12 @@ function formatTime(date) {
   return sameDay ? time : `${date.toLocaleDateString()} ${time}`;
 }
 
+// A card's status line. Only what needs the customer's attention is announced (a problem,
+// a wait, a stale answer): "Loading…" and "As of …" of six cards at once would not be.
 function setStatus(card, kind, text, action) {
   const status = $(".status", card);
   status.className = `status${kind ? ` ${kind}` : ""}`;
+  status.setAttribute("aria-live", kind ? "polite" : "off");
   status.textContent = text;
   if (action) {
     const button = document.createElement("button");

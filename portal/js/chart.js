@@ -25,9 +25,22 @@ export function round(value) {
 }
 
 // labels: the x axis; series: [{name, values: [number | null per label]}]; unit: "kWh".
-export function drawBars(svg, table, { labels, series, unit, caption }) {
-  const width = 720;
-  const height = 280;
+// Drawn at the width it is shown (text at its own size on a phone too), again when that
+// width changes.
+const drawn = new Map();
+let resizing = null;
+addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    for (const [svg, [table, options]] of drawn) if (svg.isConnected) drawBars(svg, table, options);
+  }, 150);
+});
+
+export function drawBars(svg, table, options) {
+  drawn.set(svg, [table, options]);
+  const { labels, series, unit, caption } = options;
+  const width = Math.max(Math.round(svg.parentElement?.clientWidth || 0) || 720, 280);
+  const height = width < 500 ? 220 : 280;
   const left = 64;
   const right = 8;
   const top = 22;
@@ -51,7 +64,7 @@ export function drawBars(svg, table, { labels, series, unit, caption }) {
   }
   axis.append(node("text", { x: left - 6, y: 12, "text-anchor": "end" }, unit));
   const group = plotWidth / Math.max(labels.length, 1);
-  const every = Math.ceil(labels.length / 10);
+  const every = Math.ceil(labels.length / Math.max(Math.floor(plotWidth / 64), 2));
   labels.forEach((label, i) => {
     if (i % every === 0) {
       axis.append(node("text", { x: left + group * (i + 0.5), y: height - bottom + 16, "text-anchor": "middle" }, label));
