@@ -473,6 +473,16 @@ def place_claim(claims: dict[str, Any], name: str, value: Any) -> None:
     holder[last] = value
 
 
+def _refuse_method(handler: BaseHTTPRequestHandler, allowed: str) -> None:
+    handler.close_connection = True  # its body, if any, is not read
+    handler.send_response(405)
+    handler.send_header("Allow", allowed)
+    handler.send_header("Connection", "close")
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+_MAX_BODY = 64 * 1024  # a sign-in form, a token or introspection request: a few hundred bytes
 _CORS_PATHS = frozenset({"/.well-known/openid-configuration", "/jwks.json", "/token", "/userinfo"})
 
 
@@ -493,6 +503,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve()
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (PUT, DELETE, FOO...): 405 naming the ones there are, where
+        the standard library would answer 501, a server error."""
+        if name.startswith("do_"):
+            return lambda: _refuse_method(self, "GET, POST, OPTIONS")
+        raise AttributeError(name)
 
     def do_OPTIONS(self) -> None:
         """A CORS preflight from a registered app's origin (userinfo's Authorization)."""
@@ -521,11 +538,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         assert isinstance(self.server, _Server)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        path, _, query = self.path.partition("?")
-        answer = self.server.idp._answer(self.command, path, headers, body, query)
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        if not raw_length.isdecimal() or int(raw_length) > _MAX_BODY:
+            # a length it cannot read, or a body no form or token request comes near
+            self.close_connection = True
+            answer: Any = (413 if raw_length.isdecimal() else 400), {"error": "invalid_request"}
+        else:
+            length = int(raw_length)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            path, _, query = self.path.partition("?")
+            answer = self.server.idp._answer(self.command, path, headers, body, query)
         if isinstance(answer, Reply):
             status, payload, content_type = answer.status, answer.body, answer.content_type
             extra = answer.headers
@@ -536,7 +559,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Pragma", "no-cache")  # RFC 6749 5.1, for the token endpoint
+        self.send_header("Pragma", "no-cache")
+        if self.close_connection:
+            self.send_header("Connection", "close")  # (a body left unread)  # RFC 6749 5.1, for the token endpoint
         for name, value in extra:
             self.send_header(name, value)
         self._cors_headers(self.server.idp)

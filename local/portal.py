@@ -114,6 +114,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return None  # the sign-in's code arrives in the address: request lines are not logged
 
+    def __getattr__(self, name: str) -> Any:
+        """A static site: any other method is 405 (the standard library's would be 501)."""
+        if name.startswith("do_"):
+            return self._refuse
+        raise AttributeError(name)
+
+    def _refuse(self) -> None:
+        self.close_connection = True  # its body, if any, is not read
+        self.send_response(405)
+        self.send_header("Allow", "GET, HEAD")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self) -> None:
         self._serve(body=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -392,3 +393,43 @@ def test_the_id_token_names_the_customer_only_when_profile_is_asked(
     assert "name" not in identity
     assert identity["auth_time"] <= identity["iat"]
     assert _redeem(idp, _code(idp)).headers["Pragma"] == "no-cache"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "FOO"])
+def test_any_other_method_is_a_405_never_a_server_error(
+    idp: DevIdentityProvider, method: str
+) -> None:
+    answer = HTTP.request(method, f"{idp.base_url}/token", body=b"x", retries=False)
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "GET, POST, OPTIONS"
+
+
+@pytest.mark.parametrize(
+    ("length", "status"), [("abc", 400), ("-1", 400), ("1e3", 400), (str(10**9), 413)]
+)
+def test_a_body_length_it_cannot_read_or_will_not_is_refused(
+    idp: DevIdentityProvider, length: str, status: int
+) -> None:
+    """A hostile Content-Length is a 4xx, not a crash of the request's thread (nor a read
+    of a gigabyte)."""
+    host, port = urlsplit(idp.base_url).netloc.split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(
+            f"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+        )
+        connection.settimeout(5)
+        head = connection.recv(4096).decode()
+    assert head.startswith(f"HTTP/1.1 {status} ")
+
+
+def test_hostile_forms_and_queries_get_answers_not_errors(idp: DevIdentityProvider) -> None:
+    for query in ("%ff%fe=%00", "client_id=" + "a" * 20_000, "&&&==", "client_id=%E2%80%AE"):
+        assert _get(f"{idp.base_url}/authorize?{query}").status == 400
+    for body in (b"\xff\xfe\x00", b"grant_type=" + b"%" * 1000, b"code=a&code=b"):
+        answer = HTTP.request(
+            "POST", f"{idp.base_url}/token", body=body, retries=False,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        assert answer.status == 400
+        assert answer.json()["error"] in {"unsupported_grant_type", "invalid_client"}
+    assert _post(f"{idp.base_url}/authorize", {"request": "\x00" * 50}).status == 400

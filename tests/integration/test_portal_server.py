@@ -93,5 +93,10 @@ def test_nothing_outside_the_portals_files_is_served(portal: PortalServer, path:
     assert answer.data == b"not found\n"
 
 
-def test_only_get_and_head_are_answered(portal: PortalServer) -> None:
-    assert HTTP.request("POST", f"{portal.base_url}/", retries=False).status == 501
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE", "FOO"])
+def test_only_get_and_head_are_answered_and_any_other_method_is_a_405(
+    portal: PortalServer, method: str
+) -> None:
+    answer = HTTP.request(method, f"{portal.base_url}/", body=b"x", retries=False)
+    assert answer.status == 405
+    assert answer.headers["Allow"] == "GET, HEAD"
