@@ -559,9 +559,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Pragma", "no-cache")
+        self.send_header("Pragma", "no-cache")  # RFC 6749 5.1, for the token endpoint
         if self.close_connection:
-            self.send_header("Connection", "close")  # (a body left unread)  # RFC 6749 5.1, for the token endpoint
+            self.send_header("Connection", "close")  # (a body left unread)
         for name, value in extra:
             self.send_header(name, value)
         self._cors_headers(self.server.idp)
