@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,45 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def discovered_origins(issuer: str, *, timeout_s: float = 3.0) -> list[str]:
+    """The origins the page calls at an identity provider besides its issuer's: its token
+    and userinfo endpoints', from its discovery document (Cognito's token endpoint is the
+    user pool's domain, not the issuer's host). None when the document cannot be had: the
+    page then says the sign-in service could not be reached."""
+    import urllib3
+
+    try:
+        answer = urllib3.PoolManager().request(
+            "GET",
+            f"{issuer.rstrip('/')}/.well-known/openid-configuration",
+            timeout=timeout_s,
+            retries=False,
+        )
+        document = json.loads(answer.data) if answer.status == 200 else {}
+    except (urllib3.exceptions.HTTPError, ValueError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    endpoints = [document.get(k) for k in ("token_endpoint", "userinfo_endpoint")]
+    found = {
+        _origin(e)
+        for e in endpoints
+        if isinstance(e, str) and e.startswith(("https://", "http://127.0.0.1", "http://localhost"))
+    }
+    return sorted(found - {_origin(issuer)})
+
+
 def security_headers(config: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """What the portal's host sends with every file: scripts and styles of its own origin
     only, connections to the gateway and the identity provider only (the session token
     never leaves for anywhere else), never framed, no referrer (the sign-in's code is in
     the address when the page loads). Before the stack has configured it: connections to
     its own origin only."""
-    origins = {_origin(config["gateway"]), _origin(config["issuer"])} if config else set()
+    origins = (
+        {_origin(config["gateway"]), _origin(config["issuer"]), *config.get("connect", ())}
+        if config
+        else set()
+    )
     connect = "".join(f" {origin}" for origin in sorted(origins - {""}))
     return [
         (
@@ -63,6 +95,7 @@ class PortalServer(HttpService):
         super().__init__(("127.0.0.1", port), name="portal")
         self.directory = directory
         self.config: dict[str, Any] | None = None
+        self._connect: list[str] = []
 
     def _make_server(self) -> ThreadingHTTPServer:
         return _Server(self._address, self)
@@ -87,8 +120,11 @@ class PortalServer(HttpService):
         scope: str = "openid profile",
         session_token: str = "access_token",
         authorization_params: Mapping[str, str] | None = None,
+        connect: Sequence[str] = (),
     ) -> None:
-        """portal/config.example.json's fields (docs/portal.md)."""
+        """portal/config.example.json's fields (docs/portal.md); ``connect``: more origins
+        the page may call (discovered_origins), in its policy only."""
+        self._connect = list(connect)
         self.config = {
             "gateway": gateway.rstrip("/"),
             "issuer": issuer.rstrip("/"),
@@ -151,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8", [], body)
             return
         content_type = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or ""
-        self._send(200, file.read_bytes(), content_type, security_headers(config), body)
+        policy = {**config, "connect": portal._connect} if config is not None else None
+        self._send(200, file.read_bytes(), content_type, security_headers(policy), body)
 
     def _send(
         self,

@@ -36,7 +36,7 @@ from local.emulator import ACCOUNT, REGION, ApiGatewayEmulator
 from local.idp import DevIdentityProvider
 from local.metrics_output import hide_metric_lines
 from local.opower_tier import OpowerTier
-from local.portal import PORTAL_CLIENT_ID, PortalServer
+from local.portal import PORTAL_CLIENT_ID, PortalServer, discovered_origins
 from local.provision import create_cache_table, create_key, create_table, put_secret
 from local.sandbox import UTILITY_CODE, OpowerSandbox, SandboxConfig
 from local.sandbox.config import SECOND_CLIENT_ID, SECOND_CLIENT_SECRET, SECOND_UTILITY_CODE
@@ -415,10 +415,13 @@ class LocalStack(Service):
         (docs/portal.md), whose access token must be one the gateway accepts."""
         if not self.trusted.own:
             return {"issuer": self.idp.issuer, "client_id": PORTAL_CLIENT_ID}
+        client_id = os.environ.get("PORTAL_CLIENT_ID", "")
         return {
             "issuer": runtime.auth_issuer,
-            "client_id": os.environ.get("PORTAL_CLIENT_ID", ""),
+            "client_id": client_id,
             "scope": os.environ.get("PORTAL_SCOPE") or "openid profile",
+            # (asked only when the portal is to sign in there)
+            "connect": discovered_origins(runtime.auth_issuer) if client_id else [],
         }
 
     def _identity_settings(self, runtime: Any) -> dict[str, Any]:

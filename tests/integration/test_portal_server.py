@@ -5,12 +5,14 @@ deployment writes itself, config.json (docs/portal.md)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
 
-from local.portal import PORTAL_DIR, PortalServer
+from local.portal import PORTAL_DIR, PortalServer, discovered_origins
 
 pytestmark = pytest.mark.integration
 HTTP = urllib3.PoolManager()
@@ -100,3 +102,60 @@ def test_only_get_and_head_are_answered_and_any_other_method_is_a_405(
     answer = HTTP.request(method, f"{portal.base_url}/", body=b"x", retries=False)
     assert answer.status == 405
     assert answer.headers["Allow"] == "GET, HEAD"
+
+
+class _Discovery(BaseHTTPRequestHandler):
+    """An identity provider's discovery document, as Cognito's reads: the token endpoint
+    on the user pool's domain, not the issuer's host."""
+
+    document = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/.well-known/openid-configuration" else 404)
+        self.send_header("Content-Length", str(len(self.document)))
+        self.end_headers()
+        self.wfile.write(self.document)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            {
+                "token_endpoint": "https://pool.auth.eu-west-1.amazoncognito.com/oauth2/token",
+                "userinfo_endpoint": "https://pool.auth.eu-west-1.amazoncognito.com/oauth2/userInfo",
+            },
+            ["https://pool.auth.eu-west-1.amazoncognito.com"],
+        ),
+        ({"token_endpoint": "SELF/token"}, []),  # the issuer's own origin: nothing to add
+        ({"token_endpoint": "http://elsewhere.example/token"}, []),  # not https, not loopback
+        ({"token_endpoint": 7}, []),
+        ([], []),
+    ],
+)
+def test_an_idps_token_endpoint_on_another_origin_is_one_the_page_may_call(
+    document: object, expected: list[str]
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Discovery)
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    _Discovery.document = json.dumps(document).replace("SELF", issuer).encode()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert discovered_origins(issuer) == expected
+    finally:
+        server.shutdown()
+        server.server_close()
+    with PortalServer() as portal:
+        portal.configure(gateway="http://127.0.0.1:3000", issuer=issuer, connect=expected)
+        policy = _get(f"{portal.base_url}/").headers["Content-Security-Policy"]
+        assert all(f" {origin}" in policy for origin in expected)
+        assert "connect" not in _get(f"{portal.base_url}/config.json").json()
+
+
+def test_an_idp_that_cannot_be_reached_adds_nothing() -> None:
+    with ThreadingHTTPServer(("127.0.0.1", 0), _Discovery) as closed:
+        port = closed.server_address[1]
+    assert discovered_origins(f"http://127.0.0.1:{port}", timeout_s=1) == []
