@@ -568,7 +568,10 @@ function renderForecast(body, data) {
       : `${round(forecast.projectedUsage ?? 0)} ${unit} expected (${round(forecast.usageToDate ?? 0)} so far)`;
     const period = forecast.billPeriodEnd ? ` by ${forecast.billPeriodEnd}` : "";
     item.textContent = `${fuel}, account ${forecast.utilityAccountId ?? forecast.accountId}: ${cost}${period}`;
-    if (selected && String(forecast.accountId) === String(selected.id)) item.className = "selected";
+    if (selected && String(forecast.accountId) === String(selected.id)) {
+      item.className = "selected"; // the account chosen in the header
+      item.setAttribute("aria-current", "true");
+    }
     list.append(item);
   }
   body.replaceChildren(list);
