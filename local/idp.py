@@ -30,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -42,7 +42,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.settings import claim_path
 from local.idp_code_flow import AuthorizationError, CodeFlow, PublicClient, Reply
-from local.service import HttpService
+from local.service import HttpService, KnownMethodsHandler
 
 DEFAULT_AUDIENCE = "opower-gateway"
 DEFAULT_CUSTOMER_CLAIM = "utilityCustomerId"
@@ -473,15 +473,6 @@ def place_claim(claims: dict[str, Any], name: str, value: Any) -> None:
     holder[last] = value
 
 
-def _refuse_method(handler: BaseHTTPRequestHandler, allowed: str) -> None:
-    handler.close_connection = True  # its body, if any, is not read
-    handler.send_response(405)
-    handler.send_header("Allow", allowed)
-    handler.send_header("Connection", "close")
-    handler.send_header("Content-Length", "0")
-    handler.end_headers()
-
-
 _MAX_BODY = 64 * 1024  # a sign-in form, a token or introspection request: a few hundred bytes
 _CORS_PATHS = frozenset({"/.well-known/openid-configuration", "/jwks.json", "/token", "/userinfo"})
 
@@ -494,7 +485,8 @@ class _Server(ThreadingHTTPServer):
         self.idp = idp
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(KnownMethodsHandler):
+    ALLOW = "GET, POST, OPTIONS"
     protocol_version = "HTTP/1.1"
     server_version = "DevIdP/1.0"
 
@@ -503,13 +495,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._serve()
-
-    def __getattr__(self, name: str) -> Any:
-        """Any other method (PUT, DELETE, FOO...): 405 naming the ones there are, where
-        the standard library would answer 501, a server error."""
-        if name.startswith("do_"):
-            return lambda: _refuse_method(self, "GET, POST, OPTIONS")
-        raise AttributeError(name)
 
     def do_OPTIONS(self) -> None:
         """A CORS preflight from a registered app's origin (userinfo's Authorization)."""

@@ -13,12 +13,12 @@ import json
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.service import HttpService
+from local.service import HttpService, KnownMethodsHandler
 
 PORTAL_DIR = Path(__file__).resolve().parents[1] / "portal"
 PORTAL_CLIENT_ID = "opower-portal"
@@ -143,26 +143,13 @@ class _Server(ThreadingHTTPServer):
         self.portal = portal
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(KnownMethodsHandler):
+    ALLOW = "GET, HEAD"
     protocol_version = "HTTP/1.1"
     server_version = "OpowerPortal/1.0"
 
     def log_message(self, format: str, *args: object) -> None:
         return None  # the sign-in's code arrives in the address: request lines are not logged
-
-    def __getattr__(self, name: str) -> Any:
-        """A static site: any other method is 405 (the standard library's would be 501)."""
-        if name.startswith("do_"):
-            return self._refuse
-        raise AttributeError(name)
-
-    def _refuse(self) -> None:
-        self.close_connection = True  # its body, if any, is not read
-        self.send_response(405)
-        self.send_header("Allow", "GET, HEAD")
-        self.send_header("Connection", "close")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
 
     def do_GET(self) -> None:
         self._serve(body=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 
 class Service:
@@ -59,3 +59,24 @@ class HttpService(Service):
             raise RuntimeError(f"the {self._name} is not running")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+
+class KnownMethodsHandler(BaseHTTPRequestHandler):
+    """A handler that answers a method it has no ``do_`` for (PUT, FOO...) with 405 and
+    ``Allow``, where the standard library answers 501, a server error. ``ALLOW``: the
+    methods it has, as the header lists them."""
+
+    ALLOW = "GET"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._refuse_method
+        raise AttributeError(name)
+
+    def _refuse_method(self) -> None:
+        self.close_connection = True  # its body, if any, is not read
+        self.send_response(405)
+        self.send_header("Allow", self.ALLOW)
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
